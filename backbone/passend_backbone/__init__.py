@@ -1,0 +1,1 @@
+"""Passend's shared machinery: event store, outbox relay, consumer runner, settings, logging."""

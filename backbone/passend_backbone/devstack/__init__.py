@@ -1,0 +1,1 @@
+"""The development stack: embedded PostgreSQL, a local Kafka-protocol broker, all services."""

@@ -1,0 +1,11 @@
+"""The append-only, hash-chained event store in PostgreSQL (one per service)."""
+
+from passend_backbone.eventstore.model import (
+    ConcurrencyError,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+)
+from passend_backbone.eventstore.store import EventStore
+
+__all__ = ["ConcurrencyError", "EventStore", "Metadata", "NewEvent", "RecordedEvent"]

@@ -1,0 +1,1 @@
+"""Test helpers shared by the project's suites: waiting on conditions, fresh databases."""

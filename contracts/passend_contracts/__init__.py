@@ -1,0 +1,1 @@
+"""Passend's public integration surface: envelope, events, topics and their schemas."""

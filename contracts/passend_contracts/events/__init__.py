@@ -1,0 +1,1 @@
+"""Event payloads per producing service. Every type name carries its version."""

@@ -1,0 +1,80 @@
+"""Real infrastructure for the suites, started once per session.
+
+PostgreSQL: ``DATABASE_URL`` if set (must allow CREATE DATABASE), else an embedded server
+in a temporary directory. Broker: ``KAFKA_BOOTSTRAP_SERVERS`` if set (``KAFKA_BROKER_KIND``
+says kafka or tansu, default kafka), else a Tansu broker on a free port.
+Each test that needs a database gets a fresh one, so tests don't see each other's rows.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from passend_backbone.devstack.infra import (
+    Broker,
+    Database,
+    broker_from_env,
+    database_from_env,
+    embedded_postgres,
+    tansu_broker,
+)
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[Database]:
+    external = database_from_env()
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="passend-test-pg-") as tmp:
+        with embedded_postgres(Path(tmp) / "data") as db:
+            yield db
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    external = broker_from_env()
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="passend-test-broker-") as tmp:
+        with tansu_broker(log=Path(tmp) / "tansu.log") as b:
+            yield b
+
+
+async def create_database(database: Database, prefix: str = "t") -> str:
+    """Create an empty database with a unique name; return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(database.admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database.url_for(name)
+
+
+@pytest.fixture
+async def db_url(database: Database) -> str:
+    """URL of a fresh, empty database for this test."""
+    return await create_database(database)
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(db_url, min_size=1, max_size=10)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest.fixture
+def topic_name() -> str:
+    """A topic name no other test uses (tests share one broker)."""
+    return f"test.{uuid.uuid4().hex[:10]}"
