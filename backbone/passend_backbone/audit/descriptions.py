@@ -1,0 +1,157 @@
+"""Readable Dutch descriptions of every event type, for auditors (one template per type)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from passend_contracts.registry import EVENT_TYPES
+
+# ``{field}`` is filled from the event's data; a field that is missing or empty shows as "?".
+# Keyed by the event type without its version suffix, so a v2 keeps the v1 wording until
+# it gets its own.
+TEMPLATES: dict[str, str] = {
+    # intake
+    "nl.passend.intake.RequestSubmitted": (
+        "Hulpvraag ingediend door IB {ib_id} van school {school_id} voor leerling "
+        "{pupil_ref}, gericht aan ondersteuner {addressed_worker_id}"
+    ),
+    "nl.passend.intake.RequestReformulated": "Hulpvraag geherformuleerd: {reason}",
+    "nl.passend.intake.RequestWithdrawn": "Hulpvraag ingetrokken door {withdrawn_by}: {reason}",
+    "nl.passend.intake.ConsentRequested": (
+        "Toestemming gevraagd aan ouders ({method}) door {requested_by}"
+    ),
+    "nl.passend.intake.ConsentConfirmed": "Toestemming gegeven door {confirmed_by} ({method})",
+    "nl.passend.intake.ConsentRefused": "Toestemming geweigerd door {refused_by} ({method})",
+    "nl.passend.intake.ConsentWithdrawn": (
+        "Toestemming ingetrokken door {withdrawn_by}, vastgelegd door {recorded_by}"
+    ),
+    "nl.passend.intake.PupilHeard": "Leerling gehoord door {heard_by} (mening: {view})",
+    # assignment
+    "nl.passend.assignment.SwvConfigured": "Samenwerkingsverband ingericht: {name}",
+    "nl.passend.assignment.WorkUnitDefined": (
+        "Werkeenheid {work_unit_id} vastgelegd met coördinator {coordinator_id}"
+    ),
+    "nl.passend.assignment.SupportWorkerProfiled": (
+        "Profiel van ondersteuner {worker_id} vastgelegd (werkeenheid {work_unit_id})"
+    ),
+    "nl.passend.assignment.SchoolRegistered": "School {school_id} ingeschreven: {name}",
+    "nl.passend.assignment.SchoolHolidaysConfigured": "Schoolvakanties regio {region} ingesteld",
+    "nl.passend.assignment.RequestRouted": (
+        "Hulpvraag doorgezet naar ondersteuner {receiving_worker_id}; eerste contact uiterlijk "
+        "{contact_due_on}"
+    ),
+    "nl.passend.assignment.SpecialistRequired": (
+        "Onderwijsspecialist {specialist_id} vereist: {reason}"
+    ),
+    "nl.passend.assignment.CaseOfferedToWorkUnit": (
+        "Casus aangeboden aan werkeenheid {work_unit_id} door {offered_by}"
+    ),
+    "nl.passend.assignment.CaseClaimed": "Casus opgepakt door ondersteuner {worker_id}",
+    "nl.passend.assignment.FirstContactRecorded": (
+        "Eerste contact met IB {ib_id} door {worker_id} op {contacted_at} "
+        "(binnen termijn: {within_deadline})"
+    ),
+    "nl.passend.assignment.ContactDeadlineApproaching": (
+        "Termijn eerste contact nadert (uiterlijk {due_at}); herinnering aan "
+        "{responsible_worker_id}"
+    ),
+    "nl.passend.assignment.ContactDeadlineMissed": (
+        "Termijn eerste contact verstreken ({due_at}); gemeld aan coördinator {coordinator_id}"
+    ),
+    "nl.passend.assignment.RouteCoachCalledIn": (
+        "Trajectbegeleider {route_coach_id} ingeschakeld door {called_by}: {reason}"
+    ),
+    # trajectory
+    "nl.passend.trajectory.TrajectoryOpened": "Traject geopend voor ondersteuner {worker_id}",
+    "nl.passend.trajectory.EvaluationRecorded": (
+        "Evaluatie vastgelegd door {evaluated_by}: uitkomst {outcome}"
+    ),
+    "nl.passend.trajectory.EscalatedToTeamNO": (
+        "Opgeschaald naar Team NO (regio {region}) door {escalated_by}"
+    ),
+    "nl.passend.trajectory.ConsentNoted": "Stand van de toestemming genoteerd: {status}",
+    "nl.passend.trajectory.ComplexityNoted": "Complexe casus genoteerd (bron: {source})",
+    "nl.passend.trajectory.StartConversationRecorded": (
+        "Startgesprek vastgelegd door {recorded_by} (gehouden op {held_on})"
+    ),
+    "nl.passend.trajectory.SpecialistAnalysisRecorded": (
+        "Analyse van onderwijsspecialist {specialist_id} vastgelegd"
+    ),
+    "nl.passend.trajectory.PlanRecorded": (
+        "Plan van aanpak vastgelegd door {recorded_by} (versie {revision})"
+    ),
+    "nl.passend.trajectory.SupportStarted": "Ondersteuning gestart door {started_by}",
+    "nl.passend.trajectory.TrajectoryPaused": "Traject gepauzeerd ({rule}): {reason}",
+    "nl.passend.trajectory.TrajectoryResumed": "Traject hervat: {reason}",
+    "nl.passend.trajectory.SessionRecorded": (
+        "Sessie van {worker_id} op {held_on} vastgelegd ({hours} uur)"
+    ),
+    "nl.passend.trajectory.SignalRaised": "Signaal afgegeven door {raised_by} aan {addressed_to}",
+    "nl.passend.trajectory.SignalAcknowledged": "Signaal beantwoord door {acknowledged_by}",
+    "nl.passend.trajectory.CareLevelChanged": (
+        "Zorgniveau gewijzigd van {from_level} naar {to_level}: {reason}"
+    ),
+    "nl.passend.trajectory.OppRecorded": "OPP vastgelegd door {recorded_by}",
+    "nl.passend.trajectory.OppEvaluated": "OPP geëvalueerd door {recorded_by}",
+    "nl.passend.trajectory.YouthCareNoted": (
+        "Jeugdhulp genoteerd (wijkteam {wijkteam_worker_id}) door {noted_by}"
+    ),
+    "nl.passend.trajectory.CaseDirectorChanged": "Casusregie naar {person_id} ({role})",
+    "nl.passend.trajectory.TeamNODecisionRecorded": (
+        "Besluit Team NO vastgelegd door {decided_by}: {decision}"
+    ),
+    "nl.passend.trajectory.TrajectoryClosed": "Traject afgesloten door {closed_by}",
+    "nl.passend.trajectory.EvaluationReminded": (
+        "Herinnering evaluatie ({kind}) aan {worker_id}; uiterlijk {due_on}"
+    ),
+    # notifications
+    "nl.passend.notifications.NotificationScheduled": (
+        "Bericht '{template}' ingepland voor {recipient_role} {recipient_id} via {channel}"
+    ),
+    "nl.passend.notifications.NotificationSent": (
+        "Bericht verzonden aan {recipient_role} {recipient_id} via {channel} (poging {attempt})"
+    ),
+    "nl.passend.notifications.NotificationFailed": (
+        "Verzenden via {channel} mislukt (poging {attempt}): {reason}"
+    ),
+    "nl.passend.notifications.NotificationParked": (
+        "Bericht geparkeerd na {attempts} pogingen: {reason}"
+    ),
+    "nl.passend.notifications.NotificationReplayed": (
+        "Bericht opnieuw aangeboden op verzoek van {requested_by}"
+    ),
+}
+
+
+class _Fields(dict[str, Any]):
+    """Event data for ``format_map``: a missing or empty field shows as ``?``."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _shown(value: Any) -> Any:
+    if value is None or value == "" or value == []:
+        return "?"
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+def base_type(event_type: str) -> str:
+    """``nl.passend.intake.RequestSubmitted.v1`` -> ``nl.passend.intake.RequestSubmitted``."""
+    head, _, version = event_type.rpartition(".")
+    return head if version.startswith("v") and version[1:].isdigit() else event_type
+
+
+def describe(event_type: str, data: Mapping[str, Any]) -> str:
+    """A Dutch sentence on what the event records; the contract's ``meaning`` as fallback."""
+    template = TEMPLATES.get(base_type(event_type))
+    if template is not None:
+        return template.format_map(_Fields({k: _shown(v) for k, v in data.items()}))
+    cls = EVENT_TYPES.get(event_type)
+    meaning = getattr(cls, "meaning", None) if cls is not None else None
+    return meaning if meaning else f"Gebeurtenis {event_type}"

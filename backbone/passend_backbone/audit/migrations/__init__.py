@@ -1,0 +1,1 @@
+"""SQL migrations of the audit tables (the read log), applied in each service's database."""

@@ -1,0 +1,64 @@
+"""The two kinds of consumer a service declares: projections and reactors.
+
+A **projection** turns consumed events into read-model tables. Its tables live in a
+PostgreSQL schema of their own per generation (``rm_<projection>_<generation>``); the
+runner sets ``search_path`` to that schema for ``setup`` and ``handle``, so a projection
+writes unqualified table names (except ``handled`` and ``consumed``: the runner keeps its
+bookkeeping there). Rebuilding creates the next generation from offset zero
+while the active one keeps serving, then swaps; the handled-event ids live in the same
+schema, so a rebuild handles everything once more.
+
+A **reactor** turns consumed events into events of its own service (a claim opens a
+trajectory). It is never rebuilt: what it appended is in the event store. Its handled
+event ids live in ``public.reactor_handled``; the events it appends use deterministic ids
+(:func:`reaction_id`), so even a reactor run twice appends once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID, uuid5
+
+import asyncpg
+
+from passend_backbone.eventstore import EventStore
+from passend_contracts.envelope import CloudEvent
+from passend_contracts.events.base import EventPayload
+
+_REACTION_NAMESPACE = UUID("6f1d3a52-6c1e-4d5a-9a49-8e0f5b8c2a11")
+
+
+class Projection(Protocol):
+    """Consumed events -> read-model tables (idempotent, order-insensitive across topics)."""
+
+    name: str  # unique within the service; also part of the consumer group id
+    topics: tuple[str, ...]
+
+    async def setup(self, conn: asyncpg.Connection) -> None:
+        """Create this projection's tables (unqualified names; search_path is set)."""
+
+    async def handle(
+        self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload
+    ) -> None:
+        """Apply one event inside the runner's transaction (unqualified table names)."""
+
+
+class Reactor(Protocol):
+    """Consumed events -> own events, appended in the same transaction as the handled mark."""
+
+    name: str
+    topics: tuple[str, ...]
+
+    async def react(
+        self,
+        conn: asyncpg.Connection,
+        event: CloudEvent,
+        payload: EventPayload,
+        store: EventStore,
+    ) -> None:
+        """Decide and append with ``store.append(..., conn=conn)``."""
+
+
+def reaction_id(reactor: str, cause: UUID, index: int = 0) -> UUID:
+    """The deterministic id of the ``index``-th event ``reactor`` appends because of ``cause``."""
+    return uuid5(_REACTION_NAMESPACE, f"{reactor}:{cause}:{index}")

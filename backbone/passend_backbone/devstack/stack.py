@@ -1,0 +1,384 @@
+"""``passend-dev up``: PostgreSQL, the broker and the services, until Ctrl-C stops them all.
+
+Order matters both ways. Up: PostgreSQL, broker, one database per service, the services
+(in their own process groups), then wait for every ``/health/ready``. Down, in reverse:
+services first (SIGTERM, so they finish their batch and their relay flushes), then the
+broker, then PostgreSQL; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import asyncpg
+
+from passend_backbone.auth.keys import IssuerKey
+from passend_backbone.devstack import state
+from passend_backbone.devstack.catalog import ServiceEntry, port_offsets
+from passend_backbone.devstack.infra import (
+    Broker,
+    Database,
+    broker_from_env,
+    database_from_env,
+    embedded_postgres,
+    free_port,
+    tansu_broker,
+)
+from passend_backbone.devstack.processes import (
+    ServiceFailed,
+    ServiceProcess,
+    port_is_free,
+    start_service,
+    stop_services,
+    wait_ready,
+)
+
+DEV_ISSUER = "passend-dev-issuer"
+DEV_AUDIENCE = "passend"
+PREFERRED_BROKER_PORT = 9092
+# Services get this long to stop cleanly (their own bound is 10 s) before they are killed.
+STOP_GRACE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """What ``passend-dev up`` was asked to run."""
+
+    project_root: Path
+    data_dir: Path
+    base_port: int
+    services: list[ServiceEntry]
+    log_level: str = "info"
+    log_format: str = "json"
+    ready_timeout: float = 90.0
+
+
+class StackError(Exception):
+    """The stack can't start; the message says why and what to do."""
+
+
+def issuer_dir(data_dir: Path) -> Path:
+    """Where the dev token issuer keeps its key and JWKS."""
+    return data_dir / "issuer"
+
+
+def install_stop_signals(stop: threading.Event, out: TextIO) -> None:
+    """SIGINT and SIGTERM set ``stop``; the stack checks it between steps.
+
+    Raising from the handler instead could interrupt a half-started PostgreSQL or broker
+    and leave it running without anyone holding it.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            print("Still stopping, please wait...", file=out, flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
+    """Run the stack until ``stop`` is set; the exit code of ``passend-dev up``."""
+    data_dir = options.data_dir
+    say = _Printer(out)
+    _refuse_second_stack(data_dir)
+    _stop_leftovers(data_dir, say)
+    problems = {s.name: s.problem(options.project_root) for s in options.services}
+    found = [f"\n  {name}: {problem}" for name, problem in problems.items() if problem]
+    if found:
+        raise StackError(
+            f"can't start every service:{''.join(found)}\n"
+            "Run `make install` (it installs every service), or fix the error above."
+        )
+    offsets = port_offsets(options.services)
+    ports = {s.name: options.base_port + offsets[s.name] for s in options.services}
+    busy = [f"{name}: {port}" for name, port in ports.items() if not port_is_free(port)]
+    if busy:
+        raise StackError(
+            f"ports already in use ({', '.join(busy)}): is another stack running? "
+            "Stop it, or pick other ports with --base-port."
+        )
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    with contextlib.ExitStack() as stack:
+        stack.callback(state.remove, data_dir)  # last, after everything stopped
+        database = database_from_env()
+        if database is None:
+            say(f"Starting PostgreSQL (data in {_show(data_dir / 'postgres')}) ...")
+            database = stack.enter_context(_dev_postgres(data_dir / "postgres"))
+        else:
+            say("Using the PostgreSQL server from DATABASE_URL.")
+        if stop.is_set():
+            return _stopped(say)
+        broker = broker_from_env()
+        fresh_broker = broker is None
+        if broker is None:
+            port = PREFERRED_BROKER_PORT if port_is_free(PREFERRED_BROKER_PORT) else free_port()
+            say(f"Starting the Tansu broker on 127.0.0.1:{port} ...")
+            broker = stack.enter_context(tansu_broker(port, log=logs / "tansu.log"))
+        else:
+            say(f"Using the {broker.kind} broker at {broker.bootstrap_servers}.")
+        if stop.is_set():
+            return _stopped(say)
+
+        asyncio.run(_create_databases(database, [s.database for s in options.services]))
+        issuer = IssuerKey(issuer_dir(data_dir))
+        base_env = dict(os.environ)
+        processes: list[ServiceProcess] = []
+        stack.callback(_stop_all, processes, say)
+        for service in options.services:
+            env = {
+                **base_env,
+                "DATABASE_URL": database.url_for(service.database),
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "KAFKA_BROKER_KIND": broker.kind,
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": str(ports[service.name]),
+                "LOG_LEVEL": options.log_level,
+                "LOG_FORMAT": options.log_format,
+                # A fresh dev broker has no topics while the event stores kept their
+                # events: publish them again, as production does after losing topics.
+                "REPUBLISH_ON_START": "true" if fresh_broker else "false",
+                "AUTH_ISSUER": DEV_ISSUER,
+                "AUTH_AUDIENCE": DEV_AUDIENCE,
+                "AUTH_JWKS": str(issuer.jwks_path),
+            }
+            say(f"Starting {service.name} on port {ports[service.name]} ...")
+            log_path = logs / f"{service.name}.log"
+            started = start_service(
+                service, ports[service.name], env, log_path, options.project_root
+            )
+            processes.append(started)
+        # Written before waiting: if this process is killed from here on, the next run
+        # finds what it left running (see _stop_leftovers).
+        state.write(
+            data_dir,
+            state.StackState(
+                pid=os.getpid(),
+                started_at=time.time(),
+                database="embedded" if database.embedded else "external",
+                broker=f"{broker.kind} {broker.bootstrap_servers}",
+                services=[
+                    state.ServiceState(p.entry.name, p.url, p.pid, str(p.log_path), p.entry.module)
+                    for p in processes
+                ],
+                broker_pid=broker.pid,
+            ),
+        )
+        say("Waiting until every service is ready ...")
+        try:
+            wait_ready(processes, options.ready_timeout, cancelled=stop.is_set)
+        except ServiceFailed as exc:
+            say(f"\nA service did not start: {exc}")
+            return 1
+        if stop.is_set():
+            return _stopped(say)
+
+        out.write(_table(processes, database, broker, fresh_broker, data_dir))
+        out.flush()
+        return _watch(processes, stop, say)
+
+
+def _watch(processes: list[ServiceProcess], stop: threading.Event, say: _Printer) -> int:
+    """Until ``stop``: report a service that exits, and keep the others running."""
+    reported: set[str] = set()
+    while not stop.wait(0.5):
+        for p in processes:
+            code = p.exit_code()
+            if code is not None and p.entry.name not in reported:
+                reported.add(p.entry.name)
+                say(
+                    f"\n{p.entry.name} exited with code {code}; the end of {_show(p.log_path)}:\n"
+                    f"{p.log_tail()}\nThe other services keep running; Ctrl-C stops them."
+                )
+    return 0
+
+
+def _stopped(say: _Printer) -> int:
+    say("Stopped before everything was up.")
+    return 130
+
+
+def _stop_all(processes: list[ServiceProcess], say: _Printer) -> None:
+    if not processes:
+        return
+    say("\nStopping the services ...")
+    killed = stop_services(processes, STOP_GRACE_SECONDS)
+    if killed:
+        say(f"Killed (they didn't stop within {STOP_GRACE_SECONDS:g}s): {', '.join(killed)}")
+    say("Services stopped; stopping the broker and PostgreSQL ...")
+
+
+@contextlib.contextmanager
+def _dev_postgres(datadir: Path) -> Iterator[Database]:
+    """Embedded PostgreSQL on ``datadir``, surely stopped afterwards.
+
+    The wheel stops the server only when it thinks it holds the last handle; a dev stack
+    that was killed leaves a stale handle behind, so check and stop it here.
+    """
+    try:
+        with embedded_postgres(datadir) as database:
+            yield database
+    finally:
+        pid = _postmaster_pid(datadir)
+        if pid is not None and _alive(pid):
+            os.kill(pid, signal.SIGINT)  # "fast" shutdown: disconnect clients, checkpoint
+            deadline = time.monotonic() + 15
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(pid):
+                os.kill(pid, signal.SIGQUIT)
+
+
+def _postmaster_pid(datadir: Path) -> int | None:
+    try:
+        first = (datadir / "postmaster.pid").read_text().splitlines()[0]
+        return int(first)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _create_databases(database: Database, names: list[str]) -> None:
+    """One database per service on the server (kept between runs)."""
+    conn = await asyncpg.connect(database.admin_url)
+    try:
+        for name in names:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def _refuse_second_stack(data_dir: Path) -> None:
+    running = state.read(data_dir)
+    if running is not None and _alive(running.pid):
+        raise StackError(
+            f"a dev stack already runs on {_show(data_dir)} (pid {running.pid}): "
+            "stop it with Ctrl-C in its terminal, or use another --data-dir"
+        )
+
+
+def _stop_leftovers(data_dir: Path, say: _Printer) -> None:
+    """Stop what a killed ``passend-dev`` left running on this data directory.
+
+    A dev stack killed with SIGKILL can't stop its services and broker (they run in
+    sessions of their own); its ``stack.json`` says which they were.
+    """
+    stale = state.read(data_dir)
+    if stale is None:
+        return
+    expected = [(s.pid, f"-m {s.module}") for s in stale.services]
+    if stale.broker_pid is not None:
+        expected.append((stale.broker_pid, "tansu"))
+    # Only processes that still run the same command: a pid may have been reused.
+    leftovers = [pid for pid, marker in expected if marker in _command_line(pid)]
+    if leftovers:
+        say(f"Stopping what a previous run left behind (pids {leftovers}) ...")
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while any(_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+    state.remove(data_dir)
+
+
+def _command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+def _show(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+RUNNING_BANNER = "Passend is running."
+
+
+def _command() -> str:
+    """How to call passend-dev from here (it lives in the virtualenv, maybe not on PATH)."""
+    script = Path(sys.executable).parent / "passend-dev"
+    return _show(script) if script.exists() else "passend-dev"
+
+
+def _table(
+    processes: list[ServiceProcess],
+    database: Database,
+    broker: Broker,
+    fresh_broker: bool,
+    data_dir: Path,
+) -> str:
+    rows = [("service", "URL", "API docs", "database", "log")]
+    rows += [
+        (p.entry.name, p.url, f"{p.url}/docs", p.entry.database, _show(p.log_path))
+        for p in processes
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        ("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip()
+        for r in rows
+    ]
+    lines.insert(1, "  " + "  ".join("-" * w for w in widths))
+    pg = (
+        f"embedded, data in {_show(data_dir / 'postgres')}"
+        if database.embedded
+        else "external (DATABASE_URL)"
+    )
+    bus = f"{broker.kind} at {broker.bootstrap_servers}"
+    if fresh_broker:
+        bus += " (memory only: services republished their stored events)"
+    info = {
+        "PostgreSQL": pg,
+        "Broker": bus,
+        "Data dir": _show(data_dir),
+        "Dev tokens": f"{_command()} token --role ib --swv swv-demo --school-id school-1"
+        "  (paste into /docs, Authorize)",
+    }
+    footer = [f"  {k + ':':<12}{v}" for k, v in info.items()]
+    return (
+        "\n".join(
+            ["", RUNNING_BANNER + " Press Ctrl-C to stop everything.", "", *lines, "", *footer, ""]
+        )
+        + "\n"
+    )

@@ -1,0 +1,64 @@
+"""Starting Kafka producers and creating event topics, with the settings of the broker kind."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from passend_backbone.kafka_settings import BrokerKind, producer_settings
+from passend_contracts import topics
+
+
+async def start_producer(bootstrap: str, kind: BrokerKind) -> AIOKafkaProducer:
+    """A started producer (``acks=all``; idempotent on Apache Kafka). The caller stops it."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_settings(kind))
+    await producer.start()
+    return producer
+
+
+def replication_factor() -> int:
+    """``KAFKA_REPLICATION_FACTOR`` if set (production: 3), else 1 (one dev broker)."""
+    raw = os.environ.get("KAFKA_REPLICATION_FACTOR", "1")
+    try:
+        factor = int(raw)
+    except ValueError:
+        raise ValueError(f"KAFKA_REPLICATION_FACTOR must be a whole number, not {raw!r}") from None
+    if factor < 1:
+        raise ValueError(f"KAFKA_REPLICATION_FACTOR must be at least 1, not {factor}")
+    return factor
+
+
+async def ensure_topics(
+    bootstrap: str, names: Sequence[str], partitions: int = topics.PARTITIONS
+) -> list[str]:
+    """Create the topics of ``names`` that don't exist yet; returns those it created.
+
+    Safe when several services start at once: "already exists" counts as success.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if not missing:
+            return []
+        factor = replication_factor()
+        response = await admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=factor) for n in missing]
+        )
+        created: list[str] = []
+        for entry in response.topic_errors:
+            name, code = entry[0], entry[1]
+            if code == 0:
+                created.append(name)
+            elif code != TopicAlreadyExistsError.errno:
+                error = for_code(code)
+                message = entry[2] if len(entry) > 2 else ""
+                raise error(f"creating topic {name!r} failed: {message or error.__name__}")
+        return created
+    finally:
+        await admin.close()

@@ -1,0 +1,1 @@
+"""The backbone's own tables: events, outbox checkpoints, reactor marks, projection generations."""

@@ -1,0 +1,1 @@
+"""Benchmarks of the event backbone and the services: ``python -m benchmarks``."""

@@ -1,0 +1,134 @@
+"""``python -m benchmarks``: run the stages, print one table, write results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import machine
+from benchmarks.plan import GROWTH_LEVELS, STAGES, Bench, Sizes
+from benchmarks.results import Figure, table, write_json
+from benchmarks.stack import Stack, open_stack
+from benchmarks.stages import append, growth, latency, pipeline
+from passend_backbone.logs import configure_logging
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+# 1M: the default run stays near ten minutes on two cores; 10M adds about as much again.
+DEFAULT_MAX_EVENTS = 1_000_000
+_PIPELINE = ("relay", "projection", "rebuild", "verify")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmarks of the event backbone on the dev stack (embedded PostgreSQL "
+        "and Tansu) or on DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS (+ KAFKA_BROKER_KIND).",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=STAGES,
+        metavar="STAGE",
+        help=f"run only this stage (repeatable): {', '.join(STAGES)}",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median counts")
+    parser.add_argument(
+        "--max-events",
+        type=int,
+        default=DEFAULT_MAX_EVENTS,
+        help=f"largest growth level to fill (levels: {', '.join(f'{n:,}' for n in GROWTH_LEVELS)}"
+        f"; default {DEFAULT_MAX_EVENTS:,})",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy profiles of every timed section into DIR (figures then carry its cost)",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if not args.quick and args.max_events < GROWTH_LEVELS[0]:
+        parser.error(f"--max-events must be at least {GROWTH_LEVELS[0]:,}")
+    return args
+
+
+async def run_stages(bench: Bench, stages: list[str]) -> list[Figure]:
+    """The figures of ``stages``, in the order of :data:`STAGES`."""
+    figures: list[Figure] = []
+    if "append" in stages:
+        bench.progress("stage append: batched, ours and eventsourcing's")
+        figures += await append.batched(bench)
+    if "concurrent" in stages:
+        bench.progress("stage concurrent: one event per transaction, concurrent writers")
+        figures += await append.concurrent(bench)
+    wanted = [s for s in _PIPELINE if s in stages]
+    if wanted:
+        bench.progress(f"stage pipeline: {', '.join(wanted)}")
+        figures += await pipeline.run(bench, wanted)
+    if "latency" in stages:
+        bench.progress("stage latency: command to another service's read model")
+        figures += await latency.run(bench)
+    if "growth" in stages:
+        bench.progress("stage growth: append and history latency as the store grows")
+        figures += await growth.run(bench)
+    return figures
+
+
+async def measure(args: argparse.Namespace, stack: Stack) -> int:
+    sizes = Sizes.quick() if args.quick else Sizes.full(args.max_events)
+    stages = [s for s in STAGES if not args.only or s in args.only]
+    bench = Bench(stack=stack, sizes=sizes, runs=args.runs, profile_dir=args.profile)
+    started = datetime.now(UTC)
+    bench.progress(
+        f"database {'embedded' if stack.database.embedded else 'from DATABASE_URL'}, "
+        f"broker {stack.kind} at {stack.bootstrap}"
+    )
+    facts = await machine.describe(
+        stack.database.admin_url, stack.database.embedded, stack.bootstrap, stack.kind
+    )
+    figures = await run_stages(bench, stages)
+    run: dict[str, Any] = {
+        "date": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        **machine.git_commit(),
+        "command": " ".join(["python -m benchmarks", *sys.argv[1:]]),
+        "quick": args.quick,
+        "runs": args.runs,
+        "stages": stages,
+        "profiled": args.profile is not None,
+    }
+    facts["load_average_at_end"] = machine.load_average()
+    write_json(args.output, figures, facts, run)
+    print(table(figures))
+    print()
+    postgres, broker = facts["postgresql"], facts["broker"]
+    print(
+        f"{run['date']}, commit {str(run['commit'])[:12]}{' (modified)' if run['dirty'] else ''}; "
+        f"{facts['cpu']}, {facts['cores']} cores, {facts['ram_gib']} GiB RAM; "
+        f"Python {facts['python']}; PostgreSQL {postgres['version']}"
+        f"{' (embedded)' if postgres['embedded'] else ''}; "
+        f"broker {broker['version'] or broker['kind']}; median of {args.runs} run(s); "
+        f"load average {facts['load_average_at_start']} at start, "
+        f"{facts['load_average_at_end']} at end"
+    )
+    print(f"written to {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # The library's own log lines (rebuild started, ...) would mix with the table.
+    configure_logging("benchmark", level="warning", fmt="console")
+    with open_stack() as stack:
+        return asyncio.run(measure(args, stack))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

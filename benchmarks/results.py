@@ -1,0 +1,141 @@
+"""Figures, their targets, the printed table and the JSON results file."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound a figure must reach: ``op`` is ``>=`` or ``<=``."""
+
+    op: str
+    bound: float
+    text: str = ""
+
+    def met(self, value: float | None) -> bool | None:
+        """True/False when measured; None when there is no value to judge."""
+        if value is None:
+            return None
+        if self.op == ">=":
+            return value >= self.bound
+        if self.op == "<=":
+            return value <= self.bound
+        if self.op == "<":
+            return value < self.bound
+        raise ValueError(f"unknown comparison {self.op!r}: use >=, <= or <")
+
+    def __str__(self) -> str:
+        return self.text or f"{self.op} {self.bound:g}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure: the median of ``len(samples)`` runs."""
+
+    name: str
+    title: str
+    value: float | None
+    unit: str
+    target: str  # "-" for figures shown for reference only
+    met: bool | None
+    samples: Sequence[float]
+    settings: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def runs(self) -> int:
+        return len(self.samples)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["samples"] = list(self.samples)
+        data["runs"] = self.runs
+        data["met"] = {True: "yes", False: "no", None: "n/a"}[self.met]
+        return data
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values`` (which must not be empty)."""
+    if not values:
+        raise ValueError("no values to take the median of: the stage measured nothing")
+    return float(statistics.median(values))
+
+
+def figure(
+    name: str,
+    title: str,
+    samples: Sequence[float],
+    unit: str,
+    target: Target | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    note: str = "",
+    met: bool | None = None,
+) -> Figure:
+    """The figure of ``samples`` (one per run), judged by ``target`` unless ``met`` is given."""
+    value = median(samples) if samples else None
+    judged = met if met is not None else (target.met(value) if target else None)
+    return Figure(
+        name=name,
+        title=title,
+        value=value,
+        unit=unit,
+        target=str(target) if target else "-",
+        met=judged,
+        samples=[round(s, 6) for s in samples],
+        settings=dict(settings or {}),
+        note=note,
+    )
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """Thousands separators for rates, milliseconds with two decimals, ratios with two."""
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{value:,.2f}"
+    if unit == "x":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def table(figures: Sequence[Figure]) -> str:
+    """A Markdown table of the figures (prints well in a terminal and pastes into a README)."""
+    header = ("figure", "value", "unit", "target", "met", "runs")
+    rows = [
+        (
+            f.title,
+            format_value(f.value, f.unit),
+            f.unit,
+            f.target,
+            {True: "yes", False: "**no**", None: "-"}[f.met],
+            str(f.runs),
+        )
+        for f in figures
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def write_json(
+    path: Path, figures: Sequence[Figure], machine: dict[str, Any], run: dict[str, Any]
+) -> None:
+    """Write the results file (replaced whole, so a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Each figure carries its machine, commit and date too, so one copied out stays complete.
+    stamp = {"machine": machine, "commit": run.get("commit"), "date": run.get("date")}
+    document = {**run, "machine": machine, "figures": [f.as_json() | stamp for f in figures]}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)

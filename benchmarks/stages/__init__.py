@@ -1,0 +1,1 @@
+"""One module per benchmark stage; each returns the figures it measured."""

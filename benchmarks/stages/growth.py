@@ -1,0 +1,167 @@
+"""Growth: append latency and one case's history query as the store holds more events.
+
+The store is filled level by level (10k, 100k, 1M, 10M events, up to ``--max-events``)
+with rows of the real shape and size written by the server itself (``INSERT ... SELECT``
+from ``generate_series``: filling 10M events through the client would take longer than
+the whole benchmark may). Filled cases have ten events each, like a long-running case.
+The filler's hashes are not chained, so these rows don't verify; the chain is not what
+this figure measures. At each level the real ``EventStore.append`` (one event to an
+existing case, expected version checked, hash linked to the stored head) and
+``read_stream`` of a random case are timed one call at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+import uuid
+
+import asyncpg
+
+from benchmarks.payloads import META, routed
+from benchmarks.plan import Bench
+from benchmarks.results import Figure, Target, figure, median
+from passend_backbone.eventstore import EventStore
+
+FLAT_TARGET = Target("<=", 1.2, "<= 1.20x")
+CASE_SIZE = 10
+_CHUNK = 250_000
+
+_FILL = f"""
+INSERT INTO events (event_id, stream_id, stream_version, event_type, data, swv, actor,
+                    correlation_id, causation_id, occurred_at, prev_hash, hash)
+SELECT gen_random_uuid(),
+       md5('growth-case-' || (g / {CASE_SIZE}))::uuid::text,
+       (g % {CASE_SIZE})::int + 1,
+       'nl.passend.assignment.RequestRouted.v1',
+       $1::jsonb,
+       'swv-bench', 'system:benchmark', 'benchmark', 'benchmark',
+       timestamptz '2027-03-01 09:00+00' + g * interval '1 second',
+       sha256(int8send(g - 1)),
+       sha256(int8send(g))
+FROM generate_series($2::bigint, $3::bigint - 1) AS g
+"""
+
+
+def case_of(index: int) -> str:
+    """The stream id the filler gave to case ``index`` (same md5 as in SQL)."""
+    # md5 names test cases here, as in the SQL; nothing depends on it being secure.
+    digest = hashlib.md5(f"growth-case-{index}".encode(), usedforsecurity=False).hexdigest()
+    return str(uuid.UUID(digest))
+
+
+async def _fill(bench: Bench, pool: asyncpg.Pool, start: int, end: int, template: str) -> None:
+    for low in range(start, end, _CHUNK):
+        high = min(end, low + _CHUNK)
+        async with pool.acquire() as conn:
+            await conn.execute(_FILL, template, low, high)
+        if end - start > _CHUNK:
+            bench.progress(f"growth: filled {high:,} events")
+    async with pool.acquire() as conn:
+        # What autovacuum would have done by the time a real store reached this size.
+        await conn.execute("VACUUM ANALYZE events")
+
+
+async def _measure(
+    store: EventStore, filled_cases: int, versions: dict[str, int], samples: int, rng: random.Random
+) -> tuple[float, float]:
+    """(p50 append ms, p50 history-read ms) over ``samples`` calls each."""
+    appends: list[float] = []
+    reads: list[float] = []
+    for i in range(samples):
+        stream_id = case_of(rng.randrange(filled_cases))
+        version = versions.get(stream_id, CASE_SIZE)
+        event = routed(uuid.UUID(stream_id), i)
+        started = time.perf_counter()
+        await store.append(stream_id, version, [event], META)
+        appends.append((time.perf_counter() - started) * 1000)
+        versions[stream_id] = version + 1
+        other = case_of(rng.randrange(filled_cases))
+        started = time.perf_counter()
+        history = await store.read_stream(other)
+        reads.append((time.perf_counter() - started) * 1000)
+        if len(history) < CASE_SIZE:
+            raise RuntimeError(f"case {other} has {len(history)} events, expected {CASE_SIZE}+")
+    return median(appends), median(reads)
+
+
+async def run(bench: Bench) -> list[Figure]:
+    """Per level: append and history-read p50 latency (median of runs); and how they grew."""
+    sizes = bench.sizes
+    levels = sizes.growth_levels
+    url, pool = await bench.stack.new_store("growth", max_size=2)
+    rng = random.Random(20270301)
+    template_text = json.dumps(routed(uuid.uuid4(), 0).data)
+    append_at: dict[int, list[float]] = {}
+    read_at: dict[int, list[float]] = {}
+    versions: dict[str, int] = {}
+    try:
+        store = EventStore(pool, "/passend/bench")
+        filled = 0
+        for level in levels:
+            bench.progress(f"growth: filling to {level:,} events")
+            started = time.perf_counter()
+            await _fill(bench, pool, filled, level, template_text)
+            fill_seconds = time.perf_counter() - started
+            filled = level
+            append_at[level], read_at[level] = [], []
+            for _ in range(bench.runs):
+                a, r = await _measure(
+                    store, filled // CASE_SIZE, versions, sizes.growth_samples, rng
+                )
+                append_at[level].append(a)
+                read_at[level].append(r)
+            bench.progress(
+                f"growth at {level:,} (filled in {fill_seconds:.0f}s): append p50 "
+                f"{median(append_at[level]):.2f} ms, history p50 {median(read_at[level]):.2f} ms"
+            )
+        size_mb = await pool.fetchval("SELECT pg_total_relation_size('events') / 1048576")
+    finally:
+        await pool.close()
+        await bench.stack.drop_database(url)
+    settings = {
+        "levels": list(levels),
+        "samples_per_run": sizes.growth_samples,
+        "events_per_case": CASE_SIZE,
+        "append": "one event to a random existing case (expected version, hash link)",
+        "history": "read_stream of a random case (10+ events)",
+        "fill": "server-side INSERT ... SELECT generate_series, then VACUUM ANALYZE",
+        "table_mb_at_largest": size_mb,
+    }
+    figures: list[Figure] = []
+    for level in levels:
+        figures.append(
+            figure(
+                f"growth_append_{level}",
+                f"growth: append p50 at {level:,} events",
+                append_at[level],
+                "ms",
+                settings=settings,
+            )
+        )
+        figures.append(
+            figure(
+                f"growth_history_{level}",
+                f"growth: case history p50 at {level:,} events",
+                read_at[level],
+                "ms",
+                settings=settings,
+            )
+        )
+    smallest, largest = levels[0], levels[-1]
+    for what, at in (("append", append_at), ("history", read_at)):
+        ratios = [b / a for a, b in zip(at[smallest], at[largest], strict=True)]
+        figures.append(
+            figure(
+                f"growth_{what}_ratio",
+                f"growth: {what} p50 at {largest:,} / at {smallest:,}",
+                ratios,
+                "x",
+                FLAT_TARGET,
+                settings={"levels": list(levels), "compares": f"run by run, {what} p50"},
+                note="" if largest >= 10_000_000 else f"10M not run (--max-events {largest:,})",
+            )
+        )
+    return figures

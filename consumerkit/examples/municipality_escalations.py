@@ -1,0 +1,214 @@
+"""A municipality's own list of Team NO escalations and decisions, kept from its integration topic.
+
+Run against the dev stack (with the integration gateway running)::
+
+    python consumerkit/examples/municipality_escalations.py \\
+        --bootstrap 127.0.0.1:9092 --municipality Vlaardingen --db escalations.sqlite
+
+It reads ``passend.integration.<municipality>`` from the start the first time, and goes on
+where it stopped after a restart. Every event is applied in one SQLite transaction that
+also records its id, so an event that comes twice (at-least-once) changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from passend_consumerkit import InvalidMessage, Received, subscribe
+from passend_consumerkit.broker import BrokerKind
+from passend_contracts import topics
+from passend_contracts.events.trajectory import EscalatedToTeamNO, TeamNODecisionRecorded
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS escalations (
+    escalation_key TEXT PRIMARY KEY,  -- the escalation id (or the event id without one)
+    case_id        TEXT NOT NULL,
+    municipality   TEXT,
+    reasons        TEXT,              -- JSON list
+    draft_plan     TEXT,
+    escalated_at   TEXT,
+    decision       TEXT,
+    assignment     TEXT,
+    provider       TEXT,
+    decided_at     TEXT
+);
+CREATE TABLE IF NOT EXISTS handled_events (
+    event_id   TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected_messages (  -- for a person to look at
+    topic     TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    "offset"  INTEGER NOT NULL,
+    reason    TEXT NOT NULL,
+    value     BLOB,
+    PRIMARY KEY (topic, partition, "offset")
+);
+"""
+
+log = logging.getLogger("municipality_escalations")
+
+
+@dataclass
+class Progress:
+    """What a run saw: events read, applied for the first time, and duplicates skipped."""
+
+    seen: int = 0
+    applied: int = 0
+    duplicates: int = 0
+
+
+def open_db(path: str | Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit below
+    db.executescript(SCHEMA)
+    return db
+
+
+def apply(db: sqlite3.Connection, received: Received) -> bool:
+    """Apply one event once: False when its id was handled before."""
+    payload = received.payload
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        first_time = db.execute(
+            "INSERT INTO handled_events VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (str(received.id), received.event.type, datetime.now(UTC).isoformat()),
+        ).rowcount
+        if first_time and isinstance(payload, EscalatedToTeamNO):
+            _escalated(db, received, payload)
+        elif first_time and isinstance(payload, TeamNODecisionRecorded):
+            _decided(db, received, payload)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return bool(first_time)
+
+
+def _escalated(db: sqlite3.Connection, received: Received, e: EscalatedToTeamNO) -> None:
+    # An upsert: a decision that arrived first already made the row.
+    db.execute(
+        "INSERT INTO escalations (escalation_key, case_id, municipality, reasons, draft_plan, "
+        "escalated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_key) DO UPDATE SET "
+        "municipality = excluded.municipality, reasons = excluded.reasons, "
+        "draft_plan = excluded.draft_plan, escalated_at = excluded.escalated_at",
+        (
+            str(e.escalation_id or received.id),
+            str(e.case_id),
+            e.municipality,
+            json.dumps([str(r) for r in e.reasons]),
+            e.draft_plan,
+            e.escalated_at.isoformat(),
+        ),
+    )
+
+
+def _decided(db: sqlite3.Connection, received: Received, d: TeamNODecisionRecorded) -> None:
+    key = str(d.escalation_id) if d.escalation_id else None
+    if key is None:  # older decisions name no escalation: the case's open one
+        row = db.execute(
+            "SELECT escalation_key FROM escalations WHERE case_id = ? AND decision IS NULL "
+            "ORDER BY escalated_at DESC LIMIT 1",
+            (str(d.case_id),),
+        ).fetchone()
+        key = row[0] if row else str(received.id)
+    db.execute(
+        "INSERT INTO escalations (escalation_key, case_id, decision, assignment, provider, "
+        "decided_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (escalation_key) DO UPDATE SET "
+        "decision = excluded.decision, assignment = excluded.assignment, "
+        "provider = excluded.provider, decided_at = excluded.decided_at",
+        (key, str(d.case_id), d.decision, d.assignment, d.provider, d.decided_at.isoformat()),
+    )
+
+
+async def run(
+    bootstrap: str,
+    municipality: str,
+    db_path: str | Path,
+    *,
+    kind: BrokerKind = "tansu",
+    group_id: str | None = None,
+    stop: asyncio.Event | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Keep the escalation list of ``municipality`` until ``stop`` is set."""
+    db = open_db(db_path)
+    progress = progress if progress is not None else Progress()
+
+    async def reject(message: InvalidMessage) -> None:
+        # Kept, not dropped: someone looks at it, and asks Passend if it recurs.
+        p = message.position
+        log.error("rejected message %s[%d]@%d: %s", p.topic, p.partition, p.offset, message.reason)
+        db.execute(
+            "INSERT OR IGNORE INTO rejected_messages VALUES (?, ?, ?, ?, ?)",
+            (p.topic, p.partition, p.offset, message.reason, message.value),
+        )
+
+    subscription = subscribe(
+        bootstrap,
+        topics=[topics.integration(municipality)],
+        # Your principal may use only group ids under your own prefix.
+        group_id=group_id or f"{topics.region_key(municipality)}.escalations",
+        kind=kind,
+        event_types=[EscalatedToTeamNO, TeamNODecisionRecorded],
+        on_invalid=reject,
+        stop=stop,
+    )
+    try:
+        async with subscription as events:
+            async for received in events:
+                progress.seen += 1
+                if apply(db, received):
+                    progress.applied += 1
+                else:
+                    progress.duplicates += 1
+    finally:
+        db.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
+    parser.add_argument("--municipality", required=True, help="e.g. Vlaardingen or GM0622")
+    parser.add_argument("--db", default="escalations.sqlite", help="SQLite file")
+    parser.add_argument(
+        "--broker-kind",
+        choices=["kafka", "tansu"],
+        default=os.environ.get("KAFKA_BROKER_KIND", "tansu"),
+        help="tansu for the dev stack (default), kafka in production",
+    )
+    parser.add_argument("--group", help="consumer group (default: <municipality>.escalations)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        progress = Progress()
+        await run(
+            args.bootstrap,
+            args.municipality,
+            args.db,
+            kind=args.broker_kind,
+            group_id=args.group,
+            stop=stop,
+            progress=progress,
+        )
+        log.info("stopped: %s", progress)
+
+    asyncio.run(until_signalled())
+
+
+if __name__ == "__main__":
+    main()

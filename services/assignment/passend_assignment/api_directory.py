@@ -1,0 +1,58 @@
+"""The HTTP API of the directory: read an SWV's directory, configure it with a document."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Request
+
+from passend_assignment.directory_service import apply_directory
+from passend_assignment.domain.directory_doc import SwvDoc
+from passend_assignment.domain.errors import forbidden, not_found
+from passend_assignment.streams import load_directory
+from passend_backbone.auth import CurrentPrincipal, Role
+from passend_backbone.eventstore import Metadata
+from passend_backbone.runtime import ServiceContext
+
+
+def directory_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["directory"])
+
+    @router.get("/directory")
+    async def get_directory(principal: CurrentPrincipal) -> dict[str, Any]:
+        """The caller's SWV: settings, work units, workers (expertise is public, W27), schools."""
+        state, version = await load_directory(ctx.store, principal.swv)
+        if state.settings is None:
+            raise not_found(f"directory of {principal.swv}")
+        return {
+            "version": version,
+            "settings": state.settings.model_dump(mode="json"),
+            "work_units": [u.model_dump(mode="json") for u in state.work_units.values()],
+            "workers": [w.model_dump(mode="json") for w in state.workers.values()],
+            "schools": [s.model_dump(mode="json") for s in state.schools.values()],
+            "school_holidays": {
+                region: [p.model_dump(mode="json") for p in h.periods]
+                for region, h in state.holidays.items()
+            },
+        }
+
+    @router.put("/directory")
+    async def put_directory(
+        doc: SwvDoc, request: Request, principal: CurrentPrincipal
+    ) -> dict[str, Any]:
+        """Configure the caller's SWV from a whole document; only changes become events."""
+        if principal.role not in (Role.OPERATOR, Role.COORDINATOR):
+            raise forbidden("roles", "only an operator or coordinator configures the directory")
+        if doc.swv_id != principal.swv:
+            raise forbidden("tenant", f"you configure {principal.swv}, not {doc.swv_id}")
+        meta = Metadata(
+            swv=principal.swv,
+            actor=principal.subject,
+            correlation_id=getattr(request.state, "correlation_id", None) or str(uuid4()),
+            causation_id=f"configure-directory:{uuid4()}",
+        )
+        events = await apply_directory(ctx.store, doc, meta, ctx.clock())
+        return {"events": [e.event_type for e in events]}
+
+    return router

@@ -1,0 +1,188 @@
+"""The HTTP API's reads: a case, suggestions, inbox, queue, caseloads, deadlines, lead times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from passend_assignment import views
+from passend_assignment.access import CASE_READERS, STAFF, require, require_sees, visible_rows
+from passend_assignment.domain.calendar import calendar_for
+from passend_assignment.domain.case import CaseState
+from passend_assignment.domain.deadlines import TimeLeft, time_left
+from passend_assignment.domain.directory import DirectoryState
+from passend_assignment.domain.errors import Refusal, Refused
+from passend_assignment.domain.ranking import rank
+from passend_assignment.projections import CASE_BOARD
+from passend_assignment.schemas import (
+    BoardCaseOut,
+    CaseloadOut,
+    CaseOut,
+    FactorOut,
+    LeadTimesOut,
+    SuggestionOut,
+)
+from passend_assignment.streams import load_case, load_directory
+from passend_backbone import tenancy
+from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.consumer.schema import ProjectionNotSetUp
+from passend_backbone.runtime import ServiceContext
+from passend_backbone.tenancy import tenant_read_model
+
+
+def _left(row: Any, directory: DirectoryState, now: datetime) -> TimeLeft | None:
+    if row["contact_due_at"] is None or row["first_contact_at"] is not None:
+        return None
+    calendar = calendar_for(directory.school_holidays_of(row["school_id"] or ""))
+    return time_left(row["contact_due_on"], row["contact_due_at"], now, calendar)
+
+
+def _not_ready() -> Refused:
+    return Refused(Refusal.CONFLICT, "read-model", "the case board is being set up: retry shortly")
+
+
+def views_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["views"])
+
+    async def board(principal: Principal, rows: list[Any]) -> list[BoardCaseOut]:
+        """The rows within the caller's reach, with the time left on their deadlines."""
+        directory, _ = await load_directory(ctx.store, principal.swv)
+        now = ctx.clock()
+        return [BoardCaseOut.of(r, _left(r, directory, now)) for r in visible_rows(principal, rows)]
+
+    async def reachable_case(principal: Principal, case_id: UUID) -> CaseState:
+        async with tenancy.tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            case, records = await load_case(ctx.store, case_id, principal.swv, conn)
+        require_sees(principal, case, records)
+        return case
+
+    @router.get("/cases/{case_id}")
+    async def get_case(case_id: UUID, principal: CurrentPrincipal) -> CaseOut:
+        """The case from its own events: who received it, who is responsible (W25), deadline."""
+        require(principal, *CASE_READERS)
+        return CaseOut.of(await reachable_case(principal, case_id))
+
+    @router.get("/cases/{case_id}/suggestions")
+    async def suggestions(case_id: UUID, principal: CurrentPrincipal) -> list[SuggestionOut]:
+        """W24: colleagues of the work unit ranked by expertise, caseload room and school."""
+        require(principal, Role.SUPPORT_WORKER, Role.COORDINATOR)
+        case = await reachable_case(principal, case_id)
+        directory, _ = await load_directory(ctx.store, principal.swv)
+        unit = case.offered_to or case.work_unit_id or principal.work_unit_id
+        candidates = directory.members_of(unit) if unit else []
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                open_cases = await views.open_case_counts(conn, principal.swv)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        hours = directory.settings.case_hours_per_week if directory.settings else 2.0
+        ranked = rank(candidates, case.need_areas, case.school_id, open_cases, hours)
+        return [
+            SuggestionOut(
+                worker_id=s.worker_id,
+                total=s.total,
+                factors=[FactorOut(**vars(f)) for f in s.factors],
+            )
+            for s in ranked
+        ]
+
+    @router.get("/workers/{worker_id}/inbox")
+    async def inbox(worker_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:
+        """W24, W25: unclaimed requests the worker received."""
+        require(principal, *STAFF)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                rows = await views.inbox(conn, principal.swv, worker_id)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        return await board(principal, rows)
+
+    @router.get("/work-units/{work_unit_id}/queue")
+    async def queue(work_unit_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:
+        """W24, W25: cases offered to the work unit and not yet claimed, with who is
+        responsible meanwhile."""
+        require(principal, *STAFF)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                rows = await views.queue(conn, principal.swv, work_unit_id)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        return await board(principal, rows)
+
+    @router.get("/caseloads")
+    async def caseloads(
+        principal: CurrentPrincipal, work_unit_id: str | None = None
+    ) -> list[CaseloadOut]:
+        """W24: open claimed cases per worker, against their weekly case hours."""
+        require(principal, *STAFF)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                counts = await views.open_case_counts(conn, principal.swv)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        directory, _ = await load_directory(ctx.store, principal.swv)
+        hours = directory.settings.case_hours_per_week if directory.settings else 2.0
+        out = []
+        for worker_id in sorted(set(counts) | set(directory.workers)):
+            worker = directory.workers.get(worker_id)
+            unit = worker.work_unit_id if worker else None
+            if work_unit_id is not None and unit != work_unit_id:
+                continue
+            if worker is not None and not worker.active and not counts.get(worker_id):
+                continue
+            n = counts.get(worker_id, 0)
+            weekly = worker.weekly_case_hours if worker else None
+            out.append(
+                CaseloadOut(
+                    worker_id=worker_id,
+                    work_unit_id=unit,
+                    open_cases=n,
+                    weekly_case_hours=weekly,
+                    hours_free=None if weekly is None else max(0.0, weekly - n * hours),
+                )
+            )
+        return out
+
+    @router.get("/deadlines")
+    async def deadlines(
+        principal: CurrentPrincipal, worker_id: str | None = None
+    ) -> list[BoardCaseOut]:
+        """W26: open first-contact deadlines with the time left, soonest first."""
+        require(principal, *STAFF)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                rows = await views.open_deadlines(conn, principal.swv, worker_id)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        return await board(principal, rows)
+
+    @router.get("/lead-times")
+    async def lead_times(principal: CurrentPrincipal) -> LeadTimesOut:
+        """Per SWV: hours from submission to claim and to first contact (W26)."""
+        require(principal, *STAFF, Role.OPERATOR)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                row = await views.lead_times(conn, principal.swv)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+
+        def hours(name: str) -> float | None:
+            value = row[name]
+            return None if value is None else round(float(value), 2)
+
+        return LeadTimesOut(
+            swv=principal.swv,
+            submitted=row["submitted"],
+            claimed=row["claimed"],
+            contacted=row["contacted"],
+            deadlines_missed=row["deadlines_missed"],
+            claim_avg_hours=hours("claim_avg_hours"),
+            claim_median_hours=hours("claim_median_hours"),
+            contact_avg_hours=hours("contact_avg_hours"),
+            contact_median_hours=hours("contact_median_hours"),
+        )
+
+    return router

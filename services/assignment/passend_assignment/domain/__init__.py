@@ -1,0 +1,1 @@
+"""Pure assignment rules: state, decisions and the working-day calendar; no I/O."""

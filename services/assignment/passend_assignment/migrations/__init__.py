@@ -1,0 +1,1 @@
+"""Numbered SQL migrations of the assignment service's own tables."""

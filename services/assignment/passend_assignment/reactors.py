@@ -1,0 +1,66 @@
+"""Reactions to other services' events: a submitted request is routed (W14, W24, W26)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+import structlog
+
+from passend_assignment.domain import case as case_domain
+from passend_assignment.domain.routing import route_request
+from passend_assignment.streams import load_directory
+from passend_assignment.timers import sync_timers
+from passend_backbone.consumer.kinds import reaction_id
+from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_contracts import topics
+from passend_contracts.envelope import CloudEvent
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import RequestSubmitted
+
+ACTOR = "service:assignment"
+_log = structlog.get_logger("passend.assignment.routing")
+
+
+class RoutingReactor:
+    """``RequestSubmitted`` -> ``RequestRouted`` (+ ``SpecialistRequired``) and the timers."""
+
+    name: str = "routing"
+    topics: tuple[str, ...] = (topics.INTAKE,)
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+
+    async def react(
+        self,
+        conn: asyncpg.Connection,
+        event: CloudEvent,
+        payload: EventPayload,
+        store: EventStore,
+    ) -> None:
+        if not isinstance(payload, RequestSubmitted):
+            return
+        now = self.clock()
+        directory, _ = await load_directory(store, event.swv, conn)
+        events = route_request(payload, event.swv, directory, now)
+        meta = Metadata(
+            swv=event.swv,
+            actor=ACTOR,
+            correlation_id=event.correlationid,
+            causation_id=str(event.id),
+        )
+        new = [
+            NewEvent.of(e, event_id=reaction_id(self.name, event.id, i))
+            for i, e in enumerate(events)
+        ]
+        try:
+            await store.append(str(payload.case_id), 0, new, meta, conn=conn)
+        except ConcurrencyError:
+            # The case was routed already, from another submission event with the same case
+            # id: the first routing stands.
+            _log.warning("case_already_routed", case_id=str(payload.case_id))
+            return
+        state = case_domain.fold(events)
+        if state is not None:
+            await sync_timers(conn, state, now)

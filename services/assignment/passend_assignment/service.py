@@ -1,0 +1,37 @@
+"""The composition of the assignment service: its topic, migrations, app, consumers and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from passend_assignment.api import create_app
+from passend_assignment.directory_service import load_directory_at_start
+from passend_assignment.projections import CaseBoard
+from passend_assignment.reactors import RoutingReactor
+from passend_assignment.scheduler import contact_deadline_scheduler
+from passend_backbone.runtime import ServiceSpec
+from passend_contracts import topics
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_spec(
+    *, clock: Callable[[], datetime] = _wall_clock, scheduler_poll_seconds: float = 5.0
+) -> ServiceSpec:
+    """The service. Tests pass the clock they also give ``serve`` (the reactor is built
+    before the runtime's context exists) and poll the deadline scheduler faster."""
+    return ServiceSpec(
+        name="assignment",
+        topic=topics.ASSIGNMENT,
+        migrations="passend_assignment.migrations",
+        create_app=create_app,
+        projections=(CaseBoard(),),
+        reactors=(RoutingReactor(clock),),
+        background=(load_directory_at_start, contact_deadline_scheduler(scheduler_poll_seconds)),
+    )
+
+
+SPEC = build_spec()

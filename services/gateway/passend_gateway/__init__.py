@@ -1,0 +1,1 @@
+"""The integration gateway: per-region, field-minimised event streams for outside organisations."""

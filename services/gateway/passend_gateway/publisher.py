@@ -1,0 +1,76 @@
+"""Publishing minimised events (and their thin notifications) to a region's integration topics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from passend_backbone import kafka_io
+from passend_backbone.kafka_settings import BrokerKind
+from passend_consumerkit.thin import kafka_record
+from passend_contracts import topics
+from passend_contracts.envelope import CloudEvent
+from passend_gateway.thin import ApiUrls, notification_for
+
+
+class BrokerUnavailable(ConnectionError):
+    """Publishing failed; the consumer runner retries it without limit instead of
+    dead-lettering the event, as it does while the database is unreachable."""
+
+
+class Publisher:
+    """One producer for every region's topics, started on first use, creating topics once."""
+
+    def __init__(self, bootstrap: str, kind: BrokerKind, thin: ApiUrls | None) -> None:
+        self._bootstrap = bootstrap
+        self._kind: BrokerKind = kind
+        self._thin = thin
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._ready_regions: set[str] = set()
+
+    def topics_of(self, region: str) -> list[str]:
+        """The topics a region's events go to: the filtered stream, and thin if enabled."""
+        names = [topics.integration(region)]
+        if self._thin is not None:
+            names.append(topics.integration_thin(region))
+        return names
+
+    async def publish(self, region: str, event: CloudEvent) -> None:
+        """Publish ``event`` (already minimised) to ``region``; returns once acknowledged.
+
+        At-least-once: the caller marks the source event handled after this returns, so a
+        crash in between publishes it again with the same id, which receivers deduplicate.
+        """
+        try:
+            producer = await self._started()
+            if region not in self._ready_regions:
+                await kafka_io.ensure_topics(self._bootstrap, self.topics_of(region))
+                self._ready_regions.add(region)
+            key, headers, value = event.to_kafka()
+            await producer.send_and_wait(
+                topics.integration(region), value=value, key=key, headers=headers
+            )
+            if self._thin is not None:
+                key, headers, value = kafka_record(
+                    event.id, event.subject, notification_for(event, self._thin)
+                )
+                await producer.send_and_wait(
+                    topics.integration_thin(region), value=value, key=key, headers=headers
+                )
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"publishing to region {region!r} failed: {exc!r}") from exc
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                self._producer = await kafka_io.start_producer(self._bootstrap, self._kind)
+            return self._producer
+
+    async def close(self) -> None:
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()

@@ -1,0 +1,42 @@
+"""The gateway's composition: its one reactor, its tables, its producer and its HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from passend_backbone.runtime import ServiceContext, ServiceSpec
+from passend_backbone.settings import ServiceSettings
+from passend_gateway.config import GatewayConfig
+from passend_gateway.publisher import Publisher
+from passend_gateway.reactor import IntegrationReactor
+
+# The gateway appends no events of its own; the runtime's outbox relay idles on an empty
+# store and this topic stays empty. Nobody outside is given access to it.
+OWN_TOPIC = "passend.gateway.events"
+
+
+def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
+    """The gateway as a service of the runtime (consumer runner, health, shutdown)."""
+    publisher = Publisher(
+        settings.kafka_bootstrap_servers, settings.kafka_broker_kind, config.api_urls()
+    )
+
+    async def close_publisher(ctx: ServiceContext, stop: asyncio.Event) -> None:
+        # Background work stops after the consumers, so nothing publishes after this.
+        await stop.wait()
+        await publisher.close()
+
+    def create_app(ctx: ServiceContext) -> FastAPI:
+        # Health only (added by the runtime): the gateway's output is its topics.
+        return FastAPI(title="Passend integration gateway", version="0.1.0")
+
+    return ServiceSpec(
+        name=config.name,
+        topic=OWN_TOPIC,
+        migrations="passend_gateway.migrations",
+        create_app=create_app,
+        reactors=(IntegrationReactor(publisher),),
+        background=(close_publisher,),
+    )

@@ -1,0 +1,1 @@
+"""The intake service: what a school asks for a pupil, and what the parents agreed to."""

@@ -1,0 +1,209 @@
+"""Intake's HTTP API: the app, and the routes of support requests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
+from passend_backbone.runtime import ServiceContext
+from passend_intake import log_redaction, queries, request_commands
+from passend_intake.access import READERS, case_facts, require_role, require_sees
+from passend_intake.api_common import CaseId, correlation_id
+from passend_intake.api_consent import consent_router, parent_router
+from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
+from passend_intake.handlers import CaseNotFound, NotAllowed
+from passend_intake.schemas import (
+    Accepted,
+    ReformulateBody,
+    RequestCreated,
+    SubmitRequestBody,
+    WithdrawBody,
+)
+from passend_intake.views import RequestDetail, RequestSummary
+
+DESCRIPTION = """
+The intake service of Passend: what a school asks the SWV for one pupil, and what the
+parents agreed to. A school's own system can integrate from this document alone.
+
+**Authentication.** Every endpoint except the parent's `/consent/{token}` pages needs an
+OIDC bearer token (`Authorization: Bearer <JWT>`) of the SWV. The token's claims say who
+calls (`sub`), the tenant (`swv`), the role and, for an IB, the `school_id`. Everything is
+scoped to the token's SWV; an IB sees only the own school's requests. A case of another
+school or SWV answers **404**, exactly as an unknown one.
+
+**Writing.** Commands answer once the event is stored. `POST /requests` needs an
+`Idempotency-Key` header: sending the same request with the same key again returns the
+first answer (the same case), never a second case; the same key with another body is a 422.
+
+**Reading.** Reads answer from read models that follow the events within moments: right
+after `POST /requests`, `GET /requests/{case_id}` may answer 404 for a short while; poll.
+
+**Errors.** `401` no or a bad token; `403` the role may not do this at all; `404` no such
+case (for this caller); `409` the case's state does not allow it now; `410` a consent link
+that was used, expired or replaced; `422` validation, nothing written. `detail` names the
+field (`loc` in schema errors, `field` in rule errors) and, for domain rules, the `rule`
+tag (e.g. `W5`) of the SWV's working agreements.
+
+**Privacy.** The pupil's name, date of birth and the parents' contact details are stored
+only encrypted with a key per pupil and never travel on the event bus in the clear;
+erasing the pupil deletes the key, after which the identity reads `[gewist]`.
+"""
+
+TAGS = [
+    {"name": "requests", "description": "Support requests of a school (W1-W7, W24)"},
+    {"name": "consent", "description": "Consent to individual support (W10) and hearing (R)"},
+    {"name": "parent link", "description": "The parent's personal consent link (no token)"},
+]
+
+
+def require_school_access(principal: Principal, school_id: str) -> None:
+    """An IB or teacher reads only the own school; another school answers as if unknown."""
+    require_role(principal, READERS)
+    if principal.role in (Role.IB, Role.TEACHER) and principal.school_id != school_id:
+        raise CaseNotFound
+
+
+def requests_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["requests"])
+
+    @router.post(
+        "/requests",
+        status_code=201,
+        response_model=RequestCreated,
+        summary="Submit a support request for a pupil",
+        description="An IB asks one named support worker for help with a pupil of the own "
+        "school (W1-W4, W24). The request is about the pupil (W5); system guidance of the "
+        "school organisation is refused with the reason (W5). The pupil's identity is "
+        "encrypted before it is stored. Creates the case and publishes "
+        "`nl.passend.intake.RequestSubmitted.v1`. Role: `ib`.",
+        responses={
+            **COMMAND_ERRORS,
+            201: {"description": "The case was created (or, on a retry, had been created)"},
+        },
+    )
+    async def submit(
+        request: Request,
+        principal: CurrentPrincipal,
+        body: SubmitRequestBody,
+        idempotency_key: Annotated[
+            str,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=200,
+                description="Unique per request the school means to make, e.g. a UUID; "
+                "a retry sends the same key",
+                examples=["6e0c2a9a-4d4b-4a77-9a51-7c3f4e0a1b22"],
+            ),
+        ],
+    ) -> JSONResponse:
+        answer = await request_commands.submit_request(
+            ctx, principal, body, idempotency_key, correlation_id(request)
+        )
+        location = answer.body.get("href")
+        headers = {"Location": location} if isinstance(location, str) else None
+        return JSONResponse(status_code=answer.status_code, content=answer.body, headers=headers)
+
+    @router.get(
+        "/schools/{school_id}/requests",
+        response_model=list[RequestSummary],
+        summary="List a school's requests",
+        description="The requests of one school, newest first, with their status "
+        "(submitted, claimed, in_trajectory, withdrawn) and consent status. An IB lists "
+        "only the own school. Roles: `ib`, `support_worker`, `education_specialist`, "
+        "`coordinator`, `auditor`.",
+        responses=READ_ERRORS,
+    )
+    async def list_requests(
+        principal: CurrentPrincipal,
+        school_id: Annotated[str, Path(min_length=1, max_length=64, examples=["school-04ab"])],
+        limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
+        offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    ) -> list[RequestSummary]:
+        require_school_access(principal, school_id)
+        return await queries.school_requests(
+            ctx.pool,
+            principal.swv,
+            school_id,
+            limit=limit,
+            offset=offset,
+            visible=lambda facts: sees_case(principal, facts),
+        )
+
+    @router.get(
+        "/requests/{case_id}",
+        response_model=RequestDetail,
+        summary="Read one request with its full history",
+        description="The request's current text, the pupil (decrypted for this answer; "
+        "`[gewist]` after erasure), consent, progress (claim, trajectory) and every event "
+        "of the case in order, with who did it and when.",
+        responses=READ_ERRORS,
+    )
+    async def read_request(principal: CurrentPrincipal, case_id: CaseId) -> RequestDetail:
+        require_role(principal, READERS)
+        require_sees(principal, await case_facts(ctx.pool, principal.swv, case_id))
+        detail = await queries.request_detail(ctx.pool, principal.swv, case_id)
+        if detail is None:
+            raise CaseNotFound
+        return detail
+
+    @router.post(
+        "/requests/{case_id}/reformulations",
+        status_code=201,
+        response_model=Accepted,
+        summary="Reformulate the request jointly (W6, W7)",
+        description="After the start conversation (so once the case was claimed) the IB or "
+        "teacher and the support worker reformulate the request together; the event keeps "
+        "the old and the new text, who agreed and why. Levels may widen to teacher or "
+        "group here (W5). Roles: `ib`, `support_worker`.",
+        responses=COMMAND_ERRORS,
+    )
+    async def reformulate(
+        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: ReformulateBody
+    ) -> dict[str, Any]:
+        return await request_commands.reformulate_request(
+            ctx, principal, case_id, body, correlation_id(request)
+        )
+
+    @router.post(
+        "/requests/{case_id}/withdrawal",
+        response_model=Accepted,
+        summary="Withdraw the request",
+        description="The school withdraws its request, with a reason, as long as no "
+        "trajectory has started for it. Role: `ib` of the school.",
+        responses=COMMAND_ERRORS,
+    )
+    async def withdraw(
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: Annotated[WithdrawBody, Body()],
+    ) -> dict[str, Any]:
+        return await request_commands.withdraw_request(
+            ctx, principal, case_id, body.reason, correlation_id(request)
+        )
+
+    return router
+
+
+def create_app(ctx: ServiceContext) -> FastAPI:
+    """The intake app; the runtime adds health routes, correlation ids and the verifier."""
+    app = FastAPI(
+        title="Passend intake",
+        version="1.0.0",
+        summary="Support requests of schools and parental consent",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    install_error_handlers(app)
+    log_redaction.install()
+    app.include_router(requests_router(ctx))
+    app.include_router(consent_router(ctx))
+    app.include_router(parent_router(ctx))
+    return app
+
+
+__all__ = ["NotAllowed", "create_app"]

@@ -1,0 +1,48 @@
+-- One key per pupil (crypto-shredding): deleting the row erases the pupil's identity from
+-- every copy of the log, which only ever holds it encrypted with this key.
+CREATE TABLE pupil_keys (
+    swv        text        NOT NULL,
+    pupil_ref  text        NOT NULL,
+    key_id     uuid        NOT NULL UNIQUE,
+    key        bytea       NOT NULL CHECK (length(key) = 32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (swv, pupil_ref)
+);
+
+-- That an erasure happened, and by whom; pseudonymous references only.
+CREATE TABLE pupil_erasures (
+    key_id     uuid        PRIMARY KEY,
+    swv        text        NOT NULL,
+    pupil_ref  text        NOT NULL,
+    erased_by  text        NOT NULL,
+    erased_at  timestamptz NOT NULL
+);
+
+-- First answer to a POST per (tenant, caller, Idempotency-Key); written in the same
+-- transaction as the events it reports, so a retry returns it instead of acting twice.
+CREATE TABLE idempotency_keys (
+    swv             text        NOT NULL,
+    subject         text        NOT NULL,
+    idempotency_key text        NOT NULL,
+    fingerprint     text        NOT NULL,
+    status_code     integer,
+    response        jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (swv, subject, idempotency_key)
+);
+
+-- Personal consent links. Only the SHA-256 of the token is kept: the token itself is
+-- handed to the school once and never stored or put in an event.
+CREATE TABLE consent_links (
+    token_hash bytea       PRIMARY KEY,
+    swv        text        NOT NULL,
+    case_id    uuid        NOT NULL,
+    parent_ref text        NOT NULL,
+    issued_by  text        NOT NULL,
+    issued_at  timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz,
+    voided_at  timestamptz
+);
+CREATE INDEX consent_links_open ON consent_links (case_id)
+    WHERE used_at IS NULL AND voided_at IS NULL;

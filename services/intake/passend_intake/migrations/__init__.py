@@ -1,0 +1,1 @@
+"""Intake's own tables: pupil keys, erasures, idempotency keys and consent links."""

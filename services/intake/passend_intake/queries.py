@@ -1,0 +1,199 @@
+"""Reading intake's read models (and the pupil keys, to open identities for one answer)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from passend_backbone.auth import CaseFacts
+from passend_backbone.tenancy import tenant_read_model
+from passend_contracts.events.intake import EncryptedIdentity
+from passend_intake import pupil_keys
+from passend_intake.access import facts_of
+from passend_intake.projections import RequestsProjection
+from passend_intake.views import (
+    ERASED,
+    ConsentView,
+    HistoryEntry,
+    ParentView,
+    ProgressView,
+    PupilIdentityView,
+    RequestDetail,
+    RequestSummary,
+    request_status,
+)
+
+_PROJECTION = RequestsProjection.name
+
+_SUMMARY = """
+SELECT r.*, c.status AS consent_status, p.routed_to, p.claimed_by, p.claimed_at,
+       p.trajectory_opened_at, p.routed_work_unit, p.route_coaches, p.escalated_region
+FROM requests r
+LEFT JOIN consent c USING (case_id)
+LEFT JOIN case_progress p USING (case_id)
+"""
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _progress(row: asyncpg.Record) -> ProgressView:
+    return ProgressView(
+        routed_to=row["routed_to"],
+        claimed_by=row["claimed_by"],
+        claimed_at=row["claimed_at"],
+        trajectory_opened_at=row["trajectory_opened_at"],
+    )
+
+
+def _summary_fields(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "case_id": row["case_id"],
+        "school_id": row["school_id"],
+        "ib_id": row["ib_id"],
+        "addressed_worker_id": row["addressed_worker_id"],
+        "pupil_ref": row["pupil_ref"],
+        "levels": list(row["levels"]),
+        "status": request_status(row["withdrawn_at"] is not None, _progress(row)),
+        "consent_status": row["consent_status"] or "not_requested",
+        "submitted_at": row["submitted_at"],
+    }
+
+
+async def school_requests(
+    pool: asyncpg.Pool,
+    swv: str,
+    school_id: str,
+    *,
+    limit: int,
+    offset: int,
+    visible: Callable[[CaseFacts], bool] = lambda _: True,
+) -> list[RequestSummary]:
+    """The school's requests the caller may see (``visible``), newest first.
+
+    Paging counts visible requests only; a school's requests are few enough to filter
+    here rather than repeat the access rules in SQL.
+    """
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            _SUMMARY + "WHERE r.swv = $1 AND r.school_id = $2 "
+            "ORDER BY r.submitted_at DESC, r.case_id",
+            swv,
+            school_id,
+        )
+    shown = [row for row in rows if visible(facts_of(row))]
+    return [RequestSummary(**_summary_fields(row)) for row in shown[offset : offset + limit]]
+
+
+async def case_school(pool: asyncpg.Pool, swv: str, case_id: UUID) -> str | None:
+    """The school of a case in ``swv`` per the read model (None when unknown there)."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        value: str | None = await conn.fetchval(
+            "SELECT school_id FROM requests WHERE swv = $1 AND case_id = $2", swv, case_id
+        )
+    return value
+
+
+def consent_view(case_id: UUID, row: asyncpg.Record | None) -> ConsentView:
+    if row is None:
+        return ConsentView(
+            case_id=case_id, status="not_requested", individual_support_allowed=False
+        )
+    return ConsentView(
+        case_id=case_id,
+        status=row["status"],
+        individual_support_allowed=row["status"] == "confirmed",
+        method=row["method"],
+        parents_asked=list(row["parents_asked"] or []),
+        requested_by=row["requested_by"],
+        requested_at=row["requested_at"],
+        answered_by=row["answered_by"],
+        answered_at=row["answered_at"],
+        withdrawn_at=row["withdrawn_at"],
+        link_expires_at=row["link_expires_at"],
+        pupil_heard_at=row["pupil_heard_at"],
+        pupil_view=row["pupil_view"],
+    )
+
+
+async def consent_state(pool: asyncpg.Pool, swv: str, case_id: UUID) -> ConsentView | None:
+    """Consent of a case in ``swv``; None when the case is unknown there."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        row = await conn.fetchrow(
+            "SELECT c.* FROM requests r LEFT JOIN consent c USING (case_id) "
+            "WHERE r.swv = $1 AND r.case_id = $2",
+            swv,
+            case_id,
+        )
+    if row is None:
+        return None
+    return consent_view(case_id, row if row["status"] is not None else None)
+
+
+async def _pupil(conn: asyncpg.Connection, row: asyncpg.Record) -> PupilIdentityView:
+    raw = _json(row["encrypted_identity"])
+    sealed = EncryptedIdentity.model_validate(raw) if raw else None
+    identity = await pupil_keys.open_identity(conn, sealed, row["swv"], row["pupil_ref"])
+    if identity is None:
+        return PupilIdentityView(erased=True, name=ERASED)
+    return PupilIdentityView(
+        erased=False,
+        name=identity.name,
+        date_of_birth=identity.date_of_birth,
+        parents=[ParentView(**p.model_dump()) for p in identity.parents],
+    )
+
+
+async def request_detail(pool: asyncpg.Pool, swv: str, case_id: UUID) -> RequestDetail | None:
+    """One request with its full history; None when unknown in ``swv``."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        row = await conn.fetchrow(_SUMMARY + "WHERE r.swv = $1 AND r.case_id = $2", swv, case_id)
+        if row is None:
+            return None
+        consent = await conn.fetchrow("SELECT * FROM consent WHERE case_id = $1", case_id)
+        history = await conn.fetch(
+            "SELECT * FROM request_history WHERE case_id = $1 ORDER BY stream_version", case_id
+        )
+        pupil = await _pupil(conn, row)
+    return RequestDetail(
+        **_summary_fields(row),
+        parent_refs=list(row["parent_refs"]),
+        educational_need=row["educational_need"],
+        tried_in_basic_support=row["tried_in_basic_support"],
+        why_stuck=row["why_stuck"],
+        multiple_problems=row["multiple_problems"],
+        specialist_advised=row["specialist_advised"],
+        processing_basis=row["processing_basis"],
+        withdrawn_at=row["withdrawn_at"],
+        withdrawal_reason=row["withdrawal_reason"],
+        pupil=pupil,
+        consent=consent_view(case_id, consent),
+        progress=_progress(row),
+        history=[
+            HistoryEntry(
+                version=h["stream_version"],
+                event_type=h["event_type"],
+                occurred_at=h["occurred_at"],
+                actor=h["actor"],
+                on_behalf_of=h["on_behalf_of"],
+                data=_json(h["data"]),
+            )
+            for h in history
+        ],
+    )
+
+
+async def progress(pool: asyncpg.Pool, swv: str, case_id: UUID) -> ProgressView:
+    """What intake heard of the case's claim and trajectory (empty when nothing yet)."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        row = await conn.fetchrow(
+            "SELECT routed_to, claimed_by, claimed_at, trajectory_opened_at "
+            "FROM case_progress WHERE case_id = $1",
+            case_id,
+        )
+    return _progress(row) if row else ProgressView()

@@ -1,0 +1,16 @@
+"""The intake service's composition: its topic, migrations, app and read models."""
+
+from __future__ import annotations
+
+from passend_backbone.runtime import ServiceSpec
+from passend_contracts import topics
+from passend_intake.api import create_app
+from passend_intake.projections import RequestsProjection
+
+SPEC = ServiceSpec(
+    name="intake",
+    topic=topics.INTAKE,
+    migrations="passend_intake.migrations",
+    create_app=create_app,
+    projections=(RequestsProjection(),),
+)

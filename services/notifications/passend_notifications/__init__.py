@@ -1,0 +1,1 @@
+"""The notifications service: who is told what about a case, by e-mail and webhook, once."""

@@ -1,0 +1,149 @@
+"""HTTP API: a case's messages, parked messages and their replay by an operator."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from passend_backbone.auth import Role
+from passend_backbone.auth.dependency import CurrentPrincipal
+from passend_backbone.consumer.readmodel import read_model
+from passend_backbone.runtime import ServiceContext
+from passend_notifications import journal
+from passend_notifications.admin_api import admin_router, require
+from passend_notifications.projections import CaseMessages
+
+# Roles that see every message of a case in their SWV; anyone else sees only their own.
+_SEE_ALL = frozenset(
+    {Role.AUDITOR, Role.OPERATOR, Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.SERVICE}
+)
+
+
+class MessageView(BaseModel):
+    message_id: UUID
+    channel: str | None
+    recipient_role: str | None
+    recipient_id: str | None
+    template: str | None
+    caused_by_event: UUID | None
+    status: str
+    attempts: int
+    possible_duplicate: bool
+    last_reason: str | None
+    next_attempt_at: datetime | None
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+
+
+class CaseNotifications(BaseModel):
+    case_id: UUID
+    messages: list[MessageView]
+
+
+class ParkedMessage(BaseModel):
+    message_id: UUID
+    case_id: UUID
+    channel: str
+    recipient_role: str
+    recipient_id: str
+    attempts: int
+    reason: str | None
+    parked_at: datetime
+
+
+def create_app(ctx: ServiceContext) -> FastAPI:
+    app = FastAPI(title="Passend notifications", version="1")
+    app.include_router(_case_router(ctx))
+    app.include_router(_operator_router(ctx))
+    app.include_router(admin_router(ctx))
+    return app
+
+
+def _case_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["messages"])
+
+    @router.get("/cases/{case_id}/notifications")
+    async def case_notifications(case_id: UUID, principal: CurrentPrincipal) -> CaseNotifications:
+        """Who was (to be) told what about the case, and how delivery went.
+
+        Auditors, operators, education specialists and coordinators see every message of
+        the case in their SWV; anyone else sees the messages addressed to themselves. A
+        case with nothing visible answers 404, like a case of another SWV.
+        """
+        own_only = principal.role not in _SEE_ALL
+        async with read_model(ctx.pool, CaseMessages.name) as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM messages WHERE swv = $1 AND case_id = $2 "
+                "AND (NOT $3 OR recipient_id = $4) ORDER BY scheduled_at, message_id",
+                principal.swv,
+                case_id,
+                own_only,
+                principal.subject,
+            )
+        if not rows:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no notifications for this case")
+        return CaseNotifications(
+            case_id=case_id, messages=[MessageView.model_validate(dict(r)) for r in rows]
+        )
+
+    return router
+
+
+def _operator_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/messages/parked")
+    async def parked(
+        principal: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    ) -> list[ParkedMessage]:
+        """Messages that stopped after their last attempt, with the reason (operator)."""
+        require(principal, Role.OPERATOR)
+        rows = await ctx.pool.fetch(
+            "SELECT message_id, case_id, channel, recipient_role, recipient_id, attempts, "
+            "last_error AS reason, updated_at AS parked_at FROM deliveries "
+            "WHERE swv = $1 AND status = 'parked' ORDER BY updated_at LIMIT $2",
+            principal.swv,
+            limit,
+        )
+        return [ParkedMessage.model_validate(dict(r)) for r in rows]
+
+    @router.post("/messages/{message_id}/replay", status_code=status.HTTP_202_ACCEPTED)
+    async def replay(
+        message_id: UUID, request: Request, principal: CurrentPrincipal
+    ) -> dict[str, str]:
+        """Send a parked message again, with a fresh round of attempts (operator).
+
+        409 when the message is not parked (still on its way, or sent), 404 when unknown.
+        Replaying twice is harmless: the second finds the message no longer parked.
+        """
+        require(principal, Role.OPERATOR)
+        done = await journal.replay(
+            ctx.pool,
+            ctx.store,
+            principal.swv,
+            message_id,
+            principal.subject,
+            request.state.correlation_id,
+            str(uuid.uuid4()),
+            ctx.clock(),
+        )
+        if done:
+            return {"message_id": str(message_id), "status": "pending"}
+        current = await ctx.pool.fetchval(
+            "SELECT status FROM deliveries WHERE swv = $1 AND message_id = $2",
+            principal.swv,
+            message_id,
+        )
+        if current is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such message")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"message is {current}, not parked: only parked messages are replayed",
+        )
+
+    return router

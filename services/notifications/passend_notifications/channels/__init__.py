@@ -1,0 +1,1 @@
+"""Delivery channels: e-mail over SMTP and signed webhooks over HTTP."""

@@ -1,0 +1,1 @@
+"""Pure rules of notifications: recipients, templates, message ids, retries, signatures."""

@@ -1,0 +1,197 @@
+"""Appending this service's events to a case stream, together with the queue row they describe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid5
+
+import asyncpg
+
+from passend_backbone.eventstore import EventStore, Metadata, NewEvent
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.notifications import (
+    NotificationFailed,
+    NotificationParked,
+    NotificationReplayed,
+    NotificationSent,
+)
+from passend_notifications.queue import Claimed
+
+ACTOR = "service:notifications"
+_EVENT_NAMESPACE = UUID("5d2c8f3e-0a7b-4e61-b3c9-2f8a61d4e7c5")
+
+
+def event_id(message_id: UUID, kind: str, attempt: int = 0) -> UUID:
+    """Deterministic id of this service's ``kind`` event about one message and attempt."""
+    return uuid5(_EVENT_NAMESPACE, f"{message_id}:{kind}:{attempt}")
+
+
+async def append_to_case(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    case_id: UUID,
+    events: list[NewEvent],
+    meta: Metadata,
+) -> None:
+    """Append at the case stream's head inside the caller's transaction.
+
+    The scheduler, the delivery worker and the replay endpoint all write to one case's
+    stream; a per-case transaction lock serialises them, so none meets a concurrency
+    error (which, in the scheduler's consumer batch, would cost retries).
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{case_id}")
+    version = await store.stream_version(str(case_id), conn=conn)
+    await store.append(str(case_id), version, events, meta, conn=conn)
+
+
+def _meta(message: Claimed) -> Metadata:
+    return Metadata(
+        swv=message.swv,
+        actor=ACTOR,
+        correlation_id=message.correlation_id,
+        causation_id=str(event_id(message.message_id, "scheduled")),
+    )
+
+
+async def _finish(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    message: Claimed,
+    update: str,
+    args: tuple[object, ...],
+    payloads: list[tuple[str, EventPayload]],
+) -> bool:
+    """Apply ``update`` to the row if this attempt still holds it, and append the events."""
+    async with pool.acquire() as conn, conn.transaction():
+        # Guarded by the attempt number: a worker whose lease ran out and was taken over
+        # records nothing, the one holding the message now does.
+        changed = await conn.fetchval(
+            update + " WHERE message_id = $1 AND status = 'attempting' AND attempts = $2 "
+            "RETURNING true",
+            message.message_id,
+            message.attempt,
+            *args,
+        )
+        if not changed:
+            return False
+        events = [
+            NewEvent.of(p, event_id=event_id(message.message_id, kind, message.attempt))
+            for kind, p in payloads
+        ]
+        await append_to_case(conn, store, message.case_id, events, _meta(message))
+    return True
+
+
+async def record_sent(
+    pool: asyncpg.Pool, store: EventStore, message: Claimed, content_sha256: str, now: datetime
+) -> bool:
+    """The recipient's server accepted the message: mark it sent and say so in the log."""
+    payload = NotificationSent(
+        message_id=message.message_id,
+        case_id=message.case_id,
+        channel=message.channel,
+        recipient_role=message.recipient_role,
+        recipient_id=message.recipient_id,
+        attempt=message.attempt,
+        possible_duplicate=message.maybe_delivered,
+        content_sha256=content_sha256,
+        sent_at=now,
+    )
+    return await _finish(
+        pool,
+        store,
+        message,
+        "UPDATE deliveries SET status = 'sent', lease_until = NULL, last_error = NULL, "
+        "updated_at = $3",
+        (now,),
+        [("sent", payload)],
+    )
+
+
+async def record_failure(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    message: Claimed,
+    reason: str,
+    next_attempt_at: datetime | None,
+    now: datetime,
+    *,
+    uncertain: bool = False,
+) -> bool:
+    """A failed attempt: due again at ``next_attempt_at``, or parked when that is None.
+
+    ``uncertain``: the attempt may have reached the recipient after all; a later
+    successful attempt is then recorded as a possible duplicate.
+    """
+    failed = NotificationFailed(
+        message_id=message.message_id,
+        case_id=message.case_id,
+        channel=message.channel,
+        attempt=message.attempt,
+        reason=reason,
+        next_attempt_at=next_attempt_at,
+        failed_at=now,
+    )
+    payloads: list[tuple[str, EventPayload]] = [("failed", failed)]
+    if next_attempt_at is None:
+        parked = NotificationParked(
+            message_id=message.message_id,
+            case_id=message.case_id,
+            channel=message.channel,
+            attempts=message.attempt,
+            reason=reason,
+            parked_at=now,
+        )
+        payloads.append(("parked", parked))
+        update = (
+            "UPDATE deliveries SET status = 'parked', lease_until = NULL, last_error = $3, "
+            "updated_at = $4, maybe_delivered = maybe_delivered OR $5"
+        )
+        args: tuple[object, ...] = (reason, now, uncertain)
+    else:
+        update = (
+            "UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3, "
+            "updated_at = $4, maybe_delivered = maybe_delivered OR $5, due_at = $6"
+        )
+        args = (reason, now, uncertain, next_attempt_at)
+    return await _finish(pool, store, message, update, args, payloads)
+
+
+async def replay(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    swv: str,
+    message_id: UUID,
+    requested_by: str,
+    correlation_id: str,
+    command_id: str,
+    now: datetime,
+) -> bool:
+    """Send a parked message back into delivery with a fresh round of attempts.
+
+    False when the message is unknown in ``swv`` or not parked (nothing changes then).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE deliveries SET status = 'pending', round_attempts = 0, due_at = $3, "
+            "updated_at = $3 WHERE message_id = $1 AND swv = $2 AND status = 'parked' "
+            "RETURNING case_id, channel, attempts",
+            message_id,
+            swv,
+            now,
+        )
+        if row is None:
+            return False
+        payload = NotificationReplayed(
+            message_id=message_id,
+            case_id=row["case_id"],
+            channel=row["channel"],
+            requested_by=requested_by,
+            replayed_at=now,
+        )
+        meta = Metadata(
+            swv=swv, actor=requested_by, correlation_id=correlation_id, causation_id=command_id
+        )
+        new = NewEvent.of(payload, event_id=event_id(message_id, "replayed", row["attempts"]))
+        await append_to_case(conn, store, row["case_id"], [new], meta)
+    return True

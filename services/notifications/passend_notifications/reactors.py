@@ -1,0 +1,86 @@
+"""The scheduler: consumed events of the other services become queued, scheduled messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from passend_backbone.eventstore import EventStore, Metadata, NewEvent
+from passend_backbone.runtime import utc_now
+from passend_contracts import topics as contract_topics
+from passend_contracts.envelope import CloudEvent
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.notifications import NotificationScheduled
+from passend_notifications import directory, journal
+from passend_notifications.domain.planning import plan
+from passend_notifications.queue import enqueue
+
+
+class Scheduler:
+    """Reactor: plan the messages an event causes, queue the new ones, record them as events.
+
+    Queue rows and ``NotificationScheduled`` events go into the runner's transaction, which
+    also marks the event handled; the queue's primary key (the derived message id) is the
+    second guard, so even an event handled again schedules nothing twice.
+    """
+
+    name = "scheduler"
+    topics: tuple[str, ...]
+
+    def __init__(
+        self,
+        clock: Callable[[], datetime] = utc_now,
+        consumes: tuple[str, ...] = (
+            contract_topics.INTAKE,
+            contract_topics.ASSIGNMENT,
+            contract_topics.TRAJECTORY,
+        ),
+    ) -> None:
+        self._clock = clock
+        self.topics = consumes
+
+    async def react(
+        self,
+        conn: asyncpg.Connection,
+        event: CloudEvent,
+        payload: EventPayload,
+        store: EventStore,
+    ) -> None:
+        if "case_id" not in event.data:
+            return  # directory events (SWV, work units, schools) concern no one to be told
+        case_id = UUID(str(event.data["case_id"]))
+        case = await directory.learn_case(conn, event.swv, case_id, event.data)
+        wanted_by = await directory.subscriptions(conn, event.swv, event.type)
+        planned = plan(event, wanted_by, case)
+        if not planned:
+            return
+        now = self._clock()
+        scheduled: list[NewEvent] = []
+        for message in planned:
+            if not await enqueue(conn, event.swv, message, event.id, event.correlationid, now):
+                continue
+            notice = NotificationScheduled(
+                message_id=message.message_id,
+                case_id=message.case_id,
+                recipient_role=message.role,
+                recipient_id=message.recipient_id,
+                template=message.template,
+                caused_by_event=event.id,
+                scheduled_at=now,
+                channel=message.channel,
+                rule=message.rule,
+            )
+            scheduled.append(
+                NewEvent.of(notice, event_id=journal.event_id(message.message_id, "scheduled"))
+            )
+        if scheduled:
+            meta = Metadata(
+                swv=event.swv,
+                actor=journal.ACTOR,
+                correlation_id=event.correlationid,
+                causation_id=str(event.id),
+            )
+            await journal.append_to_case(conn, store, case_id, scheduled, meta)

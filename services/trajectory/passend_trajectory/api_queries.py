@@ -1,0 +1,99 @@
+"""Read-model routes: a case's trajectory, evaluations due per worker, Team NO per region."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, status
+
+from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.runtime import ServiceContext
+from passend_trajectory import views
+from passend_trajectory.api import READERS, SCHOOL_ROLES, require
+from passend_trajectory.handlers import fold
+
+# Who oversees a region's Team NO agenda and stagnations besides its members.
+REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
+
+
+def _not_found(case_id: UUID) -> HTTPException:
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        detail={"rule": "W25", "message": f"no trajectory for case {case_id}"},
+    )
+
+
+def _require_region(principal: Principal, region: str) -> None:
+    """R: Team NO members see their own region; SWV oversight roles see every region."""
+    if principal.role is Role.TEAM_NO_MEMBER:
+        if principal.region != region:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail={
+                    "rule": "R",
+                    "message": f"a member of Team NO {principal.region} "
+                    f"does not see the agenda of {region}",
+                },
+            )
+        return
+    require(principal, Role.TEAM_NO_MEMBER, *REGION_OVERSIGHT, what="see a Team NO region")
+
+
+def queries_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(tags=["trajectory read models"])
+
+    @router.get("/cases/{case_id}/trajectory")
+    async def get_trajectory(
+        case_id: UUID, principal: CurrentPrincipal, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        """The case's trajectory with every plan revision, evaluation and what is due; with
+        ``as_of`` (an aware timestamp), replayed from the log as it stood then."""
+        require(principal, *READERS, what="read a trajectory")
+        if as_of is None:
+            state = await views.trajectory_state(ctx.pool, principal.swv, case_id)
+        else:
+            if as_of.tzinfo is None:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    detail={"rule": "as_of", "message": "as_of needs a time zone offset"},
+                )
+            records = await ctx.store.read_stream(str(case_id), as_of=as_of)
+            found = records and records[0].swv == principal.swv
+            state = fold(records) if found else None
+        if state is None or state.opened is None:
+            raise _not_found(case_id)
+        if principal.role in SCHOOL_ROLES and state.opened.school_id != principal.school_id:
+            raise _not_found(case_id)
+        if principal.role is Role.TEAM_NO_MEMBER and not any(
+            e.escalated.region == principal.region for e in state.escalations
+        ):
+            raise _not_found(case_id)
+        today = as_of.date() if as_of is not None else ctx.clock().date()
+        return views.trajectory_view(state, today)
+
+    @router.get("/workers/{worker_id}/evaluations-due")
+    async def evaluations_due(worker_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        """W21, S: the worker's evaluations due or overdue (the worker, or oversight)."""
+        if principal.subject != worker_id:
+            require(principal, *REGION_OVERSIGHT, what="see another worker's evaluations")
+        due = await views.evaluations_due_for(
+            ctx.pool, principal.swv, worker_id, ctx.clock().date()
+        )
+        return {"worker_id": worker_id, "evaluations": due}
+
+    @router.get("/regions/{region}/team-no-agenda")
+    async def team_no_agenda(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        """R: the cases awaiting the region's Team NO decision."""
+        _require_region(principal, region)
+        cases = await views.team_no_agenda(ctx.pool, principal.swv, region)
+        return {"region": region, "cases": cases}
+
+    @router.get("/regions/{region}/stagnations")
+    async def stagnations(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        """R: the region's stagnations by reason and municipality."""
+        _require_region(principal, region)
+        return await views.stagnation_report(ctx.pool, principal.swv, region)
+
+    return router

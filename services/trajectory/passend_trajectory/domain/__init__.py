@@ -1,0 +1,1 @@
+"""Pure trajectory rules: state, ``decide`` per rule family, and ``evolve``."""

@@ -1,0 +1,92 @@
+"""Care levels 1-4, the OPP and the TLV (S)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.trajectory import CareLevelChanged, OppEvaluated, OppRecorded
+from passend_trajectory.domain.commands import Act, Command
+from passend_trajectory.domain.guards import require_open
+from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
+from passend_trajectory.domain.state import TrajectoryState
+
+REFERRAL_LEVEL = 4  # S: level 4 is a referral to special (basic) education
+
+
+def change_care_level(
+    state: TrajectoryState, level: int | None, reason: str | None, act: Act
+) -> list[EventPayload]:
+    """S: an evaluation scales the care level (1-4) with its reason; level 4 means a referral,
+    which needs a TLV, and a TLV can only be requested with an OPP on record."""
+    assert state.case_id is not None
+    if level is None or not 1 <= level <= REFERRAL_LEVEL:
+        raise InvalidCommand("S", "a care level change names the new level, 1 to 4")
+    if not (reason and reason.strip()):
+        raise InvalidCommand("S", "a care level change needs its reason")
+    if level == state.care_level:
+        raise RuleViolation("S", f"the care level already is {level}")
+    if level == REFERRAL_LEVEL and state.opp is None:
+        raise RuleViolation(
+            "S",
+            "care level 4 is a referral that needs a TLV, and a TLV needs an OPP on record: "
+            "record the school's OPP first",
+        )
+    return [
+        CareLevelChanged(
+            case_id=state.case_id,
+            from_level=state.care_level,
+            to_level=level,
+            reason=reason,
+            referral=level == REFERRAL_LEVEL,
+            changed_at=act.at,
+        )
+    ]
+
+
+class RecordOpp(Command):
+    drawn_up_on: date
+
+
+def record_opp(state: TrajectoryState, cmd: RecordOpp, act: Act) -> list[EventPayload]:
+    """S: the school's OPP is on record (it is the school's document; the case notes its date)."""
+    require_open(state)
+    assert state.case_id is not None
+    if cmd.drawn_up_on > act.at.date():
+        raise InvalidCommand("S", "an OPP is recorded once it is drawn up")
+    return [
+        OppRecorded(
+            case_id=state.case_id,
+            drawn_up_on=cmd.drawn_up_on,
+            recorded_by=act.actor,
+            recorded_at=act.at,
+        )
+    ]
+
+
+class RecordOppEvaluation(Command):
+    evaluated_on: date
+    summary: str = Field(min_length=1)
+
+
+def record_opp_evaluation(
+    state: TrajectoryState, cmd: RecordOppEvaluation, act: Act
+) -> list[EventPayload]:
+    """S: the OPP is evaluated twice a school year."""
+    require_open(state)
+    assert state.case_id is not None
+    if state.opp is None:
+        raise RuleViolation("S", "no OPP on record to evaluate")
+    if cmd.evaluated_on > act.at.date() or cmd.evaluated_on < state.opp.drawn_up_on:
+        raise InvalidCommand("S", "the OPP evaluation date lies outside the OPP's life so far")
+    return [
+        OppEvaluated(
+            case_id=state.case_id,
+            evaluated_on=cmd.evaluated_on,
+            summary=cmd.summary,
+            recorded_by=act.actor,
+            recorded_at=act.at,
+        )
+    ]

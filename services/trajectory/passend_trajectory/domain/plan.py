@@ -1,0 +1,71 @@
+"""The plan and its revisions (W15-W17, W20); every revision keeps the earlier ones."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import SupportLevel
+from passend_contracts.events.trajectory import PlanGoal, PlanRecorded
+from passend_trajectory.domain.commands import Act, Command
+from passend_trajectory.domain.guards import require_open
+from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
+from passend_trajectory.domain.state import TrajectoryState
+
+
+class RecordPlan(Command):
+    goals: list[PlanGoal] = Field(min_length=1)
+    supported: list[SupportLevel] = Field(min_length=1)
+    form: str = Field(min_length=1)
+    school_participants: list[str] = Field(min_length=1)
+    duration_weeks: int = Field(ge=1)
+    frequency: str = Field(min_length=1)
+    parents_informed: str = Field(min_length=1)
+    evaluation_method: str = Field(min_length=1)
+    evaluation_dates: list[date] = Field(min_length=1)
+    securing: str = Field(min_length=1)
+    reason: str | None = None
+
+
+def record_plan(state: TrajectoryState, cmd: RecordPlan, act: Act) -> list[EventPayload]:
+    """W15-W17, W20: a plan agreed jointly after the start conversation (W6), with measurable
+    goals each with a target date, how and when it is evaluated (W21) and how results are
+    secured; a revision says why and keeps the earlier plan."""
+    require_open(state)
+    assert state.case_id is not None
+    if state.start_conversation is None:
+        raise RuleViolation(
+            "W6", "no start conversation recorded: the plan follows the start conversation"
+        )
+    ids = [g.goal_id for g in cmd.goals]
+    if len(set(ids)) != len(ids):
+        raise InvalidCommand("W15", "each goal needs its own goal_id")
+    today = act.at.date()
+    if any(g.target_date < today for g in cmd.goals):
+        raise InvalidCommand("W15", "a goal's target date lies in the past")
+    if any(d < today for d in cmd.evaluation_dates):
+        raise InvalidCommand("W21", "an evaluation date lies in the past")
+    revision = len(state.plans) + 1
+    if revision > 1 and not (cmd.reason and cmd.reason.strip()):
+        raise InvalidCommand("W15", "a plan revision needs the reason it is revised")
+    return [
+        PlanRecorded(
+            case_id=state.case_id,
+            revision=revision,
+            goals=cmd.goals,
+            supported=cmd.supported,
+            form=cmd.form,
+            school_participants=cmd.school_participants,
+            duration_weeks=cmd.duration_weeks,
+            frequency=cmd.frequency,
+            parents_informed=cmd.parents_informed,
+            evaluation_method=cmd.evaluation_method,
+            evaluation_dates=sorted(cmd.evaluation_dates),
+            securing=cmd.securing,
+            reason=cmd.reason,
+            recorded_by=act.actor,
+            recorded_at=act.at,
+        )
+    ]

@@ -1,0 +1,90 @@
+"""Escalation to Team NO when the route stagnates, and its decision (R)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import Field
+
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.trajectory import (
+    EscalatedToTeamNO,
+    StagnationReason,
+    TeamNODecisionRecorded,
+)
+from passend_trajectory.domain.commands import Act, Command
+from passend_trajectory.domain.guards import require_open
+from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
+from passend_trajectory.domain.state import TrajectoryState
+
+# R: Maassluis, Vlaardingen and Schiedam share one Team NO (CBS municipality codes). A
+# municipality not listed has a Team NO of its own, named after it.
+TEAM_NO_REGIONS: dict[str, str] = {
+    "GM0556": "waterweg",  # Maassluis
+    "GM0622": "waterweg",  # Vlaardingen
+    "GM0606": "waterweg",  # Schiedam
+}
+
+
+def region_of(municipality: str) -> str:
+    """R: the Team NO region a municipality belongs to."""
+    return TEAM_NO_REGIONS.get(municipality, municipality)
+
+
+class Escalate(Command):
+    escalation_id: UUID
+    municipality: str = Field(min_length=1, description="CBS code of the pupil's municipality")
+    reasons: list[StagnationReason] = Field(min_length=1)
+    draft_plan: str = Field(min_length=1, description="The support team's draft plan")
+
+
+def escalate(state: TrajectoryState, cmd: Escalate, act: Act) -> list[EventPayload]:
+    """R: a stagnating route goes to the Team NO of the pupil's municipality with one or more
+    reasons and the support team's draft plan; one escalation at a time."""
+    require_open(state)
+    assert state.case_id is not None
+    if state.open_escalation is not None:
+        since = state.open_escalation.escalated.escalated_at.date().isoformat()
+        raise RuleViolation("R", f"the case awaits the Team NO decision since {since}")
+    if not cmd.draft_plan.strip():
+        raise InvalidCommand("R", "an escalation carries the support team's draft plan")
+    return [
+        EscalatedToTeamNO(
+            case_id=state.case_id,
+            escalation_id=cmd.escalation_id,
+            municipality=cmd.municipality,
+            region=region_of(cmd.municipality),
+            reasons=sorted(set(cmd.reasons)),
+            draft_plan=cmd.draft_plan,
+            escalated_by=act.actor,
+            escalated_at=act.at,
+        )
+    ]
+
+
+class RecordTeamNODecision(Command):
+    decision: str = Field(min_length=1)
+    assignment: str = Field(min_length=1, description="The assignment Team NO gives")
+    provider: str = Field(min_length=1, description="Who delivers the support")
+
+
+def record_decision(
+    state: TrajectoryState, cmd: RecordTeamNODecision, act: Act
+) -> list[EventPayload]:
+    """R: Team NO decides what happens, the assignment and the provider; the case continues."""
+    require_open(state)
+    assert state.case_id is not None
+    pending = state.open_escalation
+    if pending is None:
+        raise RuleViolation("R", "the case is not escalated to Team NO: nothing to decide")
+    return [
+        TeamNODecisionRecorded(
+            case_id=state.case_id,
+            escalation_id=pending.escalated.escalation_id,
+            decision=cmd.decision,
+            assignment=cmd.assignment,
+            provider=cmd.provider,
+            decided_by=act.actor,
+            decided_at=act.at,
+        )
+    ]

@@ -1,0 +1,1 @@
+"""Numbered SQL migrations of the trajectory service's own tables."""

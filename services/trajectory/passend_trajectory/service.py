@@ -1,0 +1,35 @@
+"""The composition of the trajectory service: its topic, migrations, app, consumers and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from passend_backbone.runtime import ServiceSpec
+from passend_contracts import topics
+from passend_trajectory.api import create_app
+from passend_trajectory.projections import TrajectoryProjection
+from passend_trajectory.reactors import ClaimReactor, IntakeReactor
+from passend_trajectory.scheduler import evaluation_reminders
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_spec(
+    *, clock: Callable[[], datetime] = _wall_clock, reminder_poll_seconds: float = 60.0
+) -> ServiceSpec:
+    """The service; tests pass a clock they move and poll the reminders faster."""
+    return ServiceSpec(
+        name="trajectory",
+        topic=topics.TRAJECTORY,
+        migrations="passend_trajectory.migrations",
+        create_app=create_app,
+        projections=(TrajectoryProjection(),),
+        reactors=(ClaimReactor(clock), IntakeReactor(clock)),
+        background=(evaluation_reminders(reminder_poll_seconds),),
+    )
+
+
+SPEC = build_spec()

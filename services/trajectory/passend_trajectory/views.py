@@ -1,0 +1,148 @@
+"""Answers from the read models: trajectory, evaluations due, Team NO agenda, stagnations."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from passend_backbone.consumer.readmodel import read_model
+from passend_trajectory.domain.due import due_status, evaluations_due
+from passend_trajectory.domain.state import TrajectoryState
+from passend_trajectory.projections import TrajectoryProjection
+
+PROJECTION = TrajectoryProjection.name
+
+
+async def trajectory_state(pool: asyncpg.Pool, swv: str, case_id: UUID) -> TrajectoryState | None:
+    """The case's state as projected; None for an unknown case or one of another SWV."""
+    async with read_model(pool, PROJECTION) as conn:
+        raw = await conn.fetchval(
+            "SELECT state::text FROM trajectories WHERE case_id = $1 AND swv = $2", case_id, swv
+        )
+    if raw is None:
+        return None
+    return TrajectoryState.model_validate_json(raw)
+
+
+def trajectory_view(state: TrajectoryState, today: date) -> dict[str, Any]:
+    """The trajectory with its plans (every revision), evaluations and what is due."""
+    dump = state.model_dump(mode="json", exclude={"director_basis", "reminders"})
+    director = state.director
+    return {
+        "case_id": dump["case_id"],
+        "status": state.status,
+        "version": state.version,
+        "opened": dump["opened"],
+        "consent": dump["consent"],
+        "complex": state.complex,
+        "complexity": dump["complexity"],
+        "start_conversation": dump["start_conversation"],
+        "specialist_analysis": dump["specialist_analysis"],
+        "current_plan_revision": state.current_plan.revision if state.current_plan else None,
+        "plans": dump["plans"],
+        "support": dump["support"],
+        "paused": dump["paused"],
+        "sessions": dump["sessions"],
+        "session_hours": sum(s.hours for s in state.sessions),
+        "signals": dump["signals"],
+        "evaluations": dump["evaluations"],
+        "care_level": state.care_level,
+        "care_level_changes": dump["care_levels"],
+        "opp": dump["opp"],
+        "opp_evaluations": dump["opp_evaluations"],
+        "youth_care": dump["youth_care"],
+        "case_director": dump["directors"][-1] if director else None,
+        "case_director_history": dump["directors"],
+        "escalations": dump["escalations"],
+        "closed": dump["closed"],
+        "evaluations_due": [
+            {
+                "kind": d.kind.value,
+                "due_on": d.due_on.isoformat(),
+                "status": due_status(d.due_on, today),
+            }
+            for d in evaluations_due(state, today)
+        ],
+    }
+
+
+async def evaluations_due_for(
+    pool: asyncpg.Pool, swv: str, worker_id: str, today: date
+) -> list[dict[str, Any]]:
+    """W21, S: the worker's open evaluations, soonest first, with their status today."""
+    async with read_model(pool, PROJECTION) as conn:
+        rows = await conn.fetch(
+            "SELECT case_id, kind, due_on FROM evaluations_due "
+            "WHERE swv = $1 AND worker_id = $2 ORDER BY due_on, case_id, kind",
+            swv,
+            worker_id,
+        )
+    return [
+        {
+            "case_id": str(r["case_id"]),
+            "kind": r["kind"],
+            "due_on": r["due_on"].isoformat(),
+            "status": due_status(r["due_on"], today),
+        }
+        for r in rows
+    ]
+
+
+async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict[str, Any]]:
+    """R: the cases awaiting a decision of the region's Team NO, oldest first."""
+    async with read_model(pool, PROJECTION) as conn:
+        rows = await conn.fetch(
+            "SELECT case_id, municipality, reasons, draft_plan, escalation_id, escalated_by, "
+            "escalated_at FROM team_no_agenda WHERE swv = $1 AND region = $2 "
+            "ORDER BY escalated_at, case_id",
+            swv,
+            region,
+        )
+    return [
+        {
+            "case_id": str(r["case_id"]),
+            "municipality": r["municipality"],
+            "reasons": list(r["reasons"]),
+            "draft_plan": r["draft_plan"],
+            "escalation_id": str(r["escalation_id"]) if r["escalation_id"] else None,
+            "escalated_by": r["escalated_by"],
+            "escalated_at": r["escalated_at"].isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[str, Any]:
+    """R: the region's stagnations by reason and municipality, to learn from structurally."""
+    async with read_model(pool, PROJECTION) as conn:
+        rows = await conn.fetch(
+            "SELECT reason, municipality, count(*) AS n FROM stagnations "
+            "WHERE swv = $1 AND region = $2 GROUP BY reason, municipality "
+            "ORDER BY reason, municipality",
+            swv,
+            region,
+        )
+        per_municipality = await conn.fetch(
+            "SELECT municipality, count(DISTINCT (case_id, escalation_no)) AS n "
+            "FROM stagnations WHERE swv = $1 AND region = $2 GROUP BY municipality "
+            "ORDER BY municipality",
+            swv,
+            region,
+        )
+    by_reason: dict[str, int] = {}
+    for r in rows:
+        by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + r["n"]
+    by_municipality = {r["municipality"]: r["n"] for r in per_municipality}
+    return {
+        "region": region,
+        "escalations": sum(by_municipality.values()),
+        "by_reason": by_reason,
+        "by_municipality": by_municipality,
+        "by_reason_and_municipality": [
+            {"reason": r["reason"], "municipality": r["municipality"], "count": r["n"]}
+            for r in rows
+        ],
+    }

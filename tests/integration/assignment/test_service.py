@@ -1,0 +1,170 @@
+"""The running service: a submitted request reaches the inbox, is offered, claimed once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from passend_assignment.directory_file import DEV_FILE, ENV_VAR, load_directory_file
+from passend_assignment.service import build_spec
+from passend_backbone.auth import Role
+from passend_backbone.auth.testing import auth_header
+from passend_backbone.devstack.infra import Broker
+from passend_backbone.testing.waiting import eventually
+
+from .kit import SWV, Clock, as_cloud_event, publish, running, settings_for, submission
+
+pytestmark = pytest.mark.integration
+
+SUBMITTED = datetime(2027, 3, 1, 9, tzinfo=UTC)
+
+
+def worker(subject: str, unit: str = "wu-vlaardingen") -> dict[str, str]:
+    return auth_header(Role.SUPPORT_WORKER, SWV, subject=subject, work_unit_id=unit)
+
+
+async def test_request_flows_from_submission_to_claim_and_first_contact(
+    db_url: str, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, str(DEV_FILE))
+    clock = Clock(SUBMITTED + timedelta(minutes=5))
+    spec = build_spec(clock=clock, scheduler_poll_seconds=0.05)
+    async with (
+        running(spec, settings_for(db_url, broker), clock) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        anouk = worker("ow-anouk")
+
+        async def directory_loaded() -> bool:
+            r = await http.get("/directory", headers=anouk)
+            return r.status_code == 200 and len(r.json()["workers"]) == 6
+
+        await eventually(directory_loaded, what="dev directory loaded")
+
+        request = submission(at=SUBMITTED, multiple_problems=True)
+        case_id = str(request.case_id)
+        await publish(broker, as_cloud_event(request))
+
+        async def in_inbox() -> list[Any]:
+            r = await http.get("/workers/ow-anouk/inbox", headers=anouk)
+            return [c for c in r.json() if c["case_id"] == case_id]
+
+        (item,) = await eventually(in_inbox, timeout=30, what="case in the inbox")
+        assert item["responsible_worker_id"] == "ow-anouk"
+        assert item["specialist_required"] is True  # W14
+        assert item["contact_due_on"] == "2027-03-08"  # W26
+        assert item["time_left"]["working_days"] == 5
+
+        # Claiming before routing: 404; a colleague before the offer: 409 (W25).
+        unknown = await http.post(f"/cases/{uuid4()}/claim", headers=anouk)
+        assert unknown.status_code == 404
+        early = await http.post(f"/cases/{case_id}/claim", headers=worker("ow-bart"))
+        assert early.status_code == 409
+        assert early.json()["detail"]["rule"] == "W25"
+
+        ranked = (await http.get(f"/cases/{case_id}/suggestions", headers=anouk)).json()
+        assert ranked[0]["worker_id"] == "ow-anouk"  # reading expertise and knows the school
+        assert {f["factor"] for f in ranked[0]["factors"]} == {
+            "expertise",
+            "caseload_room",
+            "school_familiarity",
+        }
+
+        offered = await http.post(
+            f"/cases/{case_id}/offer", headers=anouk, json={"need_areas": ["behaviour"]}
+        )
+        assert offered.status_code == 200, offered.text
+
+        async def in_queue() -> list[Any]:
+            r = await http.get("/work-units/wu-vlaardingen/queue", headers=anouk)
+            return [c for c in r.json() if c["case_id"] == case_id]
+
+        (queued,) = await eventually(in_queue, what="case in the work-unit queue")
+        assert queued["responsible_worker_id"] == "ow-anouk"  # W25
+
+        bart, chantal = worker("ow-bart"), worker("ow-chantal")
+        first, second = await asyncio.gather(
+            http.post(f"/cases/{case_id}/claim", headers=bart),
+            http.post(f"/cases/{case_id}/claim", headers=chantal),
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 409]
+        lost = first if first.status_code == 409 else second
+        winner = (second if lost is first else first).json()["case"]["claimed_by"]
+        assert lost.json()["detail"] == {
+            "rule": "W25",
+            "message": f"the case was already claimed by {winner}",
+        }
+
+        async def claimed_everywhere() -> bool:
+            inbox = await in_inbox()
+            queue = await in_queue()
+            loads = (await http.get("/caseloads", headers=anouk)).json()
+            mine = [c for c in loads if c["worker_id"] == winner]
+            return not inbox and not queue and mine[0]["open_cases"] == 1
+
+        await eventually(claimed_everywhere, what="claim in the read models")
+
+        deadlines = (await http.get("/deadlines", headers=anouk)).json()
+        assert [d["responsible_worker_id"] for d in deadlines if d["case_id"] == case_id] == [
+            winner
+        ]
+
+        clock.now = SUBMITTED + timedelta(days=2)
+        contact = await http.post(
+            f"/cases/{case_id}/first-contact",
+            headers=worker(winner),
+            json={"contacted_at": (SUBMITTED + timedelta(days=1)).isoformat()},
+        )
+        assert contact.status_code == 200, contact.text
+
+        coach = await http.post(
+            f"/cases/{case_id}/route-coach",
+            headers=auth_header(Role.IB, SWV, subject="ib-marieke", school_id="brin-11aa"),
+            json={"reason": "Geen overeenstemming over de aanpak"},
+        )
+        assert coach.status_code == 200, coach.text
+        assert coach.json()["events"] == ["nl.passend.assignment.RouteCoachCalledIn.v1"]
+
+        async def lead_times() -> dict[str, Any] | None:
+            r = (await http.get("/lead-times", headers=anouk)).json()
+            return r if r["contacted"] == 1 else None
+
+        times = await eventually(lead_times, what="lead times")
+        assert times["contact_avg_hours"] == 24.0
+        assert times["claimed"] == 1
+
+
+async def test_directory_is_configured_through_the_api_as_events(
+    db_url: str, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    doc = load_directory_file(DEV_FILE)[0].model_dump(mode="json")
+    operator = auth_header(Role.OPERATOR, SWV, subject="op-1")
+    async with (
+        running(build_spec(), settings_for(db_url, broker)) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        assert (await http.get("/directory", headers=operator)).status_code == 404
+        denied = await http.put("/directory", headers=worker("ow-anouk"), json=doc)
+        assert denied.status_code == 403
+        foreign = await http.put(
+            "/directory", headers=auth_header(Role.OPERATOR, "swv-other"), json=doc
+        )
+        assert foreign.status_code == 403
+        first = await http.put("/directory", headers=operator, json=doc)
+        assert first.status_code == 200, first.text
+        assert len(first.json()["events"]) == 1 + 2 + 6 + 1 + 6  # settings .. workers
+        again = await http.put("/directory", headers=operator, json=doc)
+        assert again.json() == {"events": []}
+        doc["workers"] = doc["workers"][1:]
+        changed = await http.put("/directory", headers=operator, json=doc)
+        assert changed.json() == {"events": ["nl.passend.assignment.SupportWorkerProfiled.v1"]}
+        got = (await http.get("/directory", headers=operator)).json()
+        inactive = [w["worker_id"] for w in got["workers"] if not w["active"]]
+        assert inactive == ["ow-anouk"]
+        assert got["version"] == 17

@@ -1,0 +1,4 @@
+CREATE TABLE greetings (
+    id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    word text NOT NULL
+);

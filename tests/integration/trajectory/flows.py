@@ -1,0 +1,99 @@
+"""Request bodies and steps the trajectory API tests share."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+
+from passend_backbone.testing.waiting import eventually
+from tests.integration.trajectory.kit import IB, SCHOOL, WORKER, headers
+
+WORKER_H = headers("support_worker", WORKER, work_unit_id="wu-1")
+SPECIALIST_H = headers("education_specialist", "os-jeroen")
+IB_H = headers("ib", IB, school_id=SCHOOL)
+
+
+def conversation(today: date) -> dict[str, Any]:
+    return {
+        "participants": [WORKER, IB, "lk-sanne"],
+        "sharpened_question": "Hoe komt Tim zelfstandig tot werken?",
+        "levels": ["pupil", "teacher"],
+        "held_on": today.isoformat(),
+    }
+
+
+def plan(
+    today: date,
+    *,
+    supported: tuple[str, ...] = ("pupil",),
+    reason: str | None = None,
+    goals: tuple[str, ...] = ("goal-1",),
+) -> dict[str, Any]:
+    return {
+        "goals": [
+            {
+                "goal_id": g,
+                "description": "Starts work alone",
+                "measure": "4 of 5 days",
+                "target_date": (today + timedelta(weeks=12)).isoformat(),
+            }
+            for g in goals
+        ],
+        "supported": list(supported),
+        "form": "coaching the teacher",
+        "school_participants": [IB, "lk-sanne"],
+        "duration_weeks": 12,
+        "frequency": "every other week",
+        "parents_informed": "by the teacher",
+        "evaluation_method": "meeting with IB, teacher and parents",
+        "evaluation_dates": [(today + timedelta(weeks=6)).isoformat()],
+        "securing": "in the group plan",
+        "reason": reason,
+    }
+
+
+def evaluation(outcome: str, goals: tuple[str, ...] = ("goal-1",), **extra: Any) -> dict[str, Any]:
+    return {
+        "evaluation_id": str(uuid4()),
+        "participants": [WORKER, IB],
+        "goal_results": [{"goal_id": g, "result": "partly"} for g in goals],
+        "outcome": outcome,
+        **extra,
+    }
+
+
+def session(today: date, hours: float = 1.5) -> dict[str, Any]:
+    return {"session_id": str(uuid4()), "held_on": today.isoformat(), "hours": hours}
+
+
+async def post(
+    http: httpx.AsyncClient,
+    case_id: UUID,
+    path: str,
+    body: Any = None,
+    auth: dict[str, str] = WORKER_H,
+    expect: int = 200,
+    **kw: Any,
+) -> dict[str, Any]:
+    response = await http.post(f"/cases/{case_id}/{path}", json=body, headers=auth, **kw)
+    assert response.status_code == expect, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def trajectory(
+    http: httpx.AsyncClient, case_id: UUID, until: Any = None, auth: dict[str, str] = WORKER_H
+) -> dict[str, Any]:
+    """The projected trajectory once ``until(view)`` holds (the read model catches up)."""
+
+    async def probe() -> dict[str, Any] | None:
+        response = await http.get(f"/cases/{case_id}/trajectory", headers=auth)
+        if response.status_code != 200:
+            return None
+        view: dict[str, Any] = response.json()
+        return view if until is None or until(view) else None
+
+    return await eventually(probe, timeout=30, what=f"trajectory of {case_id}")

@@ -1,0 +1,68 @@
+"""Commands and reactions racing on one case are each decided again on the new state, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import pytest
+
+from passend_contracts.events.trajectory import SignalRecipient, SignalTopic
+from passend_trajectory.domain.commands import Act
+from passend_trajectory.domain.support import RaiseSignal, raise_signal
+from passend_trajectory.handlers import UserCommand, execute, fold
+from passend_trajectory.idempotency import key_for
+from tests.integration.trajectory.kit import (
+    SWV,
+    T0,
+    WORKER,
+    claimed,
+    consent_confirmed,
+    deliver,
+    migrated_store,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_racing_signals_and_consent_notes_all_land_in_order(db_url: str) -> None:
+    pool, store = await migrated_store(db_url)
+    try:
+        case_id = uuid4()
+        await deliver(pool, store, claimed(case_id))
+
+        async def signal() -> tuple[dict, dict]:
+            body = RaiseSignal(
+                signal_id=uuid4(),
+                addressed_to=[SignalRecipient.IB],
+                about=SignalTopic.SCHOOL_OFFER,
+                description="the offer doesn't fit",
+            )
+            command = UserCommand(
+                case_id,
+                SWV,
+                WORKER,
+                "corr",
+                f"cmd:{uuid4()}",
+                lambda s, a: raise_signal(s, body, a),
+            )
+            key = key_for(SWV, WORKER, f"signal-{body.signal_id}", body.model_dump(mode="json"))
+            first = await execute(store, pool, command, Act(WORKER, T0), key)
+            # A retry with the key, even one whose first try lost a race, gets the answer.
+            return first, await execute(store, pool, command, Act(WORKER, T0), key)
+
+        async def consent() -> None:
+            await deliver(pool, store, consent_confirmed(case_id))
+
+        signals = asyncio.gather(*(signal() for _ in range(5)))
+        answers, _ = await asyncio.gather(signals, asyncio.gather(consent(), consent()))
+        for first, again in answers:
+            assert first == again
+            assert first["events"][0]["type"].endswith("SignalRaised.v1")
+        records = await store.read_stream(str(case_id))
+        assert [r.stream_version for r in records] == list(range(1, len(records) + 1))
+        state = fold(records)
+        assert len(state.signals) == 5
+        assert sum(r.event_type.endswith("ConsentNoted.v1") for r in records) == 2
+    finally:
+        await pool.close()

@@ -1,0 +1,35 @@
+"""W29: the school's IB or the case's support worker calls in the SWV's route coach."""
+
+from __future__ import annotations
+
+import pytest
+
+from passend_assignment.domain.coaching import Side, call_route_coach
+from passend_assignment.domain.errors import Refusal, Refused
+from passend_assignment.domain.routing import claim
+from passend_contracts.events.assignment import RouteCoachCalledIn
+
+from .factories import NOW, routed_case, step
+
+
+def test_w29_the_school_calls_in_the_coach() -> None:
+    case = routed_case()
+    (event,) = call_route_coach(case, "ib-1", Side.SCHOOL, "school-1", " vastgelopen ", "rb", NOW)
+    assert isinstance(event, RouteCoachCalledIn)
+    assert (event.route_coach_id, event.side, event.reason) == ("rb", "school", "vastgelopen")
+    assert step(case, event).route_coach_calls == 1
+
+
+def test_w29_another_school_may_not() -> None:
+    with pytest.raises(Refused) as refused:
+        call_route_coach(routed_case(), "ib-9", Side.SCHOOL, "school-9", "x", "rb", NOW)
+    assert refused.value.kind is Refusal.FORBIDDEN
+
+
+def test_w29_the_support_side_is_the_receiving_or_claiming_worker() -> None:
+    case = routed_case()
+    assert call_route_coach(case, "w-anna", Side.SUPPORT, None, "x", None, NOW)
+    with pytest.raises(Refused, match="w-anna"):
+        call_route_coach(case, "w-bram", Side.SUPPORT, None, "x", None, NOW)
+    case = step(case, *claim(case, "w-anna", "wu-1", NOW))
+    assert call_route_coach(case, "w-anna", Side.SUPPORT, None, "x", None, NOW)

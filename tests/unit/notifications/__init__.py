@@ -1,0 +1,1 @@
+"""Unit tests of the notifications service's pure parts."""

@@ -1,0 +1,99 @@
+"""Bearer tokens: only a token signed by the issuer, for our audience, unexpired, is accepted."""
+
+import json
+import time
+
+import jwt
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from passend_backbone.auth import CurrentPrincipal, Principal, Role, TokenVerifier, install_verifier
+from passend_backbone.auth.keys import IssuerKey, KeySet
+from passend_backbone.auth.testing import AUDIENCE, ISSUER, issuer_key, token_for
+from passend_backbone.auth.tokens import InvalidToken, mint
+
+
+@pytest.fixture
+def verifier() -> TokenVerifier:
+    return TokenVerifier(issuer=ISSUER, audience=AUDIENCE, keys=KeySet(str(issuer_key().jwks_path)))
+
+
+def test_valid_token_gives_the_principal(verifier: TokenVerifier) -> None:
+    token = token_for(Role.IB, "swv-1", subject="ib-7", school_id="school-3")
+    assert verifier.verify(token) == Principal(
+        subject="ib-7", role=Role.IB, swv="swv-1", school_id="school-3"
+    )
+
+
+def test_expired_token_is_refused(verifier: TokenVerifier) -> None:
+    token = mint(
+        issuer_key(),
+        Principal("ib-7", Role.IB, "swv-1"),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        lifetime_seconds=-10,
+    )
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize(("issuer", "audience"), [("someone-else", AUDIENCE), (ISSUER, "other")])
+def test_wrong_issuer_or_audience_is_refused(
+    verifier: TokenVerifier, issuer: str, audience: str
+) -> None:
+    token = mint(issuer_key(), Principal("x", Role.IB, "swv-1"), issuer=issuer, audience=audience)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_token_signed_by_another_key_is_refused(verifier: TokenVerifier, tmp_path) -> None:
+    stranger = IssuerKey(tmp_path)
+    stranger.kid = issuer_key().kid  # pretends to be the issuer's key
+    token = mint(stranger, Principal("x", Role.IB, "swv-1"), issuer=ISSUER, audience=AUDIENCE)
+    with pytest.raises(InvalidToken, match="Signature"):
+        verifier.verify(token)
+
+
+def test_unsigned_token_is_refused(verifier: TokenVerifier) -> None:
+    claims: dict[str, object] = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "role": "ib"}
+    claims["swv"] = "s"
+    claims |= {"iat": int(time.time()), "exp": int(time.time()) + 60}
+    token = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_unknown_role_is_refused(verifier: TokenVerifier) -> None:
+    key = issuer_key()
+    claims: dict[str, object] = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "swv": "s"}
+    claims["role"] = "headmaster"
+    claims |= {"iat": int(time.time()), "exp": int(time.time()) + 60}
+    token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_jwks_file_is_a_public_key_set() -> None:
+    document = json.loads(issuer_key().jwks_path.read_text())
+    assert [k["kty"] for k in document["keys"]] == ["RSA"]
+    assert "d" not in document["keys"][0]  # no private part published
+
+
+def test_endpoint_answers_401_without_or_with_a_bad_token(verifier: TokenVerifier) -> None:
+    app = FastAPI()
+    install_verifier(app.state, verifier)
+
+    @app.get("/me")
+    async def me(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"sub": principal.subject, "role": principal.role}
+
+    client = TestClient(app)
+    assert client.get("/me").status_code == 401
+    bad = client.get("/me", headers={"Authorization": "Bearer not.a.jwt"})
+    assert bad.status_code == 401
+    assert bad.headers["WWW-Authenticate"].startswith("Bearer")
+    good = client.get(
+        "/me", headers={"Authorization": f"Bearer {token_for('ib', 's', subject='a')}"}
+    )
+    assert good.json() == {"sub": "a", "role": "ib"}

@@ -1,0 +1,105 @@
+"""Every benchmark stage runs end to end on tiny sizes against the real PostgreSQL and broker."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import measure
+from benchmarks.plan import Bench, Sizes
+from benchmarks.results import Figure
+from benchmarks.stack import Stack
+from benchmarks.stages import append, growth, latency, pipeline
+from passend_backbone.devstack.infra import Broker, Database
+
+pytestmark = pytest.mark.integration
+
+TINY = Sizes(
+    append_events=100,
+    append_batch=20,
+    writers=4,
+    writer_events=5,
+    pipeline_events=100,
+    pipeline_case_size=10,
+    latency_rate=20.0,
+    latency_seconds=1.0,
+    growth_levels=(100, 300),
+    growth_samples=5,
+)
+
+
+@pytest.fixture
+def bench(database: Database, broker: Broker, tmp_path: Path) -> Bench:
+    return Bench(stack=Stack(database, broker, tmp_path), sizes=TINY, runs=1, quiet=True)
+
+
+def _by_name(figures: list[Figure]) -> dict[str, Figure]:
+    return {f.name: f for f in figures}
+
+
+def _measured(f: Figure) -> float:
+    assert f.value is not None and f.value > 0, f
+    assert f.runs == 1
+    return f.value
+
+
+async def test_batched_append_is_measured_next_to_the_peer_library(bench: Bench) -> None:
+    figures = _by_name(await append.batched(bench))
+    _measured(figures["append_batched"])
+    peer = figures["append_batched_peer"]
+    if peer.value is None:
+        # The peer library is a benchmark requirement, not the suite's: say how to get it.
+        assert "benchmarks/requirements.txt" in peer.note
+    else:
+        ratio = figures["append_batched_vs_peer"]
+        assert ratio.value == pytest.approx(_measured(figures["append_batched"]) / peer.value)
+
+
+async def test_concurrent_writers_store_every_event(bench: Bench) -> None:
+    (f,) = await append.concurrent(bench)
+    _measured(f)
+    assert f.settings["writers"] == 4
+
+
+async def test_relay_projection_rebuild_and_verify_cover_the_whole_store(bench: Bench) -> None:
+    figures = _by_name(await pipeline.run(bench, ["relay", "projection", "rebuild", "verify"]))
+    assert set(figures) == {"relay", "projection", "rebuild", "verify"}
+    for f in figures.values():
+        _measured(f)
+        assert f.settings["events"] == 100
+
+
+async def test_growth_reports_each_level_and_the_ratio(bench: Bench) -> None:
+    figures = _by_name(await growth.run(bench))
+    for level in (100, 300):
+        _measured(figures[f"growth_append_{level}"])
+        _measured(figures[f"growth_history_{level}"])
+    assert figures["growth_append_ratio"].value == pytest.approx(
+        _measured(figures["growth_append_300"]) / _measured(figures["growth_append_100"])
+    )
+
+
+@pytest.mark.e2e
+async def test_latency_follows_commands_into_the_other_services_read_model(bench: Bench) -> None:
+    figures = _by_name(await latency.run(bench))
+    p50, p99 = _measured(figures["latency_p50"]), _measured(figures["latency_p99"])
+    assert p50 <= p99
+    (window,) = figures["latency_p99"].settings["runs"]
+    assert window["seen"] == window["commands"] == 20
+    assert window["failed"] == 0
+
+
+async def test_the_command_writes_the_table_figures_as_json(
+    database: Database, broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "latest.json"
+    args = argparse.Namespace(
+        quick=True, only=["verify"], runs=1, max_events=0, output=out, profile=None
+    )
+    assert await measure(args, Stack(database, broker, tmp_path)) == 0
+    document = json.loads(out.read_text())
+    assert [f["name"] for f in document["figures"]] == ["verify"]
+    assert document["machine"]["postgresql"]["version"]
+    assert document["machine"]["cores"] >= 1
+    assert "integrity verification" in capsys.readouterr().out

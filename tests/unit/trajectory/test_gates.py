@@ -1,0 +1,131 @@
+"""The gates before support refuse with their rule: plan (W15), consent (W10), specialist (W14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from passend_contracts.events.intake import SupportLevel
+from passend_contracts.events.trajectory import (
+    ConsentStatus,
+    SupportStarted,
+    TrajectoryPaused,
+    TrajectoryResumed,
+)
+from passend_trajectory.domain.refusals import RuleViolation
+from tests.unit.trajectory.builders import Trajectory
+
+
+def explored() -> Trajectory:
+    return Trajectory().open().explore()
+
+
+def test_w15_support_needs_a_plan() -> None:
+    t = explored()
+    with pytest.raises(RuleViolation, match="no plan recorded") as refused:
+        t.start()
+    assert refused.value.rule == "W15"
+
+
+def test_w10_individual_support_without_consent_is_refused() -> None:
+    t = explored()
+    t.plan(supported=(SupportLevel.PUPIL,))
+    with pytest.raises(RuleViolation, match="no parental consent recorded") as refused:
+        t.start()
+    assert refused.value.rule == "W10"
+
+
+def test_w10_withdrawn_consent_refuses_the_start_naming_the_date() -> None:
+    t = explored()
+    t.plan()
+    t.consent(ConsentStatus.CONFIRMED)
+    t.later(days=1).consent(ConsentStatus.WITHDRAWN)
+    with pytest.raises(RuleViolation, match=r"consent withdrawn on 2026-09-15: record new"):
+        t.start()
+
+
+def test_w10_support_for_the_teacher_only_needs_no_consent() -> None:
+    t = explored()
+    t.plan(supported=(SupportLevel.TEACHER, SupportLevel.GROUP))
+    started = t.start()
+    assert isinstance(started[0], SupportStarted)
+    assert started[0].individual is False
+
+
+def test_w10_consent_noted_before_the_trajectory_opened_counts() -> None:
+    t = Trajectory()
+    t.consent(ConsentStatus.CONFIRMED)
+    t.open().explore().plan()
+    assert isinstance(t.start()[0], SupportStarted)
+
+
+def test_w10_withdrawal_pauses_running_support_and_new_consent_resumes_it() -> None:
+    t = explored()
+    t.plan()
+    t.consent()
+    t.start()
+    paused = t.consent(ConsentStatus.WITHDRAWN)
+    assert isinstance(paused[-1], TrajectoryPaused)
+    assert paused[-1].rule == "W10"
+    assert t.state.status == "paused"
+    resumed = t.consent(ConsentStatus.CONFIRMED)
+    assert isinstance(resumed[-1], TrajectoryResumed)
+    assert t.state.status == "in_support"
+
+
+def test_w10_withdrawal_does_not_pause_support_that_is_not_individual() -> None:
+    t = explored()
+    t.plan(supported=(SupportLevel.TEAM,))
+    t.start()
+    events = t.consent(ConsentStatus.WITHDRAWN)
+    assert len(events) == 1
+    assert t.state.paused is None
+
+
+def test_w14_complex_case_cannot_start_without_the_specialists_analysis() -> None:
+    t = explored()
+    t.complex("nl.passend.assignment.SpecialistRequired.v1")
+    t.plan()
+    t.consent()
+    with pytest.raises(RuleViolation, match=r"marked complex \(nl.passend.assignment") as refused:
+        t.start()
+    assert refused.value.rule == "W14"
+    t.analyse()
+    assert isinstance(t.start()[0], SupportStarted)
+
+
+def test_w14_complexity_is_noted_once_whichever_signal_comes_first() -> None:
+    t = explored()
+    t.complex("nl.passend.intake.RequestSubmitted.v1")
+    t.complex("nl.passend.assignment.SpecialistRequired.v1")
+    assert len(t.state.complexity) == 1
+
+
+def test_w15_support_starts_once() -> None:
+    t = explored()
+    t.plan(supported=(SupportLevel.TEACHER,))
+    t.start()
+    with pytest.raises(RuleViolation, match="already started") as refused:
+        t.start()
+    assert refused.value.rule == "W15"
+
+
+def test_w10_a_revision_that_makes_support_individual_pauses_it_until_consent() -> None:
+    t = explored()
+    t.plan(supported=(SupportLevel.TEACHER,))
+    t.start()
+    events = t.plan(supported=(SupportLevel.PUPIL,), reason="the pupil needs direct support")
+    assert isinstance(events[-1], TrajectoryPaused)
+    assert "no consent recorded" in events[-1].reason
+    resumed = t.consent(ConsentStatus.CONFIRMED)
+    assert isinstance(resumed[-1], TrajectoryResumed)
+
+
+def test_w10_a_revision_to_teacher_support_only_resumes_paused_support() -> None:
+    t = explored()
+    t.plan()
+    t.consent()
+    t.start()
+    t.consent(ConsentStatus.WITHDRAWN)
+    events = t.plan(supported=(SupportLevel.TEACHER,), reason="parents want no pupil support")
+    assert isinstance(events[-1], TrajectoryResumed)
+    assert events[-1].reason == "the plan no longer supports the pupil individually"

@@ -1,0 +1,240 @@
+"""Replaying a trajectory's events gives the state its commands produced (W10, W14, W21 hold)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from hypothesis import event as note
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import SupportLevel
+from passend_contracts.events.trajectory import (
+    CaseDirectorRole,
+    ConsentStatus,
+    EvaluationOutcome,
+    SessionRecorded,
+    SignalRecipient,
+    SignalTopic,
+    StagnationReason,
+    SupportStarted,
+    TrajectoryClosed,
+    TrajectoryPaused,
+)
+from passend_trajectory.domain import due
+from passend_trajectory.domain.care_level import (
+    RecordOpp,
+    RecordOppEvaluation,
+    record_opp,
+    record_opp_evaluation,
+)
+from passend_trajectory.domain.case_director import (
+    NoteYouthCare,
+    SetCaseDirector,
+    note_youth_care,
+    set_case_director,
+)
+from passend_trajectory.domain.catalogue import parse_own
+from passend_trajectory.domain.evaluation import close_trajectory
+from passend_trajectory.domain.evolve import replay
+from passend_trajectory.domain.gates import consent_gate, specialist_gate
+from passend_trajectory.domain.refusals import Refusal
+from passend_trajectory.domain.state import TrajectoryState
+from passend_trajectory.domain.support import (
+    AcknowledgeSignal,
+    RaiseSignal,
+    RecordSession,
+    acknowledge_signal,
+    raise_signal,
+    record_session,
+)
+from passend_trajectory.domain.team_no import (
+    Escalate,
+    RecordTeamNODecision,
+    escalate,
+    record_decision,
+)
+from tests.unit.trajectory.builders import (
+    WORKER,
+    Trajectory,
+    act,
+    escalation,
+    evaluate,
+)
+
+Step = Callable[[Trajectory, int], object]
+
+
+def _uuid(n: int) -> UUID:
+    return UUID(int=n + 1)
+
+
+def _session(t: Trajectory, n: int) -> object:
+    cmd = RecordSession(session_id=_uuid(n), held_on=t.now.date(), hours=1 + n % 3)
+    return t.run(lambda s: record_session(s, cmd, act(WORKER, t.now)))
+
+
+def _signal(t: Trajectory, n: int) -> object:
+    cmd = RaiseSignal(
+        signal_id=_uuid(n % 3),
+        addressed_to=[SignalRecipient.IB],
+        about=SignalTopic.SCHOOL_OFFER,
+        description="offer doesn't fit",
+    )
+    return t.run(lambda s: raise_signal(s, cmd, act(WORKER, t.now)))
+
+
+def _ack(t: Trajectory, n: int) -> object:
+    return t.run(
+        lambda s: acknowledge_signal(s, _uuid(n % 3), AcknowledgeSignal(), act("ib", t.now))
+    )
+
+
+def _evaluate(outcome: EvaluationOutcome) -> Step:
+    def step(t: Trajectory, n: int) -> object:
+        kw: dict[str, object] = {}
+        if outcome is EvaluationOutcome.CHANGE_CARE_LEVEL:
+            kw = {"care_level": 1 + n % 4, "reason": "scaled"}
+        if outcome is EvaluationOutcome.ESCALATE:
+            kw = {"escalation": escalation((StagnationReason.EXTREMELY_COMPLEX,))}
+        return evaluate(t, outcome, **kw)
+
+    return step
+
+
+def _opp(t: Trajectory, n: int) -> object:
+    return t.run(lambda s: record_opp(s, RecordOpp(drawn_up_on=t.now.date()), act(WORKER, t.now)))
+
+
+def _opp_eval(t: Trajectory, n: int) -> object:
+    cmd = RecordOppEvaluation(evaluated_on=t.now.date(), summary="ok")
+    return t.run(lambda s: record_opp_evaluation(s, cmd, act(WORKER, t.now)))
+
+
+def _director(t: Trajectory, n: int) -> object:
+    role = list(CaseDirectorRole)[n % 3]
+    cmd = SetCaseDirector(role=role, person_id=f"p-{n % 2}", reason="agreed in the OT")
+    return t.run(lambda s: set_case_director(s, cmd, act(WORKER, t.now)))
+
+
+def _youth(t: Trajectory, n: int) -> object:
+    cmd = NoteYouthCare(wijkteam_worker_id="wijkteam-1", reason="youth care")
+    return t.run(lambda s: note_youth_care(s, cmd, act(WORKER, t.now)))
+
+
+def _escalate(t: Trajectory, n: int) -> object:
+    cmd = Escalate(
+        escalation_id=_uuid(100 + n),
+        municipality=["GM0606", "GM0363"][n % 2],
+        reasons=[list(StagnationReason)[n % 5]],
+        draft_plan="draft",
+    )
+    return t.run(lambda s: escalate(s, cmd, act(WORKER, t.now)))
+
+
+def _decide(t: Trajectory, n: int) -> object:
+    cmd = RecordTeamNODecision(decision="d", assignment="a", provider="p")
+    return t.run(lambda s: record_decision(s, cmd, act("team-no", t.now)))
+
+
+STEPS: dict[str, Step] = {
+    "open": lambda t, n: t.open(),
+    "consent": lambda t, n: t.consent(list(ConsentStatus)[n % 3]),
+    "complex": lambda t, n: t.complex(),
+    "explore": lambda t, n: t.explore(),
+    "analyse": lambda t, n: t.analyse(),
+    "plan_pupil": lambda t, n: t.plan(reason="revised" if n % 2 else None),
+    "plan_teacher": lambda t, n: t.plan((SupportLevel.TEACHER,), reason="narrowed"),
+    "start": lambda t, n: t.start(),
+    "session": _session,
+    "signal": _signal,
+    "ack": _ack,
+    **{f"evaluate_{o.value}": _evaluate(o) for o in EvaluationOutcome},
+    "close": lambda t, n: t.run(lambda s: close_trajectory(s, act(WORKER, t.now))),
+    "opp": _opp,
+    "opp_eval": _opp_eval,
+    "director": _director,
+    "youth": _youth,
+    "escalate": _escalate,
+    "team_no": _decide,
+    "remind": lambda t, n: t.run(lambda s: due.reminders(s, act("trajectory", t.now))),
+}
+
+_ROUTE = [("explore", 0, 0), ("plan_pupil", 0, 0), ("consent", 0, 0), ("start", 0, 0)]
+_step = st.tuples(st.sampled_from(sorted(STEPS)), st.integers(0, 11), st.integers(0, 20))
+# Half the scripts first take the route to running support, so later steps reach it often.
+steps = st.tuples(st.booleans(), st.lists(_step, min_size=1, max_size=40)).map(
+    lambda pair: (_ROUTE if pair[0] else []) + pair[1]
+)
+
+
+def run(
+    script: list[tuple[str, int, int]], after_each: Callable[[TrajectoryState], None] | None = None
+) -> Trajectory:
+    """Run the script from an opened trajectory; refused commands are skipped."""
+    t = Trajectory().open()
+    for name, n, days in script:
+        t.later(days=days)
+        try:
+            STEPS[name](t, n)
+        except Refusal:
+            continue
+        if after_each is not None:
+            after_each(t.state)
+    return t
+
+
+def w10_paused_exactly_while_consent_is_missing(state: TrajectoryState) -> None:
+    """W10: after every command, running individual support is paused iff consent is lacking."""
+    if state.closed is not None:
+        return
+    lacking = state.support is not None and state.individual and not state.consent_active
+    assert (state.paused is not None) == lacking
+
+
+def through_json(event: EventPayload) -> EventPayload:
+    parsed = parse_own(event.event_type, event.model_dump(mode="json"))
+    assert parsed is not None
+    return parsed
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps)
+def test_replaying_the_events_gives_the_state_the_commands_produced(script) -> None:
+    t = run(script)
+    note(f"status {t.state.status}")
+    assert replay(t.events) == t.state
+    assert replay(through_json(e) for e in t.events) == t.state
+    assert t.state.version == len(t.events)
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps, st.integers(0, 200))
+def test_replay_from_any_stored_snapshot_gives_the_same_state(script, cut) -> None:
+    t = run(script)
+    k = cut % (len(t.events) + 1)
+    snapshot = TrajectoryState.model_validate_json(replay(t.events[:k]).model_dump_json())
+    assert replay(t.events[k:], snapshot) == t.state
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps)
+def test_w10_w21_invariants_hold_on_every_replayed_prefix(script) -> None:
+    t = run(script, after_each=w10_paused_exactly_while_consent_is_missing)
+    state = TrajectoryState()
+    for event in t.events:
+        if isinstance(event, SessionRecorded | SupportStarted):
+            consent_gate(state)  # W10: never passed with consent missing or withdrawn
+        if isinstance(event, SupportStarted):
+            specialist_gate(state)  # W14
+        if isinstance(event, TrajectoryClosed):
+            assert state.final_evaluation is not None  # W21
+        state = replay([event], state)
+        if isinstance(event, TrajectoryPaused):
+            assert state.individual  # W10: only individual support pauses
+    plans = [p.revision for p in state.plans]
+    assert plans == list(range(1, len(plans) + 1))  # W15: every revision kept, in order
+    if state.paused is not None:
+        assert not state.consent_active
