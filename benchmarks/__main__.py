@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,25 +61,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run_stages(bench: Bench, stages: list[str]) -> list[Figure]:
-    """The figures of ``stages``, in the order of :data:`STAGES`."""
+async def run_stages(
+    bench: Bench, stages: list[str], done: Callable[[list[Figure]], None] = lambda _: None
+) -> list[Figure]:
+    """The figures of ``stages``, in the order of :data:`STAGES`; ``done`` after each stage."""
     figures: list[Figure] = []
+    steps: list[tuple[str, Callable[[], Awaitable[list[Figure]]]]] = []
     if "append" in stages:
-        bench.progress("stage append: batched, ours and eventsourcing's")
-        figures += await append.batched(bench)
+        steps.append(("append: batched, ours and eventsourcing's", lambda: append.batched(bench)))
     if "concurrent" in stages:
-        bench.progress("stage concurrent: one event per transaction, concurrent writers")
-        figures += await append.concurrent(bench)
+        steps.append(("concurrent: one event per transaction", lambda: append.concurrent(bench)))
     wanted = [s for s in _PIPELINE if s in stages]
     if wanted:
-        bench.progress(f"stage pipeline: {', '.join(wanted)}")
-        figures += await pipeline.run(bench, wanted)
+        steps.append((f"pipeline: {', '.join(wanted)}", lambda: pipeline.run(bench, wanted)))
     if "latency" in stages:
-        bench.progress("stage latency: command to another service's read model")
-        figures += await latency.run(bench)
+        steps.append(
+            ("latency: command to another service's read model", lambda: latency.run(bench))
+        )
     if "growth" in stages:
-        bench.progress("stage growth: append and history latency as the store grows")
-        figures += await growth.run(bench)
+        steps.append(("growth: append and history as the store grows", lambda: growth.run(bench)))
+    for title, step in steps:
+        bench.progress(f"stage {title}")
+        figures += await step()
+        done(figures)
     return figures
 
 
@@ -93,10 +99,8 @@ async def measure(args: argparse.Namespace, stack: Stack) -> int:
     facts = await machine.describe(
         stack.database.admin_url, stack.database.embedded, stack.bootstrap, stack.kind
     )
-    figures = await run_stages(bench, stages)
     run: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds"),
-        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         **machine.git_commit(),
         "command": " ".join(["python -m benchmarks", *sys.argv[1:]]),
         "quick": args.quick,
@@ -104,8 +108,16 @@ async def measure(args: argparse.Namespace, stack: Stack) -> int:
         "stages": stages,
         "profiled": args.profile is not None,
     }
-    facts["load_average_at_end"] = machine.load_average()
-    write_json(args.output, figures, facts, run)
+
+    def save(figures: list[Figure], *, complete: bool = False) -> None:
+        # After every stage too: a run stopped halfway still leaves what it measured.
+        run["complete"] = complete
+        run["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
+        facts["load_average_at_end"] = machine.load_average()
+        write_json(args.output, figures, facts, run)
+
+    figures = await run_stages(bench, stages, save)
+    save(figures, complete=True)
     print(table(figures))
     print()
     postgres, broker = facts["postgresql"], facts["broker"]
@@ -122,12 +134,27 @@ async def measure(args: argparse.Namespace, stack: Stack) -> int:
     return 0
 
 
+async def _until_signalled(args: argparse.Namespace, stack: Stack) -> int:
+    # SIGTERM and SIGINT cancel the run, so every stage's cleanup runs (services stopped,
+    # databases dropped) before the embedded PostgreSQL and the broker stop.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await measure(args, stack)
+    except asyncio.CancelledError:
+        print("benchmark stopped; figures so far are in the results file", file=sys.stderr)
+        return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # The library's own log lines (rebuild started, ...) would mix with the table.
     configure_logging("benchmark", level="warning", fmt="console")
     with open_stack() as stack:
-        return asyncio.run(measure(args, stack))
+        return asyncio.run(_until_signalled(args, stack))
 
 
 if __name__ == "__main__":

@@ -44,14 +44,14 @@ def profiled(directory: Path | None, section: str, pid: int | None = None) -> It
     command += ["--format", "raw", "--nonblocking", "--output", str(raw)]
     process = subprocess.Popen(
         command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stderr is not None
+    assert process.stdout is not None
     # py-spy says when it samples; what runs before that would be missing from the profile.
-    for line in process.stderr:
-        if "Sampling process" in line or process.poll() is not None:
+    for line in process.stdout:
+        if "Sampling process" in line:
             break
     started = time.perf_counter()
     try:
@@ -80,7 +80,7 @@ def summarise(raw: Path, seconds: float) -> str:
             continue
         total += count
         own[_short(frames[-1])] += count
-        for frame in {_short(f) for f in frames}:
+        for frame in {_short(f) for f in frames if not _plumbing(f)}:
             inclusive[frame] += count
     busy = total / (RATE * seconds) if seconds > 0 else 0.0
     lines = [
@@ -92,6 +92,11 @@ def summarise(raw: Path, seconds: float) -> str:
         *(f"    {n / max(total, 1):6.1%}  {f}" for f, n in inclusive.most_common(TOP)),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _plumbing(frame: str) -> bool:
+    """Frames every sample passes through (event loop, module runner, the benchmark itself)."""
+    return any(part in frame for part in ("asyncio/", "<frozen runpy>", "benchmarks/", "(<"))
 
 
 def _short(frame: str) -> str:

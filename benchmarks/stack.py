@@ -66,12 +66,15 @@ class Stack:
         finally:
             await conn.close()
 
-    async def new_store(self, prefix: str, *, max_size: int = 10) -> tuple[str, asyncpg.Pool]:
-        """A fresh database with the backbone's tables (events, outbox, consumers): its URL
-        and a pool on it, made as the services make theirs."""
+    async def new_store(
+        self, prefix: str, *, max_size: int = 10, service_migrations: str | None = None
+    ) -> tuple[str, asyncpg.Pool]:
+        """A fresh database with the backbone's tables (events, outbox, consumers) and, when
+        named, a service's own: its URL and a pool on it, made as the services make theirs."""
         url = await self.new_database(prefix)
         pool = await db.create_pool(url, min_size=1, max_size=max_size)
-        await db.migrate(pool, [BACKBONE_MIGRATIONS])
+        packages = [BACKBONE_MIGRATIONS, *([service_migrations] if service_migrations else [])]
+        await db.migrate(pool, packages)
         return url, pool
 
 

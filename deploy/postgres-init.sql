@@ -3,3 +3,4 @@ CREATE DATABASE passend_intake;
 CREATE DATABASE passend_assignment;
 CREATE DATABASE passend_trajectory;
 CREATE DATABASE passend_notifications;
+CREATE DATABASE passend_gateway;

@@ -9,13 +9,19 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from passend_backbone.kafka_settings import BrokerKind, producer_settings
+from passend_backbone.kafka_settings import (
+    BrokerKind,
+    client_security_settings,
+    producer_settings,
+)
 from passend_contracts import topics
 
 
 async def start_producer(bootstrap: str, kind: BrokerKind) -> AIOKafkaProducer:
     """A started producer (``acks=all``; idempotent on Apache Kafka). The caller stops it."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **producer_settings(kind))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **producer_settings(kind), **client_security_settings()
+    )
     await producer.start()
     return producer
 
@@ -39,7 +45,7 @@ async def ensure_topics(
 
     Safe when several services start at once: "already exists" counts as success.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_security_settings())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

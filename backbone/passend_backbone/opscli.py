@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO, cast
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from passend_backbone import db, kafka_io
@@ -94,6 +95,9 @@ def run_ops_command(spec: ServiceSpec, argv: Sequence[str]) -> int:
     settings = _settings()
     try:
         return asyncio.run(_run(spec, settings, args))
+    except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+        print(f"passend-{spec.name} {args.command}: {exc!r}", file=sys.stderr)
+        return FAILED
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: run `passend-{spec.name} {' '.join(argv)}` again to resume",

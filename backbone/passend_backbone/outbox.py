@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +88,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval: float = 0.05,
         log: Any = None,
+        on_published: Callable[[Sequence[asyncpg.Record]], None] | None = None,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -98,6 +99,8 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.log = log if log is not None else structlog.get_logger("passend.outbox")
         self._horizon: _Horizon | None = None
+        # Told the rows of each batch once its checkpoint committed (the metrics count them).
+        self._on_published = on_published
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; the batch in flight then finishes first.
@@ -153,6 +156,8 @@ class OutboxRelay:
             if upto != checkpoint:
                 # Only after the broker acknowledged every record of the batch.
                 await conn.execute(_WRITE_CHECKPOINT, self.topic, upto)
+        if ready and self._on_published is not None:
+            self._on_published(ready)
         return _Step(
             len(ready), upto, advanced=upto != checkpoint, full=len(rows) == self.batch_size
         )

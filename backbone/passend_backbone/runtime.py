@@ -1,7 +1,9 @@
 """Runs one service: database, migrations, topics, outbox relay, consumers, HTTP, shutdown.
 
-A service declares itself with a :class:`ServiceSpec`; ``python -m passend_<svc>`` calls
-:func:`main`, tests call :func:`serve`. Shutdown (SIGTERM or SIGINT) is bounded by
+A service declares itself with a :class:`ServiceSpec`; its console script
+``passend-<svc>`` (the image's entrypoint) calls :func:`main`, which serves, or runs an
+operator command (``migrate``, ``republish``, ``rebuild``, ``verify``) when given one;
+tests call :func:`serve`. Shutdown (SIGTERM or SIGINT) is bounded by
 :data:`SHUTDOWN_SECONDS` and goes in the order that loses nothing: stop taking HTTP work,
 let consumers commit their in-flight batch, stop background work, let the relay publish
 what was appended, then close the producer and the pool. What the relay doesn't publish
@@ -30,7 +32,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.stdlib import BoundLogger
 
-from passend_backbone import db, kafka_io
+from passend_backbone import db, kafka_io, opscli
+from passend_backbone.audit.readlog import MIGRATIONS as AUDIT_MIGRATIONS
 from passend_backbone.auth.dependency import install_verifier
 from passend_backbone.auth.keys import KeySet
 from passend_backbone.auth.tokens import TokenVerifier
@@ -38,8 +41,20 @@ from passend_backbone.consumer.kinds import Projection, Reactor
 from passend_backbone.consumer.runner import ConsumerRunner
 from passend_backbone.eventstore import EventStore
 from passend_backbone.health import Readiness, health_router
-from passend_backbone.kafka_settings import consumer_settings, producer_settings
+from passend_backbone.kafka_settings import (
+    KafkaSecuritySettings,
+    client_security_settings,
+    consumer_settings,
+    producer_settings,
+    security_summary,
+)
 from passend_backbone.logs import configure_logging, get_logger, log_context
+from passend_backbone.metrics import (
+    DeadlineSource,
+    RequestMetricsMiddleware,
+    ServiceMetrics,
+    metrics_router,
+)
 from passend_backbone.outbox import OutboxRelay
 from passend_backbone.settings import ServiceSettings, load_settings
 
@@ -81,6 +96,11 @@ class ServiceSpec:
     projections: Sequence[Projection] = ()
     reactors: Sequence[Reactor] = ()
     background: Sequence[Background] = ()
+    # Counted at every scrape into passend_deadlines_due / _missed (see metrics.py).
+    deadlines: Sequence[DeadlineSource] = ()
+    # The service's own settings, loaded by ``main`` before anything starts, so a wrong
+    # value stops the process naming its variable (e.g. ``lambda: load_config(Cfg)``).
+    config: Sequence[Callable[[], object]] = ()
 
     @property
     def consumed_topics(self) -> list[str]:
@@ -89,13 +109,20 @@ class ServiceSpec:
         return sorted({t for c in consumers for t in c.topics})
 
 
-def main(spec: ServiceSpec) -> None:
+def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     """Console entry: settings from env, JSON logging, run until SIGTERM/SIGINT, exit 0.
 
-    A wrong setting stops the process before anything starts, with a message naming the
-    variable; a crash of any part exits 1 after shutting the rest down.
+    ``argv`` (default: the command line after the program name) empty serves; otherwise
+    it is an operator command (``passend-<svc> migrate``, ...) whose exit code is the
+    process's. A wrong setting stops the process before anything starts, with a message
+    naming the variable; a crash of any part exits 1 after shutting the rest down.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args:
+        sys.exit(opscli.run_ops_command(spec, args))
     settings = load_settings()
+    for load in spec.config:
+        load()
     configure_logging(spec.name, level=settings.log_level, fmt=settings.log_format)
     log = get_logger("passend.runtime")
     try:
@@ -150,7 +177,12 @@ async def serve(
 
 
 def log_delivery_settings(log: BoundLogger, settings: ServiceSettings) -> None:
-    """One line saying how delivery works in this process (acks, commits, isolation)."""
+    """One line saying how delivery works in this process: the exact client settings.
+
+    ``producer`` and ``consumer`` are the keyword arguments every producer (outbox relay,
+    dead-letter producer) and every consumer group of the service is created with; the
+    flat keys repeat the ones operators look for. The SASL password is never logged.
+    """
     kind = settings.kafka_broker_kind
     producer = producer_settings(kind)
     consumer = consumer_settings(kind)
@@ -161,12 +193,23 @@ def log_delivery_settings(log: BoundLogger, settings: ServiceSettings) -> None:
         producer_acks=producer["acks"],
         producer_idempotence=producer["enable_idempotence"],
         consumer_auto_commit=consumer["enable_auto_commit"],
-        consumer_ack_policy="commit offset after the handler's database transaction",
+        consumer_ack_policy=ACK_POLICY,
         consumer_isolation_level=consumer["isolation_level"],
         consumer_session_timeout_ms=consumer["session_timeout_ms"],
         consumer_heartbeat_interval_ms=consumer["heartbeat_interval_ms"],
+        outbox_delivery="at least once, in position order; checkpoint after every ack",
+        producer=producer,
+        consumer=consumer,
+        **security_summary(KafkaSecuritySettings()),
         republish_on_start=settings.republish_on_start,
     )
+
+
+# How consumers acknowledge, in the words of the start-up log.
+ACK_POLICY = (
+    "manual: offsets committed after the batch's database transaction committed; "
+    "a failing record is retried 3 times, then dead-lettered, then committed"
+)
 
 
 class _Run:
@@ -195,10 +238,12 @@ class _Run:
         self.server: _Server | None = None
         self.http_task: asyncio.Task[None] | None = None
         self.readiness: Readiness | None = None
+        self.metrics = ServiceMetrics(spec.name)
 
     @property
     def migration_packages(self) -> list[str]:
-        return [BACKBONE_MIGRATIONS, self.spec.migrations]
+        # The same list as ``passend-<svc> migrate`` applies, so readiness agrees with it.
+        return [BACKBONE_MIGRATIONS, AUDIT_MIGRATIONS, self.spec.migrations]
 
     async def start(self) -> None:
         spec, settings = self.spec, self.settings
@@ -214,8 +259,11 @@ class _Run:
         # this service touches, with the partition count the contracts fix.
         await kafka_io.ensure_topics(bootstrap, sorted({spec.topic, *spec.consumed_topics}))
         self.producer = await kafka_io.start_producer(bootstrap, kind)
-        self.metadata_client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        self.metadata_client = AIOKafkaClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_security_settings()
+        )
         await self.metadata_client.bootstrap()
+        metrics = self.metrics
 
         relay = OutboxRelay(
             pool,
@@ -224,7 +272,11 @@ class _Run:
             spec.topic,
             source=store.source,
             log=get_logger("passend.outbox"),
+            on_published=metrics.events_published,
         )
+        # What was published before this start isn't counted again if it is republished.
+        metrics.start_counting_appends_after(await relay.checkpoint())
+        metrics.watch_outbox(pool, spec.topic)
         if settings.republish_on_start:
             # The broker lost its topics (the dev broker keeps nothing across restarts):
             # publish the whole store again; consumers skip what they already handled.
@@ -242,8 +294,11 @@ class _Run:
                 reactors=list(spec.reactors),
                 store=store,
                 log=get_logger("passend.consumer"),
+                on_dead_letter=metrics.message_dead_lettered,
             )
             await self.runner.start()
+            metrics.watch_consumers(self.runner, [p.name for p in spec.projections])
+        metrics.watch_deadlines(ctx, spec.deadlines)
 
         for work in spec.background:
             name = getattr(work, "__name__", "background")
@@ -276,6 +331,9 @@ class _Run:
 
     def _prepare_app(self, app: FastAPI, readiness: Readiness) -> None:
         app.include_router(health_router(readiness))
+        app.include_router(metrics_router(self.metrics))
+        # The last added runs first: the correlation id is bound before anything logs.
+        app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)
         if getattr(app.state, "token_verifier", None) is None:
             keys = KeySet(self.settings.auth_jwks)

@@ -1,20 +1,31 @@
 """Service configuration, only from environment variables, validated at start.
 
-A wrong value stops the service with a message that names the variable.
+A wrong value stops the service with a message that names the variable. The runtime's
+settings are :class:`ServiceSettings`; a service's own (``NOTIFICATIONS_*``,
+``GATEWAY_*``, ...) are loaded with :func:`load_config`, which reports the same way.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from passend_backbone.kafka_settings import BrokerKind
+from passend_backbone.kafka_settings import BrokerKind, KafkaSecuritySettings
+
+ConfigT = TypeVar("ConfigT", bound=BaseSettings)
 
 
 class ServiceSettings(BaseSettings):
-    """What every service reads from its environment."""
+    """What every service reads from its environment.
+
+    How clients reach the brokers securely (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_*``,
+    ``KAFKA_SSL_*``) is :class:`~passend_backbone.kafka_settings.KafkaSecuritySettings`,
+    validated at start together with these by :func:`load_settings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
@@ -28,6 +39,11 @@ class ServiceSettings(BaseSettings):
     kafka_broker_kind: BrokerKind = Field(
         default="kafka",
         description="kafka (Apache Kafka, idempotent producer) or tansu (the dev broker)",
+    )
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Replication of the topics a service creates when they are missing",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to")
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API")
@@ -46,20 +62,82 @@ class ServiceSettings(BaseSettings):
         description="Republish every stored event to the broker at start (lost topics)",
     )
 
+    @field_validator("log_level", "log_format", "kafka_broker_kind", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        # LOG_LEVEL=INFO is how most operators write it.
+        return value.strip().lower() if isinstance(value, str) else value
+
 
 class ConfigurationError(SystemExit):
     """Stops the service: a variable is missing or wrong. The message names it."""
 
 
-def load_settings() -> ServiceSettings:
-    """Settings from the environment, or a :class:`ConfigurationError` naming the variable."""
+def variable_problems(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One line per problem, each starting with the environment variable it is about.
+
+    A check across several variables has no single location; its message names them.
+    """
+    problems = []
+    for err in exc.errors():
+        message = err["msg"].removeprefix("Value error, ")
+        if err["loc"]:
+            name = prefix + "_".join(str(p) for p in err["loc"])
+            problems.append(f"{name.upper()}: {message}")
+        else:
+            problems.append(message)
+    return problems
+
+
+def load_config(cls: type[ConfigT]) -> ConfigT:
+    """``cls()`` from the environment, or a :class:`ConfigurationError` naming the variable."""
     try:
-        return ServiceSettings()
+        return cls()
     except ValidationError as exc:
-        problems = [
-            f"{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        prefix = str(cls.model_config.get("env_prefix") or "")
         raise ConfigurationError(
-            "configuration error, the service does not start:\n  " + "\n  ".join(problems)
+            "configuration error, the service does not start:\n  "
+            + "\n  ".join(variable_problems(exc, prefix))
         ) from None
+
+
+def load_settings() -> ServiceSettings:
+    """Settings from the environment, or a :class:`ConfigurationError` naming the variable.
+
+    The broker security settings are checked too (every problem is reported at once).
+    """
+    problems: list[str] = []
+    for cls in (ServiceSettings, KafkaSecuritySettings):
+        try:
+            load_config(cls)
+        except ConfigurationError as exc:
+            problems.extend(str(exc.code).splitlines()[1:])
+    if problems:
+        raise ConfigurationError(
+            "configuration error, the service does not start:\n" + "\n".join(problems)
+        )
+    return ServiceSettings()
+
+
+def check_file_variable(name: str, *, required: bool = False) -> Path | None:
+    """The file named by variable ``name``, checked readable now rather than when first used.
+
+    Returns ``None`` when the variable is unset (and not ``required``).
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        if required:
+            raise ConfigurationError(
+                f"configuration error, the service does not start:\n  {name}: required"
+            )
+        return None
+    path = Path(raw)
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"configuration error, the service does not start:\n  {name}: "
+            f"can't read {raw} ({exc.strerror or exc})"
+        ) from None
+    return path

@@ -45,6 +45,10 @@ WORKER = "ow-anouk"
 WARMUP_SECONDS = 3.0
 # Bounds the precision of "first seen"; each poll is one indexed query.
 POLL_SECONDS = 0.005
+MAX_IN_FLIGHT = 32
+RETRIES = 3  # attempts per command on a dropped connection (same Idempotency-Key)
+# A backlog this many seconds of commands long means the rate is not sustained: stop there.
+MAX_BACKLOG_SECONDS = 5.0
 ROOT = Path(__file__).resolve().parents[2]
 _INBOX = (
     "SELECT case_id FROM cases WHERE case_id = ANY($1::uuid[]) AND swv = $2 "
@@ -74,10 +78,13 @@ def _submission(index: int) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _services(env_of: dict[str, dict[str, str]], logs: Path) -> Iterator[dict[str, str]]:
-    """Each service as its own process; SIGTERM at the end, SIGKILL if it lingers."""
+def _services(
+    env_of: dict[str, dict[str, str]], logs: Path
+) -> Iterator[dict[str, tuple[str, int]]]:
+    """Each service as its own process (yields URL and pid by name); SIGTERM at the end,
+    SIGKILL if it lingers."""
     running: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str] = {}
+    urls: dict[str, tuple[str, int]] = {}
     try:
         for name, env in env_of.items():
             with (logs / f"{name}.log").open("wb") as out:
@@ -90,7 +97,7 @@ def _services(env_of: dict[str, dict[str, str]], logs: Path) -> Iterator[dict[st
                         stderr=subprocess.STDOUT,
                     )
                 )
-            urls[name] = f"http://127.0.0.1:{env['HTTP_PORT']}"
+            urls[name] = (f"http://127.0.0.1:{env['HTTP_PORT']}", running[-1].pid)
         yield urls
     finally:
         for process in running:
@@ -112,6 +119,9 @@ class _Window:
     seen: dict[uuid.UUID, float] = field(default_factory=dict)
     answers: list[float] = field(default_factory=list)  # POST round trips
     failed: list[str] = field(default_factory=list)
+    unsent: int = 0  # dropped from the schedule once the backlog showed the rate can't be held
+    aborted: str = ""
+    answered_at: float = 0.0  # when the last answer came
 
 
 class _Driver:
@@ -122,20 +132,37 @@ class _Driver:
         self.headers = auth_header(Role.IB, SWV, subject="ib-bench", school_id=SCHOOL)
         self.counter = 0
         self.pending: dict[uuid.UUID, _Window] = {}
+        # Commands beyond this wait their turn here, not in the HTTP client's queue (whose
+        # bookkeeping grows with its length); their wait still counts from the schedule.
+        self.in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     async def _command(self, window: _Window, scheduled: float) -> None:
         self.counter += 1
         index = self.counter
-        try:
-            answer = await self.http.post(
-                f"{self.intake}/requests",
-                headers={**self.headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"},
-                json=_submission(index),
-            )
-        except httpx.HTTPError as exc:
-            window.failed.append(repr(exc))
-            return
-        window.answers.append(time.perf_counter() - scheduled)
+        async with self.in_flight:
+            if window.aborted:
+                window.unsent += 1
+                return
+            key = f"bench-{uuid.uuid4()}"
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    answer = await self.http.post(
+                        f"{self.intake}/requests",
+                        headers={**self.headers, "Idempotency-Key": key},
+                        json=_submission(index),
+                    )
+                    break
+                except httpx.TransportError as exc:
+                    # A kept-alive connection the server closed just then: send again with
+                    # the same key, as a client should (the first one may have been stored).
+                    if attempt == RETRIES:
+                        window.failed.append(repr(exc))
+                        return
+                except httpx.HTTPError as exc:
+                    window.failed.append(repr(exc))
+                    return
+        window.answered_at = time.perf_counter()
+        window.answers.append(window.answered_at - scheduled)
         if answer.status_code != 201:
             window.failed.append(f"HTTP {answer.status_code}: {answer.text[:200]}")
             return
@@ -168,6 +195,15 @@ class _Driver:
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)  # the schedule itself, not a synchronisation
+            waiting = sum(not t.done() for t in tasks)
+            if waiting > rate * MAX_BACKLOG_SECONDS:
+                window.aborted = (
+                    f"after {i / rate:.0f}s {waiting} commands were waiting: intake answered "
+                    f"{len(window.answers) / (time.perf_counter() - start):.0f} commands/s, "
+                    f"not {rate:g}/s"
+                )
+                window.unsent += count - i
+                break
             tasks.append(asyncio.create_task(self._command(window, scheduled)))
         await asyncio.gather(*tasks)
 
@@ -187,8 +223,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.asynccontextmanager
-async def _stack_of_services(bench: Bench) -> AsyncIterator[tuple[dict[str, str], str]]:
-    """Intake and assignment running; yields their URLs and assignment's database URL."""
+async def _stack_of_services(
+    bench: Bench,
+) -> AsyncIterator[tuple[dict[str, tuple[str, int]], str]]:
+    """Intake and assignment running; yields their URLs and pids, and assignment's database."""
     stack = bench.stack
     env_of: dict[str, dict[str, str]] = {}
     for name in ("intake", "assignment"):
@@ -212,9 +250,11 @@ async def _stack_of_services(bench: Bench) -> AsyncIterator[tuple[dict[str, str]
             await stack.drop_database(env["DATABASE_URL"])
 
 
-async def _wait_ready(http: httpx.AsyncClient, urls: dict[str, str], bench: Bench) -> None:
+async def _wait_ready(
+    http: httpx.AsyncClient, urls: dict[str, tuple[str, int]], bench: Bench
+) -> None:
     async def ready() -> bool:
-        for url in urls.values():
+        for url, _ in urls.values():
             try:
                 if (await http.get(f"{url}/health/ready")).status_code != 200:
                     return False
@@ -243,13 +283,16 @@ async def run(bench: Bench) -> list[Figure]:
         await _wait_ready(http, urls, bench)
         pool = await db.create_pool(assignment_db, min_size=1, max_size=2)
         stop = asyncio.Event()
-        driver = _Driver(http, urls["intake"], pool)
+        driver = _Driver(http, urls["intake"][0], pool)
         poller = asyncio.create_task(driver.poll(stop))
         try:
             bench.progress(f"latency: warm-up {WARMUP_SECONDS:g}s at {sizes.latency_rate:g}/s")
             await driver.window(sizes.latency_rate, WARMUP_SECONDS)
             for run in range(bench.runs):
-                window = await driver.window(sizes.latency_rate, sizes.latency_seconds)
+                with contextlib.ExitStack() as profiles:
+                    for name, (_, pid) in urls.items():
+                        profiles.enter_context(bench.profiled(f"latency-{name}-{run}", pid))
+                    window = await driver.window(sizes.latency_rate, sizes.latency_seconds)
                 latencies = [
                     (window.seen[c] - window.sent[c]) * 1000
                     for c in window.sent
@@ -266,6 +309,8 @@ async def run(bench: Bench) -> list[Figure]:
                     "stored": len(window.sent),
                     "seen": len(latencies),
                     "failed": len(window.failed),
+                    "unsent": window.unsent,
+                    "aborted": window.aborted,
                     "first_failures": window.failed[:3],
                     "max_ms": round(max(latencies), 2),
                     "post_p50_ms": round(_percentile(window.answers, 50) * 1000, 2),
@@ -288,12 +333,17 @@ async def run(bench: Bench) -> list[Figure]:
         "seconds": sizes.latency_seconds,
         "warmup_seconds": WARMUP_SECONDS,
         "services": "intake and assignment as OS processes, log level info, JSON logs",
+        "max_in_flight": MAX_IN_FLIGHT,
+        "retries_on_dropped_connection": RETRIES,
         "poll_interval_ms": POLL_SECONDS * 1000,
         "clock": "from the scheduled send time to the poller's first sight (open loop)",
         "runs": details,
     }
-    lost = sum(d["stored"] - d["seen"] + d["failed"] for d in details)
-    note = f"{lost} commands failed or never reached the inbox" if lost else ""
+    lost = sum(d["stored"] - d["seen"] + d["failed"] + d["unsent"] for d in details)
+    aborted = [d["aborted"] for d in details if d["aborted"]]
+    note = f"{lost} commands failed, unsent or never reached the inbox" if lost else ""
+    if aborted:
+        note += f"; rate not sustained: {aborted[0]}"
     return [
         figure(
             "latency_p50",

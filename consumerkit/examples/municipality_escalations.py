@@ -3,7 +3,7 @@
 Run against the dev stack (with the integration gateway running)::
 
     python consumerkit/examples/municipality_escalations.py \\
-        --bootstrap 127.0.0.1:9092 --municipality Vlaardingen --db escalations.sqlite
+        --bootstrap 127.0.0.1:9092 --municipality GM0622 --db escalations.sqlite
 
 It reads ``passend.integration.<municipality>`` from the start the first time, and goes on
 where it stopped after a restart. Every event is applied in one SQLite transaction that
@@ -178,7 +178,7 @@ async def run(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
-    parser.add_argument("--municipality", required=True, help="e.g. Vlaardingen or GM0622")
+    parser.add_argument("--municipality", required=True, help="CBS code, e.g. GM0622 (Vlaardingen)")
     parser.add_argument("--db", default="escalations.sqlite", help="SQLite file")
     parser.add_argument(
         "--broker-kind",

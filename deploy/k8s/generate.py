@@ -1,7 +1,7 @@
-"""Write passend.yaml: the Kubernetes manifests of the four services (run after changing this file).
+"""Write passend.yaml: the Kubernetes manifests of the five services (run after changing this).
 
-Kept as code so the four services' manifests can't drift apart; the output is committed
-and checked current by the tests.
+Kept as code so the services' manifests can't drift apart; the output is committed and
+checked current by the tests (``python deploy/k8s/generate.py --check``).
 """
 
 from __future__ import annotations
@@ -12,18 +12,85 @@ from typing import Any
 
 import yaml
 
-SERVICES = ("intake", "assignment", "trajectory", "notifications")
+SERVICES = ("intake", "assignment", "trajectory", "notifications", "gateway")
+# The gateway runs as one replica: two would serialise on a per-case lock and could
+# deadlock each other (services/gateway/README.md). The others scale out.
+SINGLE_REPLICA = frozenset({"gateway"})
 PARTITIONS = 4  # consumers in one group can't usefully outnumber a topic's partitions
 NAMESPACE = "passend"
+VERSION = "0.1.0"
+HTTP_PORT = 8000
 OUT = Path(__file__).with_name("passend.yaml")
+
+# Settings shared by every service (README.md, "Configuration"). Secrets (DATABASE_URL,
+# KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, NOTIFICATIONS_SMTP_PASSWORD) are in the Secret
+# passend-<service>-secrets, never here.
+SHARED_CONFIG = {
+    "KAFKA_BOOTSTRAP_SERVERS": ",".join(f"kafka-{i}.kafka:9093" for i in range(3)),
+    "KAFKA_BROKER_KIND": "kafka",
+    "KAFKA_REPLICATION_FACTOR": "3",
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "HTTP_HOST": "0.0.0.0",
+    "HTTP_PORT": str(HTTP_PORT),
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "info",
+    "AUTH_ISSUER": "https://login.example-swv.nl",
+    "AUTH_AUDIENCE": "passend",
+    "AUTH_JWKS": "https://login.example-swv.nl/.well-known/jwks.json",
+}
+
+# Settings of one service only.
+SERVICE_CONFIG: dict[str, dict[str, str]] = {
+    "notifications": {
+        "NOTIFICATIONS_SMTP_HOST": "smtp.example-swv.nl",
+        "NOTIFICATIONS_SMTP_PORT": "587",
+        "NOTIFICATIONS_SMTP_STARTTLS": "true",
+        "NOTIFICATIONS_SMTP_USERNAME": "passend",
+        "NOTIFICATIONS_MAIL_FROM": "Passend <noreply@example-swv.nl>",
+        "NOTIFICATIONS_MESSAGE_ID_DOMAIN": "example-swv.nl",
+        "NOTIFICATIONS_CASE_LINK_BASE": "https://passend.example-swv.nl/zaken",
+    },
+    "gateway": {
+        "GATEWAY_THIN_NOTIFICATIONS": "true",
+        "GATEWAY_INTAKE_URL": "https://passend.example-swv.nl/api/intake",
+        "GATEWAY_ASSIGNMENT_URL": "https://passend.example-swv.nl/api/assignment",
+        "GATEWAY_TRAJECTORY_URL": "https://passend.example-swv.nl/api/trajectory",
+        "GATEWAY_NOTIFICATIONS_URL": "https://passend.example-swv.nl/api/notifications",
+    },
+}
+
+
+def image(service: str) -> str:
+    return f"passend-{service}:{VERSION}"
 
 
 def _labels(service: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": f"passend-{service}", "app.kubernetes.io/part-of": "passend"}
 
 
+def _env_from(service: str) -> list[dict[str, Any]]:
+    sources: list[dict[str, Any]] = [{"configMapRef": {"name": "passend-config"}}]
+    if service in SERVICE_CONFIG:
+        sources.append({"configMapRef": {"name": f"passend-{service}-config"}})
+    sources.append({"secretRef": {"name": f"passend-{service}-secrets"}})
+    return sources
+
+
 def _deployment(service: str) -> dict[str, Any]:
     probe = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    single = service in SINGLE_REPLICA
+    strategy: dict[str, Any] = (
+        # Never two at once, not even during a rollout.
+        {"type": "Recreate"}
+        if single
+        else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    )
+    container_security = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -33,40 +100,37 @@ def _deployment(service: str) -> dict[str, Any]:
             "labels": _labels(service),
         },
         "spec": {
-            "replicas": 2,
+            "replicas": 1 if single else 2,
             "selector": {"matchLabels": _labels(service)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
+            "strategy": strategy,
             "template": {
                 "metadata": {
                     "labels": _labels(service),
-                    "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8000"},
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(HTTP_PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
                 },
                 "spec": {
+                    # Above the service's own bound (runtime.SHUTDOWN_SECONDS = 10 s).
                     "terminationGracePeriodSeconds": 30,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
                     "initContainers": [
                         {
                             "name": "migrate",
-                            "image": f"passend-{service}:0.1.0",
+                            "image": image(service),
                             "args": ["migrate"],
-                            "envFrom": [
-                                {"configMapRef": {"name": "passend-config"}},
-                                {"secretRef": {"name": f"passend-{service}-secrets"}},
-                            ],
+                            "envFrom": _env_from(service),
+                            "securityContext": container_security,
                         }
                     ],
                     "containers": [
                         {
                             "name": service,
-                            "image": f"passend-{service}:0.1.0",
-                            "ports": [{"name": "http", "containerPort": 8000}],
-                            "envFrom": [
-                                {"configMapRef": {"name": "passend-config"}},
-                                {"secretRef": {"name": f"passend-{service}-secrets"}},
-                            ],
+                            "image": image(service),
+                            "ports": [{"name": "http", "containerPort": HTTP_PORT}],
+                            "envFrom": _env_from(service),
                             "readinessProbe": {
                                 **probe,
                                 "httpGet": {"path": "/health/ready", "port": "http"},
@@ -80,11 +144,7 @@ def _deployment(service: str) -> dict[str, Any]:
                                 "requests": {"cpu": "250m", "memory": "256Mi"},
                                 "limits": {"memory": "512Mi"},
                             },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
+                            "securityContext": container_security,
                         }
                     ],
                 },
@@ -110,11 +170,13 @@ def _service(service: str) -> dict[str, Any]:
 
 
 def _pdb(service: str) -> dict[str, Any]:
+    # One replica: allow its eviction (a drain would otherwise block); it restarts elsewhere.
+    budget = {"maxUnavailable": 1} if service in SINGLE_REPLICA else {"minAvailable": 1}
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": {"name": f"passend-{service}", "namespace": NAMESPACE},
-        "spec": {"minAvailable": 1, "selector": {"matchLabels": _labels(service)}},
+        "spec": {**budget, "selector": {"matchLabels": _labels(service)}},
     }
 
 
@@ -144,35 +206,38 @@ def _hpa(service: str) -> dict[str, Any]:
     }
 
 
+def _config_map(name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "data": data,
+    }
+
+
 def manifests() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "passend-config", "namespace": NAMESPACE},
-            "data": {
-                "KAFKA_BOOTSTRAP_SERVERS": ",".join(f"kafka-{i}.kafka:9092" for i in range(3)),
-                "KAFKA_BROKER_KIND": "kafka",
-                "HTTP_HOST": "0.0.0.0",
-                "HTTP_PORT": "8000",
-                "LOG_FORMAT": "json",
-                "LOG_LEVEL": "info",
-                "AUTH_ISSUER": "https://login.example-swv.nl",
-                "AUTH_AUDIENCE": "passend",
-                "AUTH_JWKS": "https://login.example-swv.nl/.well-known/jwks.json",
-            },
-        },
+        _config_map("passend-config", SHARED_CONFIG),
     ]
+    for service, data in SERVICE_CONFIG.items():
+        docs.append(_config_map(f"passend-{service}-config", data))
     for service in SERVICES:
-        docs += [_deployment(service), _service(service), _pdb(service), _hpa(service)]
+        docs += [_deployment(service), _service(service), _pdb(service)]
+        if service not in SINGLE_REPLICA:
+            docs.append(_hpa(service))
     return docs
 
 
 def render() -> str:
-    header = "# Generated by deploy/k8s/generate.py; edit that file, not this one.\n"
-    header += "# Each service needs a Secret passend-<service>-secrets with DATABASE_URL.\n"
-    return header + yaml.safe_dump_all(manifests(), sort_keys=False, width=100)
+    header = (
+        "# Generated by deploy/k8s/generate.py; edit that file, not this one.\n"
+        "# Each service needs a Secret passend-<service>-secrets with DATABASE_URL,\n"
+        "# KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (notifications: also\n"
+        "# NOTIFICATIONS_SMTP_PASSWORD). See deploy/README.md.\n"
+    )
+    body: str = yaml.safe_dump_all(manifests(), sort_keys=False, width=100)
+    return header + body
 
 
 if __name__ == "__main__":

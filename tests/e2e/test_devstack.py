@@ -78,8 +78,11 @@ def passend_dev() -> list[str]:
 
 
 @contextmanager
-def stack_up(data_dir: Path, services: int = 2) -> Iterator[Stack]:
-    """``passend-dev up`` running until the printed table is complete; SIGINT at the end."""
+def stack_up(data_dir: Path, services: int = 2, timeout: float = 60) -> Iterator[Stack]:
+    """``passend-dev up`` running until the printed table is complete; SIGINT at the end.
+
+    ``services`` fake services; with none, the project's own services run.
+    """
     # Services with names of their own come after the known ones.
     base = consecutive_free_ports(len(SERVICE_NAMES) + services)
     command = [*passend_dev(), "--data-dir", str(data_dir), "up", "--base-port", str(base)]
@@ -100,7 +103,7 @@ def stack_up(data_dir: Path, services: int = 2) -> Iterator[Stack]:
 
     threading.Thread(target=pump, daemon=True).start()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while not any(line.strip().startswith("Dev tokens:") for line in stack.lines):
             line = lines.get(timeout=max(deadline - time.monotonic(), 0.1))
             assert line is not None, f"passend-dev ended early:\n{stack.output}"

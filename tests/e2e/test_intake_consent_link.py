@@ -1,4 +1,4 @@
-"""A parent's consent by personal link reaches the bus and trajectory; a reused link is refused."""
+"""Consent by personal link reaches the bus, assignment and trajectory; a reused link is refused."""
 
 from __future__ import annotations
 
@@ -143,6 +143,18 @@ async def test_parent_confirms_by_link_and_trajectory_sees_it(
 
             consent = await eventually(trajectory_consent, timeout=60, what="consent in trajectory")
             assert consent["by"] == PARENT
+
+            async def assignment_consent() -> Any:
+                r = await http.get(f"{urls['assignment']}/cases/{case_id}", headers=anouk)
+                if r.status_code != 200:
+                    return None
+                consent = r.json().get("consent")
+                return consent if consent and consent["status"] == "confirmed" else None
+
+            seen = await eventually(assignment_consent, timeout=60, what="consent in assignment")
+            assert seen["confirmed_by"] == PARENT
+            assert seen["method"] == "personal_link"
+            assert seen["individual_support_allowed"] is True
 
             async def intake_consent() -> Any:
                 r = await http.get(f"{intake}/requests/{case_id}/consent", headers=ib)

@@ -64,7 +64,7 @@ async def test_concurrent_writers_store_every_event(bench: Bench) -> None:
 
 async def test_relay_projection_rebuild_and_verify_cover_the_whole_store(bench: Bench) -> None:
     figures = _by_name(await pipeline.run(bench, ["relay", "projection", "rebuild", "verify"]))
-    assert set(figures) == {"relay", "projection", "rebuild", "verify"}
+    assert set(figures) == {"relay", "projection", "rebuild", "verify", "verify_eventstore"}
     for f in figures.values():
         _measured(f)
         assert f.settings["events"] == 100
@@ -99,7 +99,7 @@ async def test_the_command_writes_the_table_figures_as_json(
     )
     assert await measure(args, Stack(database, broker, tmp_path)) == 0
     document = json.loads(out.read_text())
-    assert [f["name"] for f in document["figures"]] == ["verify"]
+    assert [f["name"] for f in document["figures"]] == ["verify", "verify_eventstore"]
     assert document["machine"]["postgresql"]["version"]
     assert document["machine"]["cores"] >= 1
     assert "integrity verification" in capsys.readouterr().out

@@ -1,6 +1,10 @@
 """The deployment files parse and reference only images, variables, ports and commands that exist.
 
-No container engine runs here, so this checks what can be checked without one.
+No container engine runs here, so this checks what can be checked without one: every
+variable the compose file or the manifests set is read by a settings class and documented
+in README.md, every port and probe points at the configured HTTP port, every image is
+pinned or built from the one Dockerfile, and the image's entrypoint is the command the
+dev stack and the end-to-end tests start the services with.
 """
 
 from __future__ import annotations
@@ -14,12 +18,28 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
+from passend_assignment.directory_file import ENV_VAR as ASSIGNMENT_DIRECTORY_FILE
+from passend_backbone import opscli
+from passend_backbone.devstack.catalog import default_services
+from passend_backbone.kafka_settings import KafkaSecuritySettings
 from passend_backbone.settings import ServiceSettings
+from passend_contracts import topics
+from passend_gateway.config import GatewayConfig
+from passend_notifications.config import NotificationSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SERVICES = ("intake", "assignment", "trajectory", "notifications")
+SERVICES = ("intake", "assignment", "trajectory", "notifications", "gateway")
+SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
+    ServiceSettings,
+    KafkaSecuritySettings,
+    NotificationSettings,
+    GatewayConfig,
+)
+# Variables read without a settings class (a file name, checked when loaded).
+OTHER_VARIABLES = {ASSIGNMENT_DIRECTORY_FILE}
 
 
 def compose() -> dict[str, Any]:
@@ -30,8 +50,33 @@ def k8s() -> list[dict[str, Any]]:
     return list(yaml.safe_load_all((DEPLOY / "k8s" / "passend.yaml").read_text()))
 
 
+def k8s_by_kind() -> dict[str, list[dict[str, Any]]]:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for doc in k8s():
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    return by_kind
+
+
 def known_variables() -> set[str]:
-    return {name.upper() for name in ServiceSettings.model_fields}
+    """Every environment variable some settings class of a service reads."""
+    names = set(OTHER_VARIABLES)
+    for cls in SETTINGS_CLASSES:
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        names |= {(prefix + field).upper() for field in cls.model_fields}
+    return names
+
+
+def documented_variables() -> set[str]:
+    """The variables of the configuration tables in README.md."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration") :]
+    section = section[: section.index("`make up` and `make test` start their own")]
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", section, re.MULTILINE))
+
+
+def test_every_variable_read_is_documented_and_every_documented_one_is_read() -> None:
+    assert known_variables() - documented_variables() == set(), "document them in README.md"
+    assert documented_variables() - known_variables() == set(), "nothing reads these"
 
 
 def test_compose_images_are_pinned_and_official() -> None:
@@ -41,33 +86,60 @@ def test_compose_images_are_pinned_and_official() -> None:
         assert tag and tag != "latest", f"{name}: image {image} is not pinned"
         if "build" not in service:
             assert repository in {"apache/kafka", "postgres"}, f"{name}: unexpected image {image}"
+        else:
+            svc = service["build"]["args"]["SERVICE"]
+            assert repository == f"passend-{svc}", f"{name}: image named after another service"
 
 
 def test_compose_builds_each_service_from_the_one_dockerfile() -> None:
     services = compose()["services"]
     for svc in SERVICES:
-        build = services[svc]["build"]
-        assert build["dockerfile"] == "deploy/Dockerfile"
-        assert build["args"] == {"SERVICE": svc}
+        for name in (svc, f"migrate-{svc}"):
+            build = services[name]["build"]
+            assert build["dockerfile"] == "deploy/Dockerfile"
+            assert build["args"] == {"SERVICE": svc}
         assert (ROOT / "services" / svc / "pyproject.toml").exists()
 
 
-def test_compose_service_variables_are_documented_settings() -> None:
-    known = known_variables()
-    for svc in SERVICES:
-        env = compose()["services"][svc]["environment"]
-        unknown = set(env) - known
-        assert not unknown, f"{svc} sets variables no setting reads: {unknown}"
+def test_compose_service_variables_are_read_by_a_setting_and_documented() -> None:
+    known, documented = known_variables(), documented_variables()
+    for name, service in compose()["services"].items():
+        if "build" not in service:
+            continue
+        env = service["environment"]
+        assert set(env) - known == set(), f"{name} sets variables no setting reads"
+        assert set(env) - documented == set(), f"{name} sets undocumented variables"
         assert env["KAFKA_BROKER_KIND"] == "kafka"  # idempotent producer in production
+        svc = service["build"]["args"]["SERVICE"]
+        assert env["DATABASE_URL"].endswith(f"/passend_{svc}"), "each service its own database"
+
+
+def test_compose_gives_notifications_its_mail_server_and_the_gateway_its_links() -> None:
+    services = compose()["services"]
+    for name in ("notifications", "migrate-notifications"):
+        assert "NOTIFICATIONS_SMTP_HOST" in services[name]["environment"]
+    gateway = services["gateway"]["environment"]
+    for svc in ("intake", "assignment", "trajectory", "notifications"):
+        assert f"GATEWAY_{svc.upper()}_URL" in gateway
+
+
+def test_each_service_has_its_database() -> None:
+    init = (DEPLOY / "postgres-init.sql").read_text()
+    for svc in SERVICES:
+        assert f"CREATE DATABASE passend_{svc};" in init
 
 
 def test_compose_ports_point_at_the_configured_http_port() -> None:
+    published = []
     for svc in SERVICES:
         service = compose()["services"][svc]
         http_port = service["environment"]["HTTP_PORT"]
         (mapping,) = service["ports"]
-        assert mapping.split(":")[1] == http_port
+        host, container = mapping.split(":")
+        assert container == http_port
+        published.append(host)
         assert f"127.0.0.1:{http_port}/health/ready" in " ".join(service["healthcheck"]["test"])
+    assert len(set(published)) == len(published), "each service on a port of its own"
 
 
 def test_compose_start_order_waits_for_health_topics_and_migrations() -> None:
@@ -78,15 +150,16 @@ def test_compose_start_order_waits_for_health_topics_and_migrations() -> None:
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["topics"]["condition"] == "service_completed_successfully"
         assert depends[f"migrate-{svc}"]["condition"] == "service_completed_successfully"
-        assert services[f"migrate-{svc}"]["command"] == ["migrate"]
+        command = services[f"migrate-{svc}"]["command"]
+        assert command == ["migrate"] and opscli.is_ops_command(command)
+        assert "command" not in services[svc], "no arguments: the entrypoint serves"
 
 
 def test_compose_event_topics_keep_events_forever() -> None:
     script = " ".join(compose()["services"]["topics"]["command"])
     assert "retention.ms=-1" in script
     assert "min.insync.replicas" in script
-    from passend_contracts import topics
-
+    assert f"--partitions {topics.PARTITIONS}" in script
     for topic in topics.ALL:
         assert topic in script
 
@@ -100,17 +173,33 @@ def test_dockerfile_entrypoint_is_the_service_console_script() -> None:
     assert re.search(r"^USER 10001", dockerfile, re.MULTILINE), "runs as a non-root user"
     bases = re.findall(r"^ARG PYTHON_BASE=(\S+)", dockerfile, re.MULTILINE)
     assert bases and ":" in bases[0] and "latest" not in bases[0]
+    assert dockerfile.count("FROM ${PYTHON_BASE}") == 2, "multi-stage: build, then runtime"
     for svc in SERVICES:
         scripts = tomllib.loads((ROOT / "services" / svc / "pyproject.toml").read_text())
         target = scripts["project"]["scripts"][f"passend-{svc}"]
         assert target == f"passend_{svc}.__main__:main"
 
 
+def test_the_dev_stack_starts_the_same_console_script_as_the_image() -> None:
+    # The image runs passend-service = passend-<service>; so does the dev stack.
+    bin_dir = Path(sys.executable).parent
+    for entry in default_services():
+        assert entry.command() == [str(bin_dir / f"passend-{entry.name}")]
+
+
+def test_the_dockerfile_installs_the_local_packages_a_service_needs() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    local = {"passend-contracts", "passend-backbone", "passend-consumerkit"}
+    for svc in SERVICES:
+        project = tomllib.loads((ROOT / "services" / svc / "pyproject.toml").read_text())
+        needs = {d for d in project["project"]["dependencies"] if d in local}
+        if "passend-consumerkit" in needs:
+            assert "COPY consumerkit ./consumerkit" in dockerfile
+            assert '"passend-consumerkit"' in dockerfile, "installed when a service needs it"
+
+
 def test_kubernetes_manifests_are_consistent() -> None:
-    docs = k8s()
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for doc in docs:
-        by_kind.setdefault(doc["kind"], []).append(doc)
+    by_kind = k8s_by_kind()
     deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
     assert set(deployments) == {f"passend-{s}" for s in SERVICES}
     for pdb in by_kind["PodDisruptionBudget"]:
@@ -118,14 +207,42 @@ def test_kubernetes_manifests_are_consistent() -> None:
         assert labels == deployments[pdb["metadata"]["name"]]["spec"]["selector"]["matchLabels"]
     for hpa in by_kind["HorizontalPodAutoscaler"]:
         assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
-        assert hpa["spec"]["maxReplicas"] <= 4  # no more consumers than partitions
-    config = by_kind["ConfigMap"][0]["data"]
-    assert set(config) <= known_variables()
-    for deployment in deployments.values():
-        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert hpa["spec"]["maxReplicas"] <= topics.PARTITIONS  # consumers <= partitions
+    scaled = {hpa["spec"]["scaleTargetRef"]["name"] for hpa in by_kind["HorizontalPodAutoscaler"]}
+    assert "passend-gateway" not in scaled, "the gateway runs as one replica"
+    assert deployments["passend-gateway"]["spec"]["replicas"] == 1
+    assert deployments["passend-gateway"]["spec"]["strategy"]["type"] == "Recreate"
+
+    config_maps = {c["metadata"]["name"]: c["data"] for c in by_kind["ConfigMap"]}
+    known, documented = known_variables(), documented_variables()
+    for name, data in config_maps.items():
+        assert set(data) - known == set(), f"{name} sets variables no setting reads"
+        assert set(data) - documented == set(), f"{name} sets undocumented variables"
+        assert not {k for k in data if "PASSWORD" in k or k == "DATABASE_URL"}, "secrets"
+
+    for name, deployment in deployments.items():
+        svc = name.removeprefix("passend-")
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        (init,) = pod["initContainers"]
+        assert container["image"] == init["image"]
+        assert container["image"].startswith(f"passend-{svc}:")
+        assert "args" not in container and "command" not in container, "the entrypoint serves"
+        assert opscli.is_ops_command(init["args"]) and init["args"] == ["migrate"]
+        for source in container["envFrom"]:
+            if "configMapRef" in source:
+                assert source["configMapRef"]["name"] in config_maps
         assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        (port,) = container["ports"]
+        assert str(port["containerPort"]) == config_maps["passend-config"]["HTTP_PORT"]
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/path"] == "/metrics"
+        assert annotations["prometheus.io/port"] == str(port["containerPort"])
         assert container["resources"]["requests"]
+        assert pod["securityContext"]["runAsUser"] == 10001
+    for svc in ("notifications", "gateway"):
+        assert f"passend-{svc}-config" in config_maps
 
 
 @pytest.mark.parametrize("script", ["deploy/k8s/generate.py"])

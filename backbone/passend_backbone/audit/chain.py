@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from passend_backbone.eventstore.hashchain import ChainVerifier, Link
-from passend_backbone.eventstore.store import COLUMNS, event_from_row
+from passend_backbone.eventstore.hashchain import GENESIS, canonical_bytes, link_hash, normal_json
+from passend_backbone.eventstore.store import COLUMNS
 
 # Whole store, or only the streams holding an event of one tenant. A stream is checked
 # whole either way, so an event whose ``swv`` an attacker changed still breaks its link.
@@ -74,6 +74,80 @@ def report_from_json(body: dict[str, Any]) -> ChainReport:
     )
 
 
+class _Walk:
+    """The chain check of :class:`~passend_backbone.eventstore.hashchain.ChainVerifier`, fed
+    rows straight from the cursor: the data is normalised once (not once more per hash),
+    which nearly halves the time per event."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self.events = 0
+        self.broken_streams = 0
+        self.first: ChainBreak | None = None
+        self._stream: str | None = None
+        self._version = 0
+        self._hash = GENESIS
+        self._broken = False
+
+    def feed(self, row: asyncpg.Record) -> None:
+        stream_id: str = row["stream_id"]
+        if stream_id != self._stream:
+            self._stream, self._version, self._hash, self._broken = stream_id, 0, GENESIS, False
+            self.streams += 1
+        self.events += 1
+        version: int = row["stream_version"]
+        prev, stored = bytes(row["prev_hash"]), bytes(row["hash"])
+        found = self._check(row, version, prev, stored)
+        self._version, self._hash = version, stored
+        if found is None or self._broken:
+            return
+        self._broken = True
+        self.broken_streams += 1
+        if self.first is None:
+            reason, expected, actual = found
+            self.first = ChainBreak(
+                stream_id=stream_id,
+                stream_version=version,
+                position=row["position"],
+                event_id=str(row["event_id"]),
+                reason=reason,
+                expected_hash=expected.hex() if expected is not None else None,
+                found_hash=actual.hex() if actual is not None else None,
+            )
+
+    def _check(
+        self, row: asyncpg.Record, version: int, prev: bytes, stored: bytes
+    ) -> tuple[str, bytes | None, bytes | None] | None:
+        if version != self._version + 1:
+            return (f"version follows {self._version}: an event is missing", None, None)
+        if prev != self._hash:
+            return ("prev_hash differs from the previous event's hash", self._hash, prev)
+        expected = link_hash(
+            prev,
+            canonical_bytes(
+                event_id=row["event_id"],
+                stream_id=row["stream_id"],
+                stream_version=version,
+                event_type=row["event_type"],
+                data=normal_json(row["data"]),
+                swv=row["swv"],
+                actor=row["actor"],
+                correlation_id=row["correlation_id"],
+                causation_id=row["causation_id"],
+                on_behalf_of=row["on_behalf_of"],
+                occurred_at=row["occurred_at"],
+                data_is_normal=True,
+            ),
+        )
+        if stored != expected:
+            return (
+                "hash differs from the hash of the stored fields: the event was changed",
+                expected,
+                stored,
+            )
+        return None
+
+
 async def verify_chains(
     pool: asyncpg.Pool,
     service: str,
@@ -84,49 +158,21 @@ async def verify_chains(
 ) -> ChainReport:
     """Walk every stream (of ``swv``'s cases, or all) in one read-only snapshot.
 
-    Memory stays flat: a server-side cursor and O(1) verifier state. ``progress`` is called
-    with the number of events checked every ``prefetch`` events.
+    Memory stays flat: a server-side cursor and O(1) state. ``progress`` is called with the
+    number of events checked every ``prefetch`` events.
     """
-    verifier = ChainVerifier()
-    first: ChainBreak | None = None
+    walk = _Walk()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         args: tuple[Any, ...] = () if swv is None else (swv,)
         cursor = conn.cursor(_ALL if swv is None else _TENANT, *args, prefetch=prefetch)
         async for row in cursor:
-            event = event_from_row(row)
-            found = verifier.feed(
-                Link(
-                    event_id=event.event_id,
-                    stream_id=event.stream_id,
-                    stream_version=event.stream_version,
-                    event_type=event.event_type,
-                    data=event.data,
-                    swv=event.swv,
-                    actor=event.actor,
-                    correlation_id=event.correlation_id,
-                    causation_id=event.causation_id,
-                    on_behalf_of=event.on_behalf_of,
-                    occurred_at=event.occurred_at,
-                    prev_hash=event.prev_hash,
-                    hash=event.hash,
-                )
-            )
-            if found is not None and first is None:
-                first = ChainBreak(
-                    stream_id=found.stream_id,
-                    stream_version=found.stream_version,
-                    position=event.position,
-                    event_id=str(event.event_id),
-                    reason=found.reason,
-                    expected_hash=found.expected.hex() if found.expected is not None else None,
-                    found_hash=found.actual.hex() if found.actual is not None else None,
-                )
-            if progress is not None and verifier.events % prefetch == 0:
-                progress(verifier.events)
+            walk.feed(row)
+            if progress is not None and walk.events % prefetch == 0:
+                progress(walk.events)
     return ChainReport(
         service=service,
-        streams_checked=verifier.streams,
-        events_checked=verifier.events,
-        broken_streams=verifier.broken_streams,
-        first_break=first,
+        streams_checked=walk.streams,
+        events_checked=walk.events,
+        broken_streams=walk.broken_streams,
+        first_break=walk.first,
     )

@@ -68,11 +68,22 @@ class Auditor:
         except httpx.HTTPError as exc:
             raise Unreachable(f"{service} ({url}): {exc!r}") from exc
         if answer.status_code == 404:
-            return None
+            if _no_case(answer):
+                return None
+            raise Unreachable(f"{service} ({url}): no audit API there (HTTP 404)")
         if answer.status_code != 200:
             raise Unreachable(f"{service} ({url}): HTTP {answer.status_code} {answer.text[:300]}")
         body: dict[str, Any] = answer.json()
         return body
+
+
+def _no_case(answer: httpx.Response) -> bool:
+    """Whether a 404 is the audit API's "no such case" (not a missing route)."""
+    try:
+        detail = answer.json().get("detail")
+    except ValueError:
+        return False
+    return isinstance(detail, dict) and detail.get("audit") == "no_case"
 
 
 def _parser() -> argparse.ArgumentParser:

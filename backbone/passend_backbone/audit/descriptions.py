@@ -27,6 +27,10 @@ TEMPLATES: dict[str, str] = {
         "Toestemming ingetrokken door {withdrawn_by}, vastgelegd door {recorded_by}"
     ),
     "nl.passend.intake.PupilHeard": "Leerling gehoord door {heard_by} (mening: {view})",
+    "nl.passend.intake.PupilErased": (
+        "Gegevens van leerling {pupil_ref} gewist door {erased_by} (reden: {reason}); "
+        "de sleutel is vernietigd"
+    ),
     # assignment
     "nl.passend.assignment.SwvConfigured": "Samenwerkingsverband ingericht: {name}",
     "nl.passend.assignment.WorkUnitDefined": (
@@ -58,6 +62,9 @@ TEMPLATES: dict[str, str] = {
     ),
     "nl.passend.assignment.ContactDeadlineMissed": (
         "Termijn eerste contact verstreken ({due_at}); gemeld aan coördinator {coordinator_id}"
+    ),
+    "nl.passend.assignment.CaseWithdrawn": (
+        "Casus uit inbox en wachtrij gehaald: de school trok de hulpvraag in ({withdrawn_by})"
     ),
     "nl.passend.assignment.RouteCoachCalledIn": (
         "Trajectbegeleider {route_coach_id} ingeschakeld door {called_by}: {reason}"

@@ -9,7 +9,6 @@ log write refuses the read rather than serving it unlogged.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,8 +39,6 @@ FROM case_reads
 WHERE swv = $1 AND case_id = $2 AND ($3::timestamptz IS NULL OR read_at <= $3)
 ORDER BY read_at, read_id
 """
-
-_ready: weakref.WeakSet[asyncpg.Pool] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -75,15 +72,22 @@ class CaseRead:
 
 
 async def ensure_read_log(pool: asyncpg.Pool) -> None:
-    """Create ``case_reads`` in this database unless done (once per pool; idempotent).
+    """Create ``case_reads`` in this database unless it exists (idempotent, concurrency-safe).
 
     The runtime can apply :data:`MIGRATIONS` at start instead; this keeps a service that
     mounts the audit router working before that is wired.
     """
-    if pool in _ready:
-        return
     await db.migrate(pool, [MIGRATIONS])
-    _ready.add(pool)
+
+
+async def _with_read_log(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Run ``sql``; when the read log is not there yet, create it and run it again."""
+    try:
+        rows: list[asyncpg.Record] = await pool.fetch(sql, *args)
+    except asyncpg.UndefinedTableError:
+        await ensure_read_log(pool)
+        rows = await pool.fetch(sql, *args)
+    return rows
 
 
 def is_person(principal: Principal) -> bool:
@@ -104,8 +108,8 @@ async def record_read(
     """Log a person's read of ``case_id``; returns False (and logs nothing) for a service."""
     if not is_person(principal):
         return False
-    await ensure_read_log(pool)
-    await pool.execute(
+    await _with_read_log(
+        pool,
         _INSERT,
         case_id,
         principal.swv,
@@ -123,8 +127,7 @@ async def reads_of(
     pool: asyncpg.Pool, swv: str, case_id: str, *, as_of: datetime | None = None
 ) -> list[CaseRead]:
     """The logged reads of one case of tenant ``swv``, oldest first (up to ``as_of``)."""
-    await ensure_read_log(pool)
-    rows = await pool.fetch(_SELECT, swv, case_id, as_of)
+    rows = await _with_read_log(pool, _SELECT, swv, case_id, as_of)
     return [CaseRead(**dict(row)) for row in rows]
 
 

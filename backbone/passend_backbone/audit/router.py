@@ -91,7 +91,7 @@ def audit_router(
         # service's API could show; occurred_at may be earlier (a reaction's business time).
         rows = await ctx.pool.fetch(_CASE_EVENTS, case_id, principal.swv)
         if not rows:
-            raise HTTPException(404, detail=f"no case {case_id} in {ctx.name}")
+            raise HTTPException(404, detail={"audit": "no_case", "service": ctx.name})
         return [
             Recorded(event_from_row(r), r["recorded_at"])
             for r in rows

@@ -20,6 +20,7 @@ import structlog
 from passend_backbone.consumer.deliveries import Delivery, Failure
 from passend_backbone.consumer.kinds import Projection, Reactor
 from passend_backbone.eventstore import EventStore
+from passend_backbone.logs import log_context
 
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     OSError,
@@ -61,7 +62,8 @@ async def apply_projection(
         if delivery.event.id in new:
             new.discard(delivery.event.id)  # the same event twice in one batch
             try:
-                await projection.handle(conn, delivery.event, delivery.payload)
+                with _event_log_context(delivery):
+                    await projection.handle(conn, delivery.event, delivery.payload)
             except Exception as exc:
                 raise HandlerFailed(delivery, exc) from exc
 
@@ -84,9 +86,19 @@ async def apply_reactor(
         if delivery.event.id in new:
             new.discard(delivery.event.id)
             try:
-                await reactor.react(conn, delivery.event, delivery.payload, store)
+                with _event_log_context(delivery):
+                    await reactor.react(conn, delivery.event, delivery.payload, store)
             except Exception as exc:
                 raise HandlerFailed(delivery, exc) from exc
+
+
+def _event_log_context(delivery: Delivery) -> Any:
+    # What a handler logs names the case (the event's subject: an opaque id, never a
+    # person's data) and carries the correlation id of the action that caused it.
+    event = delivery.event
+    return log_context(
+        case_id=event.subject, correlation_id=event.correlationid, event_id=str(event.id)
+    )
 
 
 async def _mark_new(conn: asyncpg.Connection, sql: str, ids: list[Any], *args: Any) -> set[Any]:

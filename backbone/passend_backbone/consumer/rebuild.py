@@ -50,7 +50,11 @@ from passend_backbone.consumer.schema import (
     readers_lock_key,
     use_schema,
 )
-from passend_backbone.kafka_settings import BrokerKind, consumer_settings
+from passend_backbone.kafka_settings import (
+    BrokerKind,
+    client_security_settings,
+    consumer_settings,
+)
 
 
 class RebuildConflict(RuntimeError):
@@ -273,6 +277,7 @@ class _Build:
             max_poll_records=max_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            **client_security_settings(),
         )
         await consumer.start()
         try:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -55,13 +56,32 @@ from passend_backbone.consumer.schema import (
     use_schema,
 )
 from passend_backbone.eventstore import EventStore
-from passend_backbone.kafka_settings import BrokerKind, consumer_settings, producer_settings
+from passend_backbone.kafka_io import replication_factor
+from passend_backbone.kafka_settings import (
+    BrokerKind,
+    client_security_settings,
+    consumer_settings,
+    producer_settings,
+)
 from passend_contracts import topics as contract_topics
 
 
 def group_id(service: str, consumer_name: str) -> str:
     """The Kafka consumer group of one projection or reactor of ``service``."""
     return f"{service}.{consumer_name}"
+
+
+# Told (consumer name, source topic) each time a record goes to a dead-letter topic.
+DeadLetterHook = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class ConsumerProgress:
+    """Where one projection or reactor stands, for the metrics."""
+
+    name: str
+    lag: dict[tuple[str, int], int]  # (topic, partition) -> records behind the highwater
+    last_applied_ms: int | None  # broker timestamp of the last committed record
 
 
 class ConsumerRunner:
@@ -80,6 +100,7 @@ class ConsumerRunner:
         log: Any = None,
         retries: int = 3,
         poll_timeout_ms: int = 200,
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         if reactors and store is None:
             raise ValueError("reactors append to the event store: pass store=EventStore(...)")
@@ -98,6 +119,7 @@ class ConsumerRunner:
         self._log = log or default_log()
         self._retries = retries
         self._poll_timeout_ms = poll_timeout_ms
+        self._on_dead_letter = on_dead_letter
         self._producer: AIOKafkaProducer | None = None
         self._loops: list[_ConsumerLoop] = []
 
@@ -116,7 +138,9 @@ class ConsumerRunner:
             ],
         )
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, **producer_settings(self._kind)
+            bootstrap_servers=self._bootstrap,
+            **producer_settings(self._kind),
+            **client_security_settings(),
         )
         await self._producer.start()
         for projection in self._projections:
@@ -151,6 +175,7 @@ class ConsumerRunner:
             retries=self._retries,
             poll_timeout_ms=self._poll_timeout_ms,
             log=self._log.bind(consumer=name, service=self.service),
+            on_dead_letter=self._on_dead_letter,
         )
 
     async def stop(self) -> None:
@@ -167,6 +192,13 @@ class ConsumerRunner:
     def lag(self) -> dict[str, int]:
         """Records behind the fetch highwater per consumer (partitions fetched at least once)."""
         return {loop.name: loop.lag() for loop in self._loops}
+
+    def progress(self) -> list[ConsumerProgress]:
+        """Lag per partition and the last committed record's time, per consumer."""
+        return [
+            ConsumerProgress(loop.name, loop.lag_by_partition(), loop.last_applied_ms)
+            for loop in self._loops
+        ]
 
     @property
     def failed(self) -> BaseException | None:
@@ -237,6 +269,7 @@ class _ConsumerLoop:
         retries: int,
         poll_timeout_ms: int,
         log: Any,
+        on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -249,8 +282,10 @@ class _ConsumerLoop:
         self._retries = retries
         self._poll_timeout_ms = poll_timeout_ms
         self._log = log
+        self._on_dead_letter = on_dead_letter
         self._stopping = False
         self._next: dict[Any, int] = {}
+        self.last_applied_ms: int | None = None
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -261,6 +296,7 @@ class _ConsumerLoop:
             group_id=self.group,
             client_id=self.group,
             **consumer_settings(self._kind),
+            **client_security_settings(),
         )
         await self.consumer.start()
         self.task = asyncio.create_task(self._run(self.consumer), name=f"consumer:{self.group}")
@@ -288,6 +324,24 @@ class _ConsumerLoop:
                 total += max(0, highwater - next_offset)
         return total
 
+    def lag_by_partition(self) -> dict[tuple[str, int], int]:
+        """Records behind the fetch highwater, per assigned partition fetched at least once.
+
+        ``end_offsets`` can't be used (wrong on Tansu); the highwater of the last fetch can.
+        A partition fetched but never committed here counts from its first fetched offset.
+        """
+        consumer = self.consumer
+        if consumer is None:
+            return {}
+        lags: dict[tuple[str, int], int] = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            next_offset = self._next.get(tp, highwater)
+            lags[(tp.topic, tp.partition)] = max(0, highwater - next_offset)
+        return lags
+
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:
             try:
@@ -298,6 +352,10 @@ class _ConsumerLoop:
                 continue
             if not batch:
                 continue
+            for tp, part in batch.items():
+                if part and tp not in self._next:
+                    # Until its first commit here, the partition is behind from this record.
+                    self._next[tp] = part[0].offset
             try:
                 await self._handle(batch)
             except Stopping:
@@ -347,6 +405,8 @@ class _ConsumerLoop:
             stage=failure.stage,
             error=failure.reason,
         )
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(self.name, record.topic)
 
     async def _commit(self, consumer: AIOKafkaConsumer, batch: dict[Any, list[Any]]) -> None:
         # A partition revoked meanwhile can't be committed here (its new owner re-reads it);
@@ -363,6 +423,8 @@ class _ConsumerLoop:
             self._log.warning("consumer.commit_failed", error=repr(exc))
             return
         self._next.update(offsets)
+        last = max((part[-1] for part in batch.values() if part), key=lambda r: r.timestamp)
+        self.last_applied_ms = max(self.last_applied_ms or 0, int(last.timestamp))
 
     @staticmethod
     def _rewind(consumer: AIOKafkaConsumer, batch: dict[Any, list[Any]]) -> None:
@@ -377,7 +439,7 @@ async def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int = 
     """Create the topics that don't exist yet (dead-letter topics: one partition each)."""
     if not names:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_security_settings())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -385,8 +447,13 @@ async def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int = 
         if missing:
             # Another process may create them at the same moment.
             with contextlib.suppress(TopicAlreadyExistsError):
+                # Replicated like the event topics: a dead letter is kept for an operator.
+                factor = replication_factor()
                 await admin.create_topics(
-                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
+                    [
+                        NewTopic(n, num_partitions=partitions, replication_factor=factor)
+                        for n in missing
+                    ]
                 )
     finally:
         await admin.close()

@@ -15,10 +15,22 @@ SERVICE_NAMES: tuple[str, ...] = ("intake", "assignment", "trajectory", "notific
 
 @dataclass(frozen=True)
 class ServiceEntry:
-    """One service process: ``python -m <module>`` with its own database."""
+    """One service process with its own database.
+
+    A service of this project runs as its console script ``passend-<name>``, the command
+    its container image runs; another module (a test's fake service) as
+    ``python -m <module>``.
+    """
 
     name: str
     module: str
+
+    def command(self) -> list[str]:
+        """The command line that starts the service."""
+        script = Path(sys.executable).parent / f"passend-{self.name}"
+        if self.module == f"passend_{self.name}" and script.exists():
+            return [str(script)]
+        return [sys.executable, "-m", self.module]
 
     @property
     def database(self) -> str:

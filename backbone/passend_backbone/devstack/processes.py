@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,11 +65,11 @@ class ServiceProcess:
 def start_service(
     entry: ServiceEntry, port: int, env: Mapping[str, str], log_path: Path, cwd: Path
 ) -> ServiceProcess:
-    """``python -m <module>`` with ``env``; stdout and stderr appended to ``log_path``."""
+    """The entry's command with ``env``; stdout and stderr appended to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed by ServiceProcess.close_log
     process = subprocess.Popen(
-        [sys.executable, "-m", entry.module],
+        entry.command(),
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,

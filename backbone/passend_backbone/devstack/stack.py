@@ -25,6 +25,7 @@ import asyncpg
 from passend_backbone.auth.keys import IssuerKey
 from passend_backbone.devstack import state
 from passend_backbone.devstack.catalog import ServiceEntry, port_offsets
+from passend_backbone.devstack.contacts import load_dev_contacts, register_contacts
 from passend_backbone.devstack.infra import (
     Broker,
     Database,
@@ -34,6 +35,7 @@ from passend_backbone.devstack.infra import (
     free_port,
     tansu_broker,
 )
+from passend_backbone.devstack.mailsink import MailSink, mail_sink
 from passend_backbone.devstack.processes import (
     ServiceFailed,
     ServiceProcess,
@@ -133,6 +135,13 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
         if stop.is_set():
             return _stopped(say)
 
+        mail: MailSink | None = None
+        if "NOTIFICATIONS_SMTP_HOST" in os.environ:
+            say(f"Mail goes to the SMTP server {os.environ['NOTIFICATIONS_SMTP_HOST']}.")
+        else:
+            mail = stack.enter_context(mail_sink(data_dir / "mail"))
+            say(f"Starting the mail sink on {mail.host}:{mail.port} ...")
+
         asyncio.run(_create_databases(database, [s.database for s in options.services]))
         issuer = IssuerKey(issuer_dir(data_dir))
         base_env = dict(os.environ)
@@ -154,7 +163,9 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
                 "AUTH_ISSUER": DEV_ISSUER,
                 "AUTH_AUDIENCE": DEV_AUDIENCE,
                 "AUTH_JWKS": str(issuer.jwks_path),
+                **(mail.env() if mail else {}),
             }
+            env.update(_dev_files(service, options.project_root, env))
             say(f"Starting {service.name} on port {ports[service.name]} ...")
             log_path = logs / f"{service.name}.log"
             started = start_service(
@@ -185,8 +196,9 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             return 1
         if stop.is_set():
             return _stopped(say)
+        _register_dev_contacts(processes, issuer, say)
 
-        out.write(_table(processes, database, broker, fresh_broker, data_dir))
+        out.write(_table(processes, database, broker, fresh_broker, data_dir, mail))
         out.flush()
         return _watch(processes, stop, say)
 
@@ -204,6 +216,40 @@ def _watch(processes: list[ServiceProcess], stop: threading.Event, say: _Printer
                     f"{p.log_tail()}\nThe other services keep running; Ctrl-C stops them."
                 )
     return 0
+
+
+# Dev data a service loads at start, unless its environment names a file already.
+_DEV_FILES = {
+    "assignment": (
+        "ASSIGNMENT_DIRECTORY_FILE",
+        "services/assignment/passend_assignment/dev_directory.yaml",
+    ),
+}
+
+
+def _dev_files(service: ServiceEntry, root: Path, env: dict[str, str]) -> dict[str, str]:
+    """The dev directory for assignment (the SWV ``swv-waterweg`` the dev contacts use)."""
+    variable, relative = _DEV_FILES.get(service.name, ("", ""))
+    path = root / relative
+    if not variable or variable in env or not path.is_file():
+        return {}
+    return {variable: str(path)}
+
+
+def _register_dev_contacts(
+    processes: list[ServiceProcess], issuer: IssuerKey, say: _Printer
+) -> None:
+    """Give the dev people their addresses (devstack/dev_contacts.yaml), so their mail
+    reaches the sink instead of waiting for an address; a problem is reported, not fatal."""
+    notifications = next((p for p in processes if p.entry.name == "notifications"), None)
+    if notifications is None:
+        return
+    contacts = load_dev_contacts()
+    problems = register_contacts(
+        notifications.url, contacts, issuer, issuer_name=DEV_ISSUER, audience=DEV_AUDIENCE
+    )
+    if problems:
+        say("Could not register every dev contact:\n  " + "\n  ".join(problems))
 
 
 def _stopped(say: _Printer) -> int:
@@ -290,11 +336,14 @@ def _stop_leftovers(data_dir: Path, say: _Printer) -> None:
     stale = state.read(data_dir)
     if stale is None:
         return
-    expected = [(s.pid, f"-m {s.module}") for s in stale.services]
+    # What each command line holds: the console script, or ``-m <module>`` (catalog.py).
+    expected: list[tuple[int, tuple[str, ...]]] = [
+        (s.pid, (f"/passend-{s.name}", f"-m {s.module}")) for s in stale.services
+    ]
     if stale.broker_pid is not None:
-        expected.append((stale.broker_pid, "tansu"))
+        expected.append((stale.broker_pid, ("tansu",)))
     # Only processes that still run the same command: a pid may have been reused.
-    leftovers = [pid for pid, marker in expected if marker in _command_line(pid)]
+    leftovers = [pid for pid, markers in expected if any(m in _command_line(pid) for m in markers)]
     if leftovers:
         say(f"Stopping what a previous run left behind (pids {leftovers}) ...")
         for pid in leftovers:
@@ -348,6 +397,7 @@ def _table(
     broker: Broker,
     fresh_broker: bool,
     data_dir: Path,
+    mail: MailSink | None = None,
 ) -> str:
     rows = [("service", "URL", "API docs", "database", "log")]
     rows += [
@@ -372,8 +422,14 @@ def _table(
         "PostgreSQL": pg,
         "Broker": bus,
         "Data dir": _show(data_dir),
-        "Dev tokens": f"{_command()} token --role ib --swv swv-demo --school-id school-1"
-        "  (paste into /docs, Authorize)",
+        "Mail": (
+            f"every message as a .eml file in {_show(mail.folder)} "
+            f"(SMTP sink on {mail.host}:{mail.port})"
+            if mail
+            else "to NOTIFICATIONS_SMTP_HOST"
+        ),
+        "Dev tokens": f"{_command()} token --role ib --swv swv-waterweg --school-id brin-11aa"
+        " --subject ib-marieke  (paste into /docs, Authorize)",
     }
     footer = [f"  {k + ':':<12}{v}" for k, v in info.items()]
     return (

@@ -13,7 +13,7 @@ class ServiceState:
     url: str
     pid: int
     log: str
-    module: str  # what its command line holds (``-m <module>``), to recognise it later
+    module: str  # with ``name``, what its command line holds, to recognise it later
 
 
 @dataclass(frozen=True)

@@ -247,3 +247,18 @@ class RouteCoachCalledIn(EventPayload):
     side: str = Field(description="school or support")
     reason: str = Field(min_length=1)
     called_at: datetime
+
+
+class CaseWithdrawn(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.assignment.CaseWithdrawn.v1"
+    topic: ClassVar[str] = topics.ASSIGNMENT
+    meaning: ClassVar[str] = (
+        "The school withdrew its request (intake's RequestWithdrawn): the case leaves the "
+        "inbox, the work unit's queue and the open deadlines, and its contact timers stop (W26)."
+    )
+
+    case_id: UUID
+    receiving_worker_id: str
+    claimed_by: str | None = None
+    withdrawn_by: str = Field(description="Who withdrew the request at the school")
+    withdrawn_at: datetime

@@ -268,6 +268,13 @@ class ConsentWithdrawn(EventPayload):
     )
 
 
+class ErasureReason(StrEnum):
+    """Why a pupil was erased."""
+
+    REQUEST = "request"
+    RETENTION = "retention"
+
+
 class PupilView(StrEnum):
     """What the pupil said when heard (R)."""
 
@@ -294,3 +301,29 @@ class PupilHeard(EventPayload):
     heard_by: str
     view: PupilView
     heard_at: datetime
+
+
+class PupilErased(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.PupilErased.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The pupil's key was deleted (crypto-shredding): on request or when the retention "
+        "period after the case closed had passed. From now on nobody can read the pupil's "
+        "direct identifiers in any copy of the log. Services that keep contact details of "
+        "the pupil's parents delete them."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "pupil_ref": "ll-2024-0193",
+        "key_id": "5b0f7e8e-8f3e-4a51-9d0e-2b1f6a9c4d21",
+        "reason": "retention",
+        "category": "school",
+        "erased_by": "passend-retention",
+        "erased_at": "2029-08-01T02:00:00+00:00",
+    }
+
+    pupil_ref: str = Field(min_length=1, description="Pseudonymous pupil reference")
+    key_id: UUID = Field(description="The deleted key; ciphertexts under it are unreadable")
+    reason: ErasureReason
+    category: str | None = Field(default=None, description="Retention data category")
+    erased_by: str
+    erased_at: datetime

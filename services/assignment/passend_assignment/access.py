@@ -25,8 +25,10 @@ STAFF = (
     Role.AUDITOR,
     Role.SERVICE,
 )
-# Who may read one case (within their reach).
-CASE_READERS = tuple(sorted(CASE_ROLES))
+# Who may read one case (within their reach). Team NO works from trajectory's escalations
+# and a teacher from intake's request (assignment knows no pupil to scope a teacher by):
+# assignment's routing and claims are none of theirs.
+CASE_READERS = tuple(sorted(CASE_ROLES - {Role.TEAM_NO_MEMBER, Role.TEACHER}))
 
 
 def require(principal: Principal, *roles: Role) -> None:

@@ -12,7 +12,7 @@ from passend_assignment import idempotency
 from passend_assignment.access import require, require_sees
 from passend_assignment.api_directory import directory_router
 from passend_assignment.api_views import views_router
-from passend_assignment.domain.case import CaseState
+from passend_assignment.domain.case import CaseState, evolve
 from passend_assignment.domain.coaching import Side, call_route_coach
 from passend_assignment.domain.contact import record_first_contact
 from passend_assignment.domain.directory import DirectoryState
@@ -20,6 +20,8 @@ from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.routing import claim, offer
 from passend_assignment.handlers import Command, Decide, run_case_command
 from passend_assignment.schemas import CaseOut, FirstContactIn, OfferIn, RouteCoachIn
+from passend_backbone.audit.router import audit_router
+from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.runtime import ServiceContext
 from passend_contracts.events.base import EventPayload
@@ -160,5 +162,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
 
     app.include_router(cases_router(ctx))
     app.include_router(views_router(ctx))
+    # Auditors replay the case from this service's own log (issue 7).
+    app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, None)))
     app.include_router(directory_router(ctx))
     return app

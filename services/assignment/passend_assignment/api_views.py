@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from passend_assignment import views
 from passend_assignment.access import CASE_READERS, STAFF, require, require_sees, visible_rows
+from passend_assignment.consent_view import CASE_CONSENT, ConsentOut, consent_of
 from passend_assignment.domain.calendar import calendar_for
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import TimeLeft, time_left
@@ -27,6 +28,7 @@ from passend_assignment.schemas import (
 )
 from passend_assignment.streams import load_case, load_directory
 from passend_backbone import tenancy
+from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.runtime import ServiceContext
@@ -59,11 +61,23 @@ def views_router(ctx: ServiceContext) -> APIRouter:
         require_sees(principal, case, records)
         return case
 
-    @router.get("/cases/{case_id}")
+    async def consent(principal: Principal, case_id: UUID) -> ConsentOut | None:
+        """W10: the consent intake published; unknown while its read model is set up."""
+        try:
+            async with tenant_read_model(ctx.pool, CASE_CONSENT, principal.swv) as conn:
+                return await consent_of(conn, principal.swv, case_id)
+        except ProjectionNotSetUp:
+            return None
+
+    @router.get(
+        "/cases/{case_id}", dependencies=[Depends(record_case_read(ctx.pool, "assignment.case"))]
+    )
     async def get_case(case_id: UUID, principal: CurrentPrincipal) -> CaseOut:
-        """The case from its own events: who received it, who is responsible (W25), deadline."""
+        """The case from its own events: who received it, who is responsible (W25), deadline;
+        with the parents' consent as intake published it (W10)."""
         require(principal, *CASE_READERS)
-        return CaseOut.of(await reachable_case(principal, case_id))
+        case = CaseOut.of(await reachable_case(principal, case_id))
+        return case.model_copy(update={"consent": await consent(principal, case_id)})
 
     @router.get("/cases/{case_id}/suggestions")
     async def suggestions(case_id: UUID, principal: CurrentPrincipal) -> list[SuggestionOut]:

@@ -17,6 +17,7 @@ from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
+    CaseWithdrawn,
     ContactDeadlineApproaching,
     ContactDeadlineMissed,
     FirstContactRecorded,
@@ -131,5 +132,9 @@ class CaseBoard:
             case TrajectoryClosed():
                 # A closed trajectory leaves the worker's caseload.
                 await _upsert(conn, event, closed_at=payload.closed_at)
+            case CaseWithdrawn():
+                # A withdrawn request is nobody's work any more: it leaves the inbox, the
+                # queue, the caseload and the open deadlines, like a closed case.
+                await _upsert(conn, event, closed_at=payload.withdrawn_at)
             case _:
                 return

@@ -1,4 +1,5 @@
-"""Reactions to other services' events: a submitted request is routed (W14, W24, W26)."""
+"""Reactions to other services' events: a submitted request is routed (W14, W24, W26), a
+withdrawn one leaves the inboxes and its contact timers stop."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ from passend_assignment.domain import case as case_domain
 from passend_assignment.domain.routing import route_request
 from passend_assignment.streams import load_directory
 from passend_assignment.timers import sync_timers
+from passend_assignment.withdrawals import take_withdrawal
 from passend_backbone.consumer.kinds import reaction_id
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
-from passend_contracts.events.intake import RequestSubmitted
+from passend_contracts.events.intake import RequestSubmitted, RequestWithdrawn
 
 ACTOR = "service:assignment"
 _log = structlog.get_logger("passend.assignment.routing")
 
 
 class RoutingReactor:
-    """``RequestSubmitted`` -> ``RequestRouted`` (+ ``SpecialistRequired``) and the timers."""
+    """``RequestSubmitted`` -> ``RequestRouted`` (+ ``SpecialistRequired``) and the timers;
+    ``RequestWithdrawn`` -> ``CaseWithdrawn`` and the timers cancelled. One reactor for both,
+    so a case's withdrawal is never handled before its routing (one partition per case)."""
 
     name: str = "routing"
     topics: tuple[str, ...] = (topics.INTAKE,)
@@ -39,6 +43,11 @@ class RoutingReactor:
         payload: EventPayload,
         store: EventStore,
     ) -> None:
+        if isinstance(payload, RequestWithdrawn):
+            await take_withdrawal(
+                conn, store, event, payload, reactor=self.name, actor=ACTOR, now=self.clock()
+            )
+            return
         if not isinstance(payload, RequestSubmitted):
             return
         now = self.clock()

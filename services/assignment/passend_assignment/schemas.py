@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from passend_assignment.consent_view import ConsentOut
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import TimeLeft
 
@@ -64,6 +65,10 @@ class CaseOut(BaseModel):
     deadline_missed: bool
     specialist_required: bool
     route_coach_calls: int
+    withdrawn_at: datetime | None = None
+    consent: ConsentOut | None = Field(
+        default=None, description="W10: the parents' consent as intake published it, if asked"
+    )
 
     @classmethod
     def of(cls, case: CaseState) -> CaseOut:
@@ -86,6 +91,7 @@ class CaseOut(BaseModel):
             deadline_missed=case.missed,
             specialist_required=case.specialist_required,
             route_coach_calls=case.route_coach_calls,
+            withdrawn_at=case.withdrawn_at,
         )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from passend_assignment.api import create_app
+from passend_assignment.consent_view import ConsentBoard
 from passend_assignment.directory_service import load_directory_at_start
 from passend_assignment.projections import CaseBoard
 from passend_assignment.reactors import RoutingReactor
@@ -28,7 +29,7 @@ def build_spec(
         topic=topics.ASSIGNMENT,
         migrations="passend_assignment.migrations",
         create_app=create_app,
-        projections=(CaseBoard(),),
+        projections=(CaseBoard(), ConsentBoard()),
         reactors=(RoutingReactor(clock),),
         background=(load_directory_at_start, contact_deadline_scheduler(scheduler_poll_seconds)),
     )

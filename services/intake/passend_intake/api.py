@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.router import audit_router
+from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
 from passend_backbone.runtime import ServiceContext
 from passend_intake import log_redaction, queries, request_commands
@@ -14,6 +17,7 @@ from passend_intake.access import READERS, case_facts, require_role, require_see
 from passend_intake.api_common import CaseId, correlation_id
 from passend_intake.api_consent import consent_router, parent_router
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
+from passend_intake.domain.state import CaseState, evolve
 from passend_intake.handlers import CaseNotFound, NotAllowed
 from passend_intake.schemas import (
     Accepted,
@@ -135,6 +139,7 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get(
         "/requests/{case_id}",
+        dependencies=[Depends(record_case_read(ctx.pool, "intake.request"))],
         response_model=RequestDetail,
         summary="Read one request with its full history",
         description="The request's current text, the pupil (decrypted for this answer; "
@@ -202,6 +207,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     log_redaction.install()
     app.include_router(requests_router(ctx))
     app.include_router(consent_router(ctx))
+    # Auditors replay the case from this service's own log (issue 7).
+    app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, CaseState())))
     app.include_router(parent_router(ctx))
     return app
 

@@ -1,35 +1,101 @@
-"""Erasing a pupil by deleting their key: every encrypted copy becomes unreadable."""
+"""Erasing a pupil by deleting their key: every encrypted copy becomes unreadable.
+
+The events stay as they are (append-only, hash chain intact): their ciphertext can no
+longer be opened, so every read model, projection rebuild and topic replay shows the
+identity as erased. What remains is pseudonymous (``pupil_ref``, the case's facts).
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
+from passend_backbone.eventstore import EventStore, Metadata, NewEvent
+from passend_contracts import registry
+from passend_contracts.events.intake import RequestSubmitted
+
+# Proposed contract event (contracts/passend_contracts/events/intake.py); while the
+# contracts lack it, the erasure is recorded in ``pupil_erasures`` only.
+PUPIL_ERASED = "nl.passend.intake.PupilErased.v1"
+
+Reason = Literal["request", "retention"]
+
 
 async def erase_pupil(
-    pool: asyncpg.Pool, swv: str, pupil_ref: str, *, erased_by: str, now: datetime
+    pool: asyncpg.Pool,
+    swv: str,
+    pupil_ref: str,
+    *,
+    erased_by: str,
+    now: datetime,
+    reason: Reason = "request",
+    category: str | None = None,
+    expected_cases: int | None = None,
+    store: EventStore | None = None,
 ) -> bool:
-    """Delete the pupil's key (crypto-shredding) and record that it happened.
+    """Delete the pupil's key (crypto-shredding) and record that it happened, atomically.
 
-    The events stay as they are (append-only, hash chain intact); their ciphertext can no
-    longer be opened, so read models show the identity as erased. True when a key existed.
+    With ``expected_cases`` (the retention job) nothing is erased when the pupil has more
+    submitted cases than that: a new request came in since the candidate was chosen. The
+    key row is locked first, so a submission encrypting with it either committed before
+    (and is counted) or waits and makes a new key. With ``store`` a ``PupilErased`` event
+    is appended when the contracts define it. True when a key was deleted.
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "DELETE FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 RETURNING key_id",
+            "SELECT key_id FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR UPDATE",
             swv,
             pupil_ref,
         )
         if row is None:
             return False
+        if expected_cases is not None:
+            cases = await conn.fetchval(
+                "SELECT count(*) FROM public.events WHERE event_type = $1 AND swv = $2 "
+                "AND data->>'pupil_ref' = $3",
+                RequestSubmitted.event_type,
+                swv,
+                pupil_ref,
+            )
+            if cases != expected_cases:
+                return False
+        await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", row["key_id"])
         await conn.execute(
-            "INSERT INTO public.pupil_erasures (key_id, swv, pupil_ref, erased_by, erased_at) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            "INSERT INTO public.pupil_erasures "
+            "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             row["key_id"],
             swv,
             pupil_ref,
             erased_by,
             now,
+            reason,
+            category,
         )
+        if store is not None and PUPIL_ERASED in registry.EVENT_TYPES:
+            payload = registry.EVENT_TYPES[PUPIL_ERASED].model_validate(
+                {
+                    "pupil_ref": pupil_ref,
+                    "key_id": str(row["key_id"]),
+                    "reason": reason,
+                    "category": category,
+                    "erased_by": erased_by,
+                    "erased_at": now.isoformat(),
+                }
+            )
+            await store.append(
+                f"pupil-erasure:{row['key_id']}",
+                0,
+                [NewEvent.of(payload)],
+                Metadata(
+                    swv=swv,
+                    actor=erased_by,
+                    correlation_id=str(uuid.uuid4()),
+                    causation_id=f"erasure:{row['key_id']}",
+                ),
+                conn=conn,
+            )
         return True

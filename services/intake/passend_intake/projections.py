@@ -117,7 +117,8 @@ class RequestsProjection:
     async def handle(
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload
     ) -> None:
-        if event.type.startswith("nl.passend.intake."):
+        # Case events only: a pupil's erasure is about no case (its stream is no case id).
+        if event.type.startswith("nl.passend.intake.") and hasattr(payload, "case_id"):
             await _history(conn, event)
         match payload:
             case RequestSubmitted():

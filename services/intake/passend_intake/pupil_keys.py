@@ -29,22 +29,29 @@ class IdentityUnreadable(Exception):
 
 
 async def get_or_create_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> PupilKey:
-    """The pupil's key, made on first use; concurrent first uses agree on one key."""
-    await conn.execute(
-        "INSERT INTO public.pupil_keys (swv, pupil_ref, key_id, key) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (swv, pupil_ref) DO NOTHING",
-        swv,
-        pupil_ref,
-        uuid4(),
-        AESGCM.generate_key(bit_length=256),
-    )
-    row = await conn.fetchrow(
-        "SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2",
-        swv,
-        pupil_ref,
-    )
-    assert row is not None  # inserted above or by a committed concurrent transaction
-    return PupilKey(row["key_id"], bytes(row["key"]))
+    """The pupil's key, made on first use; concurrent first uses agree on one key.
+
+    The row is held ``FOR SHARE`` until the caller's transaction ends, so an erasure
+    (which deletes it) waits for a submission that encrypts with it, and then sees that
+    submission; a key erased in between is made anew.
+    """
+    for _ in range(3):
+        await conn.execute(
+            "INSERT INTO public.pupil_keys (swv, pupil_ref, key_id, key) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (swv, pupil_ref) DO NOTHING",
+            swv,
+            pupil_ref,
+            uuid4(),
+            AESGCM.generate_key(bit_length=256),
+        )
+        row = await conn.fetchrow(
+            "SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR SHARE",
+            swv,
+            pupil_ref,
+        )
+        if row is not None:
+            return PupilKey(row["key_id"], bytes(row["key"]))
+    raise RuntimeError(f"the key of pupil {pupil_ref} kept being erased while it was made")
 
 
 async def key_by_id(conn: asyncpg.Connection, key_id: str) -> PupilKey | None:

@@ -6,6 +6,7 @@ from passend_backbone.runtime import ServiceSpec
 from passend_contracts import topics
 from passend_intake.api import create_app
 from passend_intake.projections import RequestsProjection
+from passend_intake.retention import retention_job
 
 SPEC = ServiceSpec(
     name="intake",
@@ -13,4 +14,6 @@ SPEC = ServiceSpec(
     migrations="passend_intake.migrations",
     create_app=create_app,
     projections=(RequestsProjection(),),
+    # Erases pupils whose retention period after closure passed (INTAKE_RETENTION).
+    background=(retention_job(),),
 )

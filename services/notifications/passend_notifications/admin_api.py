@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Header, HTTPException, Response, status
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from passend_backbone.auth import Principal, Role
 from passend_backbone.auth.dependency import CurrentPrincipal
 from passend_backbone.runtime import ServiceContext
+from passend_backbone.tenancy import tenant_transaction
 from passend_contracts import topics
 from passend_contracts.registry import EVENT_TYPES
+from passend_notifications import erasure
 from passend_notifications.domain.templates import DEFAULTS, TemplateError, validate
 
 _SUBSCRIPTION_NAMESPACE = UUID("c6a1f0b4-3e2d-4b8a-9c7f-1d5e2a8b4f60")
@@ -70,15 +73,49 @@ def require(principal: Principal, *roles: Role) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"only {allowed} may do this")
 
 
+class _Tenant:
+    """Single statements, each in a transaction as the caller's tenant (row-level security)."""
+
+    def __init__(self, pool: asyncpg.Pool, swv: str) -> None:
+        self.pool = pool
+        self.swv = swv
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        async with tenant_transaction(self.pool, self.swv) as conn:
+            done: str = await conn.execute(sql, *args)
+            return done
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with tenant_transaction(self.pool, self.swv) as conn:
+            return await conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        async with tenant_transaction(self.pool, self.swv) as conn:
+            return await conn.fetchval(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with tenant_transaction(self.pool, self.swv) as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
+
+
 def admin_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["settings"])
-    pool = ctx.pool
+
+    def tenant(principal: Principal) -> _Tenant:
+        return _Tenant(ctx.pool, principal.swv)
 
     @router.put("/contacts/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)
     async def put_contact(recipient_id: str, body: ContactIn, principal: CurrentPrincipal) -> None:
         """Where a recipient id (a person or a functional mailbox) is reached by e-mail."""
         require(principal, Role.OPERATOR, Role.SERVICE)
-        await pool.execute(
+        async with tenant_transaction(ctx.pool, principal.swv) as conn:
+            if await erasure.parent_of_erased(conn, principal.swv, recipient_id):
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    detail="the pupil of this parent was erased: their address is not kept",
+                )
+        await tenant(principal).execute(
             "INSERT INTO contacts (swv, recipient_id, email, display_name, updated_at) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, recipient_id) DO UPDATE SET "
             "email = EXCLUDED.email, display_name = EXCLUDED.display_name, "
@@ -94,7 +131,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     async def delete_contact(recipient_id: str, principal: CurrentPrincipal) -> None:
         """Erase a recipient's address (and personal links); their messages then wait."""
         require(principal, Role.OPERATOR, Role.SERVICE)
-        async with pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(ctx.pool, principal.swv) as conn:
             for table in ("contacts", "personal_links"):
                 await conn.execute(
                     f"DELETE FROM {table} WHERE swv = $1 AND recipient_id = $2",
@@ -108,7 +145,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     ) -> None:
         """A parent's personal consent link for one case (W10); kept off the bus."""
         require(principal, Role.SERVICE)
-        await pool.execute(
+        await tenant(principal).execute(
             "INSERT INTO personal_links (swv, case_id, recipient_id, link, updated_at) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, case_id, recipient_id) DO UPDATE "
             "SET link = EXCLUDED.link, updated_at = EXCLUDED.updated_at",
@@ -122,10 +159,11 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/templates/{name}")
     async def get_template(name: str, principal: CurrentPrincipal) -> TemplateView:
         """The wording the SWV's messages use now, and the placeholders it may use."""
+        require(principal, Role.OPERATOR)
         base = DEFAULTS.get(name)
         if base is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no template {name!r}")
-        row = await pool.fetchrow(
+        row = await tenant(principal).fetchrow(
             "SELECT subject, body FROM template_overrides WHERE swv = $1 AND template = $2",
             principal.swv,
             name,
@@ -148,7 +186,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
             validate(name, body.subject, body.body)
         except TemplateError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-        await pool.execute(
+        await tenant(principal).execute(
             "INSERT INTO template_overrides (swv, template, subject, body, updated_by, updated_at) "
             "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (swv, template) DO UPDATE SET "
             "subject = EXCLUDED.subject, body = EXCLUDED.body, "
@@ -165,7 +203,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     async def reset_template(name: str, principal: CurrentPrincipal) -> None:
         """Back to the default wording."""
         require(principal, Role.OPERATOR)
-        await pool.execute(
+        await tenant(principal).execute(
             "DELETE FROM template_overrides WHERE swv = $1 AND template = $2", principal.swv, name
         )
 
@@ -193,7 +231,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
             sub_id = uuid.uuid5(_SUBSCRIPTION_NAMESPACE, key)
         else:
             sub_id = uuid.uuid4()
-        inserted = await pool.fetchval(
+        inserted = await tenant(principal).fetchval(
             "INSERT INTO webhook_subscriptions (id, swv, url, event_types, secret, created_by, "
             "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING "
             "RETURNING true",
@@ -207,7 +245,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
         )
         if not inserted:
             response.status_code = status.HTTP_200_OK
-        row = await pool.fetchrow(
+        row = await tenant(principal).fetchrow(
             "SELECT * FROM webhook_subscriptions WHERE id = $1 AND swv = $2", sub_id, principal.swv
         )
         assert row is not None
@@ -216,7 +254,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/webhooks")
     async def subscriptions(principal: CurrentPrincipal) -> list[SubscriptionView]:
         require(principal, Role.OPERATOR)
-        rows = await pool.fetch(
+        rows = await tenant(principal).fetch(
             "SELECT * FROM webhook_subscriptions WHERE swv = $1 ORDER BY created_at", principal.swv
         )
         return [SubscriptionView.model_validate(dict(r)) for r in rows]
@@ -225,7 +263,7 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     async def unsubscribe(subscription_id: UUID, principal: CurrentPrincipal) -> None:
         """Stop deliveries; messages still queued for it park with the reason."""
         require(principal, Role.OPERATOR)
-        done = await pool.fetchval(
+        done = await tenant(principal).fetchval(
             "UPDATE webhook_subscriptions SET active = false WHERE id = $1 AND swv = $2 "
             "RETURNING true",
             subscription_id,

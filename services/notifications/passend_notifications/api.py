@@ -7,21 +7,23 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from passend_backbone.auth import Role
+from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.router import audit_router
+from passend_backbone.auth import Role, sees_case
 from passend_backbone.auth.dependency import CurrentPrincipal
-from passend_backbone.consumer.readmodel import read_model
+from passend_backbone.auth.policy import CASE_ROLES, WHOLE_SWV
 from passend_backbone.runtime import ServiceContext
-from passend_notifications import journal
+from passend_backbone.tenancy import tenant_read_model, tenant_transaction
+from passend_notifications import journal, reach
 from passend_notifications.admin_api import admin_router, require
 from passend_notifications.projections import CaseMessages
 
-# Roles that see every message of a case in their SWV; anyone else sees only their own.
-_SEE_ALL = frozenset(
-    {Role.AUDITOR, Role.OPERATOR, Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.SERVICE}
-)
+# Roles that see every message of a case within their reach; anyone else sees only the
+# messages addressed to themselves. The operator sees no case content at all (issue 9).
+_SEE_ALL = WHOLE_SWV | {Role.COORDINATOR}
 
 
 class MessageView(BaseModel):
@@ -61,22 +63,32 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(_case_router(ctx))
     app.include_router(_operator_router(ctx))
     app.include_router(admin_router(ctx))
+    app.include_router(audit_router(ctx))  # auditors replay this service's log (issue 7)
     return app
 
 
 def _case_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["messages"])
 
-    @router.get("/cases/{case_id}/notifications")
+    @router.get(
+        "/cases/{case_id}/notifications",
+        dependencies=[Depends(record_case_read(ctx.pool, "notifications.case_messages"))],
+    )
     async def case_notifications(case_id: UUID, principal: CurrentPrincipal) -> CaseNotifications:
         """Who was (to be) told what about the case, and how delivery went.
 
-        Auditors, operators, education specialists and coordinators see every message of
-        the case in their SWV; anyone else sees the messages addressed to themselves. A
-        case with nothing visible answers 404, like a case of another SWV.
+        403 for the operator (no case content); 404 for a case out of the caller's reach
+        (issue 9), like a case of another SWV. Education specialists, auditors, services
+        and the work unit's coordinators see every message of the case; anyone else the
+        messages addressed to themselves.
         """
+        require(principal, *CASE_ROLES)
+        async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            facts = await reach.case_facts(conn, principal.swv, case_id)
+        if facts is None or not sees_case(principal, facts):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no notifications for this case")
         own_only = principal.role not in _SEE_ALL
-        async with read_model(ctx.pool, CaseMessages.name) as conn:
+        async with tenant_read_model(ctx.pool, CaseMessages.name, principal.swv) as conn:
             rows = await conn.fetch(
                 "SELECT * FROM messages WHERE swv = $1 AND case_id = $2 "
                 "AND (NOT $3 OR recipient_id = $4) ORDER BY scheduled_at, message_id",
@@ -85,8 +97,6 @@ def _case_router(ctx: ServiceContext) -> APIRouter:
                 own_only,
                 principal.subject,
             )
-        if not rows:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no notifications for this case")
         return CaseNotifications(
             case_id=case_id, messages=[MessageView.model_validate(dict(r)) for r in rows]
         )
@@ -103,13 +113,14 @@ def _operator_router(ctx: ServiceContext) -> APIRouter:
     ) -> list[ParkedMessage]:
         """Messages that stopped after their last attempt, with the reason (operator)."""
         require(principal, Role.OPERATOR)
-        rows = await ctx.pool.fetch(
-            "SELECT message_id, case_id, channel, recipient_role, recipient_id, attempts, "
-            "last_error AS reason, updated_at AS parked_at FROM deliveries "
-            "WHERE swv = $1 AND status = 'parked' ORDER BY updated_at LIMIT $2",
-            principal.swv,
-            limit,
-        )
+        async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            rows = await conn.fetch(
+                "SELECT message_id, case_id, channel, recipient_role, recipient_id, attempts, "
+                "last_error AS reason, updated_at AS parked_at FROM deliveries "
+                "WHERE swv = $1 AND status = 'parked' ORDER BY updated_at LIMIT $2",
+                principal.swv,
+                limit,
+            )
         return [ParkedMessage.model_validate(dict(r)) for r in rows]
 
     @router.post("/messages/{message_id}/replay", status_code=status.HTTP_202_ACCEPTED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from passend_backbone import tenancy
 from passend_contracts import topics as contract_topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -79,6 +80,7 @@ class CaseMessages:
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(_SETUP)
+        await tenancy.protect(conn, "messages")
 
     async def handle(
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload

@@ -13,8 +13,9 @@ from passend_backbone.runtime import utc_now
 from passend_contracts import topics as contract_topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import PupilErased
 from passend_contracts.events.notifications import NotificationScheduled
-from passend_notifications import directory, journal
+from passend_notifications import directory, erasure, journal, reach
 from passend_notifications.domain.planning import plan
 from passend_notifications.queue import enqueue
 
@@ -49,10 +50,17 @@ class Scheduler:
         payload: EventPayload,
         store: EventStore,
     ) -> None:
+        if isinstance(payload, PupilErased):
+            await erasure.forget_parents(conn, event.swv, payload.pupil_ref, payload.erased_at)
+            return
         if "case_id" not in event.data:
             return  # directory events (SWV, work units, schools) concern no one to be told
         case_id = UUID(str(event.data["case_id"]))
         case = await directory.learn_case(conn, event.swv, case_id, event.data)
+        pupil_ref = await reach.learn(conn, event, case_id)
+        if pupil_ref is not None:
+            # A case of a pupil erased before this service heard of it: its parents too.
+            await erasure.forget_parents(conn, event.swv, pupil_ref)
         wanted_by = await directory.subscriptions(conn, event.swv, event.type)
         planned = plan(event, wanted_by, case)
         if not planned:

@@ -5,27 +5,22 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
+from passend_backbone.audit.router import audit_router
+from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import Principal, Role
+from passend_backbone.auth.policy import CASE_ROLES
 from passend_backbone.eventstore import ConcurrencyError
 from passend_backbone.runtime import ServiceContext
+from passend_trajectory.domain.evolve import evolve
 from passend_trajectory.domain.refusals import InvalidCommand, NotFound, Refusal, RuleViolation
+from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.idempotency import KeyReused
 
 # Who works on a trajectory: the support worker and the SWV's education specialist.
 WORKERS = (Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
-# Who may read a case's trajectory: SWV staff any case of their SWV; IB and teacher their
-# own school's cases; a Team NO member the cases escalated to their region. A route coach
-# is called in by assignment, which this service doesn't know of, so reads nothing here.
-READERS = (
-    Role.SUPPORT_WORKER,
-    Role.EDUCATION_SPECIALIST,
-    Role.COORDINATOR,
-    Role.AUDITOR,
-    Role.TEAM_NO_MEMBER,
-    Role.IB,
-    Role.TEACHER,
-)
-SCHOOL_ROLES = (Role.IB, Role.TEACHER)
+# Who may read a case's trajectory: every role that sees case content, each within its
+# reach (passend_backbone.auth.policy); the operator runs the system blind to it.
+READERS = tuple(sorted(CASE_ROLES))
 
 _STATUS: dict[type[Refusal], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
@@ -62,6 +57,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(commands_router(ctx))
     app.include_router(outcomes_router(ctx))
     app.include_router(queries_router(ctx))
+    # Auditors replay the case from this service's own log (issue 7).
+    app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, TrajectoryState())))
 
     @app.exception_handler(Refusal)
     async def refused(_: Request, exc: Refusal) -> JSONResponse:

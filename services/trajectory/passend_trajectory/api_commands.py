@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from passend_backbone.auth import CurrentPrincipal, Role
 from passend_backbone.runtime import ServiceContext
-from passend_trajectory.api import SCHOOL_ROLES, WORKERS, require
+from passend_trajectory.api import WORKERS, require
 from passend_trajectory.api_runner import Answer, Key, Runner, with_body
 from passend_trajectory.domain import (
     exploration,
@@ -109,8 +109,8 @@ def commands_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         key: Key = None,
     ) -> Answer:
-        """W19: the school (IB or teacher) acknowledges a signal."""
-        require(principal, *SCHOOL_ROLES, what="acknowledge a signal")
+        """W19: the school's IB acknowledges a signal (a teacher reads only, issue 9)."""
+        require(principal, Role.IB, what="acknowledge a signal")
 
         def decision(state: TrajectoryState, act: Act) -> list[Any]:
             return support.acknowledge_signal(state, signal_id, body, act)

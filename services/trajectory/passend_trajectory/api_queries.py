@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
+from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.runtime import ServiceContext
-from passend_trajectory import views
-from passend_trajectory.api import READERS, SCHOOL_ROLES, require
+from passend_trajectory import reach, views
+from passend_trajectory.api import READERS, require
 from passend_trajectory.handlers import fold
 
 # Who oversees a region's Team NO agenda and stagnations besides its members.
@@ -44,7 +45,10 @@ def _require_region(principal: Principal, region: str) -> None:
 def queries_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["trajectory read models"])
 
-    @router.get("/cases/{case_id}/trajectory")
+    @router.get(
+        "/cases/{case_id}/trajectory",
+        dependencies=[Depends(record_case_read(ctx.pool, "trajectory.trajectory"))],
+    )
     async def get_trajectory(
         case_id: UUID, principal: CurrentPrincipal, as_of: datetime | None = None
     ) -> dict[str, Any]:
@@ -64,30 +68,31 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
             state = fold(records) if found else None
         if state is None or state.opened is None:
             raise _not_found(case_id)
-        if principal.role in SCHOOL_ROLES and state.opened.school_id != principal.school_id:
-            raise _not_found(case_id)
-        if principal.role is Role.TEAM_NO_MEMBER and not any(
-            e.escalated.region == principal.region for e in state.escalations
-        ):
+        known = await reach.case_facts(ctx.pool, principal.swv, case_id)
+        if not reach.within_reach(principal, reach.with_stream(known, state)):
             raise _not_found(case_id)
         today = as_of.date() if as_of is not None else ctx.clock().date()
         return views.trajectory_view(state, today)
 
     @router.get("/workers/{worker_id}/evaluations-due")
     async def evaluations_due(worker_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-        """W21, S: the worker's evaluations due or overdue (the worker, or oversight)."""
-        if principal.subject != worker_id:
-            require(principal, *REGION_OVERSIGHT, what="see another worker's evaluations")
+        """W21, S: the worker's evaluations due or overdue; another worker's (a colleague's,
+        or for oversight) only of the cases within the caller's reach (issue 9)."""
+        require(principal, Role.SUPPORT_WORKER, *REGION_OVERSIGHT, what="see evaluations due")
         due = await views.evaluations_due_for(
             ctx.pool, principal.swv, worker_id, ctx.clock().date()
         )
+        if principal.subject != worker_id:
+            due = await reach.visible(ctx.pool, principal, due)
         return {"worker_id": worker_id, "evaluations": due}
 
     @router.get("/regions/{region}/team-no-agenda")
     async def team_no_agenda(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
         """R: the cases awaiting the region's Team NO decision."""
         _require_region(principal, region)
-        cases = await views.team_no_agenda(ctx.pool, principal.swv, region)
+        cases = await reach.visible(
+            ctx.pool, principal, await views.team_no_agenda(ctx.pool, principal.swv, region)
+        )
         return {"region": region, "cases": cases}
 
     @router.get("/regions/{region}/stagnations")

@@ -10,10 +10,9 @@ from uuid import UUID, uuid4
 from fastapi import Header, HTTPException, Request, status
 from pydantic import BaseModel
 
-from passend_backbone.auth import Principal
+from passend_backbone.auth import CaseFacts, Principal
 from passend_backbone.runtime import ServiceContext
-from passend_trajectory import idempotency
-from passend_trajectory.api import SCHOOL_ROLES
+from passend_trajectory import idempotency, reach
 from passend_trajectory.domain.commands import Act
 from passend_trajectory.domain.refusals import NotFound
 from passend_trajectory.domain.state import TrajectoryState
@@ -23,14 +22,18 @@ Key = Annotated[str | None, Header(alias=idempotency.HEADER)]
 Answer = dict[str, Any]
 
 
-def own_school(principal: Principal) -> Check | None:
-    """IB and teacher act only on their own school's cases; others on any case of their SWV."""
-    if principal.role not in SCHOOL_ROLES:
-        return None
+def in_reach(principal: Principal, known: CaseFacts, then: Check | None = None) -> Check:
+    """404 unless the case is within the caller's reach (issue 9), then ``then``'s check.
+
+    ``known`` comes from the read model; the stream adds its own facts, so a case claimed a
+    moment ago is already its worker's.
+    """
 
     def check(state: TrajectoryState) -> None:
-        if state.opened is None or state.opened.school_id != principal.school_id:
-            raise NotFound("W3", f"no trajectory for case {state.case_id}")
+        if not reach.within_reach(principal, reach.with_stream(known, state)):
+            raise NotFound("W25", f"no trajectory for case {state.case_id}")
+        if then is not None:
+            then(state)
 
     return check
 
@@ -74,8 +77,9 @@ class Runner:
         decision: Decision,
         check: Check | None = None,
     ) -> Answer:
-        """Decide and append ``what`` on the case as ``principal``; IB and teacher only on
-        their own school's cases unless ``check`` says otherwise."""
+        """Decide and append ``what`` on the case as ``principal``, only on a case within
+        their reach, and after ``check`` (a refusal of its own) passes."""
+        known = await reach.case_facts(self.ctx.pool, principal.swv, case_id)
         command = UserCommand(
             case_id=case_id,
             swv=principal.swv,
@@ -83,7 +87,7 @@ class Runner:
             correlation_id=getattr(request.state, "correlation_id", None) or str(uuid4()),
             command_id=f"{what}:{uuid4()}",
             decision=decision,
-            check=check or own_school(principal),
+            check=in_reach(principal, known, check),
         )
         asked = [what, str(case_id), body.model_dump(mode="json") if body else None]
         key_of = idempotency.key_for(principal.swv, principal.subject, key, asked)

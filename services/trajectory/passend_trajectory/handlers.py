@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from passend_backbone import tenancy
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
 from passend_backbone.eventstore.model import RecordedEvent
 from passend_contracts.events.base import EventPayload
@@ -68,7 +69,8 @@ async def execute(
     with the same Idempotency-Key). Raises the domain's refusals and ``ConcurrencyError``."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            async with pool.acquire() as conn, conn.transaction():
+            # As the caller's tenant (row-level security), not as the service's login.
+            async with tenancy.tenant_transaction(pool, command.swv) as conn:
                 return await _attempt(store, conn, command, act, idempotency)
         except ConcurrencyError:
             # The transaction rolled back, the claimed idempotency key with it: decide again.

@@ -13,6 +13,7 @@ import json
 
 import asyncpg
 
+from passend_backbone import tenancy
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -75,6 +76,9 @@ class TrajectoryProjection:
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(_TABLES)
+        await tenancy.protect(
+            conn, "trajectories", "evaluations_due", "team_no_agenda", "stagnations"
+        )
 
     async def handle(
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload

@@ -9,6 +9,7 @@ from passend_backbone.runtime import ServiceSpec
 from passend_contracts import topics
 from passend_trajectory.api import create_app
 from passend_trajectory.projections import TrajectoryProjection
+from passend_trajectory.reach import CaseReach
 from passend_trajectory.reactors import ClaimReactor, IntakeReactor
 from passend_trajectory.scheduler import evaluation_reminders
 
@@ -26,7 +27,7 @@ def build_spec(
         topic=topics.TRAJECTORY,
         migrations="passend_trajectory.migrations",
         create_app=create_app,
-        projections=(TrajectoryProjection(),),
+        projections=(TrajectoryProjection(), CaseReach()),
         reactors=(ClaimReactor(clock), IntakeReactor(clock)),
         background=(evaluation_reminders(reminder_poll_seconds),),
     )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from passend_backbone.consumer.readmodel import read_model
+from passend_backbone.tenancy import tenant_read_model
 from passend_trajectory.domain.due import due_status, evaluations_due
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.projections import TrajectoryProjection
@@ -18,7 +18,7 @@ PROJECTION = TrajectoryProjection.name
 
 async def trajectory_state(pool: asyncpg.Pool, swv: str, case_id: UUID) -> TrajectoryState | None:
     """The case's state as projected; None for an unknown case or one of another SWV."""
-    async with read_model(pool, PROJECTION) as conn:
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
         raw = await conn.fetchval(
             "SELECT state::text FROM trajectories WHERE case_id = $1 AND swv = $2", case_id, swv
         )
@@ -73,7 +73,7 @@ async def evaluations_due_for(
     pool: asyncpg.Pool, swv: str, worker_id: str, today: date
 ) -> list[dict[str, Any]]:
     """W21, S: the worker's open evaluations, soonest first, with their status today."""
-    async with read_model(pool, PROJECTION) as conn:
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT case_id, kind, due_on FROM evaluations_due "
             "WHERE swv = $1 AND worker_id = $2 ORDER BY due_on, case_id, kind",
@@ -93,7 +93,7 @@ async def evaluations_due_for(
 
 async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict[str, Any]]:
     """R: the cases awaiting a decision of the region's Team NO, oldest first."""
-    async with read_model(pool, PROJECTION) as conn:
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT case_id, municipality, reasons, draft_plan, escalation_id, escalated_by, "
             "escalated_at FROM team_no_agenda WHERE swv = $1 AND region = $2 "
@@ -117,7 +117,7 @@ async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict
 
 async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[str, Any]:
     """R: the region's stagnations by reason and municipality, to learn from structurally."""
-    async with read_model(pool, PROJECTION) as conn:
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT reason, municipality, count(*) AS n FROM stagnations "
             "WHERE swv = $1 AND region = $2 GROUP BY reason, municipality "

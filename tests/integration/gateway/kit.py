@@ -39,7 +39,8 @@ def settings_for(db_url: str, broker: Broker) -> ServiceSettings:
 
 
 def unique(prefix: str) -> str:
-    """A region name no other test uses (tests share one broker and its topics)."""
+    """A region no other test uses (tests share one broker and its topics): the CBS code
+    ``prefix`` with a suffix, so each run reads topics of its own."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 

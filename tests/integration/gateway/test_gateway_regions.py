@@ -43,7 +43,7 @@ def events_of(*payloads: EventPayload) -> list[CloudEvent]:
 async def test_region_b_never_reaches_region_a_and_unknown_regions_are_held(
     db_url: str, broker: Broker
 ) -> None:
-    region_a, region_b = unique("Vlaardingen"), unique("Schiedam")
+    region_a, region_b = unique("GM0622"), unique("GM0606")
     a1, a2, b1, nowhere = uuid4(), uuid4(), uuid4(), uuid4()
     esc_a1, esc_b1 = escalated(a1, region_a), escalated(b1, region_b)
     a1_events = events_of(
@@ -130,7 +130,7 @@ async def test_region_b_never_reaches_region_a_and_unknown_regions_are_held(
 async def test_after_a_broker_loss_the_gateway_publishes_everything_again(
     db_url: str, broker: Broker
 ) -> None:
-    region = unique("Maassluis")
+    region = unique("GM0556")
     case = uuid4()
     events = events_of(youth_care(case), escalated(case, region))
     await publish(broker, events)

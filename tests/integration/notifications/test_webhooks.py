@@ -40,7 +40,7 @@ SECRET = "gemeente-schiedam-" + "x" * 20
 def escalated(case_id: uuid.UUID) -> EscalatedToTeamNO:
     return EscalatedToTeamNO(
         case_id=case_id,
-        municipality="Schiedam",
+        municipality="GM0606",
         reasons=[StagnationReason.WAITING_LIST],
         draft_plan="Overbrugging tot de plaatsing",
         escalated_at=NOW,
@@ -150,12 +150,12 @@ async def test_parked_after_the_last_attempt_and_replayed_by_an_operator(
             # The Team NO e-mail of the same event has no address yet: parked as well.
             [mail] = [m for m in await case_messages(http, case_id) if m["channel"] == "email"]
             assert mail["status"] == "parked"
-            assert "no e-mail address for team_no team_no:Schiedam" in reasons[mail["message_id"]]
+            assert "no e-mail address for team_no team_no:GM0606" in reasons[mail["message_id"]]
 
             # Parked means parked: with time moved on, the worker delivers the replayed
             # e-mail but leaves the parked webhook alone.
             clock.advance(timedelta(hours=5))
-            await put_contact(http, "team_no:Schiedam", "teamno@schiedam.test")
+            await put_contact(http, "team_no:GM0606", "teamno@schiedam.test")
             replay = await http.post(f"/messages/{mail['message_id']}/replay", headers=OPERATOR)
             assert replay.status_code == 202, replay.text
             await eventually(

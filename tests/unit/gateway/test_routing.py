@@ -94,19 +94,19 @@ def test_a_case_never_escalated_publishes_nothing() -> None:
 
 def test_a_pupil_who_moved_is_followed_by_the_later_escalation_in_any_order() -> None:
     case = uuid4()
-    first = escalated(case, "Schiedam", later(10))
-    second = escalated(case, "Vlaardingen", later(20))
+    first = escalated(case, "GM0606", later(10))  # Schiedam
+    second = escalated(case, "GM0622", later(20))  # Vlaardingen
     after = closed(case, later(30))
     for order in ([first, second, after], [second, first, after]):
         gateway = Gateway()
         for payload in order:
             gateway.handle(envelope(payload, at=payload_time(payload)), payload)
         # Each escalation goes to the municipality it names; what follows, to the later one.
-        assert [e.type.split(".")[3] for e in gateway.published["vlaardingen"]][-1] == (
+        assert [e.type.split(".")[3] for e in gateway.published["gm0622"]][-1] == (
             "TrajectoryClosed"
         )
-        assert len(gateway.published["schiedam"]) == 1
-        assert gateway.published["schiedam"][0].data["municipality"] == "Schiedam"
+        assert len(gateway.published["gm0606"]) == 1
+        assert gateway.published["gm0606"][0].data["municipality"] == "GM0606"
 
 
 def payload_time(payload: EventPayload) -> datetime:

@@ -33,7 +33,7 @@ def test_facts_are_reduced_to_what_the_template_shows() -> None:
     data = {
         "case_id": str(CASE),
         "pupil_ref": "pupil-5e81c2",
-        "municipality": "Schiedam",
+        "municipality": "GM0606",  # events carry the CBS code, the mail shows the name
         "reasons": ["waiting_list", "budget_dispute"],
         "escalated_at": "2026-11-27T09:30:00+00:00",
     }

@@ -1,4 +1,4 @@
-"""The rule table tells the roles issue 6 lists, each once per event (W10 W14 W21 W25 W26 W29 R)."""
+"""Rules tell the roles issue 6 lists, once per event (W10 W14 W18 W19 W21 W25 W26 W29 R)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from passend_contracts.events.assignment import (
     RouteCoachCalledIn,
     SpecialistRequired,
 )
+from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import ConsentRequested
 from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
+    EvaluationKind,
     EvaluationOutcome,
     EvaluationRecorded,
+    EvaluationReminded,
     GoalResult,
+    SignalRaised,
+    SignalRecipient,
+    SignalTopic,
     StagnationReason,
     SupportStarted,
     TrajectoryClosed,
@@ -126,7 +132,7 @@ def test_r_unknown_parents_wait_in_the_case_mailbox_rather_than_being_skipped() 
 def test_r_escalation_goes_to_team_no_of_the_region() -> None:
     escalated = EscalatedToTeamNO(
         case_id=CASE,
-        municipality="Schiedam",
+        municipality="GM0606",
         region="nww",
         reasons=[StagnationReason.WAITING_LIST],
         draft_plan="...",
@@ -141,6 +147,67 @@ def test_w29_route_coach_is_told_when_called_in() -> None:
         called_at=NOW,
     )  # fmt: skip
     assert told(called) == {(RecipientRole.ROUTE_COACH, "rc-1", "routebegeleider_ingeschakeld")}
+
+
+def test_w21_the_worker_is_reminded_of_a_due_evaluation() -> None:
+    reminded = EvaluationReminded(
+        case_id=CASE, kind=EvaluationKind.PLAN, due_on=NOW.date(), worker_id="w-1",
+        reminded_at=NOW,
+    )  # fmt: skip
+    assert told(reminded) == {(RecipientRole.SUPPORT_WORKER, "w-1", "evaluatie_herinnering")}
+
+
+def _signal(*to: SignalRecipient) -> SignalRaised:
+    return SignalRaised(
+        case_id=CASE,
+        signal_id=uuid.uuid4(),
+        addressed_to=list(to),
+        about=SignalTopic.TEACHING_PRACTICE,
+        description="De instructie is te kort voor deze leerling",
+        raised_by="w-1",
+        raised_at=NOW,
+    )
+
+
+def test_w18_w19_a_signal_reaches_the_teacher_and_the_ib_it_is_addressed_to() -> None:
+    both = _signal(SignalRecipient.TEACHER, SignalRecipient.IB)
+    assert told(both, CaseFacts(ib_id="ib-7")) == {
+        (RecipientRole.IB, "ib-7", "signaal_ib"),
+        (RecipientRole.TEACHER, f"teacher:{CASE}", "signaal_leerkracht"),
+    }
+    ib_only = _signal(SignalRecipient.IB)
+    assert told(ib_only, CaseFacts(ib_id="ib-7")) == {(RecipientRole.IB, "ib-7", "signaal_ib")}
+    teacher_only = _signal(SignalRecipient.TEACHER)
+    assert told(teacher_only, CaseFacts(ib_id="ib-7")) == {
+        (RecipientRole.TEACHER, f"teacher:{CASE}", "signaal_leerkracht")
+    }
+
+
+def test_w19_a_signal_for_an_ib_not_learnt_yet_waits_in_the_case_mailbox() -> None:
+    assert told(_signal(SignalRecipient.IB)) == {(RecipientRole.IB, f"ib:{CASE}", "signaal_ib")}
+
+
+def test_every_recipient_rule_of_issue_6_is_in_the_table() -> None:
+    """Each event type issue 6 names has a rule for each role it names."""
+    wanted: set[tuple[type[EventPayload], RecipientRole]] = {
+        (CaseClaimed, RecipientRole.IB),
+        (ContactDeadlineApproaching, RecipientRole.IB),
+        (ContactDeadlineMissed, RecipientRole.SUPPORT_WORKER),
+        (ContactDeadlineMissed, RecipientRole.COORDINATOR),
+        (SpecialistRequired, RecipientRole.EDUCATION_SPECIALIST),
+        (ConsentRequested, RecipientRole.PARENTS),
+        (SupportStarted, RecipientRole.PARENTS),
+        (EvaluationRecorded, RecipientRole.PARENTS),
+        (TrajectoryClosed, RecipientRole.PARENTS),
+        (EscalatedToTeamNO, RecipientRole.TEAM_NO),
+        (RouteCoachCalledIn, RecipientRole.ROUTE_COACH),
+        (EvaluationReminded, RecipientRole.SUPPORT_WORKER),
+        (SignalRaised, RecipientRole.IB),
+        (SignalRaised, RecipientRole.TEACHER),
+    }
+    have = {(rule.event_type, rule.role) for rule in RULES}
+    missing = {(cls.__name__, role) for cls, role in wanted if (cls.event_type, role) not in have}
+    assert missing == set()
 
 
 def test_events_without_a_rule_tell_nobody() -> None:

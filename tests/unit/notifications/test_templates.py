@@ -23,6 +23,7 @@ VALUES = {
     "gemeente": "Schiedam",
     "redenen": "wachtlijst",
     "uitkomst": "de ondersteuning gaat door",
+    "onderwerp": "de aanpak in de klas",
 }
 
 

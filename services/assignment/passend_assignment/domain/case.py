@@ -10,6 +10,7 @@ from uuid import UUID
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
+    CaseWithdrawn,
     ContactDeadlineApproaching,
     ContactDeadlineMissed,
     FirstContactRecorded,
@@ -44,6 +45,7 @@ class CaseState:
     missed: bool = False
     specialist_required: bool = False
     route_coach_calls: int = 0
+    withdrawn_at: datetime | None = None
 
     @property
     def responsible_worker_id(self) -> str:
@@ -52,8 +54,13 @@ class CaseState:
 
     @property
     def clock_running(self) -> bool:
-        """W26: the contact deadline runs until first contact is recorded."""
-        return self.first_contact_at is None and self.contact_due_at is not None
+        """W26: the contact deadline runs until first contact is recorded or the school
+        withdraws the request."""
+        return (
+            self.first_contact_at is None
+            and self.contact_due_at is not None
+            and self.withdrawn_at is None
+        )
 
 
 def _routed(event: RequestRouted) -> CaseState:
@@ -95,6 +102,8 @@ def evolve(state: CaseState | None, event: EventPayload) -> CaseState | None:
             return replace(state, missed=True)
         case RouteCoachCalledIn():
             return replace(state, route_coach_calls=state.route_coach_calls + 1)
+        case CaseWithdrawn():
+            return replace(state, withdrawn_at=event.withdrawn_at)
         case _:
             return state
 

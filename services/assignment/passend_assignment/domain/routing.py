@@ -11,6 +11,7 @@ from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import contact_deadline
 from passend_assignment.domain.directory import DirectoryState
 from passend_assignment.domain.errors import conflict, forbidden
+from passend_assignment.domain.withdrawal import require_not_withdrawn
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
@@ -91,6 +92,7 @@ def offer(
     """W25: the receiving worker offers the case to their work unit; they stay responsible."""
     if by != case.receiving_worker_id:
         raise forbidden("W25", "only the worker who received the request can offer it")
+    require_not_withdrawn(case, "W25")
     if case.claimed_by is not None:
         raise conflict("W25", f"the case was already claimed by {case.claimed_by}")
     unit = work_unit_id or case.work_unit_id
@@ -115,8 +117,10 @@ def claim(
     """W25: the receiving worker claims, or a colleague claims from the work unit's queue.
 
     Only one claim wins: a claimed case refuses every further claim, including a second
-    one by the same worker (retries use an Idempotency-Key instead).
+    one by the same worker (retries use an Idempotency-Key instead). A withdrawn request
+    can't be claimed.
     """
+    require_not_withdrawn(case, "W25")
     if case.claimed_by is not None:
         raise conflict("W25", f"the case was already claimed by {case.claimed_by}")
     if worker_id != case.receiving_worker_id and (

@@ -40,9 +40,25 @@ BEGIN
 END
 $fn$;
 
--- The event store: API requests append and read their own tenant's events only.
-SELECT passend_protect_tenant_table('events');
+-- Every table there is so far with a tenant column: the event store (API requests append
+-- and read their own tenant's events only), the read log, and the service's own tables
+-- created by its earlier migrations. Tables made later need their own line.
+DO $$
+DECLARE
+    target regclass;
+BEGIN
+    FOR target IN
+        SELECT format('%I.%I', c.table_schema, c.table_name)::regclass
+        FROM information_schema.columns c
+        JOIN information_schema.tables t USING (table_schema, table_name)
+        WHERE c.column_name = 'swv' AND c.table_schema = 'public'
+          AND t.table_type = 'BASE TABLE'
+    LOOP
+        PERFORM passend_protect_tenant_table(target);
+    END LOOP;
+END
+$$;
 
--- This service's own tenant-owned tables.
+-- This service's own tenant-owned tables (named, so none is missed silently).
 SELECT passend_protect_tenant_table('contact_timers');
 SELECT passend_protect_tenant_table('idempotency_keys');

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
+from passend_contracts.municipalities import display_name
 from passend_notifications.domain.templates import DEFAULTS
 
 _MESSAGE_NAMESPACE = UUID("0b8f4c0e-52a4-4d51-9d8e-7a3c1f6e2b90")
@@ -50,6 +51,12 @@ _OUTCOMES = {
     "revise_plan": "het plan wordt bijgesteld",
     "change_care_level": "het zorgniveau verandert",
     "escalate": "de casus wordt opgeschaald",
+}
+
+# What a signal is about (W18, W19), as the sentence "een signaal over ..." ends.
+_SIGNAL_TOPICS = {
+    "teaching_practice": "de aanpak in de klas",
+    "school_offer": "het ondersteuningsaanbod van de school",
 }
 
 _REASONS = {
@@ -100,9 +107,11 @@ def event_facts(
         "zaak": case_ref(case_id),
         "datum": dutch_date(moment),
         "termijn": dutch_date(deadline) if deadline else "",
-        "gemeente": str(data.get("municipality", "")),
+        # Events carry the CBS code; a person reads the municipality's name.
+        "gemeente": display_name(str(data.get("municipality", ""))),
         "redenen": "; ".join(_REASONS.get(str(r), str(r)) for r in data.get("reasons", ())),
         "uitkomst": _OUTCOMES.get(str(data.get("outcome")), str(data.get("outcome", ""))),
+        "onderwerp": _SIGNAL_TOPICS.get(str(data.get("about")), str(data.get("about", ""))),
     }
     allowed = DEFAULTS[template].allowed
     return {k: v for k, v in candidates.items() if k in allowed}

@@ -9,7 +9,8 @@ contact table, never in an event.
 
 Adding a rule for a new event is one line in :data:`RULES`, e.g.::
 
-    Rule(SignalRaised.event_type, "signaal", RecipientRole.IB, case_ib, tag="W18"),
+    Rule(SignalAcknowledged.event_type, "signaal_ontvangen", RecipientRole.SUPPORT_WORKER,
+         field("raised_by"), tag="W19"),
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
     EvaluationRecorded,
     EvaluationReminded,
+    SignalRaised,
     SupportStarted,
     TrajectoryClosed,
 )
@@ -42,6 +44,7 @@ class RecipientRole(StrEnum):
     """Who a message is for; values match the API roles where the person has one."""
 
     IB = "ib"
+    TEACHER = "teacher"
     SUPPORT_WORKER = "support_worker"
     COORDINATOR = "coordinator"
     EDUCATION_SPECIALIST = "education_specialist"
@@ -77,7 +80,7 @@ def field(name: str) -> RecipientsOf:
 
 
 def prefixed(prefix: str, name: str) -> RecipientsOf:
-    """A functional mailbox per value of ``name``, e.g. ``team_no:Schiedam``."""
+    """A functional mailbox per value of ``name``, e.g. ``team_no:waterweg``."""
 
     def pick(data: Data, _case: CaseFacts) -> Sequence[str]:
         value = data.get(name)
@@ -122,6 +125,25 @@ def case_parents(data: Data, case: CaseFacts) -> Sequence[str]:
     if case.parent_refs:
         return list(case.parent_refs)
     return [f"parents:{data.get('case_id')}"]
+
+
+def case_mailbox(prefix: str) -> RecipientsOf:
+    """The case's own mailbox for a person no event names, e.g. ``teacher:<case_id>``.
+
+    The school (or an operator) sets its address with ``PUT /contacts/<prefix>:<case_id>``;
+    until then the message waits there visibly, as a parents' message without an address.
+    """
+    return lambda data, _case: [f"{prefix}:{data.get('case_id')}"]
+
+
+# W18: the pupil's teacher is named by no event (the plan names who takes part only as
+# free text), so a signal for the teacher goes to the case's teacher mailbox.
+case_teacher = case_mailbox("teacher")
+
+
+def addressed_to(recipient: str) -> Callable[[Data], bool]:
+    """Only when the event's ``addressed_to`` list names ``recipient`` (W18, W19)."""
+    return lambda data: recipient in (data.get("addressed_to") or ())
 
 
 def _always(_data: Data) -> bool:
@@ -189,6 +211,24 @@ RULES: tuple[Rule, ...] = (
         _R.SUPPORT_WORKER,
         field("worker_id"),
         tag="W21",
+    ),
+    # W18, W19: a signal about the teaching practice or the school's offer reaches the
+    # teacher and/or the IB it is addressed to; what the IB does with it is the school's call.
+    Rule(
+        SignalRaised.event_type,
+        "signaal_ib",
+        _R.IB,
+        first_of(case_ib, case_mailbox("ib")),
+        when=addressed_to("ib"),
+        tag="W19",
+    ),
+    Rule(
+        SignalRaised.event_type,
+        "signaal_leerkracht",
+        _R.TEACHER,
+        case_teacher,
+        when=addressed_to("teacher"),
+        tag="W18",
     ),
     # R: a stagnated route goes to the Team NO of the pupil's region.
     Rule(EscalatedToTeamNO.event_type, "escalatie_team_no", _R.TEAM_NO, _TEAM_NO, tag="R"),

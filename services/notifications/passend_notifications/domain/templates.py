@@ -130,6 +130,23 @@ DEFAULTS: dict[str, MessageTemplate] = {
             "termijn",
         ),
         _t(
+            "signaal_ib",
+            "Signaal over $onderwerp bij hulpvraag $zaak",
+            "$aanhef\n\nDe onderwijsondersteuner heeft op $datum een signaal afgegeven bij "
+            "hulpvraag $zaak over $onderwerp. Wat de school ermee doet, bepaalt de school; "
+            "bespreek het signaal met de leerkracht en de onderwijsondersteuner.\n\n"
+            "Bekijk het signaal: $link",
+            "onderwerp",
+        ),
+        _t(
+            "signaal_leerkracht",
+            "Signaal over $onderwerp bij hulpvraag $zaak",
+            "$aanhef\n\nDe onderwijsondersteuner heeft op $datum een signaal voor u "
+            "afgegeven bij hulpvraag $zaak over $onderwerp. Bespreek het met de intern "
+            "begeleider.\n\nBekijk het signaal: $link",
+            "onderwerp",
+        ),
+        _t(
             "routebegeleider_ingeschakeld",
             "Routebegeleider gevraagd bij hulpvraag $zaak",
             "$aanhef\n\nU bent op $datum ingeschakeld als routebegeleider bij hulpvraag "

@@ -1,0 +1,1 @@
+"""The Passend portal: server-side HTML over the four services' HTTP APIs."""

@@ -1,0 +1,121 @@
+"""The portal app: routes of every role, static files, and errors as Dutch pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from urllib.parse import urlsplit
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from passend_portal import (
+    routes_audit,
+    routes_auth,
+    routes_case,
+    routes_coordinator,
+    routes_ib,
+    routes_parent,
+    routes_teamno,
+    routes_worker,
+)
+from passend_portal.clients import ServiceDown, ServiceError, Services
+from passend_portal.messages import explain
+from passend_portal.session import COOKIE
+from passend_portal.settings import PortalSettings
+from passend_portal.web import Portal, SignInRequired, WrongRole, make_templates
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class SameOrigin(BaseHTTPMiddleware):
+    """Refuse a POST whose ``Origin`` is another site (with the SameSite cookie: no CSRF)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method == "POST":
+            origin = request.headers.get("origin")
+            if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+                return PlainTextResponse("Verzoek van een andere site geweigerd.", 403)
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def create_app(
+    settings: PortalSettings, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The portal; ``transport`` lets tests answer for the services."""
+    http = httpx.AsyncClient(timeout=settings.timeout_seconds, transport=transport)
+    portal = Portal(settings, Services(settings.service_urls, http), make_templates())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await http.aclose()
+
+    app = FastAPI(title="Passend portaal", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.portal = portal
+    app.add_middleware(SameOrigin)
+    static = files("passend_portal") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _: Exception) -> Response:
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": "/aanmelden"})
+        return RedirectResponse("/aanmelden", status_code=303)
+
+    @app.exception_handler(WrongRole)
+    async def wrong_role(request: Request, _: Exception) -> HTMLResponse:
+        message = "Deze pagina is voor een andere rol. Ga naar uw eigen startpagina."
+        return portal.render(request, "error.html", {"message": message}, status=403)
+
+    @app.exception_handler(ServiceDown)
+    async def down(request: Request, exc: Exception) -> HTMLResponse:
+        assert isinstance(exc, ServiceDown)
+        return portal.render(request, "error.html", {"message": exc.message}, status=503)
+
+    @app.exception_handler(ServiceError)
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        if exc.status == 401:
+            response = RedirectResponse("/aanmelden", status_code=303)
+            response.delete_cookie(COOKIE)
+            return response
+        problem = explain(exc)
+        status = exc.status if exc.status in (403, 404, 409, 410) else 400
+        context = {"message": problem.general, "technical": problem.technical}
+        return portal.render(request, "error.html", context, status=status)
+
+    @app.get("/health/live", include_in_schema=False)
+    @app.get("/health/ready", include_in_schema=False)
+    async def live() -> dict[str, str]:
+        # The portal keeps no state: serving pages is being ready. A service being down
+        # shows on the pages that need it, not as an unready portal.
+        return {"status": "ok"}
+
+    for module in (
+        routes_auth,
+        routes_parent,
+        routes_ib,
+        routes_case,
+        routes_worker,
+        routes_teamno,
+        routes_audit,
+        routes_coordinator,
+    ):
+        app.include_router(module.router(portal))
+    return app

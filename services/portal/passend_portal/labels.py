@@ -1,0 +1,210 @@
+"""Dutch words for the services' codes: statuses, outcomes, reasons, levels."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+REQUEST_STATUS = {
+    "submitted": "Ingediend, wacht op een onderwijsondersteuner",
+    "claimed": "Opgepakt door een onderwijsondersteuner",
+    "in_trajectory": "Traject loopt",
+    "withdrawn": "Ingetrokken",
+}
+CONSENT_STATUS = {
+    "not_requested": "Nog niet gevraagd",
+    "requested": "Gevraagd, wacht op antwoord",
+    "confirmed": "Gegeven",
+    "refused": "Geweigerd",
+    "withdrawn": "Ingetrokken",
+}
+TRAJECTORY_STATUS = {
+    "not_opened": "Nog niet geopend",
+    "exploring": "Verkenning en plan",
+    "escalated": "Aangemeld bij Team NO",
+    "in_support": "Begeleiding loopt",
+    "paused": "Gepauzeerd (toestemming ontbreekt)",
+    "closed": "Afgesloten",
+}
+LEVELS = {"pupil": "Leerling", "teacher": "Leerkracht", "group": "Groep", "team": "Team"}
+OUTCOMES = {
+    "continue": "Doorgaan met het plan",
+    "revise_plan": "Plan bijstellen",
+    "change_care_level": "Zorgniveau wijzigen",
+    "escalate": "Aanmelden bij Team NO (de route loopt vast)",
+    "close": "Afsluiten (doelen bereikt)",
+}
+STAGNATION_REASONS = {
+    "no_agreement": "Geen overeenstemming",
+    "waiting_list": "Wachtlijst",
+    "no_bridging_care": "Geen overbruggingszorg",
+    "budget_dispute": "Discussie over financiering",
+    "extremely_complex": "Uitzonderlijk complex",
+}
+MUNICIPALITIES = {
+    "GM0622": "Vlaardingen",
+    "GM0606": "Schiedam",
+    "GM0556": "Maassluis",
+}
+SIGNAL_TOPICS = {
+    "teaching_practice": "De aanpak in de klas",
+    "school_offer": "Het aanbod van de school",
+}
+DUE_STATUS = {"due": "Binnenkort", "overdue": "Te laat", "upcoming": "Gepland"}
+PUPIL_VIEWS = {"agrees": "Eens", "disagrees": "Oneens", "no_view": "Geen mening"}
+CONSENT_METHODS = {
+    "personal_link": "Persoonlijke link",
+    "start_conversation": "In het startgesprek",
+    "support_team_meeting": "In het ondersteuningsteamoverleg",
+}
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+EVENTS = {
+    "RequestSubmitted": "Aanvraag ingediend",
+    "RequestReformulated": "Hulpvraag herschreven",
+    "RequestWithdrawn": "Aanvraag ingetrokken",
+    "ConsentRequested": "Toestemming gevraagd",
+    "ConsentConfirmed": "Toestemming gegeven",
+    "ConsentRefused": "Toestemming geweigerd",
+    "ConsentWithdrawn": "Toestemming ingetrokken",
+    "PupilHeard": "Leerling gehoord",
+    "RequestRouted": "Doorgestuurd naar de onderwijsondersteuner",
+    "CaseOfferedToWorkUnit": "Aangeboden aan de werkeenheid",
+    "CaseClaimed": "Opgepakt",
+    "FirstContactRecorded": "Eerste contact",
+    "ContactDeadlineApproaching": "Termijn eerste contact nadert",
+    "ContactDeadlineMissed": "Termijn eerste contact verlopen",
+    "SpecialistRequired": "Onderwijsspecialist nodig",
+    "RouteCoachCalledIn": "Routebegeleider ingeschakeld",
+    "TrajectoryOpened": "Traject geopend",
+    "StartConversationRecorded": "Startgesprek gevoerd",
+    "PlanRecorded": "Plan vastgelegd",
+    "SupportStarted": "Begeleiding gestart",
+    "SessionRecorded": "Sessie gehouden",
+    "SignalRaised": "Signaal afgegeven",
+    "EvaluationRecorded": "Evaluatie",
+    "EscalatedToTeamNO": "Aangemeld bij Team NO",
+    "TeamNODecisionRecorded": "Besluit Team NO",
+    "TrajectoryClosed": "Traject afgesloten",
+    "TrajectoryPaused": "Traject gepauzeerd",
+    "TrajectoryResumed": "Traject hervat",
+    "ConsentNoted": "Toestemming genoteerd",
+    "NotificationScheduled": "Bericht ingepland",
+    "NotificationSent": "Bericht verstuurd",
+    "NotificationFailed": "Bericht niet verstuurd",
+    "NotificationParked": "Bericht geparkeerd",
+    "NotificationReplayed": "Bericht opnieuw aangeboden",
+    "SpecialistAnalysisRecorded": "Analyse onderwijsspecialist",
+    "CaseDirectorChanged": "Casusregisseur gewijzigd",
+    "ComplexityNoted": "Complexiteit genoteerd",
+    "EvaluationReminded": "Herinnering evaluatie",
+    "SignalAcknowledged": "Signaal gelezen",
+}
+_MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def label(table: dict[str, str], code: object) -> str:
+    """The Dutch word for ``code``, or the code itself when there is none."""
+    if code is None:
+        return "–"
+    return table.get(str(code), str(code))
+
+
+def hours(value: object) -> str:
+    """``1.0`` -> ``1``, ``1.5`` -> ``1,5`` (Dutch decimal comma)."""
+    try:
+        return f"{float(str(value)):g}".replace(".", ",")
+    except ValueError:
+        return str(value)
+
+
+def event_name(event_type: str) -> str:
+    """``nl.passend.intake.RequestSubmitted.v1`` -> ``Aanvraag ingediend``."""
+    parts = event_type.split(".")
+    short = parts[3] if len(parts) > 3 else event_type
+    return EVENTS.get(short, short)
+
+
+def _parse(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(AMSTERDAM) if moment.tzinfo else moment
+
+
+def nl_date(value: object) -> str:
+    """``2026-09-14`` or a timestamp -> ``14 september 2026`` (Dutch time)."""
+    if value is None or value == "":
+        return "–"
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        parsed = _local(parsed)
+    if isinstance(parsed, date):
+        return f"{parsed.day} {_MONTHS[parsed.month - 1]} {parsed.year}"
+    return str(parsed)
+
+
+def short_datetime(value: object) -> str:
+    """A timestamp as ``27-11-2026 11:29:05`` in Dutch time, for dense tables."""
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        return f"{_local(parsed):%d-%m-%Y %H:%M:%S}"
+    return nl_date(value)
+
+
+def nl_datetime(value: object) -> str:
+    """A timestamp as ``14 september 2026, 10:30`` in Dutch time."""
+    parsed = _parse(value)
+    if isinstance(parsed, datetime):
+        return f"{nl_date(parsed)}, {_local(parsed):%H:%M}"
+    return nl_date(value)
+
+
+FACTORS = {
+    "expertise": "Expertise",
+    "caseload_room": "Ruimte in de caseload",
+    "school_familiarity": "Bekend met de school",
+}
+_EXPERTISE = re.compile(r"has (\d+) of (\d+) areas needed(?:: (.*))?")
+_CASELOAD = re.compile(
+    r"(\d+) open cases take ([\d.]+) of ([\d.]+) hours a week, ([\d.]+) hours free"
+)
+
+
+def factor_reason(factor: str, score: float, why: str) -> str:
+    """W24: a ranking factor's reason in Dutch (the service gives it in English)."""
+    if factor == "expertise":
+        found = _EXPERTISE.fullmatch(why)
+        if found:
+            have, needed, areas = found.groups()
+            text = f"heeft {have} van de {needed} gevraagde expertisegebieden"
+            return text + (f" ({areas})" if areas else "")
+        return "geen expertisegebieden bekend voor deze casus"
+    if factor == "caseload_room":
+        found = _CASELOAD.fullmatch(why)
+        if found:
+            n, taken, capacity, free = found.groups()
+            return f"{n} open casussen kosten {taken} van {capacity} uur per week; {free} uur vrij"
+        return "geen uren voor casuswerk"
+    if factor == "school_familiarity":
+        return "kent de school al" if score >= 1 else "kent de school nog niet"
+    return why

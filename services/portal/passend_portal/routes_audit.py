@@ -1,0 +1,173 @@
+"""The auditor's pages: a case's timeline across the services, and the case as of a moment."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from passend_backbone.audit.merge import merge
+from passend_backbone.audit.report import html_report
+from passend_portal import labels
+from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError
+from passend_portal.commands import AMSTERDAM
+from passend_portal.session import Session
+from passend_portal.settings import SERVICES
+from passend_portal.web import Portal, redirect
+
+
+def as_of_of(moment: str) -> datetime | None:
+    """``2027-03-02T09:15`` from a datetime-local field, read as Dutch local time."""
+    if not moment:
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=AMSTERDAM)
+
+
+async def timeline(
+    portal: Portal, session: Session, case_id: str, purpose: str, as_of: datetime | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every service's events (and logged reads) of the case from its audit API, merged in
+    causal order; the services whose audit API did not answer are named."""
+    params = {"purpose": purpose}
+    if as_of is not None:
+        params["as_of"] = as_of.isoformat()
+
+    async def one(service: str) -> tuple[str, dict[str, Any] | None, str | None]:
+        path = f"/audit/cases/{case_id}/events"
+        try:
+            answer = await portal.services.get(service, path, token=session.token, params=params)
+            return service, answer, None
+        except ServiceDown:
+            name = SERVICE_NAMES_NL.get(service, service)
+            return (
+                service,
+                None,
+                f"De gebeurtenissen van de dienst {name} ontbreken hier: die dienst is nu "
+                "niet bereikbaar.",
+            )
+        except ServiceError as exc:
+            if exc.status == 404:  # no /audit there yet, or no event of this case
+                return service, None, None
+            name = SERVICE_NAMES_NL.get(service, service)
+            return service, None, f"De dienst {name} gaf de gebeurtenissen niet ({exc.status})."
+
+    answers = await asyncio.gather(*(one(s) for s in SERVICES))
+    entries: list[dict[str, Any]] = []
+    problems = []
+    for service, answer, problem in answers:
+        if answer is not None:
+            entries.extend(answer.get("events", []))
+            entries.extend({"kind": "read", **r} for r in answer.get("reads", []))
+        elif service == "intake" and problem is None:
+            # Intake without /audit yet: the request's own history stands in for it.
+            entries.extend(await intake_history(portal, session, case_id, as_of))
+        if problem:
+            problems.append(problem)
+    return [dict(e) for e in merge(entries)], problems
+
+
+async def intake_history(
+    portal: Portal, session: Session, case_id: str, as_of: datetime | None
+) -> list[dict[str, Any]]:
+    """Where no service offers ``/audit`` yet: the request's own history at intake."""
+    try:
+        detail = await portal.services.get("intake", f"/requests/{case_id}", token=session.token)
+    except (ServiceError, ServiceDown):
+        return []
+    return [
+        {
+            "kind": "event",
+            "event_id": f"{case_id}:{h['version']}",
+            "service": "intake",
+            "event_type": h["event_type"],
+            "occurred_at": h["occurred_at"],
+            "actor": h["actor"],
+            "stream_version": h["version"],
+            "position": 0,
+            "correlation_id": "",
+            "description": labels.event_name(h["event_type"]),
+        }
+        for h in detail.get("history", [])
+        if as_of is None or datetime.fromisoformat(h["occurred_at"]) <= as_of
+    ]
+
+
+def router(portal: Portal) -> APIRouter:
+    routes = APIRouter()
+    services = portal.services
+
+    @routes.get("/audit")
+    async def start(request: Request) -> HTMLResponse:
+        session = portal.session_of_role(request, "auditor")
+        return portal.render(request, "audit/start.html", {}, session=session)
+
+    @routes.get("/audit/zaken")
+    async def open_case(
+        request: Request, casus: str = "", doel: str = "", moment: str = ""
+    ) -> Response:
+        portal.session_of_role(request, "auditor")
+        query = urlencode({"doel": doel, "moment": moment})
+        return redirect(f"/audit/zaken/{quote(casus.strip(), safe='')}?{query}")
+
+    @routes.get("/audit/zaken/{case_id}")
+    async def case(
+        request: Request, case_id: str, doel: str = "", moment: str = "", inzages: str = ""
+    ) -> Response:
+        """Timeline and trajectory as of ``moment``; every read names its purpose (NEN 7513)."""
+        session = portal.session_of_role(request, "auditor")
+        if not doel.strip():
+            asked = {"case_id": case_id, "message": "Vul in waarom u deze casus inziet."}
+            return portal.render(request, "audit/start.html", asked, status=422, session=session)
+        as_of = as_of_of(moment)
+        params = {"as_of": as_of.isoformat()} if as_of else None
+        entries, problems = await timeline(portal, session, case_id, doel, as_of)
+        try:
+            trajectory = await services.get(
+                "trajectory", f"/cases/{case_id}/trajectory", token=session.token, params=params
+            )
+        except (ServiceError, ServiceDown):
+            trajectory = None
+        reads = [e for e in entries if e.get("kind") == "read"]
+        context: dict[str, Any] = {
+            "case_id": case_id,
+            "purpose": doel,
+            "moment": moment,
+            "as_of": as_of,
+            "with_reads": inzages == "1",
+            "read_count": len(reads),
+            "entries": entries if inzages == "1" else [e for e in entries if e not in reads],
+            "problems": problems,
+            "trajectory": trajectory,
+        }
+        return portal.render(request, "audit/case.html", context, session=session)
+
+    @routes.get("/audit/zaken/{case_id}/rapport")
+    async def report(request: Request, case_id: str, doel: str = "", moment: str = "") -> Response:
+        """The archived form: one self-contained HTML document with its content hash."""
+        session = portal.session_of_role(request, "auditor")
+        if not doel.strip():
+            return portal.render(
+                request, "audit/start.html", {"case_id": case_id}, status=422, session=session
+            )
+        entries, problems = await timeline(portal, session, case_id, doel, as_of_of(moment))
+        document = html_report(
+            case_id,
+            entries,
+            generated_at=datetime.now(UTC),
+            generated_by=session.subject,
+            sources={s: portal.settings.service_urls[s] for s in SERVICES},
+            problems=problems,
+        )
+        filename = f"casus-{case_id}.html"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return HTMLResponse(document, headers=headers)
+
+    return routes

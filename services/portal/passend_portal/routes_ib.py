@@ -1,0 +1,251 @@
+"""The IB's pages: the school's cases, the guided request form, consent and deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from passend_portal import casedata
+from passend_portal.clients import ServiceDown, ServiceError
+from passend_portal.messages import explain
+from passend_portal.session import Session
+from passend_portal.web import Form, Portal, redirect
+
+REQUEST_FIELDS = frozenset(
+    {
+        "addressed_worker_id",
+        "pupil_ref",
+        "pupil.name",
+        "pupil.date_of_birth",
+        "pupil.parents",
+        *(
+            f"pupil.parents.{i}.{f}"
+            for i in (0, 1)
+            for f in ("parent_ref", "name", "email", "phone")
+        ),
+        "levels",
+        "educational_need",
+        "tried_in_basic_support",
+        "why_stuck",
+        "multiple_problems",
+        "specialist_advised",
+        "processing_basis",
+        "Idempotency-Key",
+    }
+)
+CONSENT_FIELDS = frozenset({"parent_refs", "method", "expires_in_hours", "parent_ref", "view"})
+
+
+def request_body(form: Form, school_id: str) -> dict[str, Any]:
+    """W1-W5: the form as intake's ``POST /requests`` body; blank parent rows are left out."""
+    parents = []
+    for i in (0, 1):
+        row = {
+            f: form.get(f"pupil.parents.{i}.{f}") for f in ("parent_ref", "name", "email", "phone")
+        }
+        if any(row.values()):
+            parents.append(
+                {k: (v or None) if k in ("email", "phone") else v for k, v in row.items()}
+            )
+    levels = ["pupil"]
+    if form.get("school_organisation") == "ja":
+        levels.append("school_organisation")
+    return {
+        "school_id": school_id,
+        "addressed_worker_id": form.get("addressed_worker_id"),
+        "pupil_ref": form.get("pupil_ref"),
+        "pupil": {
+            "name": form.get("pupil.name"),
+            "date_of_birth": form.get("pupil.date_of_birth") or None,
+            "parents": parents,
+        },
+        "levels": levels,
+        "educational_need": form.get("educational_need"),
+        "tried_in_basic_support": form.get("tried_in_basic_support"),
+        "why_stuck": form.get("why_stuck"),
+        "multiple_problems": form.get("multiple_problems") == "ja",
+        "specialist_advised": form.get("specialist_advised") == "ja",
+        "processing_basis": form.get("processing_basis") or "public_task",
+    }
+
+
+def router(portal: Portal) -> APIRouter:
+    routes = APIRouter()
+    services = portal.services
+
+    async def workers(session: Session) -> list[dict[str, Any]]:
+        """The SWV's support workers for the form's choice; none if the directory is away."""
+        try:
+            directory = await services.get("assignment", "/directory", token=session.token)
+        except (ServiceError, ServiceDown):
+            return []
+        found: list[dict[str, Any]] = directory.get("workers", [])
+        return sorted(found, key=lambda w: str(w.get("worker_id")))
+
+    @routes.get("/school")
+    async def school_cases(request: Request) -> HTMLResponse:
+        """The school's cases, their status and who is responsible now (W25)."""
+        session = portal.session_of_role(request, "ib")
+        rows = await services.get(
+            "intake", f"/schools/{session.school_id}/requests", token=session.token
+        )
+
+        async def responsible(row: dict[str, Any]) -> dict[str, Any]:
+            case = await casedata.optional(
+                services.get("assignment", f"/cases/{row['case_id']}", token=session.token)
+            )
+            return {**row, "assignment": case}
+
+        cases = await asyncio.gather(*(responsible(r) for r in rows[:50]))
+        return portal.render(request, "ib/cases.html", {"cases": cases}, session=session)
+
+    @routes.get("/school/aanvraag")
+    async def request_form(request: Request) -> HTMLResponse:
+        session = portal.session_of_role(request, "ib")
+        context = {"workers": await workers(session), "values": {}}
+        return portal.render(request, "ib/request_form.html", context, session=session)
+
+    @routes.post("/school/aanvraag")
+    async def submit(request: Request) -> Response:
+        """W1-W5, W24: submit; the form's key makes a double click one case, not two."""
+        session = portal.session_of_role(request, "ib")
+        form = await Form.of(request)
+        try:
+            created = await services.post(
+                "intake",
+                "/requests",
+                token=session.token,
+                json=request_body(form, session.school_id or ""),
+                idempotency_key=form.get("idempotency_key") or None,
+            )
+        except (ServiceError, ServiceDown) as exc:
+            problem = explain(exc, REQUEST_FIELDS)
+            if "levels" in problem.fields:
+                problem.fields["school_organisation"] = problem.fields.pop("levels")
+            context = {
+                "workers": await workers(session),
+                "values": form.values(),
+                "problem": problem,
+            }
+            return portal.render(
+                request, "ib/request_form.html", context, status=422, session=session
+            )
+        return redirect(f"/zaken/{created['case_id']}?nieuw=1")
+
+    @routes.post("/zaken/{case_id}/toestemming/vragen")
+    async def ask_consent(request: Request, case_id: str) -> Response:
+        """W10: ask by personal link (send or print) or record the answer given in a meeting."""
+        session = portal.session_of_role(request, "ib", "support_worker")
+        form = await Form.of(request)
+        method = form.get("method")
+        parents = form.all("parent_refs")
+        body: dict[str, Any] = {"method": method, "parent_refs": parents}
+        if method == "personal_link":
+            days = form.get("days") or "7"
+            body["expires_in_hours"] = int(days) * 24 if days.isdigit() else None
+        try:
+            asked = await services.post(
+                "intake", f"/requests/{case_id}/consent/requests", token=session.token, json=body
+            )
+            answer = form.get("answer")
+            version = 0
+            if method != "personal_link" and answer in ("confirmations", "refusals"):
+                for parent in parents:
+                    recorded = await services.post(
+                        "intake",
+                        f"/requests/{case_id}/consent/{answer}",
+                        token=session.token,
+                        json={"parent_ref": parent, "method": method},
+                    )
+                    version = int(recorded.get("version", 0))
+        except (ServiceError, ServiceDown) as exc:
+            return await casedata.case_page(
+                portal, request, session, case_id, explain(exc, CONSENT_FIELDS)
+            )
+        if method == "personal_link":
+            links = [
+                {**link, "portal_url": f"{portal.settings.public_url}/toestemming/{link['token']}"}
+                for link in asked.get("links", [])
+            ]
+            context = {"case_id": case_id, "links": links, "letter": form.get("letter") == "ja"}
+            return portal.render(request, "ib/consent_links.html", context, session=session)
+        return redirect(f"/zaken/{case_id}?wacht=intake:{version}#toestemming")
+
+    @routes.post("/zaken/{case_id}/toestemming/intrekken")
+    async def withdraw_consent(request: Request, case_id: str) -> Response:
+        """W10: a parent withdrew consent; support pauses until new consent."""
+        session = portal.session_of_role(request, "ib", "support_worker")
+        form = await Form.of(request)
+        try:
+            recorded = await services.post(
+                "intake",
+                f"/requests/{case_id}/consent/withdrawals",
+                token=session.token,
+                json={"parent_ref": form.get("parent_ref")},
+            )
+        except (ServiceError, ServiceDown) as exc:
+            return await casedata.case_page(
+                portal, request, session, case_id, explain(exc, CONSENT_FIELDS)
+            )
+        return redirect(f"/zaken/{case_id}?wacht=intake:{recorded.get('version', 0)}#toestemming")
+
+    @routes.post("/zaken/{case_id}/intrekken")
+    async def withdraw_request(request: Request, case_id: str) -> Response:
+        """The school withdraws its request, with the reason, until a trajectory opened."""
+        session = portal.session_of_role(request, "ib")
+        form = await Form.of(request)
+        try:
+            recorded = await services.post(
+                "intake",
+                f"/requests/{case_id}/withdrawal",
+                token=session.token,
+                json={"reason": form.get("intrekken.reason")},
+            )
+        except (ServiceError, ServiceDown) as exc:
+            problem = explain(exc, frozenset({"reason"}))
+            problem.fields = {f"intrekken.{k}": v for k, v in problem.fields.items()}
+            return await casedata.case_page(
+                portal, request, session, case_id, problem, values=form.values(), form="intrekken"
+            )
+        return redirect(f"/zaken/{case_id}?wacht=intake:{recorded.get('version', 0)}")
+
+    @routes.post("/zaken/{case_id}/signalen/{signal_id}/gelezen")
+    async def acknowledge(request: Request, case_id: str, signal_id: str) -> Response:
+        """W19: the school acknowledges a signal, with its response if it has one."""
+        session = portal.session_of_role(request, "ib")
+        form = await Form.of(request)
+        try:
+            answer = await services.post(
+                "trajectory",
+                f"/cases/{case_id}/signals/{signal_id}/acknowledgement",
+                token=session.token,
+                json={"response": form.optional("response")},
+            )
+        except (ServiceError, ServiceDown) as exc:
+            return await casedata.case_page(
+                portal, request, session, case_id, explain(exc), form="signaal"
+            )
+        return redirect(f"/zaken/{case_id}?wacht=trajectory:{answer.get('version', 0)}")
+
+    @routes.post("/zaken/{case_id}/leerling-gehoord")
+    async def pupil_heard(request: Request, case_id: str) -> Response:
+        """R: a pupil of 12 or older is heard before the parents' consent counts."""
+        session = portal.session_of_role(request, "ib", "support_worker")
+        form = await Form.of(request)
+        try:
+            recorded = await services.post(
+                "intake",
+                f"/requests/{case_id}/pupil-hearings",
+                token=session.token,
+                json={"view": form.get("view")},
+            )
+        except (ServiceError, ServiceDown) as exc:
+            return await casedata.case_page(
+                portal, request, session, case_id, explain(exc, CONSENT_FIELDS)
+            )
+        return redirect(f"/zaken/{case_id}?wacht=intake:{recorded.get('version', 0)}#toestemming")
+
+    return routes

@@ -1,0 +1,164 @@
+"""What every page shares: the portal object, sessions, forms, rendering and redirects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from passend_portal import labels
+from passend_portal.clients import Services
+from passend_portal.messages import Problem
+from passend_portal.personas import ROLE_LABELS
+from passend_portal.session import COOKIE, Session, decode
+from passend_portal.settings import PortalSettings
+
+HOME_OF_ROLE = {
+    "ib": "/school",
+    "support_worker": "/werk",
+    "education_specialist": "/werk",
+    "team_no_member": "/team-no",
+    "auditor": "/audit",
+    "coordinator": "/overzicht",
+}
+
+
+class SignInRequired(Exception):
+    """No valid session: the page sends the browser to the sign-in page."""
+
+
+class WrongRole(Exception):
+    """Signed in, but this page is for another role."""
+
+
+@dataclass
+class Portal:
+    """The running portal: settings, the service clients and the templates."""
+
+    settings: PortalSettings
+    services: Services
+    templates: jinja2.Environment
+
+    def session(self, request: Request) -> Session:
+        session = decode(request.cookies.get(COOKIE), self.settings.session_secret)
+        if session is None:
+            raise SignInRequired
+        return session
+
+    def session_of_role(self, request: Request, *roles: str) -> Session:
+        session = self.session(request)
+        if session.role not in roles:
+            raise WrongRole
+        return session
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        status: int = 200,
+        session: Session | None = None,
+    ) -> HTMLResponse:
+        if session is None:
+            session = decode(request.cookies.get(COOKIE), self.settings.session_secret)
+        variables: dict[str, Any] = {
+            "request": request,
+            "session": session,
+            "role_label": ROLE_LABELS.get(session.role, session.role) if session else None,
+            "home": HOME_OF_ROLE.get(session.role, "/") if session else "/aanmelden",
+            "path": request.url.path,
+            "problem": Problem(),
+            "values": {},
+        }
+        variables.update(context or {})
+        page = self.templates.get_template(template).render(variables)
+        return HTMLResponse(page, status_code=status)
+
+
+def make_templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("passend_portal", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["datum"] = labels.nl_date
+    env.filters["datumtijd"] = labels.nl_datetime
+    env.filters["gebeurtenis"] = labels.event_name
+    env.filters["uren"] = labels.hours
+    env.filters["kort"] = labels.short_datetime
+    env.globals.update(
+        REQUEST_STATUS=labels.REQUEST_STATUS,
+        CONSENT_STATUS=labels.CONSENT_STATUS,
+        TRAJECTORY_STATUS=labels.TRAJECTORY_STATUS,
+        LEVELS=labels.LEVELS,
+        OUTCOMES=labels.OUTCOMES,
+        STAGNATION_REASONS=labels.STAGNATION_REASONS,
+        MUNICIPALITIES=labels.MUNICIPALITIES,
+        SIGNAL_TOPICS=labels.SIGNAL_TOPICS,
+        DUE_STATUS=labels.DUE_STATUS,
+        CONSENT_METHODS=labels.CONSENT_METHODS,
+        PUPIL_VIEWS=labels.PUPIL_VIEWS,
+        label=labels.label,
+        factor_reason=labels.factor_reason,
+        FACTORS=labels.FACTORS,
+        new_key=lambda: str(uuid.uuid4()),
+    )
+    return env
+
+
+class Form:
+    """A submitted ``application/x-www-form-urlencoded`` form (no multipart needed)."""
+
+    def __init__(self, data: Mapping[str, list[str]]) -> None:
+        self.data = data
+
+    @classmethod
+    async def of(cls, request: Request) -> Form:
+        body = (await request.body()).decode("utf-8", errors="replace")
+        return cls(parse_qs(body, keep_blank_values=True))
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self.data.get(name)
+        return values[0].strip() if values else default
+
+    def all(self, name: str) -> list[str]:
+        return [v.strip() for v in self.data.get(name, []) if v.strip()]
+
+    def optional(self, name: str) -> str | None:
+        return self.get(name) or None
+
+    def scoped(self, prefix: str) -> Form:
+        """The fields named ``<prefix>.<name>``, as ``<name>``: one form among several."""
+        start = prefix + "."
+        return Form({k[len(start) :]: v for k, v in self.data.items() if k.startswith(start)})
+
+    def values(self) -> dict[str, Any]:
+        """For filling the form in again: one value per field, lists for repeated ones."""
+        return {k: (v[0] if len(v) == 1 else v) for k, v in self.data.items()}
+
+
+def comma_list(text: str) -> list[str]:
+    """``"ib-marieke, lk-sanne"`` -> ``["ib-marieke", "lk-sanne"]``."""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a POST that worked: see the result with a GET (reloading repeats nothing)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

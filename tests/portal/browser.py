@@ -1,0 +1,88 @@
+"""Driving headless Chromium for the portal's browser tests: launch, axe-core, screenshots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, Playwright, ViewportSize
+from playwright.async_api import Error as PlaywrightError
+
+from passend_backbone.testing.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+# WCAG 2.1 A and AA, plus axe's best practices; only serious and critical ones fail a page.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {runOnly: {type: 'tag',
+    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+}"""
+LAPTOP: ViewportSize = {"width": 1280, "height": 900}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
+
+
+async def launch(playwright: Playwright) -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+
+
+async def person(browser: Browser, base_url: str, viewport: ViewportSize = LAPTOP) -> Page:
+    """A fresh browser context (its own cookies), as one person at their own screen.
+
+    ``bypass_csp`` only lets the test inject axe-core; the portal's CSP stays on.
+    """
+    context = await browser.new_context(
+        base_url=base_url, viewport=viewport, bypass_csp=True, locale="nl-NL"
+    )
+    return await context.new_page()
+
+
+async def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    await page.evaluate(AXE)
+    found: list[dict[str, Any]] = await page.evaluate(AXE_RUN)
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+async def check(page: Page, shot: str | None = None, *, checked: list[str]) -> None:
+    """Assert the page has no serious accessibility violation; save a screenshot if named."""
+    violations = await serious_violations(page)
+    assert not violations, f"{page.url}: {json.dumps(violations, indent=1)}"
+    checked.append(page.url)
+    if shot:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
+
+
+async def reload_until(
+    page: Page, found: Callable[[], Locator], what: str, timeout: float = 90
+) -> None:
+    """Reload until ``found()`` matches: the services' read models follow within moments."""
+
+    async def probe() -> bool:
+        try:
+            await page.reload()
+        except PlaywrightError:
+            # A navigation of the page itself (a sign-in redirect) was still under way.
+            await page.wait_for_load_state()
+            return False
+        return await found().count() > 0
+
+    await page.wait_for_load_state()
+
+    await eventually(probe, timeout=timeout, interval=0.5, what=what)
+
+
+async def sign_in(page: Page, persona: str) -> None:
+    await page.goto("/aanmelden")
+    await page.get_by_label(persona).check()
+    await page.get_by_role("button", name="Aanmelden").click()

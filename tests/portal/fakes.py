@@ -1,0 +1,173 @@
+"""Answers of the four services for the portal's unit tests: routes to JSON, or refusals."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from passend_portal.session import Session, encode
+from passend_portal.settings import PortalSettings
+
+SECRET = b"test-secret-of-32-bytes-for-hmac!"
+CASE = "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13"
+PORTS = {"intake": 9101, "assignment": 9102, "trajectory": 9103, "notifications": 9104}
+Answer = tuple[int, Any] | Callable[[httpx.Request], tuple[int, Any]]
+
+
+def settings(issuer_dir: Path | None = None) -> PortalSettings:
+    return PortalSettings(
+        service_urls={name: f"http://{name}.test:{port}" for name, port in PORTS.items()},
+        session_secret=SECRET,
+        dev_issuer_dir=issuer_dir,
+        public_url="http://portal.test",
+    )
+
+
+class FakeServices:
+    """``(METHOD, service, path)`` -> answer; unknown routes answer 404, ``down`` ones fail."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str, str], Answer] = {}
+        self.down: set[str] = set()
+        self.calls: list[tuple[str, str, str, Any, httpx.Headers]] = []
+
+    def on(self, method: str, service: str, path: str, answer: Answer) -> None:
+        self.routes[(method, service, path)] = answer
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        service = request.url.host.split(".")[0]
+        if service in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content) if request.content else None
+        self.calls.append((request.method, service, request.url.path, body, request.headers))
+        answer = self.routes.get((request.method, service, request.url.path))
+        if answer is None:
+            return httpx.Response(404, json={"detail": {"message": "no such case"}})
+        status, content = answer(request) if callable(answer) else answer
+        return httpx.Response(status, json=content)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handler)
+
+
+def cookie(role: str, subject: str, **claims: Any) -> dict[str, str]:
+    session = Session(
+        token=f"token-of-{subject}",
+        subject=subject,
+        role=role,
+        swv="swv-waterweg",
+        started=time.time(),
+        **claims,
+    )
+    return {"passend_sessie": encode(session, SECRET)}
+
+
+IB = {"role": "ib", "subject": "ib-marieke", "school_id": "brin-11aa"}
+WORKER = {"role": "support_worker", "subject": "ow-anouk", "work_unit_id": "wu-vlaardingen"}
+TEAM_NO = {"role": "team_no_member", "subject": "tno-1", "region": "waterweg"}
+
+REQUEST_DETAIL: dict[str, Any] = {
+    "case_id": CASE,
+    "school_id": "brin-11aa",
+    "ib_id": "ib-marieke",
+    "addressed_worker_id": "ow-anouk",
+    "pupil_ref": "leerling-042",
+    "levels": ["pupil"],
+    "status": "submitted",
+    "consent_status": "not_requested",
+    "submitted_at": "2026-09-14T08:30:00Z",
+    "parent_refs": ["ouder-1"],
+    "educational_need": "Leest traag.",
+    "tried_in_basic_support": "Extra leesbeurten.",
+    "why_stuck": "Geen groei.",
+    "pupil": {
+        "erased": False,
+        "name": "Noor Visser",
+        "date_of_birth": "2017-05-12",
+        "parents": [{"parent_ref": "ouder-1", "name": "M. Visser", "email": None, "phone": None}],
+    },
+    "consent": {
+        "case_id": CASE,
+        "status": "not_requested",
+        "individual_support_allowed": False,
+        "method": None,
+        "parents_asked": [],
+        "requested_by": None,
+        "requested_at": None,
+        "answered_by": None,
+        "answered_at": None,
+        "withdrawn_at": None,
+        "link_expires_at": None,
+        "pupil_heard_at": None,
+        "pupil_view": None,
+    },
+    "progress": {},
+    "history": [
+        {
+            "version": 1,
+            "event_type": "nl.passend.intake.RequestSubmitted.v1",
+            "occurred_at": "2026-09-14T08:30:00Z",
+            "actor": "ib-marieke",
+            "data": {},
+        }
+    ],
+}
+ASSIGNMENT_CASE: dict[str, Any] = {
+    "case_id": CASE,
+    "school_id": "brin-11aa",
+    "ib_id": "ib-marieke",
+    "receiving_worker_id": "ow-anouk",
+    "responsible_worker_id": "ow-anouk",
+    "work_unit_id": "wu-vlaardingen",
+    "need_areas": ["reading"],
+    "submitted_at": "2026-09-14T08:30:00Z",
+    "contact_due_on": "2026-09-21",
+    "contact_due_at": "2026-09-21T22:00:00Z",
+    "offered_to": None,
+    "claimed_by": None,
+    "claimed_at": None,
+    "first_contact_at": None,
+    "reminded": False,
+    "deadline_missed": False,
+    "specialist_required": False,
+    "route_coach_calls": 0,
+}
+
+
+def trajectory(**changes: Any) -> dict[str, Any]:
+    """A trajectory view as trajectory's ``GET /cases/{id}/trajectory`` answers it."""
+    view: dict[str, Any] = {
+        "case_id": CASE,
+        "status": "exploring",
+        "version": 3,
+        "opened": {"school_id": "brin-11aa", "worker_id": "ow-anouk"},
+        "consent": None,
+        "complex": False,
+        "complexity": [],
+        "start_conversation": None,
+        "specialist_analysis": None,
+        "current_plan_revision": None,
+        "plans": [],
+        "support": None,
+        "paused": None,
+        "sessions": [],
+        "session_hours": 0,
+        "signals": [],
+        "evaluations": [],
+        "care_level": None,
+        "care_level_changes": [],
+        "opp": None,
+        "opp_evaluations": [],
+        "youth_care": None,
+        "case_director": None,
+        "case_director_history": [],
+        "escalations": [],
+        "closed": None,
+        "evaluations_due": [],
+    }
+    view.update(changes)
+    return view

@@ -1,0 +1,291 @@
+"""The authorisation matrix: for every endpoint of every service, which roles may call it.
+
+Each entry is the intended policy (issue 9); the test checks the running services against
+it and checks that every operation in each service's OpenAPI has an entry here, so a new
+endpoint without a decided policy fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from passend_backbone.auth import Role
+from passend_backbone.auth.policy import CASE_ROLES
+from tests.security.stack import PARENT, directory, request_body
+
+
+class Kind(StrEnum):
+    CASE = "case"  # about one case (``{case_id}``): out of reach answers 404
+    LIST = "list"  # lists cases: out of reach, the case is simply not listed
+    TENANT = "tenant"  # the caller's own SWV, no case: must show nothing of another tenant
+    PUBLIC = "public"  # no bearer token (health, the parent's consent link)
+
+
+Body = Callable[[str], Any]  # the caller's SWV -> the JSON body
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: Kind
+    roles: frozenset[Role] = frozenset()
+    body: Body | None = None
+    headers: tuple[str, ...] = ()  # headers that need a fresh value ("Idempotency-Key")
+    # The body is made from the operation's schema (see ``minimal``): a rule the schema
+    # doesn't show may still refuse it with 422 before anyone's role is looked at.
+    synthetic: bool = False
+    # The path names a sub-resource the seed doesn't make (a signal, a message): within
+    # reach, a 404 whose answer holds this text is about it, not about the case.
+    missing: str | None = None
+
+
+def _roles(*roles: Role) -> frozenset[Role]:
+    return frozenset(roles)
+
+
+READERS = frozenset(CASE_ROLES)
+IB_ONLY = _roles(Role.IB)
+IB_AND_WORKER = _roles(Role.IB, Role.SUPPORT_WORKER)
+WORKER = _roles(Role.SUPPORT_WORKER)
+STAFF = _roles(
+    Role.SUPPORT_WORKER, Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE
+)
+HEALTH = {
+    "GET /health/live": Rule(Kind.PUBLIC),
+    "GET /health/ready": Rule(Kind.PUBLIC),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+INTAKE: dict[str, Rule] = {
+    **HEALTH,
+    "POST /requests": Rule(
+        Kind.TENANT, IB_ONLY, body=lambda _: request_body("p-matrix"), headers=("Idempotency-Key",)
+    ),
+    "GET /schools/{school_id}/requests": Rule(Kind.LIST, READERS),
+    "GET /requests/{case_id}": Rule(Kind.CASE, READERS),
+    "POST /requests/{case_id}/reformulations": Rule(
+        Kind.CASE,
+        IB_AND_WORKER,
+        body=lambda _: {
+            "levels": ["pupil"],
+            "educational_need": "Needs predictable transitions.",
+            "tried_in_basic_support": "A visual timetable.",
+            "why_stuck": "Transitions still go wrong.",
+            "agreed_by": [
+                {"role": "ib", "party_id": "ib-1"},
+                {"role": "support_worker", "party_id": "w-1"},
+            ],
+            "reason": "Agreed in the start conversation.",
+        },
+    ),
+    "POST /requests/{case_id}/withdrawal": Rule(
+        Kind.CASE, IB_ONLY, body=lambda _: {"reason": "Solved within basic support."}
+    ),
+    "POST /requests/{case_id}/consent/requests": Rule(
+        Kind.CASE,
+        IB_ONLY,
+        body=lambda _: {"method": "start_conversation", "parent_refs": [PARENT]},
+    ),
+    "POST /requests/{case_id}/consent/confirmations": Rule(
+        Kind.CASE,
+        IB_AND_WORKER,
+        body=lambda _: {"parent_ref": PARENT, "method": "start_conversation"},
+    ),
+    "POST /requests/{case_id}/consent/refusals": Rule(
+        Kind.CASE,
+        IB_AND_WORKER,
+        body=lambda _: {"parent_ref": PARENT, "method": "start_conversation"},
+    ),
+    "POST /requests/{case_id}/consent/withdrawals": Rule(
+        Kind.CASE, IB_AND_WORKER, body=lambda _: {"parent_ref": PARENT}
+    ),
+    "POST /requests/{case_id}/pupil-hearings": Rule(
+        Kind.CASE, IB_AND_WORKER, body=lambda _: {"view": "agrees"}
+    ),
+    "GET /requests/{case_id}/consent": Rule(Kind.CASE, READERS),
+    # The parent's personal link: the link's token is the credential (W10).
+    "GET /consent/{token}": Rule(Kind.PUBLIC),
+    "POST /consent/{token}/confirm": Rule(Kind.PUBLIC),
+    "POST /consent/{token}/refuse": Rule(Kind.PUBLIC),
+}
+
+ASSIGNMENT: dict[str, Rule] = {
+    **HEALTH,
+    "POST /cases/{case_id}/claim": Rule(Kind.CASE, WORKER),
+    "POST /cases/{case_id}/offer": Rule(Kind.CASE, WORKER, body=lambda _: {}),
+    "POST /cases/{case_id}/first-contact": Rule(
+        Kind.CASE, WORKER, body=lambda _: {"contacted_at": _now()}
+    ),
+    "POST /cases/{case_id}/route-coach": Rule(
+        Kind.CASE, IB_AND_WORKER, body=lambda _: {"reason": "cooperation stalls"}
+    ),
+    # Team NO works from trajectory's escalations and a teacher from intake's request;
+    # assignment's routing is none of theirs.
+    "GET /cases/{case_id}": Rule(Kind.CASE, READERS - {Role.TEAM_NO_MEMBER, Role.TEACHER}),
+    "GET /cases/{case_id}/suggestions": Rule(
+        Kind.CASE, _roles(Role.SUPPORT_WORKER, Role.COORDINATOR)
+    ),
+    "GET /workers/{worker_id}/inbox": Rule(Kind.LIST, STAFF),
+    "GET /work-units/{work_unit_id}/queue": Rule(Kind.LIST, STAFF),
+    "GET /caseloads": Rule(Kind.TENANT, STAFF),
+    "GET /deadlines": Rule(Kind.LIST, STAFF),
+    "GET /lead-times": Rule(Kind.TENANT, STAFF | {Role.OPERATOR}),
+    # Expertise and work units are public within the SWV (W27); no pupil data.
+    "GET /directory": Rule(Kind.TENANT, frozenset(Role)),
+    "PUT /directory": Rule(
+        Kind.TENANT, _roles(Role.OPERATOR, Role.COORDINATOR), body=lambda swv: directory(swv)
+    ),
+}
+
+GATEWAY: dict[str, Rule] = {**HEALTH}
+
+AUDITOR = _roles(Role.AUDITOR)
+# The audit API the runtime may mount in any service (passend_backbone.audit.router).
+AUDIT: dict[str, Rule] = {
+    "GET /audit/cases/{case_id}/events": Rule(Kind.CASE, AUDITOR),
+    "GET /audit/cases/{case_id}/state": Rule(Kind.CASE, AUDITOR),
+    "GET /audit/verify": Rule(Kind.TENANT, AUDITOR),
+    "GET /audit/event-ids": Rule(Kind.TENANT, AUDITOR),
+}
+
+
+def rules_of(service: str, operations: set[str]) -> dict[str, Rule]:
+    """The service's rules, with the audit API's where the service mounts it."""
+    mounted = any(op.split(" ", 1)[1].startswith("/audit/") for op in operations)
+    return {**MATRIX[service], **(AUDIT if mounted else {})}
+
+
+MATRIX: dict[str, dict[str, Rule]] = {
+    "intake": INTAKE,
+    "assignment": ASSIGNMENT,
+    "gateway": GATEWAY,
+}
+
+
+def minimal(schema: dict[str, Any], components: dict[str, Any]) -> Any:
+    """A small instance of a JSON schema from an OpenAPI document (its example if it has one)."""
+    if "$ref" in schema:
+        return minimal(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+    for key in ("example", "default"):
+        if key in schema and schema[key] is not None:
+            return schema[key]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"]
+            return minimal(options[0], components)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: minimal(props[name], components) for name in schema.get("required", [])}
+    if kind == "array":
+        item = minimal(schema.get("items", {}), components)
+        return [item] * max(1, schema.get("minItems", 1))
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return max(1.0, schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return False
+    formats = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "date-time": datetime.now(UTC).isoformat(),
+        "uuid": "00000000-0000-4000-8000-000000000001",
+        "email": "someone@example.org",
+    }
+    if schema.get("format") in formats:
+        return formats[schema["format"]]
+    return "x" * max(3, schema.get("minLength", 3))
+
+
+def from_schema(openapi: dict[str, Any], operation: str) -> Body:
+    """A body for ``operation`` ("POST /path") made from its request schema."""
+    method, path = operation.split(" ", 1)
+    request = openapi["paths"][path][method.lower()].get("requestBody")
+    if request is None:
+        return lambda _: None
+    schema = request["content"]["application/json"]["schema"]
+    body = minimal(schema, openapi.get("components", {}).get("schemas", {}))
+    return lambda _: body
+
+
+SUPPORT = _roles(Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
+REGION_OVERSIGHT = _roles(Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
+
+
+def _synthetic(kind: Kind, roles: frozenset[Role]) -> Rule:
+    return Rule(kind, roles, synthetic=True)
+
+
+TRAJECTORY: dict[str, Rule] = {
+    **HEALTH,
+    "POST /cases/{case_id}/start-conversation": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/specialist-analysis": _synthetic(
+        Kind.CASE, _roles(Role.EDUCATION_SPECIALIST)
+    ),
+    "POST /cases/{case_id}/plans": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/support/start": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/sessions": _synthetic(Kind.CASE, WORKER),
+    "POST /cases/{case_id}/signals": _synthetic(Kind.CASE, SUPPORT),
+    # A teacher reads only: the IB acknowledges for the school.
+    "POST /cases/{case_id}/signals/{signal_id}/acknowledgement": Rule(
+        Kind.CASE, IB_ONLY, synthetic=True, missing='"rule":"W19","message":"no signal'
+    ),
+    "POST /cases/{case_id}/evaluations": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/close": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/opp": _synthetic(Kind.CASE, SUPPORT | IB_ONLY),
+    "POST /cases/{case_id}/opp/evaluations": _synthetic(Kind.CASE, SUPPORT | IB_ONLY),
+    "POST /cases/{case_id}/youth-care": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/case-director": _synthetic(
+        Kind.CASE, SUPPORT | _roles(Role.COORDINATOR)
+    ),
+    "POST /cases/{case_id}/escalations": _synthetic(Kind.CASE, SUPPORT),
+    "POST /cases/{case_id}/team-no-decision": _synthetic(Kind.CASE, _roles(Role.TEAM_NO_MEMBER)),
+    "GET /cases/{case_id}/trajectory": Rule(Kind.CASE, READERS),
+    "GET /workers/{worker_id}/evaluations-due": Rule(
+        Kind.LIST, _roles(Role.SUPPORT_WORKER) | REGION_OVERSIGHT
+    ),
+    "GET /regions/{region}/team-no-agenda": Rule(
+        Kind.LIST, _roles(Role.TEAM_NO_MEMBER) | REGION_OVERSIGHT
+    ),
+    "GET /regions/{region}/stagnations": Rule(
+        Kind.TENANT, _roles(Role.TEAM_NO_MEMBER) | REGION_OVERSIGHT
+    ),
+}
+
+OPERATOR = _roles(Role.OPERATOR)
+NOTIFICATIONS: dict[str, Rule] = {
+    **HEALTH,
+    # Who was told what about a case is case content: never the operator's.
+    "GET /cases/{case_id}/notifications": Rule(Kind.CASE, READERS),
+    "GET /messages/parked": Rule(Kind.TENANT, OPERATOR),
+    "POST /messages/{message_id}/replay": Rule(
+        Kind.TENANT, OPERATOR, synthetic=True, missing="no such message"
+    ),
+    "PUT /contacts/{recipient_id}": _synthetic(Kind.TENANT, OPERATOR | {Role.SERVICE}),
+    "DELETE /contacts/{recipient_id}": Rule(Kind.TENANT, OPERATOR | {Role.SERVICE}),
+    "PUT /cases/{case_id}/links/{recipient_id}": _synthetic(Kind.CASE, _roles(Role.SERVICE)),
+    "GET /templates/{name}": Rule(Kind.TENANT, OPERATOR),
+    "PUT /templates/{name}": _synthetic(Kind.TENANT, OPERATOR),
+    "DELETE /templates/{name}": Rule(Kind.TENANT, OPERATOR),
+    "POST /webhooks": _synthetic(Kind.TENANT, OPERATOR),
+    "GET /webhooks": Rule(Kind.TENANT, OPERATOR),
+    "DELETE /webhooks/{subscription_id}": Rule(
+        Kind.TENANT, OPERATOR, missing="no such subscription"
+    ),
+}
+
+MATRIX["trajectory"] = TRAJECTORY
+MATRIX["notifications"] = NOTIFICATIONS
