@@ -6,12 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := -e contracts -e "backbone[dev]" -e services/intake -e services/assignment \
-            -e services/trajectory -e services/notifications -e services/gateway -e consumerkit
+            -e services/trajectory -e services/notifications -e services/gateway -e consumerkit \
+            -e services/portal
 
 TYPED := contracts/passend_contracts backbone/passend_backbone \
          services/intake/passend_intake services/assignment/passend_assignment \
          services/trajectory/passend_trajectory services/notifications/passend_notifications \
-         services/gateway/passend_gateway consumerkit/passend_consumerkit consumerkit/examples tests
+         services/gateway/passend_gateway services/portal/passend_portal \
+         consumerkit/passend_consumerkit consumerkit/examples tests
 
 .PHONY: up test lint typecheck unit integration e2e install schemas clean
 
@@ -27,7 +29,14 @@ install: $(STAMP)
 up: $(STAMP)
 	$(BIN)/passend-dev up
 
-test: $(STAMP)
+# The portal's browser tests drive Debian's Chromium (no browser download needed).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "Installing Chromium for the portal's browser tests (Debian package, needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(TYPED)
@@ -46,7 +55,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest tests/e2e
 
 schemas: $(STAMP)

@@ -11,11 +11,11 @@ import pytest
 from passend_assignment.projections import CaseBoard
 from passend_backbone import db, tenancy
 from passend_backbone.audit.readlog import MIGRATIONS as AUDIT_MIGRATIONS
+from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.schema import ensure_projection
 from passend_backbone.eventstore import EventStore, Metadata, NewEvent
 from passend_backbone.runtime import BACKBONE_MIGRATIONS
 from passend_intake import pupil_keys
-from passend_backbone.consumer.kinds import Projection
 from passend_intake.projections import RequestsProjection
 from passend_notifications.projections import CaseMessages
 from passend_trajectory.projections import TrajectoryProjection

@@ -9,8 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Every service, in the order they are started and listed; ports follow this order
-# (8001 intake ... 8004 notifications, 8005 the integration gateway).
-SERVICE_NAMES: tuple[str, ...] = ("intake", "assignment", "trajectory", "notifications", "gateway")
+# (8001 intake ... 8004 notifications, 8005 the integration gateway); the portal, which
+# people open in a browser, sits just below them (8000).
+SERVICE_NAMES: tuple[str, ...] = (
+    "intake",
+    "assignment",
+    "trajectory",
+    "notifications",
+    "gateway",
+    "portal",
+)
+# Processes that own no data: no database is made for them.
+WITHOUT_DATABASE = frozenset({"portal"})
+_OFFSET_OVERRIDES = {"portal": -1}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,11 @@ class ServiceEntry:
         """The name of the service's own database on the dev PostgreSQL server."""
         return f"passend_{self.name}"
 
+    @property
+    def owns_data(self) -> bool:
+        """Whether the process has a database of its own (the portal has none)."""
+        return self.name not in WITHOUT_DATABASE
+
     def problem(self, cwd: Path) -> str | None:
         """Why ``python -m <module>`` started in ``cwd`` would fail to start, or None."""
         # ``python -m`` puts its working directory first on sys.path; look the same way.
@@ -61,7 +77,9 @@ def port_offsets(entries: Sequence[ServiceEntry]) -> dict[str, int]:
     offsets: dict[str, int] = {}
     extra = len(SERVICE_NAMES)
     for entry in entries:
-        if entry.name in SERVICE_NAMES:
+        if entry.name in _OFFSET_OVERRIDES:
+            offsets[entry.name] = _OFFSET_OVERRIDES[entry.name]
+        elif entry.name in SERVICE_NAMES:
             offsets[entry.name] = SERVICE_NAMES.index(entry.name)
         else:
             offsets[entry.name] = extra

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -142,7 +143,9 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             mail = stack.enter_context(mail_sink(data_dir / "mail"))
             say(f"Starting the mail sink on {mail.host}:{mail.port} ...")
 
-        asyncio.run(_create_databases(database, [s.database for s in options.services]))
+        asyncio.run(
+            _create_databases(database, [s.database for s in options.services if s.owns_data])
+        )
         issuer = IssuerKey(issuer_dir(data_dir))
         base_env = dict(os.environ)
         processes: list[ServiceProcess] = []
@@ -166,6 +169,13 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
                 **(mail.env() if mail else {}),
             }
             env.update(_dev_files(service, options.project_root, env))
+            if service.name == "portal":
+                env.update(_portal_env(ports, data_dir, issuer))
+            elif service.name == "notifications" and "portal" in ports:
+                # Links in e-mails open the case in the portal.
+                env.setdefault(
+                    "NOTIFICATIONS_CASE_LINK_BASE", f"http://127.0.0.1:{ports['portal']}/zaken"
+                )
             say(f"Starting {service.name} on port {ports[service.name]} ...")
             log_path = logs / f"{service.name}.log"
             started = start_service(
@@ -234,6 +244,27 @@ def _dev_files(service: ServiceEntry, root: Path, env: dict[str, str]) -> dict[s
     if not variable or variable in env or not path.is_file():
         return {}
     return {variable: str(path)}
+
+
+def _portal_env(ports: dict[str, int], data_dir: Path, issuer: IssuerKey) -> dict[str, str]:
+    """The portal calls the services' APIs and signs dev users in with the dev issuer."""
+    secret_file = data_dir / "portal-session-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    env = {
+        f"PORTAL_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+        for name, port in ports.items()
+        if name != "portal"
+    }
+    return {
+        **env,
+        "PORTAL_DEV_ISSUER_DIR": str(issuer.pem_path.parent),
+        "PORTAL_TOKEN_ISSUER": DEV_ISSUER,
+        "PORTAL_TOKEN_AUDIENCE": DEV_AUDIENCE,
+        "PORTAL_SESSION_SECRET": secret_file.read_text().strip(),
+        "PORTAL_PUBLIC_URL": f"http://127.0.0.1:{ports['portal']}",
+    }
 
 
 def _register_dev_contacts(
@@ -401,7 +432,13 @@ def _table(
 ) -> str:
     rows = [("service", "URL", "API docs", "database", "log")]
     rows += [
-        (p.entry.name, p.url, f"{p.url}/docs", p.entry.database, _show(p.log_path))
+        (
+            p.entry.name,
+            p.url,
+            f"{p.url}/docs" if p.entry.owns_data else "(web pages)",
+            p.entry.database if p.entry.owns_data else "-",
+            _show(p.log_path),
+        )
         for p in processes
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 
 from passend_assignment.api import create_app
 from passend_assignment.consent_view import ConsentBoard
+from passend_assignment.directory_file import ENV_VAR
 from passend_assignment.directory_service import load_directory_at_start
 from passend_assignment.projections import CaseBoard
 from passend_assignment.reactors import RoutingReactor
 from passend_assignment.scheduler import contact_deadline_scheduler
+from passend_backbone.metrics import deadline_query
 from passend_backbone.runtime import ServiceSpec
+from passend_backbone.settings import check_file_variable
 from passend_contracts import topics
 
 
@@ -32,7 +35,18 @@ def build_spec(
         projections=(CaseBoard(), ConsentBoard()),
         reactors=(RoutingReactor(clock),),
         background=(load_directory_at_start, contact_deadline_scheduler(scheduler_poll_seconds)),
+        # W26: contact timers due now and lapses that fired, for passend_deadlines_* metrics.
+        deadlines=(deadline_query(_DEADLINES_SQL),),
+        config=(lambda: check_file_variable(ENV_VAR),),
     )
+
+
+_DEADLINES_SQL = (
+    "SELECT kind, "
+    "count(*) FILTER (WHERE fired_at IS NULL AND cancelled_at IS NULL AND fire_at <= $1), "
+    "count(*) FILTER (WHERE kind = 'lapse' AND fired_at IS NOT NULL) "
+    "FROM contact_timers GROUP BY kind"
+)
 
 
 SPEC = build_spec()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import asyncpg
 
 from passend_backbone import runtime
-from passend_backbone.settings import load_settings
+from passend_backbone.settings import load_config, load_settings
 from passend_gateway.config import GatewayConfig
 from passend_gateway.reactor import IntegrationReactor
 from passend_gateway.service import build_spec
@@ -32,9 +33,11 @@ async def forget_published(database_url: str) -> None:
 
 def main() -> None:
     settings = load_settings()
-    if settings.republish_on_start:
+    config = load_config(GatewayConfig)
+    operating = len(sys.argv) > 1  # migrate, republish, ...: not a start of the service
+    if settings.republish_on_start and not operating:
         asyncio.run(forget_published(settings.database_url))
-    runtime.main(build_spec(settings, GatewayConfig()))
+    runtime.main(build_spec(settings, config))
 
 
 if __name__ == "__main__":

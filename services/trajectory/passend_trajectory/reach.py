@@ -160,13 +160,17 @@ def with_stream(facts: CaseFacts, state: TrajectoryState) -> CaseFacts:
     opened = state.opened
     if opened is None:
         return facts
+    region = facts.escalated_region
+    if state.escalations:  # the stream's own latest escalation decides
+        latest = state.escalations[-1].escalated
+        region = latest.region or latest.municipality
     return CaseFacts(
         swv=facts.swv,
         school_id=facts.school_id or opened.school_id,
         pupil_ref=facts.pupil_ref,
         work_unit_ids=facts.work_unit_ids,
         workers=facts.workers | CaseFacts.names(opened.worker_id),
-        escalated_region=facts.escalated_region,
+        escalated_region=region,
         route_coaches=facts.route_coaches,
     )
 

@@ -43,6 +43,8 @@ from passend_notifications.worker import DeliveryWorker
 
 SWV = "swv-rijnmond"
 OPERATOR = auth_header(Role.OPERATOR, SWV, subject="op-1")
+# Sees every message of every case of the SWV (the operator sees no case content).
+AUDITOR = auth_header(Role.AUDITOR, SWV, subject="au-1")
 SERVICE = auth_header(Role.SERVICE, SWV, subject="service:intake")
 
 
@@ -398,7 +400,7 @@ async def put_contact(
 
 
 async def case_messages(http: httpx.AsyncClient, case_id: uuid.UUID) -> list[dict[str, Any]]:
-    response = await http.get(f"/cases/{case_id}/notifications", headers=OPERATOR)
+    response = await http.get(f"/cases/{case_id}/notifications", headers=AUDITOR)
     if response.status_code == 404:
         return []
     assert response.status_code == 200, response.text

@@ -100,10 +100,20 @@ async def test_who_sees_a_case_and_who_may_replay_or_subscribe(db_url: str, brok
             [sent] = await wait_for_status(http, case_id, "sent")
             path = f"/cases/{case_id}/notifications"
 
-            ib = await http.get(path, headers=auth_header(Role.IB, SWV, subject="ib-7"))
+            ib = await http.get(
+                path, headers=auth_header(Role.IB, SWV, subject="ib-7", school_id="s")
+            )
             assert [m["message_id"] for m in ib.json()["messages"]] == [sent["message_id"]]
-            other_ib = await http.get(path, headers=auth_header(Role.IB, SWV, subject="ib-8"))
-            assert other_ib.status_code == 404
+            colleague = await http.get(
+                path, headers=auth_header(Role.IB, SWV, subject="ib-8", school_id="s")
+            )
+            assert colleague.json()["messages"] == [], "an IB sees the messages to themselves"
+            other_school = auth_header(Role.IB, SWV, subject="ib-7", school_id="s2")
+            assert (await http.get(path, headers=other_school)).status_code == 404
+            other_unit = auth_header(Role.COORDINATOR, SWV, work_unit_id="wu-other")
+            assert (await http.get(path, headers=other_unit)).status_code == 404
+            operator = await http.get(path, headers=OPERATOR)
+            assert operator.status_code == 403, "the operator sees no case content"
             auditor = await http.get(path, headers=auth_header(Role.AUDITOR, SWV))
             assert auditor.status_code == 200
             foreign = await http.get(path, headers=auth_header(Role.AUDITOR, "swv-other"))

@@ -8,8 +8,13 @@ from uuid import UUID, uuid4
 
 import httpx
 
+from passend_backbone.devstack.infra import Broker
+from passend_backbone.kafka_io import start_producer
+from passend_backbone.kafka_settings import BrokerKind
 from passend_backbone.testing.waiting import eventually
-from tests.integration.trajectory.kit import IB, SCHOOL, WORKER, headers
+from passend_contracts import topics
+from passend_contracts.events.assignment import RequestRouted
+from tests.integration.trajectory.kit import IB, SCHOOL, SWV, T0, WORKER, cloud_event, headers
 
 WORKER_H = headers("support_worker", WORKER, work_unit_id="wu-1")
 SPECIALIST_H = headers("education_specialist", "os-jeroen")
@@ -97,3 +102,32 @@ async def trajectory(
         return view if until is None or until(view) else None
 
     return await eventually(probe, timeout=30, what=f"trajectory of {case_id}")
+
+
+async def routed_to_unit(
+    http: httpx.AsyncClient, broker: Broker, case_id: UUID, work_unit: str = "wu-1"
+) -> None:
+    """Assignment's routing of the case to ``work_unit``, once the service scopes by it
+    (its coordinator then reads the trajectory: issue 9)."""
+    routed = RequestRouted(
+        case_id=case_id,
+        swv_id=SWV,
+        school_id=SCHOOL,
+        receiving_worker_id=WORKER,
+        routed_at=T0,
+        work_unit_id=work_unit,
+    )
+    kind: BrokerKind = "kafka" if broker.kind == "kafka" else "tansu"
+    producer = await start_producer(broker.bootstrap_servers, kind)
+    try:
+        key, kafka_headers, value = cloud_event(routed, "/passend/assignment").to_kafka()
+        await producer.send_and_wait(topics.ASSIGNMENT, value=value, key=key, headers=kafka_headers)
+    finally:
+        await producer.stop()
+    coordinator = headers("coordinator", "co-1", work_unit_id=work_unit)
+
+    async def scoped() -> bool:
+        answer = await http.get(f"/cases/{case_id}/trajectory", headers=coordinator)
+        return answer.status_code == 200
+
+    await eventually(scoped, timeout=30, what=f"case routed to {work_unit}")

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from passend_backbone.devstack.infra import Broker
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     IB_H,
@@ -13,6 +14,7 @@ from tests.integration.trajectory.flows import (
     evaluation,
     plan,
     post,
+    routed_to_unit,
     session,
     trajectory,
 )
@@ -81,8 +83,11 @@ async def test_s_opp_and_its_evaluation_are_recorded_and_due_again(service: Serv
     assert {d["kind"] for d in view["evaluations_due"]} == {"plan", "opp"}
 
 
-async def test_r_case_director_follows_youth_care_and_can_be_set(service: Service) -> None:
+async def test_r_case_director_follows_youth_care_and_can_be_set(
+    service: Service, broker: Broker
+) -> None:
     case_id = await in_support(service)
+    await routed_to_unit(service.http, broker, case_id, "wu-1")  # the coordinator's unit
     youth = {"wijkteam_worker_id": "wt-karim", "reason": "Thuis is hulp nodig"}
     await post(service.http, case_id, "youth-care", youth)
     view = await trajectory(

@@ -24,6 +24,7 @@ from tests.integration.trajectory.flows import (
     trajectory,
 )
 from tests.integration.trajectory.kit import (
+    SCHOOL,
     WORKER,
     claimed,
     cloud_event,
@@ -100,8 +101,13 @@ async def test_w21_evaluations_due_per_worker_and_reminded_once(service: Service
     [row] = await due_for(service, case_id)
     due_on = today + timedelta(weeks=6)
     assert (row["kind"], row["due_on"], row["status"]) == ("plan", due_on.isoformat(), "upcoming")
-    other = headers("support_worker", "ow-other")
+    # Another worker (of no work unit of the case) sees none of the worker's cases (issue 9).
+    other = headers("support_worker", "ow-other", work_unit_id="wu-other")
     response = await service.http.get(f"/workers/{WORKER}/evaluations-due", headers=other)
+    assert response.status_code == 200
+    assert str(case_id) not in response.text
+    teacher = headers("teacher", "t-1", school_id=SCHOOL)
+    response = await service.http.get(f"/workers/{WORKER}/evaluations-due", headers=teacher)
     assert response.status_code == 403
     service.clock.advance(weeks=6, days=-2)  # inside the reminder window
     try:
