@@ -1,6 +1,7 @@
 # Two commands on a bare machine (python3.11, pip, make):
 #   make up    - the whole system: embedded PostgreSQL, local Kafka-protocol broker, four services
 #   make test  - lint, type checks and every test
+.DEFAULT_GOAL := install
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,9 +14,14 @@ TYPED := contracts/passend_contracts backbone/passend_backbone \
          services/intake/passend_intake services/assignment/passend_assignment \
          services/trajectory/passend_trajectory services/notifications/passend_notifications \
          services/gateway/passend_gateway services/portal/passend_portal \
-         consumerkit/passend_consumerkit consumerkit/examples tests
+         consumerkit/passend_consumerkit consumerkit/examples benchmarks tests
 
-.PHONY: up test lint typecheck unit integration e2e install schemas clean
+# Benchmarks: minutes, not part of the tests; the peer library is installed for them only.
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -r benchmarks/requirements.txt
+	$(BIN)/python -m benchmarks
+
+.PHONY: bench up test lint typecheck unit integration e2e install schemas clean
 
 $(STAMP): constraints.txt requirements-dev.txt contracts/pyproject.toml backbone/pyproject.toml \
           services/*/pyproject.toml consumerkit/pyproject.toml

@@ -77,7 +77,10 @@ async def test_walking_skeleton_claim_tells_the_ib(db_url: str, broker: Broker) 
                     response = await http.get(f"/cases/{case_id}/notifications", headers=AUDITOR)
                     if response.status_code != 200:
                         return None
-                    [message] = response.json()["messages"]
+                    messages = response.json()["messages"]
+                    if not messages:  # the case is known, its message not scheduled yet
+                        return None
+                    [message] = messages
                     return message if message["status"] == "sent" else None
 
                 message = await eventually(told, timeout=60, what="the IB told")

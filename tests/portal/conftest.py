@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from passend_portal.app import create_app
 
+from passend_portal.app import create_app
 from tests.portal.fakes import FakeServices, settings
 
 

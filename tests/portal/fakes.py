@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from passend_portal.session import Session, encode
 from passend_portal.settings import PortalSettings
 

@@ -269,7 +269,7 @@ async def seed_tenant(stack: Stack, swv: str) -> str:
         stack.broker,
         swv,
         EscalatedToTeamNO(
-            case_id=case_id,  # type: ignore[arg-type]
+            case_id=case_id,
             municipality="Vlaardingen",
             region=REGION,
             reasons=[next(iter(StagnationReason))],
@@ -344,7 +344,7 @@ async def run_full_case(stack: Stack) -> tuple[str, str]:
         stack.broker,
         SWV_A,
         TrajectoryClosed(
-            case_id=case_id,  # type: ignore[arg-type]
+            case_id=case_id,
             closed_by=WORKER,
             closed_at=datetime.now(UTC),
         ),
