@@ -109,7 +109,8 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
 async def test_services_run_as_the_image_runs_them_from_the_documented_variables(
     database: Database, broker: Broker, tmp_path: Path
 ) -> None:
-    entries = default_services()
+    # The portal owns no data and is no service image of its own kind; it has its own test.
+    entries = [e for e in default_services() if e.owns_data]
     assert {e.name for e in entries} == {
         "intake",
         "assignment",

@@ -39,7 +39,22 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     GatewayConfig,
 )
 # Variables read without a settings class (a file name, checked when loaded).
-OTHER_VARIABLES = {ASSIGNMENT_DIRECTORY_FILE}
+
+
+def _read_from_environ() -> set[str]:
+    """Variables some modules read straight from the environment, not via a settings class."""
+    from passend_intake import retention
+
+    portal = (ROOT / "services/portal/passend_portal/settings.py").read_text()
+    services = ("intake", "assignment", "trajectory", "notifications")
+    return (
+        {ASSIGNMENT_DIRECTORY_FILE, retention.ENV_VAR, retention.POLL_ENV_VAR}
+        | set(re.findall(r'"(PORTAL_[A-Z_]+)"', portal))
+        | {f"PORTAL_{name.upper()}_URL" for name in services}
+    )
+
+
+OTHER_VARIABLES = _read_from_environ()
 
 
 def compose() -> dict[str, Any]:

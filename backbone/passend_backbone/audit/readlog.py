@@ -157,14 +157,16 @@ def required_purpose(
 
 
 def record_case_read(
-    pool: asyncpg.Pool, view: str, *, case_param: str = "case_id"
+    pool: asyncpg.Pool | Any, view: str, *, case_param: str = "case_id"
 ) -> Callable[..., Awaitable[None]]:
     """A FastAPI dependency logging a person's read of the case in path parameter ``case_param``.
 
     Add it to a service's case endpoint:
     ``@app.get("/cases/{case_id}", dependencies=[Depends(record_case_read(ctx.pool, "x"))])``.
     The reason comes from ``?purpose=`` or ``X-Purpose``; without one the read is logged
-    as the reader's ordinary work (:data:`ORDINARY_PURPOSE`).
+    as the reader's ordinary work (:data:`ORDINARY_PURPOSE`). ``pool`` may also be the
+    service context (anything with a ``pool``), read when a request comes in, so an app
+    can be built (for its OpenAPI document) before it has a database.
     """
 
     async def dependency(
@@ -175,7 +177,7 @@ def record_case_read(
         case_id = str(request.path_params[case_param])
         purpose = _purpose(request.query_params.get("purpose"), x_purpose)
         await record_read(
-            pool,
+            getattr(pool, "pool", pool),
             principal,
             case_id,
             purpose=purpose or ORDINARY_PURPOSE,

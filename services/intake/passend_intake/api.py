@@ -139,7 +139,7 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get(
         "/requests/{case_id}",
-        dependencies=[Depends(record_case_read(ctx.pool, "intake.request"))],
+        dependencies=[Depends(record_case_read(ctx, "intake.request"))],
         response_model=RequestDetail,
         summary="Read one request with its full history",
         description="The request's current text, the pupil (decrypted for this answer; "

@@ -17,11 +17,13 @@ def document() -> dict[str, Any]:
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Intake's own operations: what a school's system integrates with. The ``/audit``
+    routes every service mounts belong to the auditors' API (passend_backbone.audit)."""
     return [
         (path, method, op)
         for path, item in document["paths"].items()
         for method, op in item.items()
-        if method in HTTP_METHODS
+        if method in HTTP_METHODS and not path.startswith("/audit/")
     ]
 
 
