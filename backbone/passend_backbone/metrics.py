@@ -34,7 +34,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import asyncpg
 from fastapi import APIRouter
@@ -100,80 +100,86 @@ FROM events WHERE position > $1 ORDER BY position LIMIT 1
 """
 
 
+class _Own(TypedDict):
+    """Keyword arguments that put a metric in a service's own collector set."""
+
+    registry: CollectorRegistry
+
+
 class ServiceMetrics:
     """The metrics of one running service, in a registry of its own."""
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.collectors = CollectorRegistry(auto_describe=True)
         labels = ["service"]
-        r = self.registry
+        own: _Own = {"registry": self.collectors}  # this service's own set of metrics
         self.events_appended = Counter(
             "passend_events_appended",
             "Events stored, counted when the outbox relay first publishes them",
             [*labels, "event_type"],
-            registry=r,
+            **own,
         )
         self.dead_lettered = Counter(
             "passend_dead_lettered_messages",
             "Consumed records sent to a dead-letter topic",
             [*labels, "consumer", "topic"],
-            registry=r,
+            **own,
         )
         self.http_latency = Histogram(
             "passend_http_request_duration_seconds",
             "HTTP request latency",
             [*labels, "method", "route", "status"],
             buckets=_HTTP_BUCKETS,
-            registry=r,
+            **own,
         )
         self.outbox_backlog = Gauge(
             "passend_outbox_backlog_events",
             "Events stored but not yet published (max position minus relay checkpoint)",
             labels,
-            registry=r,
+            **own,
         )
         self.outbox_backlog_age = Gauge(
             "passend_outbox_backlog_age_seconds",
             "Seconds since the oldest unpublished event was stored (0 when none)",
             labels,
-            registry=r,
+            **own,
         )
         self.consumer_lag = Gauge(
             "passend_consumer_lag_records",
             "Records behind the partition's fetch highwater",
             [*labels, "consumer", "topic", "partition"],
-            registry=r,
+            **own,
         )
         self.projection_lag = Gauge(
             "passend_projection_lag_records",
             "Records a projection is behind, over all its partitions",
             [*labels, "projection"],
-            registry=r,
+            **own,
         )
         self.projection_applied_at = Gauge(
             "passend_projection_last_applied_timestamp_seconds",
             "Broker timestamp of the last record a projection committed",
             [*labels, "projection"],
-            registry=r,
+            **own,
         )
         self.deadlines_due = Gauge(
             "passend_deadlines_due",
             "Open deadlines whose moment has come and that are not handled yet",
             [*labels, "kind"],
-            registry=r,
+            **own,
         )
         self.deadlines_missed = Gauge(
             "passend_deadlines_missed",
             "Deadlines that passed without the action they ask for",
             [*labels, "kind"],
-            registry=r,
+            **own,
         )
         self.source_up = Gauge(
             "passend_metrics_source_up",
             "1 when a scrape-time source answered in time, else 0",
             [*labels, "source"],
-            registry=r,
+            **own,
         )
         self._counted_up_to: int | None = None
         self._sources: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -279,7 +285,7 @@ class ServiceMetrics:
     async def exposition(self) -> bytes:
         """The current metrics in the Prometheus text format."""
         await self.refresh()
-        return generate_latest(self.registry)
+        return generate_latest(self.collectors)
 
 
 def metrics_router(metrics: ServiceMetrics) -> APIRouter:

@@ -206,5 +206,5 @@ def test_republished_events_are_not_counted_as_appended_again() -> None:
     rows = [{"position": p, "event_type": "t.v1"} for p in (1, 2, 3, 4)]
     metrics.events_published(rows)
     metrics.events_published(rows)  # published again (a republish, or a crash before checkpoint)
-    samples = parse(generate_latest(metrics.registry).decode())
+    samples = parse(generate_latest(metrics.collectors).decode())
     assert value(samples, "passend_events_appended_total", event_type="t.v1") == 2
