@@ -37,7 +37,7 @@ from passend_backbone import kafka_io
 from passend_backbone.audit import verify_chains
 from passend_backbone.consumer import rebuild
 from passend_backbone.eventstore import EventStore
-from passend_backbone.eventstore.hashchain import GENESIS, canonical_bytes, link_hash, normal_json
+from passend_backbone.eventstore.hashchain import GENESIS, canonical_bytes, data_bytes, link_hash
 from passend_backbone.logs import configure_logging
 from passend_backbone.outbox import OutboxRelay
 from passend_contracts.events.assignment import (
@@ -125,7 +125,8 @@ def rows(total: int) -> Iterator[tuple[Any, ...]]:
             if made == total:
                 return
             event_id = uuid.uuid4()
-            text = json.dumps(payload.model_dump(mode="json"))
+            raw = data_bytes(payload.model_dump(mode="json"))
+            text = raw.decode()
             occurred_at = START + timedelta(seconds=n, milliseconds=version)
             fields: dict[str, Any] = {
                 "event_id": event_id,
@@ -139,9 +140,7 @@ def rows(total: int) -> Iterator[tuple[Any, ...]]:
                 "on_behalf_of": None,
                 "occurred_at": occurred_at,
             }
-            digest = link_hash(
-                prev, canonical_bytes(data=normal_json(text), data_is_normal=True, **fields)
-            )
+            digest = link_hash(prev, canonical_bytes(data=raw, **fields))
             yield (
                 event_id,
                 stream,
@@ -165,7 +164,7 @@ def rows(total: int) -> Iterator[tuple[Any, ...]]:
 async def generate(url: str, total: int) -> float:
     """Write ``total`` events with COPY; returns seconds taken."""
     started = time.monotonic()
-    # A plain connection: COPY's binary jsonb codec takes the JSON text as it is.
+    # A plain connection: COPY's binary json codec takes the JSON text as it is.
     conn = await asyncpg.connect(url)
     try:
         chunk: list[tuple[Any, ...]] = []

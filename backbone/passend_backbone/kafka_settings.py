@@ -26,6 +26,10 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
+# How long a fetch waits for records on Tansu (see consumer_settings).
+TANSU_FETCH_WAIT_MS = 20
+
+
 def producer_settings(kind: BrokerKind) -> dict[str, Any]:
     """Keyword arguments for ``aiokafka.AIOKafkaProducer`` (security: see below)."""
     return {
@@ -49,8 +53,10 @@ def consumer_settings(kind: BrokerKind) -> dict[str, Any]:
         "heartbeat_interval_ms": 200 if fast_group else 3_000,
         "max_poll_records": 500,
         # Apache Kafka answers a fetch as soon as one byte is there; Tansu waits out the
-        # whole fetch wait, which put up to 0.5 s on every hop between services.
-        "fetch_max_wait_ms": 100 if fast_group else 500,
+        # whole fetch wait, which put up to 0.5 s on every hop between services. 20 ms
+        # keeps a hop near 10 ms on average; shorter waits cost more CPU than they save
+        # (idle, a service pair measured 21% of a core at 100 ms, 45% at 20, 60% at 10).
+        "fetch_max_wait_ms": TANSU_FETCH_WAIT_MS if fast_group else 500,
     }
 
 

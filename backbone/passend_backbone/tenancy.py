@@ -25,6 +25,7 @@ generation's tables are new tables): ``await protect(conn, "my_table")``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -119,14 +120,47 @@ async def enter_tenant(conn: asyncpg.Connection, swv: str) -> None:
     )
 
 
+def _literal(text: str) -> str:
+    """``text`` as an escape-string literal, whatever ``standard_conforming_strings`` says."""
+    if "\x00" in text:
+        raise NoTenant("a tenant name can't contain a NUL character")
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _begin_as_tenant(swv: str, *, readonly: bool) -> str:
+    """``BEGIN`` and the tenant set-up of :func:`enter_tenant` as one simple query."""
+    if not swv:
+        raise NoTenant("a tenant transaction needs the caller's SWV")
+    return (
+        f"BEGIN{' READ ONLY' if readonly else ''}; "
+        f"SELECT set_config({_literal(TENANT_SETTING)}, {_literal(swv)}, true), "
+        f"set_config('role', {_literal(APP_ROLE)}, true)"
+    )
+
+
 @asynccontextmanager
 async def tenant_transaction(
     pool: asyncpg.Pool, swv: str, *, readonly: bool = False
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction that sees and writes only ``swv``'s rows of protected tables."""
-    async with pool.acquire() as conn, conn.transaction(readonly=readonly):
-        await enter_tenant(conn, swv)
-        yield conn
+    """A transaction that sees and writes only ``swv``'s rows of protected tables.
+
+    It begins with the tenant already set, in one round trip (a simple query can't take
+    parameters, hence the quoted literal), and commits when the block ends without an
+    exception. A connection released with the transaction still open (the block was
+    cancelled while rolling back) is rolled back by the pool.
+    """
+    begin = _begin_as_tenant(swv, readonly=readonly)
+    async with pool.acquire() as conn:
+        await conn.execute(begin)
+        try:
+            yield conn
+        except BaseException:
+            # A broken connection can't roll back; the pool discards it, which ends the
+            # transaction too. The block's own exception is the one that matters.
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
 
 
 @asynccontextmanager

@@ -29,6 +29,7 @@ import httpx
 
 from benchmarks.plan import Bench
 from benchmarks.results import Figure, Target, figure, median
+from benchmarks.stages.posting import DroppedConnection, JsonPoster
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_assignment.projections import CASE_BOARD
 from passend_backbone import db
@@ -125,9 +126,8 @@ class _Window:
 
 
 class _Driver:
-    def __init__(self, http: httpx.AsyncClient, intake: str, pool: asyncpg.Pool) -> None:
+    def __init__(self, http: JsonPoster, pool: asyncpg.Pool) -> None:
         self.http = http
-        self.intake = intake
         self.pool = pool
         self.headers = auth_header(Role.IB, SWV, subject="ib-bench", school_id=SCHOOL)
         self.counter = 0
@@ -147,18 +147,18 @@ class _Driver:
             for attempt in range(1, RETRIES + 1):
                 try:
                     answer = await self.http.post(
-                        f"{self.intake}/requests",
-                        headers={**self.headers, "Idempotency-Key": key},
-                        json=_submission(index),
+                        "/requests",
+                        {**self.headers, "Idempotency-Key": key},
+                        _submission(index),
                     )
                     break
-                except httpx.TransportError as exc:
+                except DroppedConnection as exc:
                     # A kept-alive connection the server closed just then: send again with
                     # the same key, as a client should (the first one may have been stored).
                     if attempt == RETRIES:
                         window.failed.append(repr(exc))
                         return
-                except httpx.HTTPError as exc:
+                except (OSError, TimeoutError, ValueError) as exc:
                     window.failed.append(repr(exc))
                     return
         window.answered_at = time.perf_counter()
@@ -283,7 +283,8 @@ async def run(bench: Bench) -> list[Figure]:
         await _wait_ready(http, urls, bench)
         pool = await db.create_pool(assignment_db, min_size=1, max_size=2)
         stop = asyncio.Event()
-        driver = _Driver(http, urls["intake"][0], pool)
+        poster = JsonPoster(urls["intake"][0])
+        driver = _Driver(poster, pool)
         poller = asyncio.create_task(driver.poll(stop))
         try:
             bench.progress(f"latency: warm-up {WARMUP_SECONDS:g}s at {sizes.latency_rate:g}/s")
@@ -325,6 +326,7 @@ async def run(bench: Bench) -> list[Figure]:
         finally:
             stop.set()
             await poller
+            await poster.aclose()
             await pool.close()
     settings = {
         "path": "intake POST /requests -> intake relay -> broker -> assignment routing "
@@ -334,6 +336,7 @@ async def run(bench: Bench) -> list[Figure]:
         "warmup_seconds": WARMUP_SECONDS,
         "services": "intake and assignment as OS processes, log level info, JSON logs",
         "max_in_flight": MAX_IN_FLIGHT,
+        "client": "benchmarks.stages.posting (HTTP/1.1 keep-alive, JSON bodies)",
         "retries_on_dropped_connection": RETRIES,
         "poll_interval_ms": POLL_SECONDS * 1000,
         "clock": "from the scheduled send time to the poller's first sight (open loop)",

@@ -12,13 +12,14 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from passend_backbone.consumer.deliveries import Delivery
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.runner import ConsumerRunner, ensure_topics
 from passend_backbone.db import create_pool, migrate
@@ -68,6 +69,33 @@ class CountingProjection:
             "ON CONFLICT (case_id) DO UPDATE SET n = counts.n + 1, last_event = $2",
             event.subject,
             event.id,
+        )
+
+
+class BatchCountingProjection(CountingProjection):
+    """The same counts, applied a batch at a time; a batch holding the poison raises."""
+
+    def __init__(self, topic: str, name: str = "case_counts") -> None:
+        super().__init__(topic, name)
+        self.batches: list[int] = []  # the size of each batch handed to handle_batch
+
+    async def handle_batch(self, conn: asyncpg.Connection, deliveries: Sequence[Delivery]) -> None:
+        self.batches.append(len(deliveries))
+        counted = [d for d in deliveries if isinstance(d.payload, ConsentRequested)]
+        for delivery in counted:
+            assert isinstance(delivery.payload, ConsentRequested)
+            if delivery.payload.requested_by == POISON:
+                raise Poisoned(f"poisoned event {delivery.event.id} in a batch")
+        # One statement for the batch; the rows written last per case name the last event.
+        await conn.execute(
+            "INSERT INTO counts (case_id, n, last_event) "
+            "SELECT case_id, count(*), (array_agg(event_id ORDER BY i DESC))[1] "
+            "FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS u(case_id, event_id, i) "
+            "GROUP BY case_id "
+            "ON CONFLICT (case_id) DO UPDATE "
+            "SET n = counts.n + excluded.n, last_event = excluded.last_event",
+            [d.event.subject for d in counted],
+            [d.event.id for d in counted],
         )
 
 

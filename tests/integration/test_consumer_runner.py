@@ -20,6 +20,7 @@ from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from tests.integration.consumer_crash_worker import (
     POISON,
+    BatchCountingProjection,
     CountingProjection,
     committed_total,
     consent_requested,
@@ -271,6 +272,52 @@ async def test_malformed_and_failing_events_go_to_the_dead_letter_topic(
     async with read_model(runners.pool, "case_counts") as conn:
         handled = await conn.fetchval("SELECT count(*) FROM handled WHERE event_id = $1", poison.id)
     assert handled == 0  # dead-lettered, so a replay from the DLQ applies it
+
+
+async def test_a_batch_projection_applies_each_batch_at_once(
+    runners: Runners, broker: Broker, topic: str
+) -> None:
+    events = stream(cases=3, per_case=4)
+    redelivered = events[:5]  # the same events again: each still counts once
+    projection = BatchCountingProjection(topic)
+    await produce(broker.bootstrap_servers, broker.kind, topic, events + redelivered)
+    await runners.start("svc", projection)
+    await eventually(
+        lambda: _committed_is(broker, "svc.case_counts", topic, len(events + redelivered))
+    )
+    assert await counts(runners.pool) == expected_counts(events)
+    assert projection.batches  # the batch path ran ...
+    assert projection.handle_calls == {}  # ... and the one-event path did not
+    async with read_model(runners.pool, "case_counts") as conn:
+        last = await conn.fetch("SELECT case_id, last_event FROM counts")
+    last_of_case = {e.subject: e.id for e in events}  # per case order held within a batch
+    assert {r["case_id"]: r["last_event"] for r in last} == last_of_case
+
+
+async def test_a_failing_batch_is_applied_event_by_event_and_the_poison_dead_lettered(
+    runners: Runners, broker: Broker, topic: str
+) -> None:
+    case = uuid.uuid4()
+    before = [consent_requested(case) for _ in range(3)]
+    poison = consent_requested(case, requested_by=POISON)
+    after = [consent_requested(case) for _ in range(3)]
+    # One produce, one partition: the poison arrives inside a batch with the others.
+    await produce(broker.bootstrap_servers, broker.kind, topic, [*before, poison, *after])
+    projection = BatchCountingProjection(topic)
+    await runners.start("svc", projection, retries=3)
+
+    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, 7))
+    assert await counts(runners.pool) == {str(case): 6}
+    assert projection.handle_calls[str(poison.id)] == 3
+    assert projection.batches  # the poison came inside a batch, which was undone
+    dead = await read_topic(
+        broker.bootstrap_servers, topics.dead_letter(topic, "svc.case_counts"), expected=1
+    )
+    assert [r.value for r in dead] == [poison.to_kafka()[2]]
+    assert dict(dead[0].headers)[DLQ_STAGE] == b"handle"
+    async with read_model(runners.pool, "case_counts") as conn:
+        handled = await conn.fetchval("SELECT count(*) FROM handled")
+    assert handled == 6  # the poison's mark went with its transaction
 
 
 async def test_stop_finishes_and_commits_the_batch_in_hand(

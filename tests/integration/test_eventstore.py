@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from passend_backbone.db import create_pool, migrate, pending_migrations
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent, verify
@@ -76,10 +77,10 @@ async def test_append_and_read_back(store: EventStore) -> None:
     assert await store.read_stream("case-none") == []
 
 
-async def test_numbers_and_unicode_survive_jsonb_and_the_chain_holds(
+async def test_numbers_and_unicode_survive_the_store_and_the_chain_holds(
     store: EventStore, db: asyncpg.Pool
 ) -> None:
-    # jsonb prints 1e100 as an integer and keeps 2.0 as 2.0: the hash must not care.
+    # The json column keeps the appended text as it is, and that text is what is hashed.
     data = {"whole": 2.0, "huge": 1e100, "tiny": 1.5e-7, "tenth": 0.1, "name": "Zoë ✓", "t": (1, 2)}
     [appended] = await store.append("case-1", 0, [NewEvent("t.v1", data)], META)
     [read] = await store.read_stream("case-1")
@@ -230,7 +231,7 @@ async def test_verify_names_the_event_an_attacker_changed(
     async with db.acquire() as conn:
         await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only_rows")
         await conn.execute(
-            "UPDATE events SET data = jsonb_set(data, '{n}', '99') "
+            "UPDATE events SET data = jsonb_set(data::jsonb, '{n}', '99') "
             "WHERE stream_id = 'case-b' AND stream_version = 2"
         )
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only_rows")
@@ -239,3 +240,75 @@ async def test_verify_names_the_event_an_attacker_changed(
     assert (report.first_break.stream_id, report.first_break.stream_version) == ("case-b", 2)
     assert report.first_break.expected != report.first_break.actual
     assert (report.streams_checked, report.events_checked) == (2, 6)
+
+
+async def test_appends_to_existing_streams_chain_on_and_verify(
+    store: EventStore, db: asyncpg.Pool
+) -> None:
+    # New streams are chained by the caller, existing ones by events_append: one chain.
+    first = await store.append("case-1", 0, [new(1), new(2)], META)
+    more = await store.append("case-1", 2, [new(3)], META)
+    more += await store.append("case-1", 3, [new(4), NewEvent("t.Other.v1", {"m": 5})], META)
+    chain = first + more
+    assert [e.prev_hash for e in chain[1:]] == [e.hash for e in chain[:-1]]
+    read = await store.read_stream("case-1")
+    assert read == chain  # what the append returned is what a read gives
+    assert [e.event_type for e in read][-2:] == ["nl.passend.test.Happened.v1", "t.Other.v1"]
+    report = await verify(db)
+    assert (report.ok, report.streams_checked, report.events_checked) == (True, 1, 5)
+
+
+async def test_verify_reads_large_and_non_ascii_events_whole(
+    store: EventStore, db: asyncpg.Pool
+) -> None:
+    # Rows larger than one COPY chunk, and texts whose UTF-8 is longer than their characters.
+    meta = Metadata(
+        swv="swv-2801",
+        actor="medewerker-é",
+        correlation_id="c",
+        causation_id="x",
+        on_behalf_of="ouder-ø",
+    )
+    for stream in ("zaak-ü", "zaak-a"):
+        await store.append(stream, 0, [new(1, text="✓" * 200_000), new(2)], meta)
+        await store.append(stream, 2, [new(3, text="ë" * 70_000)], meta)
+    report = await store.verify()
+    assert (report.ok, report.streams_checked, report.events_checked) == (True, 2, 6)
+    async with db.acquire() as conn:
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only_rows")
+        await conn.execute(
+            "UPDATE events SET actor = 'medewerker-e' "
+            "WHERE stream_id = 'zaak-ü' AND stream_version = 3"
+        )
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only_rows")
+    report = await store.verify()
+    assert report.first_break is not None
+    assert (report.first_break.stream_id, report.first_break.stream_version) == ("zaak-ü", 3)
+    assert "changed" in report.first_break.reason
+    assert (report.broken_streams, report.events_checked) == (1, 6)
+
+
+async def test_append_listeners_hear_of_appends_that_wrote(
+    store: EventStore, db: asyncpg.Pool
+) -> None:
+    heard: list[str] = []
+
+    def failing() -> None:
+        raise RuntimeError("listener broke")
+
+    store.add_append_listener(lambda: heard.append("a"))
+    store.add_append_listener(failing)
+    store.add_append_listener(lambda: heard.append("b"))
+    event = new(1)
+    with capture_logs() as logs:
+        await store.append("case-1", 0, [event], META)
+    assert heard == ["a", "b"]
+    assert [entry["event"] for entry in logs] == ["append_listener_failed"]
+    async with db.acquire() as conn, conn.transaction():
+        await store.append("case-1", 1, [new(2)], META, conn=conn)
+        assert heard == ["a", "b", "a", "b"]
+    # Nothing written: a duplicate, a conflict.
+    await store.append("case-1", 2, [event], META)
+    with pytest.raises(ConcurrencyError):
+        await store.append("case-1", 0, [new(3)], META)
+    assert heard == ["a", "b", "a", "b"]

@@ -10,6 +10,7 @@ import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -22,6 +23,8 @@ from aiokafka.structs import ConsumerRecord
 from passend_backbone.db import create_pool, migrate
 from passend_backbone.devstack.infra import Broker
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_backbone.eventstore.store import COLUMNS as STORE_COLUMNS
+from passend_backbone.eventstore.store import event_from_row
 from passend_backbone.kafka_io import ensure_topics, start_producer
 from passend_backbone.outbox import OutboxRelay
 from passend_backbone.testing.waiting import eventually
@@ -149,6 +152,98 @@ async def test_relay_publishes_in_order_as_cloudevents(
         per_partition[record.partition].append(event.position)
     for positions in per_partition.values():
         assert positions == sorted(positions)
+
+
+async def test_published_records_are_byte_for_byte_the_contracts(
+    db: asyncpg.Pool, store: EventStore, relay: OutboxRelay, reader: TopicReader
+) -> None:
+    payloads: list[dict[str, Any]] = [
+        {"n": 1, "need_areas": ["lezen"], "nested": {"b": None, "a": True}},
+        {"naam": "Zoë", "emoji": "\U0001f600"},  # escaped as json.dumps does
+        {"ratio": 1.5, "tiny": 1e-05, "huge": 1e16},  # floats as Python writes them
+    ]
+    obo = Metadata(
+        swv="swv-2801",
+        actor="user-7",
+        correlation_id="c",
+        causation_id="d",
+        on_behalf_of="parent-1",
+    )
+    await store.append(
+        "case-a", 0, [NewEvent("nl.passend.test.Happened.v1", p) for p in payloads], META
+    )
+    await store.append("case-b", 0, [new(7)], obo)
+    assert await relay.run_once() == 4
+    records = await reader.until(lambda rs: len(rs) >= 4, "4 records")
+    rows = await db.fetch(f"SELECT {STORE_COLUMNS} FROM events")
+    expected = {
+        row["event_id"]: event_from_row(row).to_cloudevent(SOURCE).to_kafka() for row in rows
+    }
+    for record in records:
+        key, headers, value = expected[CloudEvent.from_kafka(record.headers, record.value).id]
+        assert (record.key, list(record.headers), record.value) == (key, headers, value)
+
+
+async def test_a_step_reads_in_chunks_up_to_its_batch_and_stops_at_a_gap(
+    db: asyncpg.Pool,
+    store: EventStore,
+    producer: AIOKafkaProducer,
+    topic: str,
+    reader: TopicReader,
+) -> None:
+    relay = OutboxRelay(db, store, producer, topic, source=SOURCE, batch_size=40, fetch_size=10)
+    stored = await store.append("case-a", 0, [new(i) for i in range(25)], META)  # 1-25
+    async with db.acquire() as conn:
+        txn = conn.transaction()
+        await txn.start()
+        stored += await store.append("case-b", 0, [new(0)], META, conn=conn)  # 26, open
+        stored += await store.append("case-c", 0, [new(i) for i in range(60)], META)  # 27-86
+        # Chunks 1-10, 11-20, 21-25: the third stops before the open position.
+        assert await relay.run_once() == 25
+        assert await relay.checkpoint() == 25
+        await txn.commit()
+    assert await relay.run_once() == 40  # four chunks: a step's batch is full
+    assert await relay.run_once() == 21
+    assert await relay.run_once() == 0
+    records = await reader.until(lambda rs: len(rs) >= 86, "86 records")
+    assert sorted(event_ids(records)) == sorted(e.event_id for e in stored)
+    by_case: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        event = CloudEvent.from_kafka(record.headers, record.value)
+        by_case[event.subject].append(event.streamversion)
+    assert by_case == {
+        "case-a": list(range(1, 26)),
+        "case-b": [1],
+        "case-c": list(range(1, 61)),
+    }
+
+
+async def test_an_append_in_this_process_wakes_the_relay(
+    db: asyncpg.Pool,
+    store: EventStore,
+    producer: AIOKafkaProducer,
+    topic: str,
+    reader: TopicReader,
+) -> None:
+    # A poll interval far longer than the wait below: only the wake-up can publish in time.
+    relay = OutboxRelay(db, store, producer, topic, source=SOURCE, poll_interval=120)
+    [before] = await store.append("case-a", 0, [new(0)], META)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await reader.until(lambda rs: len(rs) >= 1, "the first pass")  # now it sleeps
+        [woke] = await store.append("case-a", 1, [new(1)], META)
+        await reader.until(lambda rs: len(rs) >= 2, "the appended event", timeout=20)
+        # Here the wake comes before the commit: the relay keeps looking until it sees it.
+        async with db.acquire() as conn, conn.transaction():
+            [late] = await store.append("case-b", 0, [new(2)], META, conn=conn)
+            # Fault injection, not synchronisation: a commit later than several quick polls.
+            await asyncio.sleep(0.3)
+        records = await reader.until(lambda rs: len(rs) >= 3, "the late commit", timeout=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert event_ids(records) == [before.event_id, woke.event_id, late.event_id]
 
 
 async def test_relay_waits_for_a_transaction_that_commits_late(

@@ -170,3 +170,40 @@ async def test_the_tenant_ends_with_the_transaction(db_url: str) -> None:
                 pass
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize("swv", ["swv-a", "o'hara", "back\\slash", "x'); SELECT 1; --", "école"])
+async def test_the_tenant_is_set_exactly_as_named(db_url: str, swv: str) -> None:
+    pool = await db.create_pool(db_url, min_size=1, max_size=1)
+    try:
+        await _migrated(pool, "passend_intake.migrations")
+        async with tenancy.tenant_transaction(pool, swv, readonly=True) as conn:
+            assert await conn.fetchval("SELECT current_setting('passend.swv', true)") == swv
+            assert await conn.fetchval("SHOW transaction_read_only") == "on"
+        with pytest.raises(tenancy.NoTenant):
+            async with tenancy.tenant_transaction(pool, "swv\x00-a"):
+                pass
+    finally:
+        await pool.close()
+
+
+async def test_a_failing_tenant_transaction_writes_nothing(db_url: str) -> None:
+    pool = await db.create_pool(db_url, min_size=1, max_size=1)
+    try:
+        await _migrated(pool, "passend_intake.migrations")
+
+        async def make_a_key_then_fail() -> None:
+            async with tenancy.tenant_transaction(pool, "swv-a") as conn:
+                await pupil_keys.get_or_create_key(conn, "swv-a", "p-9")
+                raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="stop"):
+            await make_a_key_then_fail()
+        async with tenancy.tenant_transaction(pool, "swv-a") as conn:
+            assert await conn.fetchval("SELECT count(*) FROM pupil_keys") == 0
+            await pupil_keys.get_or_create_key(conn, "swv-a", "p-9")
+        async with pool.acquire() as conn:  # committed, and the connection is clean again
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT count(*) FROM pupil_keys") == 1
+    finally:
+        await pool.close()

@@ -97,3 +97,59 @@ def test_endpoint_answers_401_without_or_with_a_bad_token(verifier: TokenVerifie
         "/me", headers={"Authorization": f"Bearer {token_for('ib', 's', subject='a')}"}
     )
     assert good.json() == {"sub": "a", "role": "ib"}
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = mint(
+        issuer_key(),
+        Principal("ib-7", Role.IB, "swv-1"),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        lifetime_seconds=30,
+    )
+    first = verifier.verify(token)
+    calls: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: calls.append("decode"))
+    assert verifier.verify(token) == first
+    assert calls == []  # answered from memory, no second signature check
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    def decode(*args: object, **kwargs: object) -> None:
+        calls.append("decode")  # PyJWT reads its own clock: say what it would say then
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", decode)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+    assert calls == ["decode"]  # past its expiry the token is checked in full again
+
+
+def test_a_remembered_token_is_checked_again_when_the_key_set_is_due(
+    verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = token_for(Role.IB, "swv-1", subject="ib-8")
+    verifier.verify(token)
+    later = time.time() + verifier.keys.refresh_seconds + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    checked: list[str] = []
+    real_decode = jwt.decode
+
+    def decode(*args: object, **kwargs: object) -> object:
+        checked.append("decode")
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", decode)
+    assert verifier.verify(token).subject == "ib-8"
+    assert checked == ["decode"]
+
+
+def test_a_changed_byte_of_a_remembered_token_is_refused(verifier: TokenVerifier) -> None:
+    token = token_for(Role.IB, "swv-1", subject="ib-9")
+    verifier.verify(token)
+    head, body, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    with pytest.raises(InvalidToken):
+        verifier.verify(f"{head}.{body}.{flipped}")

@@ -15,15 +15,46 @@ class InvalidToken(Exception):
     """The bearer token is missing, malformed, expired, or not for us."""
 
 
+# Verified tokens remembered at most this many at once: a client sends the same token
+# with every request, and the signature check and claim parsing cost more than the rest
+# of authentication together.
+_CACHED_TOKENS = 1024
+
+
 class TokenVerifier:
-    """Checks signature (against the issuer's JWKS), issuer, audience and expiry."""
+    """Checks signature (against the issuer's JWKS), issuer, audience and expiry.
+
+    A token that passed is remembered by its exact text (signature included, so any
+    changed byte is a different token that is checked in full) until it expires or, at
+    the latest, until the key set is due for a refresh, so a key the issuer withdrew
+    stops being trusted as soon as it would without the memory.
+    """
 
     def __init__(self, *, issuer: str, audience: str, keys: KeySet) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (who, valid until)
 
     def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, valid_until = remembered
+            if time.time() < valid_until:
+                return principal
+            del self._verified[token]
+        principal, expires_at = self._verify(token)
+        if len(self._verified) >= _CACHED_TOKENS:
+            # The oldest entry goes first (dicts keep insertion order).
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (
+            principal,
+            min(expires_at, time.time() + self.keys.refresh_seconds),
+        )
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and the token's expiry time, or :class:`InvalidToken`."""
         try:
             header = jwt.get_unverified_header(token)
             key = self.keys.key(str(header.get("kid", "")))
@@ -35,7 +66,7 @@ class TokenVerifier:
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return Principal(
+            principal = Principal(
                 subject=str(claims["sub"]),
                 role=Role(claims["role"]),
                 swv=str(claims["swv"]),
@@ -44,7 +75,8 @@ class TokenVerifier:
                 region=claims.get("region"),
                 pupil_refs=_pupil_refs(claims.get("pupil_refs")),
             )
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            return principal, float(claims["exp"])
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc) or type(exc).__name__) from exc
 
 

@@ -3,9 +3,11 @@
 Each delivery is marked handled (per projection generation, or per reactor) in the same
 transaction as its effect, so a redelivered event changes nothing. When a handler raises,
 the whole transaction rolls back and is tried again; after ``retries`` failures of the
-same event that event is set aside (to be dead-lettered) and the rest is applied. Errors
-that mean the database itself is unreachable are retried without limit instead, because
-dead-lettering every event of an outage would lose them from the read model.
+same event that event is set aside (to be dead-lettered) and the rest is applied. A
+projection's batch handler that raises is undone to a savepoint and the batch applied one
+event at a time instead, which finds the failing event. Errors that mean the database
+itself is unreachable are retried without limit instead, because dead-lettering every
+event of an outage would lose them from the read model.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncpg
 import structlog
 
 from passend_backbone.consumer.deliveries import Delivery, Failure
-from passend_backbone.consumer.kinds import Projection, Reactor
+from passend_backbone.consumer.kinds import BatchProjection, Projection, Reactor
 from passend_backbone.eventstore import EventStore
 from passend_backbone.logs import log_context
 
@@ -58,14 +60,30 @@ async def apply_projection(
         "ON CONFLICT DO NOTHING RETURNING event_id",
         [d.event.id for d in deliveries],
     )
+    todo: list[Delivery] = []
     for delivery in deliveries:
         if delivery.event.id in new:
             new.discard(delivery.event.id)  # the same event twice in one batch
-            try:
-                with _event_log_context(delivery):
-                    await projection.handle(conn, delivery.event, delivery.payload)
-            except Exception as exc:
-                raise HandlerFailed(delivery, exc) from exc
+            todo.append(delivery)
+    if isinstance(projection, BatchProjection) and len(todo) > 1:
+        try:
+            # A savepoint: a failed batch leaves the handled marks and nothing else.
+            async with conn.transaction():
+                await projection.handle_batch(conn, todo)
+            return
+        except _UNREACHABLE:
+            raise
+        except Exception as exc:
+            # Which event failed is not known: one at a time finds it (and the retries
+            # set it aside) while the others still apply.
+            log = default_log()
+            log.warning("consumer.batch_handler_failed", events=len(todo), error=repr(exc))
+    for delivery in todo:
+        try:
+            with _event_log_context(delivery):
+                await projection.handle(conn, delivery.event, delivery.payload)
+        except Exception as exc:
+            raise HandlerFailed(delivery, exc) from exc
 
 
 async def apply_reactor(

@@ -16,11 +16,13 @@ event ids live in ``public.reactor_handled``; the events it appends use determin
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 from uuid import UUID, uuid5
 
 import asyncpg
 
+from passend_backbone.consumer.deliveries import Delivery
 from passend_backbone.eventstore import EventStore
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -41,6 +43,20 @@ class Projection(Protocol):
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload
     ) -> None:
         """Apply one event inside the runner's transaction (unqualified table names)."""
+
+
+@runtime_checkable
+class BatchProjection(Projection, Protocol):
+    """A projection that can also apply a whole batch in a few statements.
+
+    ``handle_batch`` must leave the tables exactly as ``handle`` of each delivery in
+    order would (events of one case keep their order). The runner calls it with the new
+    events of a batch; when it raises, the runner undoes it and applies the batch with
+    ``handle`` one event at a time, so a poison event is found and set aside alone.
+    """
+
+    async def handle_batch(self, conn: asyncpg.Connection, deliveries: Sequence[Delivery]) -> None:
+        """Apply ``deliveries`` in order inside the runner's transaction."""
 
 
 class Reactor(Protocol):

@@ -26,6 +26,7 @@ the projection's code changed since the interrupted attempt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from passend_backbone.consumer.apply import (
     default_log,
     record_consumed,
 )
-from passend_backbone.consumer.deliveries import Delivery, parse_records
+from passend_backbone.consumer.deliveries import Delivery, Failure, parse_records
 from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.schema import (
     create_generation,
@@ -319,33 +320,45 @@ class _Build:
         if goal is not None:
             targets = {tp: goal.get(tp, 0) for tp in partitions}
         start_behind: dict[Any, int] = {}
-        while True:
-            if goal is None:
+        # The previous batch's transaction runs while the next batch is read and parsed;
+        # batches still commit one after another, in order.
+        pending: asyncio.Task[None] | None = None
+        try:
+            while True:
+                if goal is None:
+                    for tp in partitions:
+                        if tp not in targets and consumer.highwater(tp) is not None:
+                            targets[tp] = consumer.highwater(tp)
+                behind = {}
                 for tp in partitions:
-                    if tp not in targets and consumer.highwater(tp) is not None:
-                        targets[tp] = consumer.highwater(tp)
-            behind = {}
-            for tp in partitions:
-                if tp in targets:
-                    behind[tp] = max(0, targets[tp] - await consumer.position(tp))
-            if not start_behind and len(behind) == len(partitions):
-                start_behind = dict(behind)
-            if len(behind) == len(partitions) and not any(behind.values()):
-                return start_behind
-            batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
-            records = [r for part in batch.values() for r in part]
-            if records:
-                await self._apply(records)
-                self.records += len(records)
-                if self.progress is not None:
-                    self.progress(
-                        RebuildProgress(
-                            self.projection.name, phase, self.records, sum(behind.values())
-                        )
+                    if tp in targets:
+                        behind[tp] = max(0, targets[tp] - await consumer.position(tp))
+                if not start_behind and len(behind) == len(partitions):
+                    start_behind = dict(behind)
+                if len(behind) == len(partitions) and not any(behind.values()):
+                    if pending is not None:
+                        await pending
+                        pending = None
+                    return start_behind
+                batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+                records = [r for part in batch.values() for r in part]
+                if records:
+                    parsed = await _parse(records)
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.create_task(
+                        self._apply(records, parsed, phase, sum(behind.values()))
                     )
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
 
-    async def _apply(self, records: Sequence[Any]) -> None:
-        deliveries, failures, _ = parse_records(records)
+    async def _apply(
+        self, records: Sequence[Any], parsed: _Parsed, phase: str, behind: int
+    ) -> None:
+        deliveries, failures = parsed
 
         async def body(conn: asyncpg.Connection, todo: Sequence[Delivery]) -> None:
             await use_schema(conn, self.schema)
@@ -369,6 +382,25 @@ class _Build:
                     record.topic, record.partition, record.offset, failure.stage, failure.reason
                 )
             )
+        self.records += len(records)
+        if self.progress is not None:
+            self.progress(RebuildProgress(self.projection.name, phase, self.records, behind))
+
+
+_Parsed = tuple[list[Delivery], list[Failure]]
+_PARSE_CHUNK = 500
+
+
+async def _parse(records: Sequence[Any]) -> _Parsed:
+    """The records parsed a chunk at a time, letting the pending transaction go on between."""
+    deliveries: list[Delivery] = []
+    failures: list[Failure] = []
+    for start in range(0, len(records), _PARSE_CHUNK):
+        parsed, failed, _ = parse_records(records[start : start + _PARSE_CHUNK])
+        deliveries += parsed
+        failures += failed
+        await asyncio.sleep(0)
+    return deliveries, failures
 
 
 async def _generation_schemas(conn: asyncpg.Connection, projection: str) -> dict[int, str]:

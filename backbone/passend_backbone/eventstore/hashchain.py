@@ -1,22 +1,53 @@
 """The per-stream hash chain: canonical bytes of an event, link hashes and pure verification.
 
 Each event's ``hash`` is ``sha256(prev_hash || canonical_bytes(event))``; a stream's first
-event has 32 zero bytes as ``prev_hash``. Changing any stored field of any event breaks
-the link of that event, and rewriting the hashes too breaks the link of the next one.
+event has 32 zero bytes as ``prev_hash``. The event's ``data`` is hashed as the exact JSON
+text the store keeps (column type ``json`` keeps it byte for byte), written once at append
+with sorted keys. The canonical bytes are the fields as PostgreSQL's binary ``COPY`` sends
+them (:data:`CANONICAL_COLUMNS`), so the verifier hashes rows as they arrive, without
+decoding them. Changing any stored field of any event breaks the link of that event, and
+rewriting the hashes too breaks the link of the next one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from struct import Struct
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 GENESIS: bytes = bytes(32)
+
+# The columns the hash covers, in the order of the canonical bytes: each field is its
+# length in bytes (-1 for NULL) and its binary form (int4 and int8 in network order, the
+# uuid's 16 bytes, timestamptz as microseconds since 2000-01-01 UTC, text and json as UTF-8).
+CANONICAL_COLUMNS = (
+    "stream_version",
+    "event_id",
+    "occurred_at",
+    "stream_id",
+    "event_type",
+    "swv",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "on_behalf_of",
+    "data",
+)
+
+# PostgreSQL's timestamp epoch: ``timestamptz_send`` gives microseconds since then.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# stream_version (int4), event_id (uuid), occurred_at (timestamptz), each with its length.
+_FIXED = Struct(">iii16siq")
+_LENGTH = Struct(">i")
+_NULL = _LENGTH.pack(-1)
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 @dataclass(frozen=True)
@@ -27,7 +58,7 @@ class Link:
     stream_id: str
     stream_version: int
     event_type: str
-    data: Mapping[str, Any]
+    data: bytes  # the stored JSON text, UTF-8
     swv: str
     actor: str
     correlation_id: str
@@ -72,38 +103,76 @@ class VerificationReport:
         return self.first_break is None
 
 
-def _number(text: str) -> int | float:
-    # jsonb stores numbers as exact decimals and prints them without exponent, so 2.0 comes
-    # back as 2.0 but 1e100 as an integer: a number with an integral value is hashed as
-    # that integer, any other as the shortest float that reads back the same.
-    value = float(text)
-    if value.is_integer():
-        return int(Decimal(text))
-    return value
+# Why a link breaks, in the order they are checked.
+MISSING = "version follows {}: an event is missing"
+PREV_DIFFERS = "prev_hash differs from the previous event's hash"
+CHANGED = "hash differs from the hash of the stored fields: the event was changed"
 
 
-def normal_json(text: str) -> Any:
-    """Parse JSON text into the values the hash covers (integral numbers as ints)."""
-    return json.loads(text, parse_float=_number)
+def data_bytes(data: Any) -> bytes:
+    """The JSON text stored for ``data`` and hashed: sorted keys, no whitespace, UTF-8.
 
-
-def _dump(plain: Any) -> str:
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no whitespace, ASCII, numbers by value.
-
-    Tuples count as lists and object keys as strings, as they are once stored.
+    Tuples become lists and object keys strings, as they read back; NaN and infinities
+    become null (as the contracts' JSON mode makes them).
     """
-    return _dump(normal_json(json.dumps(value, allow_nan=False)))
+    return orjson.dumps(data, option=_JSON_OPTIONS)
 
 
-def iso_utc(moment: datetime) -> str:
-    """``moment`` in UTC with microseconds, e.g. ``2027-03-02T09:15:00.000000Z``."""
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment!r} has no time zone; give an aware datetime")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _text(value: str | None) -> bytes:
+    if value is None:
+        return _NULL
+    raw = value.encode()
+    return _LENGTH.pack(len(raw)) + raw
+
+
+class Canonicalizer:
+    """Canonical bytes of the events of one append: what they share is encoded once."""
+
+    def __init__(
+        self,
+        *,
+        stream_id: str,
+        swv: str,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
+        on_behalf_of: str | None,
+    ) -> None:
+        self._stream = _text(stream_id)
+        self._meta = b"".join(
+            _text(v) for v in (swv, actor, correlation_id, causation_id, on_behalf_of)
+        )
+        self._types: dict[str, bytes] = {}
+        self._moment: datetime | None = None
+        self._micros = 0
+
+    def __call__(
+        self,
+        event_id: UUID,
+        stream_version: int,
+        occurred_at: datetime,
+        event_type: str,
+        data: bytes,
+    ) -> bytes:
+        """The canonical bytes of one event of this stream and metadata."""
+        if occurred_at is not self._moment:
+            if occurred_at.tzinfo is None:
+                raise ValueError(f"{occurred_at!r} has no time zone; give an aware datetime")
+            self._micros = (occurred_at - _PG_EPOCH) // _MICROSECOND
+            self._moment = occurred_at
+        kind = self._types.get(event_type)
+        if kind is None:
+            kind = self._types[event_type] = _text(event_type)
+        return b"".join(
+            (
+                _FIXED.pack(4, stream_version, 16, event_id.bytes, 8, self._micros),
+                self._stream,
+                kind,
+                self._meta,
+                _LENGTH.pack(len(data)),
+                data,
+            )
+        )
 
 
 def canonical_bytes(
@@ -112,35 +181,28 @@ def canonical_bytes(
     stream_id: str,
     stream_version: int,
     event_type: str,
-    data: Mapping[str, Any],
+    data: bytes,
     swv: str,
     actor: str,
     correlation_id: str,
     causation_id: str,
     on_behalf_of: str | None,
     occurred_at: datetime,
-    data_is_normal: bool = False,
 ) -> bytes:
-    """The bytes an event's hash covers (independent of key order and number spelling).
+    """The bytes an event's hash covers; ``data`` is the stored JSON text (:func:`data_bytes`).
 
-    ``data_is_normal`` skips normalising ``data``: only for data from :func:`normal_json`.
+    The fields of :data:`CANONICAL_COLUMNS`, each as its length and binary form: unambiguous,
+    and byte for byte what a binary ``COPY`` of those columns sends for the stored row.
     """
-    plain = data if data_is_normal else normal_json(json.dumps(data, allow_nan=False))
-    return _dump(
-        {
-            "event_id": str(event_id),
-            "stream_id": stream_id,
-            "stream_version": stream_version,
-            "event_type": event_type,
-            "data": plain,
-            "swv": swv,
-            "actor": actor,
-            "correlation_id": correlation_id,
-            "causation_id": causation_id,
-            "on_behalf_of": on_behalf_of,
-            "occurred_at": iso_utc(occurred_at),
-        }
-    ).encode("ascii")
+    canonical = Canonicalizer(
+        stream_id=stream_id,
+        swv=swv,
+        actor=actor,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        on_behalf_of=on_behalf_of,
+    )
+    return canonical(event_id, stream_version, occurred_at, event_type, data)
 
 
 def link_hash(prev_hash: bytes, canonical: bytes) -> bytes:
@@ -169,7 +231,11 @@ def hash_of(link: Link) -> bytes:
 
 
 class ChainVerifier:
-    """Checks links fed in (stream_id, stream_version) order; keeps O(1) state."""
+    """Checks links fed in (stream_id, stream_version) order; keeps O(1) state.
+
+    The rules the database check (:mod:`passend_backbone.eventstore.verification`) applies
+    to a whole store, for links held in memory.
+    """
 
     def __init__(self) -> None:
         self.streams = 0
@@ -205,29 +271,15 @@ class ChainVerifier:
     def _check(self, link: Link) -> BrokenLink | None:
         if link.stream_version != self._version + 1:
             return BrokenLink(
-                link.stream_id,
-                link.stream_version,
-                f"version follows {self._version}: an event is missing",
-                None,
-                None,
+                link.stream_id, link.stream_version, MISSING.format(self._version), None, None
             )
         if link.prev_hash != self._hash:
             return BrokenLink(
-                link.stream_id,
-                link.stream_version,
-                "prev_hash differs from the previous event's hash",
-                self._hash,
-                link.prev_hash,
+                link.stream_id, link.stream_version, PREV_DIFFERS, self._hash, link.prev_hash
             )
         expected = hash_of(link)
         if link.hash != expected:
-            return BrokenLink(
-                link.stream_id,
-                link.stream_version,
-                "hash differs from the hash of the stored fields: the event was changed",
-                expected,
-                link.hash,
-            )
+            return BrokenLink(link.stream_id, link.stream_version, CHANGED, expected, link.hash)
         return None
 
     def report(self) -> VerificationReport:

@@ -11,7 +11,9 @@ CREATE TABLE events (
     stream_id      text        NOT NULL,
     stream_version integer     NOT NULL CHECK (stream_version >= 1),
     event_type     text        NOT NULL,
-    data           jsonb       NOT NULL,
+    -- json, not jsonb: the text is kept byte for byte, and those bytes are what the hash
+    -- chain covers (sorted keys, no whitespace, written once by the append).
+    data           json        NOT NULL,
     swv            text        NOT NULL,
     actor          text        NOT NULL,
     correlation_id text        NOT NULL,

@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 
 from passend_assignment.domain import case as case_domain
+from passend_assignment.domain.directory import DirectoryState, directory_stream
 from passend_assignment.domain.routing import route_request
 from passend_assignment.streams import load_directory
 from passend_assignment.timers import sync_timers
@@ -25,6 +26,31 @@ ACTOR = "service:assignment"
 _log = structlog.get_logger("passend.assignment.routing")
 
 
+class DirectoryMemory:
+    """The SWV directories as last folded, each with the stream version it was folded at.
+
+    Every routing needs its SWV's directory, whose stream changes seldom: asking the
+    stream's version is one indexed lookup, where reading and folding every directory
+    event cost a tenth of the service's CPU per routed request. Stored events never
+    change, so a directory folded at a version is the directory at that version.
+    """
+
+    def __init__(self) -> None:
+        self._folded: dict[str, tuple[int, DirectoryState]] = {}
+
+    async def directory(
+        self, store: EventStore, swv: str, conn: asyncpg.Connection
+    ) -> DirectoryState:
+        """The directory as ``conn`` sees it now."""
+        version = await store.stream_version(directory_stream(swv), conn)
+        folded = self._folded.get(swv)
+        if folded is not None and folded[0] == version:
+            return folded[1]
+        state, read_version = await load_directory(store, swv, conn)
+        self._folded[swv] = (read_version, state)
+        return state
+
+
 class RoutingReactor:
     """``RequestSubmitted`` -> ``RequestRouted`` (+ ``SpecialistRequired``) and the timers;
     ``RequestWithdrawn`` -> ``CaseWithdrawn`` and the timers cancelled. One reactor for both,
@@ -35,6 +61,7 @@ class RoutingReactor:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
+        self.directories = DirectoryMemory()
 
     async def react(
         self,
@@ -51,7 +78,7 @@ class RoutingReactor:
         if not isinstance(payload, RequestSubmitted):
             return
         now = self.clock()
-        directory, _ = await load_directory(store, event.swv, conn)
+        directory = await self.directories.directory(store, event.swv, conn)
         events = route_request(payload, event.swv, directory, now)
         meta = Metadata(
             swv=event.swv,

@@ -27,21 +27,33 @@ def fingerprint(body: Any) -> str:
 
 
 async def claim(
-    conn: asyncpg.Connection, swv: str, subject: str, key: str, print_: str
+    conn: asyncpg.Connection,
+    swv: str,
+    subject: str,
+    key: str,
+    print_: str,
+    answer: StoredAnswer,
 ) -> StoredAnswer | None:
-    """Claim ``key`` in the caller's open transaction; the stored answer if it was used.
+    """Claim ``key`` with its ``answer`` in the caller's open transaction; None when this
+    call got it, else the stored answer of the first use.
 
-    A concurrent request with the same key waits on the row lock of the unique index until
-    the first transaction ends: it then sees the first answer, or takes the key over if
-    the first one rolled back. So two retries racing each other still act once.
+    The answer goes in with the claim (one statement): no other transaction sees the row
+    before this one commits, and it commits together with the events the answer reports,
+    or not at all. A concurrent request with the same key waits on the row lock of the
+    unique index until the first transaction ends: it then sees the first answer, or
+    takes the key over if the first one rolled back. So two retries racing each other
+    still act once.
     """
     inserted = await conn.fetchval(
-        "INSERT INTO public.idempotency_keys (swv, subject, idempotency_key, fingerprint) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO public.idempotency_keys "
+        "(swv, subject, idempotency_key, fingerprint, status_code, response) "
+        "VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) ON CONFLICT DO NOTHING RETURNING true",
         swv,
         subject,
         key,
         print_,
+        answer.status_code,
+        json.dumps(answer.body, default=str),
     )
     if inserted:
         return None
@@ -61,18 +73,3 @@ async def claim(
         )
     body = row["response"]
     return StoredAnswer(row["status_code"], json.loads(body) if isinstance(body, str) else body)
-
-
-async def remember(
-    conn: asyncpg.Connection, swv: str, subject: str, key: str, answer: StoredAnswer
-) -> None:
-    """Store the answer with the claimed key, in the same transaction as the events."""
-    await conn.execute(
-        "UPDATE public.idempotency_keys SET status_code = $4, response = $5::text::jsonb "
-        "WHERE swv = $1 AND subject = $2 AND idempotency_key = $3",
-        swv,
-        subject,
-        key,
-        answer.status_code,
-        json.dumps(answer.body, default=str),
-    )

@@ -18,6 +18,20 @@ from passend_intake.domain.identity import PupilIdentity
 _NONCE_BYTES = 12
 
 
+_KEY_OF_PUPIL = (
+    "WITH made AS ("
+    " INSERT INTO public.pupil_keys (swv, pupil_ref, key_id, key) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (swv, pupil_ref) DO NOTHING RETURNING key_id, key"
+    "), kept AS ("
+    " SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR SHARE"
+    ") SELECT key_id, key FROM made UNION ALL SELECT key_id, key FROM kept"
+)
+
+
+def _new_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
 @dataclass(frozen=True)
 class PupilKey:
     key_id: UUID
@@ -36,19 +50,10 @@ async def get_or_create_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) 
     submission; a key erased in between is made anew.
     """
     for _ in range(3):
-        await conn.execute(
-            "INSERT INTO public.pupil_keys (swv, pupil_ref, key_id, key) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (swv, pupil_ref) DO NOTHING",
-            swv,
-            pupil_ref,
-            uuid4(),
-            AESGCM.generate_key(bit_length=256),
-        )
-        row = await conn.fetchrow(
-            "SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR SHARE",
-            swv,
-            pupil_ref,
-        )
+        # One statement: the new key if this inserted it, else the stored one (locked).
+        # A key another transaction made but had not committed when this statement began
+        # is waited for, then not seen by this statement's snapshot: the loop asks again.
+        row = await conn.fetchrow(_KEY_OF_PUPIL, swv, pupil_ref, uuid4(), _new_key())
         if row is not None:
             return PupilKey(row["key_id"], bytes(row["key"]))
     raise RuntimeError(f"the key of pupil {pupil_ref} kept being erased while it was made")

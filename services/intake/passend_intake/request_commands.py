@@ -42,12 +42,16 @@ async def submit_request(
     check_identity(body.pupil, now.date())
     print_ = idempotency.fingerprint(body.model_dump(mode="json"))
     swv, subject = principal.swv, principal.subject
+    # The answer is known before anything is written (the case id is made here), so it
+    # is stored with the key's claim in one statement.
+    case_id = uuid.uuid4()
+    created = RequestCreated(case_id=case_id, submitted_at=now, href=f"/requests/{case_id}")
+    answer = idempotency.StoredAnswer(201, created.model_dump(mode="json"))
     async with tenancy.tenant_transaction(ctx.pool, swv) as conn:
-        stored = await idempotency.claim(conn, swv, subject, idempotency_key, print_)
+        stored = await idempotency.claim(conn, swv, subject, idempotency_key, print_, answer)
         if stored is not None:
             return stored
         key = await pupil_keys.get_or_create_key(conn, swv, body.pupil_ref)
-        case_id = uuid.uuid4()
         command = SubmitRequest(
             case_id=case_id,
             school_id=body.school_id,
@@ -72,9 +76,6 @@ async def submit_request(
             metadata(principal, correlation_id),
             conn=conn,
         )
-        created = RequestCreated(case_id=case_id, submitted_at=now, href=f"/requests/{case_id}")
-        answer = idempotency.StoredAnswer(201, created.model_dump(mode="json"))
-        await idempotency.remember(conn, swv, subject, idempotency_key, answer)
         return answer
 
 

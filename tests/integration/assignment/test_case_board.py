@@ -1,4 +1,4 @@
-"""The case board ends in the same row for any order of arrival, a claim before its routing too."""
+"""The case board reaches the same rows for any order of arrival and any batching of events."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from passend_assignment.domain.directory import DirectoryState
 from passend_assignment.domain.routing import route_request
 from passend_assignment.projections import CaseBoard
 from passend_backbone import db
+from passend_backbone.consumer.deliveries import Delivery
 from passend_backbone.runtime import BACKBONE_MIGRATIONS
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import (
@@ -24,6 +25,7 @@ from passend_contracts.events.assignment import (
 )
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import TrajectoryClosed
+from passend_contracts.registry import parse
 
 from .kit import SWV, submission
 
@@ -113,3 +115,35 @@ async def test_any_order_of_arrival_gives_the_same_row(pool: asyncpg.Pool) -> No
             orders.append(order)
         for order in orders:
             assert await _row_after(conn, order) == expected
+
+
+async def _rows_after(
+    conn: asyncpg.Connection, one_by_one: list[CloudEvent], batch: list[CloudEvent]
+) -> list[dict]:
+    """The rows after ``one_by_one`` through ``handle``, then ``batch`` through ``handle_batch``."""
+    board = CaseBoard()
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE SCHEMA IF NOT EXISTS board_test; SET LOCAL search_path = board_test"
+        )
+        await board.setup(conn)
+        for event in one_by_one:
+            await board.handle(conn, event, parse(event))
+        await board.handle_batch(conn, [Delivery(None, e, parse(e)) for e in batch])
+        rows = [dict(r) for r in await conn.fetch("SELECT * FROM cases ORDER BY case_id")]
+        await conn.execute("DROP SCHEMA board_test CASCADE")
+    return rows
+
+
+async def test_a_batch_gives_the_rows_of_one_event_at_a_time(pool: asyncpg.Pool) -> None:
+    await db.migrate(pool, [BACKBONE_MIGRATIONS, "passend_assignment.migrations"])
+    # Two cases interleaved; each case's events keep their order within every batch.
+    first, second = _history(), _history()
+    events = [_cloud(p) for pair in zip(first, second, strict=True) for p in pair]
+    async with pool.acquire() as conn:
+        expected = await _rows_after(conn, events, [])
+        assert len(expected) == 2
+        assert [row["route_coach_calls"] for row in expected] == [2, 2]
+        for split in (0, 1, 3, 7, len(events) - 1):
+            # The part before the split already wrote the rows the batch then updates.
+            assert await _rows_after(conn, events[:split], events[split:]) == expected

@@ -57,6 +57,16 @@ async def test_an_intact_store_passes_and_a_tenant_sees_only_its_streams(
             "WHERE stream_id = 'b' AND stream_version = 3",
             "prev_hash differs",
         ),
+        (
+            "ALTER TABLE events DROP CONSTRAINT events_hash_check; "
+            "UPDATE events SET hash = '\\x01' WHERE stream_id = 'b' AND stream_version = 2",
+            "the event was changed",
+        ),
+        (
+            "ALTER TABLE events ALTER COLUMN actor DROP NOT NULL; "
+            "UPDATE events SET actor = NULL WHERE stream_id = 'b' AND stream_version = 2",
+            "the event was changed",
+        ),
     ],
 )
 async def test_each_kind_of_tampering_is_found_where_the_store_finds_it(

@@ -164,8 +164,8 @@ async def test_a_tampered_event_is_named_by_stream_and_position(
         # An attacker with superuser access switches the append-only guard off.
         await attacker.execute("ALTER TABLE events DISABLE TRIGGER events_append_only_rows")
         await attacker.execute(
-            "UPDATE events SET data = jsonb_set(data, '{why_stuck}', '\"niets aan de hand\"') "
-            "WHERE position = $1",
+            "UPDATE events SET data = "
+            "jsonb_set(data::jsonb, '{why_stuck}', '\"niets aan de hand\"') WHERE position = $1",
             position,
         )
         await attacker.execute("ALTER TABLE events ENABLE TRIGGER events_append_only_rows")
