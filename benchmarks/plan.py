@@ -36,7 +36,7 @@ class Sizes:
     @classmethod
     def full(cls, max_events: int) -> Sizes:
         return cls(
-            append_events=20_000,
+            append_events=100_000,
             append_batch=100,
             writers=8,
             writer_events=1_000,

@@ -49,8 +49,11 @@ FROM events WHERE position > $1 ORDER BY position LIMIT $2
 _READ_CHECKPOINT = "SELECT position FROM outbox_checkpoint WHERE topic = $1"
 
 # Anything after the checkpoint, or a checkpoint moved by someone else (a reset)?
+# Not ``EXISTS (... WHERE position > $1)``: its plan is a sequential scan that stops at
+# the first match, and the new rows are at the heap's end, so every probe read the whole
+# table. ``ORDER BY position LIMIT 1`` reads one entry of the primary key.
 _NEWS = """
-SELECT EXISTS (SELECT 1 FROM events WHERE position > $1)
+SELECT (SELECT position FROM events WHERE position > $1 ORDER BY position LIMIT 1) IS NOT NULL
     OR coalesce((SELECT position FROM outbox_checkpoint WHERE topic = $2), 0) <> $1
 """
 

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
+from passend_backbone import outbox
 from passend_backbone.db import create_pool, migrate
 from passend_backbone.devstack.infra import Broker
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
@@ -450,3 +451,20 @@ async def test_relay_killed_at_random_points_loses_nothing_and_keeps_case_order(
 
 async def _above(probe, value: int) -> bool:
     return int(await probe()) > value
+
+
+async def test_the_idle_probe_reads_the_primary_key_not_the_table(
+    db: asyncpg.Pool, store: EventStore
+) -> None:
+    """Its generic plan (the one a prepared statement keeps) must not scan ``events``: a
+    scan stopping at the first new row still reads every row before it, each poll."""
+    for i in range(200):
+        await store.append(f"case-{i}", 0, [new(i)], META)
+    await db.execute("ANALYZE events")
+    async with db.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE news(bigint, text) AS {outbox._NEWS}")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN EXECUTE news(0, 't')"))
+        await conn.execute("DEALLOCATE news")
+    assert "Seq Scan on events" not in plan, plan
+    assert "events_pkey" in plan, plan
