@@ -1,6 +1,6 @@
 """Growth: append latency and one case's history query as the store holds more events.
 
-The store is filled level by level (10k, 100k, 1M, 10M events, up to ``--max-events``)
+A store per level (10k, 100k, 1M, 10M events, up to ``--max-events``) is filled
 with rows of the real shape and size written by the server itself (``INSERT ... SELECT``
 from ``generate_series``: filling 10M events through the client would take longer than
 the whole benchmark may). Filled cases have ten events each, like a long-running case.
@@ -69,70 +69,84 @@ async def _fill(bench: Bench, pool: asyncpg.Pool, start: int, end: int, template
             await conn.execute("CHECKPOINT")
 
 
-async def _measure(
-    store: EventStore, filled_cases: int, versions: dict[str, int], samples: int, rng: random.Random
+async def _sample(
+    store: EventStore, filled_cases: int, versions: dict[str, int], index: int, rng: random.Random
 ) -> tuple[float, float]:
-    """(p50 append ms, p50 history-read ms) over ``samples`` calls each."""
-    appends: list[float] = []
-    reads: list[float] = []
-    for i in range(samples):
-        stream_id = case_of(rng.randrange(filled_cases))
-        version = versions.get(stream_id, CASE_SIZE)
-        event = routed(uuid.UUID(stream_id), i)
-        started = time.perf_counter()
-        await store.append(stream_id, version, [event], META)
-        appends.append((time.perf_counter() - started) * 1000)
-        versions[stream_id] = version + 1
-        other = case_of(rng.randrange(filled_cases))
-        started = time.perf_counter()
-        history = await store.read_stream(other)
-        reads.append((time.perf_counter() - started) * 1000)
-        if len(history) < CASE_SIZE:
-            raise RuntimeError(f"case {other} has {len(history)} events, expected {CASE_SIZE}+")
-    return median(appends), median(reads)
+    """One timed append to a random case and one timed history read of another (ms)."""
+    stream_id = case_of(rng.randrange(filled_cases))
+    version = versions.get(stream_id, CASE_SIZE)
+    event = routed(uuid.UUID(stream_id), index)
+    started = time.perf_counter()
+    await store.append(stream_id, version, [event], META)
+    appended = (time.perf_counter() - started) * 1000
+    versions[stream_id] = version + 1
+    other = case_of(rng.randrange(filled_cases))
+    started = time.perf_counter()
+    history = await store.read_stream(other)
+    read = (time.perf_counter() - started) * 1000
+    if len(history) < CASE_SIZE:
+        raise RuntimeError(f"case {other} has {len(history)} events, expected {CASE_SIZE}+")
+    return appended, read
 
 
 async def run(bench: Bench) -> list[Figure]:
-    """Per level: append and history-read p50 latency (median of runs); and how they grew."""
+    """Per level: append and history-read p50 latency (median of runs); and how they grew.
+
+    Each level is a store of its own, filled first; then the levels are sampled in turn
+    (one append and one read per level, the order rotating), so a busy moment of the
+    machine falls on every level alike instead of on whichever level was being measured.
+    """
     sizes = bench.sizes
     levels = sizes.growth_levels
-    url, pool = await bench.stack.new_store("growth", max_size=2)
     rng = random.Random(20270301)
     template_text = json.dumps(routed(uuid.uuid4(), 0).data)
-    append_at: dict[int, list[float]] = {}
-    read_at: dict[int, list[float]] = {}
-    versions: dict[str, int] = {}
+    append_at: dict[int, list[float]] = {level: [] for level in levels}
+    read_at: dict[int, list[float]] = {level: [] for level in levels}
+    versions: dict[int, dict[str, int]] = {level: {} for level in levels}
+    opened: dict[int, tuple[str, asyncpg.Pool]] = {}
     try:
-        store = EventStore(pool, "/passend/bench")
-        filled = 0
         for level in levels:
-            bench.progress(f"growth: filling to {level:,} events")
+            bench.progress(f"growth: filling a store to {level:,} events")
+            opened[level] = await bench.stack.new_store(f"growth_{level}", max_size=2)
             started = time.perf_counter()
-            await _fill(bench, pool, filled, level, template_text)
-            fill_seconds = time.perf_counter() - started
-            filled = level
-            append_at[level], read_at[level] = [], []
-            for _ in range(bench.runs):
-                a, r = await _measure(
-                    store, filled // CASE_SIZE, versions, sizes.growth_samples, rng
-                )
-                append_at[level].append(a)
-                read_at[level].append(r)
+            await _fill(bench, opened[level][1], 0, level, template_text)
+            bench.progress(f"growth: {level:,} filled in {time.perf_counter() - started:.0f}s")
+        stores = {level: EventStore(pool, "/passend/bench") for level, (_, pool) in opened.items()}
+        for run in range(bench.runs):
+            appends: dict[int, list[float]] = {level: [] for level in levels}
+            reads: dict[int, list[float]] = {level: [] for level in levels}
+            for i in range(sizes.growth_samples):
+                shift = i % len(levels)
+                for level in levels[shift:] + levels[:shift]:
+                    a, r = await _sample(stores[level], level // CASE_SIZE, versions[level], i, rng)
+                    appends[level].append(a)
+                    reads[level].append(r)
+            for level in levels:
+                append_at[level].append(median(appends[level]))
+                read_at[level].append(median(reads[level]))
             bench.progress(
-                f"growth at {level:,} (filled in {fill_seconds:.0f}s): append p50 "
-                f"{median(append_at[level]):.2f} ms, history p50 {median(read_at[level]):.2f} ms"
+                f"growth run {run + 1}/{bench.runs}: "
+                + ", ".join(
+                    f"{level:,}: append {append_at[level][-1]:.2f} ms, "
+                    f"history {read_at[level][-1]:.2f} ms"
+                    for level in levels
+                )
             )
-        size_mb = await pool.fetchval("SELECT pg_total_relation_size('events') / 1048576")
+        largest_pool = opened[levels[-1]][1]
+        size_mb = await largest_pool.fetchval("SELECT pg_total_relation_size('events') / 1048576")
     finally:
-        await pool.close()
-        await bench.stack.drop_database(url)
+        for url, pool in opened.values():
+            await pool.close()
+            await bench.stack.drop_database(url)
     settings = {
         "levels": list(levels),
         "samples_per_run": sizes.growth_samples,
         "events_per_case": CASE_SIZE,
         "append": "one event to a random existing case (expected version, hash link)",
         "history": "read_stream of a random case (10+ events)",
-        "fill": "server-side INSERT ... SELECT generate_series, then VACUUM ANALYZE, CHECKPOINT",
+        "fill": "a store per level: server-side INSERT ... SELECT generate_series, "
+        "then VACUUM ANALYZE, CHECKPOINT",
+        "order": "levels sampled in turn, one append and one read each, the order rotating",
         "table_mb_at_largest": size_mb,
     }
     figures: list[Figure] = []
