@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from passend_backbone.testing.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+# axe-core as the axe-playwright-python package ships it (only its axe.min.js is used).
+AXE = (resources.files("axe_playwright_python") / "axe.min.js").read_text()
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 # WCAG 2.1 A and AA, plus axe's best practices; only serious and critical ones fail a page.
 AXE_RUN = """async () => {
