@@ -17,10 +17,12 @@ Two identities use a service's database:
 A mistake in an API query (a missing ``WHERE swv = ...``) then shows no other tenant's
 rows: the database filters them.
 
-A service adopts it with one migration line per table,
-``SELECT passend_protect_tenant_table('my_table');``, after :data:`SETUP_SQL` ran in its
-database, and with one line per read-model table in its projection's ``setup`` (each
-generation's tables are new tables): ``await protect(conn, "my_table")``.
+The role and the SQL functions come from the backbone's migration ``005_tenancy.sql``. A
+service adopts it in its own tenancy migration with ``SELECT
+passend_protect_tenant_tables();`` (every table with a tenant column made so far) and one
+``SELECT passend_protect_tenant_table('my_table');`` per table, and with one line per
+read-model table in its projection's ``setup`` (each generation's tables are new tables):
+``await protect(conn, "my_table")``.
 """
 
 from __future__ import annotations
@@ -35,70 +37,6 @@ from passend_backbone.consumer.readmodel import read_model
 
 APP_ROLE = "passend_app"
 TENANT_SETTING = "passend.swv"
-
-# Idempotent; safe when several services' databases share one cluster (roles are
-# cluster-wide, so two first starts may race to create it: the loser ignores that).
-SETUP_SQL = """
--- Tenant isolation (passend_backbone.tenancy): the role API requests run as, and the
--- function that puts a table under row-level security for it.
-DO $$
-BEGIN
-    CREATE ROLE passend_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END
-$$;
-
-DO $$
-BEGIN
-    -- A login role that is no superuser may switch to passend_app only as a member.
-    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        EXECUTE format('GRANT passend_app TO %I', current_user);
-    END IF;
-END
-$$;
-
-GRANT USAGE ON SCHEMA public TO passend_app;
--- Read models live in a schema per projection generation, created later by this same
--- login role: passend_app may use them and read their tables (their policies still apply).
-ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO passend_app;
-ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO passend_app;
-GRANT SELECT ON projection_generations TO passend_app;
-
-CREATE OR REPLACE FUNCTION passend_protect_tenant_table(target regclass) RETURNS void
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
-    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
-    EXECUTE format('DROP POLICY IF EXISTS tenant_isolation ON %s', target);
-    EXECUTE format(
-        'CREATE POLICY tenant_isolation ON %s '
-        'USING (swv = current_setting(''passend.swv'', true)) '
-        'WITH CHECK (swv = current_setting(''passend.swv'', true))',
-        target);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %s TO passend_app', target);
-END
-$fn$;
-
--- Every table there is so far with a tenant column: the event store (API requests append
--- and read their own tenant's events only), the read log, and the service's own tables
--- created by its earlier migrations. Tables made later need their own line.
-DO $$
-DECLARE
-    target regclass;
-BEGIN
-    FOR target IN
-        SELECT format('%I.%I', c.table_schema, c.table_name)::regclass
-        FROM information_schema.columns c
-        JOIN information_schema.tables t USING (table_schema, table_name)
-        WHERE c.column_name = 'swv' AND c.table_schema = 'public'
-          AND t.table_type = 'BASE TABLE'
-    LOOP
-        PERFORM passend_protect_tenant_table(target);
-    END LOOP;
-END
-$$;
-""".strip()
 
 
 class NoTenant(ValueError):
