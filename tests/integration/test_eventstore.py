@@ -51,9 +51,10 @@ async def test_migrations_apply_once_even_when_started_together(db_url: str) -> 
             "passend_backbone.migrations/002_outbox.sql",
             "passend_backbone.migrations/003_consumers.sql",
             "passend_backbone.migrations/004_events_append.sql",
+            "passend_backbone.migrations/005_tenancy.sql",
         ]
         results = await asyncio.gather(*(migrate(pool, BACKBONE) for _ in range(3)))
-        assert sorted(len(r) for r in results) == [0, 0, 4]
+        assert sorted(len(r) for r in results) == [0, 0, 5]
         assert await pending_migrations(pool, BACKBONE) == []
     finally:
         await pool.close()
