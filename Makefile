@@ -6,11 +6,11 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := -e contracts -e "backbone[dev]" -e services/intake -e services/assignment \
-            -e services/trajectory -e services/notifications -e services/gateway -e consumerkit \
+PACKAGES := -e contracts -e consumerkit -e backbone -e devstack -e services/intake -e services/assignment \
+            -e services/trajectory -e services/notifications -e services/gateway \
             -e services/portal
 
-TYPED := contracts/passend_contracts backbone/passend_backbone \
+TYPED := contracts/passend_contracts backbone/passend_backbone devstack/passend_devstack \
          services/intake/passend_intake services/assignment/passend_assignment \
          services/trajectory/passend_trajectory services/notifications/passend_notifications \
          services/gateway/passend_gateway services/portal/passend_portal \
@@ -24,7 +24,7 @@ bench: $(STAMP)
 .PHONY: bench up test lint typecheck unit integration e2e install schemas clean
 
 $(STAMP): constraints.txt requirements-dev.txt contracts/pyproject.toml backbone/pyproject.toml \
-          services/*/pyproject.toml consumerkit/pyproject.toml
+          services/*/pyproject.toml consumerkit/pyproject.toml devstack/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==25.3"
 	$(BIN)/pip install --quiet -c constraints.txt -r requirements-dev.txt $(PACKAGES)

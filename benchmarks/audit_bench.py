@@ -36,10 +36,10 @@ from passend_assignment.projections import CaseBoard
 from passend_backbone import kafka_io
 from passend_backbone.audit import verify_chains
 from passend_backbone.consumer import rebuild
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import PostgresEventStore
 from passend_backbone.eventstore.hashchain import GENESIS, canonical_bytes, data_bytes, link_hash
 from passend_backbone.logs import configure_logging
-from passend_backbone.outbox import OutboxRelay
+from passend_backbone.relay.relay import OutboxRelay
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
@@ -199,7 +199,7 @@ async def relay_all(stack: Stack, pool: asyncpg.Pool, topic: str, total: int) ->
     started = time.monotonic()
     try:
         relay = OutboxRelay(
-            pool, EventStore(pool, SOURCE), producer, topic, source=SOURCE, batch_size=5000
+            pool, PostgresEventStore(pool, SOURCE), producer, topic, source=SOURCE, batch_size=5000
         )
         while await relay.checkpoint() < total:
             await relay.run_once()

@@ -19,7 +19,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncpg
 
 from passend_backbone import db
-from passend_backbone.devstack.infra import (
+from passend_backbone.db import BACKBONE_MIGRATIONS
+from passend_backbone.kafka_settings import BrokerKind
+from passend_devstack.infra import (
     Broker,
     Database,
     broker_from_env,
@@ -27,8 +29,6 @@ from passend_backbone.devstack.infra import (
     embedded_postgres,
     tansu_broker,
 )
-from passend_backbone.kafka_settings import BrokerKind
-from passend_backbone.runtime import BACKBONE_MIGRATIONS
 
 
 @dataclass(frozen=True)

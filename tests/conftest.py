@@ -17,8 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.infra import (
+from passend_devstack.infra import (
     Broker,
     Database,
     broker_from_env,
@@ -26,8 +25,9 @@ from passend_backbone.devstack.infra import (
     embedded_postgres,
     tansu_broker,
 )
+from passend_devstack.test_tokens import auth_env
 
-# Services under test trust the test issuer (passend_backbone.auth.testing).
+# Services under test trust the test issuer (passend_devstack.test_tokens).
 for _name, _value in auth_env().items():
     os.environ.setdefault(_name, _value)
 

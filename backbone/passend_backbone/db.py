@@ -10,6 +10,10 @@ from typing import Any
 
 import asyncpg
 
+# The backbone's own tables (events, outbox position, consumer bookkeeping, idempotency
+# keys), migrated before a service's own.
+BACKBONE_MIGRATIONS = "passend_backbone.migrations"
+
 _MIGRATION_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # One fixed key for every starter of every service: migrations of one database never run
 # twice at once, even when several processes start together.

@@ -33,8 +33,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import asyncpg
 from fastapi import APIRouter
@@ -43,30 +42,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from passend_backbone.consumer.readmodel import read_model
+from passend_backbone.consumer.subscribers import ConsumerProgress
 from passend_backbone.logs import log_context
+from passend_backbone.service import DeadlineCount, DeadlineSource, ServiceContext
 
-if TYPE_CHECKING:
-    from passend_backbone.consumer.runner import ConsumerRunner
-    from passend_backbone.runtime import ServiceContext
+
+class _HasProgress(Protocol):
+    def progress(self) -> Sequence[ConsumerProgress]: ...
+
 
 # Bounds each scrape-time source: a slow database must not make the scrape time out.
 SOURCE_TIMEOUT = 2.0
 # Requests that match no route share one label value (bounded cardinality).
 UNMATCHED_ROUTE = "<unmatched>"
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-@dataclass(frozen=True)
-class DeadlineCount:
-    """One kind of deadline of a service: how many are due now and how many were missed."""
-
-    kind: str
-    due: int
-    missed: int
-
-
-# A service's deadlines, counted at scrape time (``ServiceSpec.deadlines``).
-DeadlineSource = Callable[["ServiceContext"], Awaitable[Sequence[DeadlineCount]]]
 
 
 def deadline_query(sql: str, *, projection: str | None = None) -> DeadlineSource:
@@ -81,8 +71,6 @@ def deadline_query(sql: str, *, projection: str | None = None) -> DeadlineSource
         if projection is None:
             rows = await ctx.pool.fetch(sql, ctx.clock())
         else:
-            from passend_backbone.consumer.readmodel import read_model
-
             async with read_model(ctx.pool, projection) as conn:
                 rows = await conn.fetch(sql, ctx.clock())
         return [DeadlineCount(str(r[0]), int(r[1] or 0), int(r[2] or 0)) for r in rows]
@@ -227,14 +215,14 @@ class ServiceMetrics:
 
         self.add_source("outbox", measure)
 
-    def watch_consumers(self, runner: ConsumerRunner, projections: Sequence[str]) -> None:
+    def watch_consumers(self, consumers: _HasProgress, projections: Sequence[str]) -> None:
         """Measure consumer lag per partition, and per projection, at scrape time."""
         names = set(projections)
 
         async def measure() -> None:
             self.consumer_lag.clear()
             totals: dict[str, int] = dict.fromkeys(names, 0)
-            for progress in runner.progress():
+            for progress in consumers.progress():
                 for (topic, partition), lag in progress.lag.items():
                     labels = (self.service, progress.name, topic, str(partition))
                     self.consumer_lag.labels(*labels).set(lag)

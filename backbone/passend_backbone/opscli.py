@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TextIO, cast
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -25,17 +25,13 @@ from passend_backbone import db, kafka_io
 from passend_backbone.audit.chain import verify_chains
 from passend_backbone.audit.cli import chain_table, topic_table
 from passend_backbone.audit.kafka_check import check_topic
-from passend_backbone.audit.readlog import MIGRATIONS as AUDIT_MIGRATIONS
 from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.rebuild import RebuildConflict, RebuildProgress, rebuild
-from passend_backbone.eventstore import EventStore
-from passend_backbone.outbox import OutboxRelay
+from passend_backbone.eventstore.store import PostgresEventStore
+from passend_backbone.relay import OutboxRelay
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
 
-if TYPE_CHECKING:
-    from passend_backbone.runtime import ServiceSpec
-
-BACKBONE_MIGRATIONS = "passend_backbone.migrations"
 COMMANDS = ("migrate", "republish", "rebuild", "verify")
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 64, 130
 
@@ -110,9 +106,7 @@ async def _run(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Name
     pool = await db.create_pool(settings.database_url, max_size=4)
     try:
         if args.command == "migrate":
-            applied = await db.migrate(
-                pool, [BACKBONE_MIGRATIONS, AUDIT_MIGRATIONS, spec.migrations]
-            )
+            applied = await db.migrate(pool, spec.migration_packages)
             print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {a}" for a in applied))
             return OK
         if args.command == "republish":
@@ -134,7 +128,7 @@ async def _republish(
     reactor appends twice. Lost topics are created again first, with their partitions.
     """
     await kafka_io.ensure_topics(settings.kafka_bootstrap_servers, [spec.topic])
-    store = EventStore(pool, f"/passend/{spec.name}")
+    store = PostgresEventStore(pool, f"/passend/{spec.name}")
     # reset() only moves the checkpoint; the relay of the running service publishes.
     relay = OutboxRelay(pool, store, cast(AIOKafkaProducer, None), spec.topic, source=store.source)
     before = await relay.checkpoint()

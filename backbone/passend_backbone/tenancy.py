@@ -33,8 +33,6 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from passend_backbone.consumer.readmodel import read_model
-
 APP_ROLE = "passend_app"
 TENANT_SETTING = "passend.swv"
 
@@ -99,16 +97,6 @@ async def tenant_transaction(
                 await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-
-
-@asynccontextmanager
-async def tenant_read_model(
-    pool: asyncpg.Pool, projection_name: str, swv: str
-) -> AsyncIterator[asyncpg.Connection]:
-    """:func:`~passend_backbone.consumer.readmodel.read_model`, restricted to ``swv``."""
-    async with read_model(pool, projection_name) as conn:
-        await enter_tenant(conn, swv)
-        yield conn
 
 
 async def protect(conn: asyncpg.Connection, *tables: str) -> None:

@@ -14,7 +14,7 @@ from benchmarks.payloads import META, case_batches, routed
 from benchmarks.plan import Bench
 from benchmarks.results import Figure, Target, figure
 from benchmarks.stack import libpq_params
-from passend_backbone.eventstore import EventStore, NewEvent
+from passend_backbone.eventstore import EventStore, NewEvent, PostgresEventStore
 
 APPEND_TARGET = Target(">=", 10_000, ">= 10,000")
 PEER_FACTOR = 2.0
@@ -84,7 +84,7 @@ async def batched(bench: Bench) -> list[Figure]:
     for run in range(bench.runs):
         url, pool = await bench.stack.new_store("append")
         try:
-            store = EventStore(pool, "/passend/bench")
+            store = PostgresEventStore(pool, "/passend/bench")
             batches = case_batches(sizes.append_events, sizes.append_batch)
             seconds = await _ours(bench, run, store, batches)
             ours.append(sizes.append_events / seconds)
@@ -188,7 +188,7 @@ async def concurrent(bench: Bench) -> list[Figure]:
     for run in range(bench.runs):
         url, pool = await bench.stack.new_store("concurrent", max_size=sizes.writers)
         try:
-            store = EventStore(pool, "/passend/bench")
+            store = PostgresEventStore(pool, "/passend/bench")
             work = []
             for w in range(sizes.writers):
                 case_id = uuid.uuid4()

@@ -24,7 +24,7 @@ import asyncpg
 from benchmarks.payloads import META, routed
 from benchmarks.plan import Bench
 from benchmarks.results import Figure, Target, figure, median
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import EventStore, PostgresEventStore
 
 FLAT_TARGET = Target("<=", 1.2, "<= 1.20x")
 CASE_SIZE = 10
@@ -111,7 +111,9 @@ async def run(bench: Bench) -> list[Figure]:
             started = time.perf_counter()
             await _fill(bench, opened[level][1], 0, level, template_text)
             bench.progress(f"growth: {level:,} filled in {time.perf_counter() - started:.0f}s")
-        stores = {level: EventStore(pool, "/passend/bench") for level, (_, pool) in opened.items()}
+        stores = {
+            level: PostgresEventStore(pool, "/passend/bench") for level, (_, pool) in opened.items()
+        }
         for run in range(bench.runs):
             appends: dict[int, list[float]] = {level: [] for level in levels}
             reads: dict[int, list[float]] = {level: [] for level in levels}

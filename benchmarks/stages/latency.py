@@ -34,10 +34,10 @@ from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_assignment.projections import CASE_BOARD
 from passend_backbone import db
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header
 from passend_backbone.consumer import read_model
-from passend_backbone.devstack.infra import free_port
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 
 P99_TARGET = Target("<", 150, "< 150 ms")
 SWV = "swv-waterweg"

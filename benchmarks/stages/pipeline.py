@@ -21,12 +21,12 @@ from benchmarks.stack import new_topic
 from passend_assignment.projections import CaseBoard
 from passend_backbone import kafka_io
 from passend_backbone.audit import verify_chains
-from passend_backbone.consumer import ConsumerRunner, rebuild
+from passend_backbone.consumer import Consumers, rebuild
 from passend_backbone.consumer.deliveries import Delivery
 from passend_backbone.consumer.kinds import BatchProjection, Projection
-from passend_backbone.eventstore import EventStore, NewEvent, verify
+from passend_backbone.eventstore import EventStore, NewEvent, PostgresEventStore, verify
 from passend_backbone.kafka_settings import consumer_settings, producer_settings
-from passend_backbone.outbox import OutboxRelay
+from passend_backbone.relay.relay import OutboxRelay
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -112,7 +112,7 @@ async def _project(
     bench: Bench, pool: asyncpg.Pool, projection: RenamedProjection, total: int
 ) -> float:
     """Events/s of the live consumer, from its first applied batch to the last record."""
-    runner = ConsumerRunner(
+    runner = Consumers(
         service="bench",
         pool=pool,
         bootstrap=bench.stack.bootstrap,
@@ -159,7 +159,7 @@ async def run(bench: Bench, wanted: Collection[str]) -> list[Figure]:
     verify_rates: list[float] = []
     store_verify_rates: list[float] = []
     try:
-        store = EventStore(pool, SOURCE)
+        store = PostgresEventStore(pool, SOURCE)
         bench.progress(f"pipeline: storing {sizes.pipeline_events:,} events")
         started = time.perf_counter()
         total = await _seed(bench, store)

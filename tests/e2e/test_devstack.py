@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from passend_backbone.devstack.catalog import SERVICE_NAMES
-from passend_backbone.devstack.processes import port_is_free
+from passend_devstack.catalog import SERVICE_NAMES
+from passend_devstack.processes import port_is_free
 
 pytestmark = [
     pytest.mark.e2e,
@@ -74,7 +74,7 @@ def passend_dev() -> list[str]:
     script = Path(sys.executable).parent / "passend-dev"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "passend_backbone.devstack.cli"]
+    return [sys.executable, "-m", "passend_devstack.cli"]
 
 
 @contextmanager

@@ -16,8 +16,8 @@ import pytest
 from passend_backbone.auth.keys import IssuerKey
 from passend_backbone.auth.principal import Principal, Role
 from passend_backbone.auth.tokens import mint
-from passend_backbone.devstack.stack import DEV_AUDIENCE, DEV_ISSUER, issuer_dir
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.stack import DEV_AUDIENCE, DEV_ISSUER, issuer_dir
+from passend_devstack.waiting import eventually
 from tests.e2e.test_devstack import stack_up
 from tests.e2e.test_intake_consent_link import _submission
 

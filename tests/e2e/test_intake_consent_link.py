@@ -12,11 +12,11 @@ from aiokafka import AIOKafkaConsumer
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.e2e.test_assignment_flow import _ready, processes
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_header
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.events.assignment import CaseClaimed
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_header
+from passend_devstack.waiting import eventually
 from passend_notifications.domain.messages import message_id
 from tests.integration.notifications.kit import SWV, Publisher, Topics, put_contact, smtp_server
 

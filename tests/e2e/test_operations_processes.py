@@ -26,11 +26,11 @@ import httpx
 import pytest
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.catalog import ServiceEntry, default_services
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.runtime import SHUTDOWN_SECONDS
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS
+from passend_devstack.catalog import ServiceEntry, default_services
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.e2e

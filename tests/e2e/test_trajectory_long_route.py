@@ -18,9 +18,9 @@ import pytest
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.e2e

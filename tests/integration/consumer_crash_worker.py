@@ -1,7 +1,7 @@
 """Test support for the consumer tests: a counting projection, helpers, a crash-test worker.
 
 Run as ``python -m tests.integration.consumer_crash_worker DB_URL BOOTSTRAP KIND TOPIC SERVICE``:
-it runs a :class:`ConsumerRunner` with :class:`CountingProjection` until SIGTERM (or
+it runs a :class:`Consumers` with :class:`CountingProjection` until SIGTERM (or
 until it is killed, which is the point).
 """
 
@@ -21,8 +21,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from passend_backbone.consumer.deliveries import Delivery
 from passend_backbone.consumer.readmodel import read_model
-from passend_backbone.consumer.runner import ConsumerRunner, ensure_topics
+from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.db import create_pool, migrate
+from passend_backbone.kafka_io import ensure_topics
 from passend_backbone.kafka_settings import producer_settings
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
@@ -192,7 +193,7 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
 async def _main(db_url: str, bootstrap: str, kind: Any, topic: str, service: str) -> None:
     pool = await create_pool(db_url, max_size=4)
     await migrate(pool, ["passend_backbone.migrations"])
-    runner = ConsumerRunner(
+    runner = Consumers(
         service=service,
         pool=pool,
         bootstrap=bootstrap,

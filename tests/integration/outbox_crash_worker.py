@@ -12,16 +12,16 @@ import sys
 import structlog
 
 from passend_backbone.db import create_pool
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import PostgresEventStore
 from passend_backbone.kafka_io import start_producer
-from passend_backbone.outbox import OutboxRelay
+from passend_backbone.relay.relay import OutboxRelay
 
 
 async def main(url: str, bootstrap: str, kind: str, topic: str, batch_size: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     pool = await create_pool(url, max_size=2)
     producer = await start_producer(bootstrap, "kafka" if kind == "kafka" else "tansu")
-    store = EventStore(pool, "/passend/crash-test")
+    store = PostgresEventStore(pool, "/passend/crash-test")
     relay = OutboxRelay(pool, store, producer, topic, source=store.source, batch_size=batch_size)
     await relay.run(asyncio.Event())  # runs until SIGKILL
 

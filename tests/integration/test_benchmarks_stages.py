@@ -11,7 +11,7 @@ from benchmarks.plan import Bench, Sizes
 from benchmarks.results import Figure
 from benchmarks.stack import Stack
 from benchmarks.stages import append, growth, latency, pipeline
-from passend_backbone.devstack.infra import Broker, Database
+from passend_devstack.infra import Broker, Database
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import pytest
 from passend_backbone.consumer.rebuild import rebuild
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.db import migrate
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import (
     CountingProjection,
     consent_requested,

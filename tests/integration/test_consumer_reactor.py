@@ -8,13 +8,13 @@ import asyncpg
 import pytest
 
 from passend_backbone.consumer.kinds import reaction_id
-from passend_backbone.consumer.runner import ConsumerRunner
+from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.db import migrate
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.eventstore import EventStore, Metadata, NewEvent
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.eventstore import EventStore, Metadata, NewEvent, PostgresEventStore
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import (
     committed_total,
     consent_requested,
@@ -63,13 +63,13 @@ class Acknowledger:
 async def run_until_consumed(
     pool: asyncpg.Pool, broker: Broker, topic: str, service: str, reactor: Acknowledger, n: int
 ) -> None:
-    runner = ConsumerRunner(
+    runner = Consumers(
         service=service,
         pool=pool,
         bootstrap=broker.bootstrap_servers,
         kind=broker.kind,  # type: ignore[arg-type]
         reactors=[reactor],
-        store=EventStore(pool, "/passend/test"),
+        store=PostgresEventStore(pool, "/passend/test"),
     )
     await runner.start()
     try:

@@ -11,11 +11,11 @@ import pytest
 
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.rebuild import RebuildConflict, RebuildProgress, rebuild
-from passend_backbone.consumer.runner import ConsumerRunner
+from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.db import migrate
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import (
     CountingProjection,
     consent_requested,
@@ -40,8 +40,8 @@ async def topic(broker: Broker, topic_name: str) -> str:
 
 
 @pytest.fixture
-async def live(db: asyncpg.Pool, broker: Broker, topic: str) -> AsyncIterator[ConsumerRunner]:
-    runner = ConsumerRunner(
+async def live(db: asyncpg.Pool, broker: Broker, topic: str) -> AsyncIterator[Consumers]:
+    runner = Consumers(
         service="svc",
         pool=db,
         bootstrap=broker.bootstrap_servers,
@@ -67,7 +67,7 @@ async def schema_of(pool: asyncpg.Pool) -> str:
 
 
 async def test_rebuild_matches_live_and_old_generation_serves_meanwhile(
-    db: asyncpg.Pool, broker: Broker, topic: str, live: ConsumerRunner
+    db: asyncpg.Pool, broker: Broker, topic: str, live: Consumers
 ) -> None:
     cases = [uuid.uuid4() for _ in range(5)]
     events = [consent_requested(c) for _ in range(8) for c in cases]
@@ -116,7 +116,7 @@ async def test_rebuild_matches_live_and_old_generation_serves_meanwhile(
 
 
 async def test_rebuild_while_events_keep_coming_misses_nothing(
-    db: asyncpg.Pool, broker: Broker, topic: str, live: ConsumerRunner
+    db: asyncpg.Pool, broker: Broker, topic: str, live: Consumers
 ) -> None:
     cases = [uuid.uuid4() for _ in range(7)]
     produced: list[CloudEvent] = []
@@ -147,7 +147,7 @@ async def test_rebuild_while_events_keep_coming_misses_nothing(
 
 
 async def test_a_second_concurrent_rebuild_is_refused(
-    db: asyncpg.Pool, broker: Broker, topic: str, live: ConsumerRunner
+    db: asyncpg.Pool, broker: Broker, topic: str, live: Consumers
 ) -> None:
     await produce(broker.bootstrap_servers, broker.kind, topic, [consent_requested(uuid.uuid4())])
     slow = CountingProjection(topic)
@@ -175,7 +175,7 @@ async def test_a_second_concurrent_rebuild_is_refused(
 
 
 async def test_an_interrupted_rebuild_resumes_where_it_stopped(
-    db: asyncpg.Pool, broker: Broker, topic: str, live: ConsumerRunner
+    db: asyncpg.Pool, broker: Broker, topic: str, live: Consumers
 ) -> None:
     cases = [uuid.uuid4() for _ in range(3)]
     events = [consent_requested(c) for c in cases for _ in range(20)]
@@ -218,7 +218,7 @@ async def test_an_interrupted_rebuild_resumes_where_it_stopped(
 
 
 async def test_a_swap_that_cannot_catch_up_gives_way_to_the_live_consumer(
-    db: asyncpg.Pool, broker: Broker, topic: str, live: ConsumerRunner
+    db: asyncpg.Pool, broker: Broker, topic: str, live: Consumers
 ) -> None:
     events = [consent_requested(uuid.uuid4()) for _ in range(5)]
     await produce(broker.bootstrap_servers, broker.kind, topic, events)

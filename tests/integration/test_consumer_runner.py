@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from passend_backbone.consumer.deliveries import DLQ_ERROR, DLQ_OFFSET, DLQ_STAGE, DLQ_TOPIC
 from passend_backbone.consumer.readmodel import read_model
-from passend_backbone.consumer.runner import ConsumerRunner
 from passend_backbone.consumer.schema import ProjectionNotSetUp
+from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.db import migrate
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
+from passend_consumerkit.delivery import DLQ_ERROR, DLQ_OFFSET, DLQ_STAGE, DLQ_TOPIC
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import (
     POISON,
     BatchCountingProjection,
@@ -66,7 +66,7 @@ class Runners:
     def __init__(self, pool: asyncpg.Pool, broker: Broker) -> None:
         self.pool = pool
         self.broker = broker
-        self.running: list[ConsumerRunner] = []
+        self.running: list[Consumers] = []
 
     async def start(
         self,
@@ -74,8 +74,8 @@ class Runners:
         *projections: CountingProjection,
         retries: int = 3,
         log: Recorder | None = None,
-    ) -> ConsumerRunner:
-        runner = ConsumerRunner(
+    ) -> Consumers:
+        runner = Consumers(
             service=service,
             pool=self.pool,
             bootstrap=self.broker.bootstrap_servers,
@@ -88,7 +88,7 @@ class Runners:
         self.running.append(runner)
         return runner
 
-    async def stop(self, runner: ConsumerRunner) -> None:
+    async def stop(self, runner: Consumers) -> None:
         self.running.remove(runner)
         await runner.stop()
 

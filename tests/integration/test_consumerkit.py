@@ -11,7 +11,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from passend_backbone import kafka_io
-from passend_backbone.devstack.infra import Broker
 from passend_backbone.kafka_settings import BrokerKind, producer_settings
 from passend_consumerkit import (
     InvalidEventError,
@@ -24,6 +23,7 @@ from passend_consumerkit import (
 )
 from passend_consumerkit.thin import kafka_record
 from passend_contracts.events.trajectory import EscalatedToTeamNO, TrajectoryClosed
+from passend_devstack.infra import Broker
 from tests.unit.gateway.factory import closed, envelope, escalated, later
 
 pytestmark = pytest.mark.integration

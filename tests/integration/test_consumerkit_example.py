@@ -13,10 +13,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.gateway.kit import publish, running_gateway, unique, wait_handled
 from tests.unit.gateway.factory import decided, envelope, escalated, later, youth_care
 

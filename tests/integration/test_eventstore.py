@@ -12,8 +12,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from passend_backbone.db import create_pool, migrate, pending_migrations
-from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent, verify
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.eventstore import (
+    ConcurrencyError,
+    EventStore,
+    Metadata,
+    NewEvent,
+    PostgresEventStore,
+    verify,
+)
+from passend_devstack.waiting import eventually
 
 META = Metadata(swv="swv-2801", actor="user-7", correlation_id="corr-1", causation_id="cmd-1")
 BACKBONE = ["passend_backbone.migrations"]
@@ -31,7 +38,7 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 def store(db: asyncpg.Pool) -> EventStore:
-    return EventStore(db, "/passend/test")
+    return PostgresEventStore(db, "/passend/test")
 
 
 def new(n: int = 0, **data: object) -> NewEvent:
@@ -52,9 +59,10 @@ async def test_migrations_apply_once_even_when_started_together(db_url: str) -> 
             "passend_backbone.migrations/003_consumers.sql",
             "passend_backbone.migrations/004_events_append.sql",
             "passend_backbone.migrations/005_tenancy.sql",
+            "passend_backbone.migrations/006_idempotency.sql",
         ]
         results = await asyncio.gather(*(migrate(pool, BACKBONE) for _ in range(3)))
-        assert sorted(len(r) for r in results) == [0, 0, 5]
+        assert sorted(len(r) for r in results) == [0, 0, 6]
         assert await pending_migrations(pool, BACKBONE) == []
     finally:
         await pool.close()

@@ -4,7 +4,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from passend_backbone.devstack.infra import Broker
+from passend_devstack.infra import Broker
 
 
 async def test_database_is_real_postgresql(pool: asyncpg.Pool) -> None:

@@ -18,15 +18,16 @@ import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from passend_backbone.auth.testing import auth_env
 from passend_backbone.db import migrate
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import PostgresEventStore
 from passend_backbone.kafka_settings import BrokerKind
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
 from passend_backbone.metrics import ServiceMetrics
-from passend_backbone.runtime import SHUTDOWN_SECONDS, ServiceSpec, serve
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import POISON, create_topic
 from tests.integration.test_operations_shutdown import META, consent_requested, ledger_spec
 
@@ -97,7 +98,7 @@ async def test_metrics_follow_what_the_service_does(
     spec = ledger_spec(topic_name)
     case = uuid.uuid4()
     async with running(spec, settings_for(db_url, broker)) as http:
-        store = EventStore(pool, "/passend/ledger")
+        store = PostgresEventStore(pool, "/passend/ledger")
         await store.append(str(case), 0, [consent_requested(case) for _ in range(3)], META)
         # The projection raises for this one: retried, then dead-lettered.
         await store.append(str(case), 3, [consent_requested(case, requested_by=POISON)], META)
@@ -171,7 +172,7 @@ async def test_outbox_backlog_and_its_age_count_what_is_not_published(
     await migrate(pool, ["passend_backbone.migrations"])
     metrics = ServiceMetrics("ledger")
     metrics.watch_outbox(pool, "passend.ledger.events")
-    store = EventStore(pool, "/passend/ledger")
+    store = PostgresEventStore(pool, "/passend/ledger")
     case = uuid.uuid4()
     await store.append(str(case), 0, [consent_requested(case) for _ in range(5)], META)
 

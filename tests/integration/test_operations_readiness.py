@@ -21,12 +21,12 @@ import asyncpg
 import httpx
 import pytest
 
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.infra import Broker, Database, free_port, tansu_broker
 from passend_backbone.kafka_settings import BrokerKind
-from passend_backbone.runtime import SHUTDOWN_SECONDS, serve
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, Database, free_port, tansu_broker
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.integration.fake_service import SPEC
 

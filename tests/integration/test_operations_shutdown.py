@@ -29,17 +29,18 @@ import pytest
 import structlog
 from fastapi import FastAPI
 
-from passend_backbone import runtime
-from passend_backbone.auth.testing import auth_env
+from passend_backbone import lifecycle
 from passend_backbone.consumer.readmodel import read_model
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.eventstore import EventStore, Metadata, NewEvent
+from passend_backbone.eventstore import Metadata, NewEvent, PostgresEventStore
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS
 from passend_backbone.metrics import deadline_query
-from passend_backbone.runtime import SHUTDOWN_SECONDS, ServiceContext, ServiceSpec
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import ConsentRequested
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import CountingProjection, create_topic
 
 pytestmark = pytest.mark.integration
@@ -181,7 +182,7 @@ class Writer:
     """Appends one event at a time to a few cases until stopped, as users would."""
 
     def __init__(self, pool: asyncpg.Pool, cases: int = 12) -> None:
-        self.store = EventStore(pool, "/passend/ledger")
+        self.store = PostgresEventStore(pool, "/passend/ledger")
         self.cases = [uuid.uuid4() for _ in range(cases)]
         self.versions = dict.fromkeys(self.cases, 0)
         self.stop = asyncio.Event()
@@ -262,6 +263,6 @@ async def test_sigterm_during_a_batch_loses_nothing_and_doubles_nothing(
 
 
 if __name__ == "__main__":
-    runtime.main(
+    lifecycle.main(
         ledger_spec(os.environ["LEDGER_TOPIC"], float(os.environ.get("LEDGER_HANDLE_DELAY", "0")))
     )

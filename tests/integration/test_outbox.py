@@ -20,17 +20,23 @@ from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
-from passend_backbone import outbox
 from passend_backbone.db import create_pool, migrate
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_backbone.eventstore import (
+    ConcurrencyError,
+    EventStore,
+    Metadata,
+    NewEvent,
+    PostgresEventStore,
+)
 from passend_backbone.eventstore.store import COLUMNS as STORE_COLUMNS
 from passend_backbone.eventstore.store import event_from_row
 from passend_backbone.kafka_io import ensure_topics, start_producer
-from passend_backbone.outbox import OutboxRelay
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.relay import relay as outbox
+from passend_backbone.relay.relay import OutboxRelay
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 
 META = Metadata(swv="swv-2801", actor="user-7", correlation_id="corr-1", causation_id="cmd-1")
 SOURCE = "/passend/test"
@@ -53,7 +59,7 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 def store(db: asyncpg.Pool) -> EventStore:
-    return EventStore(db, SOURCE)
+    return PostgresEventStore(db, SOURCE)
 
 
 @pytest.fixture

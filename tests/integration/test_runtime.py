@@ -21,14 +21,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from structlog.testing import capture_logs
 
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.eventstore import Metadata, NewEvent
-from passend_backbone.eventstore.store import EventStore
+from passend_backbone.eventstore import Metadata, NewEvent, PostgresEventStore
 from passend_backbone.health import Readiness
-from passend_backbone.runtime import SHUTDOWN_SECONDS, ServiceContext, ServiceSpec, serve
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from tests.integration.fake_service import SPEC
 
 pytestmark = pytest.mark.integration
@@ -159,7 +159,7 @@ async def test_republish_on_start_publishes_the_whole_store_again(
     async with running(spec, settings):
         pool = await asyncpg.create_pool(db_url)
         try:
-            store = EventStore(pool, "/passend/fake")
+            store = PostgresEventStore(pool, "/passend/fake")
             meta = Metadata(swv="swv-1", actor="test", correlation_id="c", causation_id="c")
             await store.append("case-1", 0, [NewEvent("nl.passend.test.Happened.v1", {})], meta)
         finally:

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, Playwright, ViewportSize
 from playwright.async_api import Error as PlaywrightError
 
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -19,9 +19,9 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
-from passend_backbone.auth.testing import ISSUER, auth_env, issuer_key
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import ISSUER, auth_env, issuer_key
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.portal.browser import TABLET, check, launch, person, reload_until, sign_in
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from passend_backbone.devstack.infra import Broker
+from passend_devstack.infra import Broker
 
 
 def hits_in(text: str, needles: Iterable[str], where: str) -> list[str]:

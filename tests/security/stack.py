@@ -21,16 +21,17 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.auth.testing import auth_header as token_header
-from passend_backbone.devstack.infra import Broker, Database, free_port
 from passend_backbone.kafka_settings import producer_settings
-from passend_backbone.runtime import ServiceSpec, serve
+from passend_backbone.lifecycle import serve
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import TrajectoryClosed
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.test_tokens import auth_header as token_header
+from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 
 SWV_A = "swv-a"

@@ -15,7 +15,7 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.auth.policy import WHOLE_SWV
-from passend_backbone.devstack.infra import Broker, Database
+from passend_devstack.infra import Broker, Database
 from tests.security.matrix import MATRIX, Kind, Rule, from_schema, rules_of
 from tests.security.stack import (
     COACH,

@@ -9,7 +9,7 @@ import pytest
 
 from passend_backbone.auth import Principal, Role, TokenVerifier
 from passend_backbone.auth.keys import KeySet
-from passend_backbone.devstack.issuer import (
+from passend_devstack.issuer import (
     DEV_AUDIENCE,
     DEV_ISSUER,
     DISCOVERY_PATH,

@@ -14,10 +14,10 @@ from passend_backbone import db
 from passend_backbone.auth import Role
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.rebuild import rebuild
-from passend_backbone.devstack.infra import Broker, Database
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import PostgresEventStore
 from passend_backbone.eventstore.store import verify
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, Database
+from passend_devstack.waiting import eventually
 from passend_intake.projections import RequestsProjection
 from passend_intake.retention import RetentionPolicy, erase_expired
 from passend_intake.views import ERASED
@@ -84,7 +84,7 @@ async def test_an_erased_pupil_is_nowhere_and_the_chains_still_verify(
 ) -> None:
     async with running_stack(database, broker, SERVICES, lambda: datetime.now(UTC)) as stack:
         pool = await db.create_pool(stack["intake"].db_url)
-        store = EventStore(pool, "/passend/intake")
+        store = PostgresEventStore(pool, "/passend/intake")
         try:
             case_id, pupil_ref = await run_full_case(stack)
             ib = auth_header(Role.IB, SWV_A, subject=IB, school_id=SCHOOL)

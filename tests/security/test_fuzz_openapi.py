@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from passend_backbone.auth import Role
-from passend_backbone.devstack.infra import Broker, Database
+from passend_devstack.infra import Broker, Database
 from tests.security.stack import (
     IB,
     SCHOOL,

@@ -13,15 +13,15 @@ import httpx
 import pytest
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.catalog import ServiceEntry
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.devstack.processes import (
+from passend_devstack.catalog import ServiceEntry
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.processes import (
     ServiceProcess,
     start_service,
     stop_services,
     wait_ready,
 )
+from passend_devstack.test_tokens import auth_env
 from tests.conftest import create_database
 from tests.security.search import hits_in
 from tests.security.stack import (

@@ -13,8 +13,8 @@ from passend_backbone import db, tenancy
 from passend_backbone.audit.readlog import MIGRATIONS as AUDIT_MIGRATIONS
 from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.schema import ensure_projection
-from passend_backbone.eventstore import EventStore, Metadata, NewEvent
-from passend_backbone.runtime import BACKBONE_MIGRATIONS
+from passend_backbone.db import BACKBONE_MIGRATIONS
+from passend_backbone.eventstore import Metadata, NewEvent, PostgresEventStore
 from passend_intake import pupil_keys
 from passend_intake.projections import RequestsProjection
 from passend_notifications.projections import CaseMessages
@@ -48,7 +48,7 @@ async def _migrated(pool: asyncpg.Pool, package: str) -> None:
 
 async def _seed(pool: asyncpg.Pool, package: str = "passend_intake.migrations") -> None:
     """Rows of two tenants, written by the service's own (system) login."""
-    store = EventStore(pool, "/passend/test")
+    store = PostgresEventStore(pool, "/passend/test")
     for swv in ("swv-a", "swv-b"):
         meta = Metadata(swv=swv, actor="t", correlation_id="c", causation_id="c")
         await store.append(str(uuid4()), 0, [NewEvent("test.Seeded.v1", {"swv": swv})], meta)

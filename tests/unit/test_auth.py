@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from passend_backbone.auth import CurrentPrincipal, Principal, Role, TokenVerifier, install_verifier
 from passend_backbone.auth.keys import IssuerKey, KeySet
-from passend_backbone.auth.testing import AUDIENCE, ISSUER, issuer_key, token_for
 from passend_backbone.auth.tokens import InvalidToken, mint
+from passend_devstack.test_tokens import AUDIENCE, ISSUER, issuer_key, token_for
 
 
 @pytest.fixture

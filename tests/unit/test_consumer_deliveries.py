@@ -8,21 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from passend_backbone.consumer.deliveries import (
+from passend_backbone.consumer.deliveries import Delivery, parse_record, parse_records
+from passend_backbone.consumer.kinds import reaction_id
+from passend_backbone.consumer.schema import check_name, generation_schema
+from passend_consumerkit.delivery import (
     DLQ_ERROR,
     DLQ_GROUP,
     DLQ_OFFSET,
     DLQ_PARTITION,
     DLQ_STAGE,
     DLQ_TOPIC,
-    Delivery,
     Failure,
     dead_letter_headers,
-    parse_record,
-    parse_records,
 )
-from passend_backbone.consumer.kinds import reaction_id
-from passend_backbone.consumer.schema import check_name, generation_schema
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.intake import ConsentRequested
 

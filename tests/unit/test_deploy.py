@@ -22,10 +22,10 @@ from pydantic_settings import BaseSettings
 
 from passend_assignment.directory_file import ENV_VAR as ASSIGNMENT_DIRECTORY_FILE
 from passend_backbone import opscli
-from passend_backbone.devstack.catalog import default_services
 from passend_backbone.kafka_settings import KafkaSecuritySettings
 from passend_backbone.settings import ServiceSettings
 from passend_contracts import topics
+from passend_devstack.catalog import default_services
 from passend_gateway.config import GatewayConfig
 from passend_notifications.config import NotificationSettings
 

@@ -12,6 +12,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from passend_backbone.lifecycle import log_delivery_settings
 from passend_backbone.logs import (
     REDACTED,
     configure_logging,
@@ -21,7 +22,6 @@ from passend_backbone.logs import (
     redact,
     redact_personal_data,
 )
-from passend_backbone.runtime import log_delivery_settings
 from passend_backbone.settings import ServiceSettings
 
 

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from passend_backbone.eventstore.model import RecordedEvent
-from passend_backbone.outbox_records import RecordBuilder, partition_of
+from passend_backbone.relay.records import RecordBuilder, partition_of
 
 SOURCE = "/passend/test"
 

@@ -1,40 +1,29 @@
-"""Applying one consumed batch in one database transaction, idempotently, with retries.
+"""Applying one consumed batch inside one database transaction, idempotently.
 
 Each delivery is marked handled (per projection generation, or per reactor) in the same
-transaction as its effect, so a redelivered event changes nothing. When a handler raises,
-the whole transaction rolls back and is tried again; after ``retries`` failures of the
-same event that event is set aside (to be dead-lettered) and the rest is applied. A
-projection's batch handler that raises is undone to a savepoint and the batch applied one
-event at a time instead, which finds the failing event. Errors that mean the database
-itself is unreachable are retried without limit instead, because dead-lettering every
-event of an outage would lose them from the read model.
+transaction as its effect, so a redelivered event changes nothing. A handler that raises
+for one event raises :class:`HandlerFailed` naming it: the caller rolls the transaction
+back and the delivery policy (``passend_consumerkit.delivery``) retries or dead-letters
+that event. A projection's batch handler that raises is undone to a savepoint and the
+batch applied one event at a time instead, which finds the failing event; a transient
+failure (:func:`~passend_backbone.consumer.failures.is_transient`) is raised as it is,
+since the whole transaction is lost then.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 import structlog
 
-from passend_backbone.consumer.deliveries import Delivery, Failure
+from passend_backbone.consumer.bookkeeping import Bookkeeping
+from passend_backbone.consumer.deliveries import Delivery
+from passend_backbone.consumer.failures import is_transient
 from passend_backbone.consumer.kinds import BatchProjection, Projection, Reactor
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore.port import EventStore
 from passend_backbone.logs import log_context
-
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-)
-
-Body = Callable[[asyncpg.Connection, Sequence[Delivery]], Awaitable[None]]
 
 
 class HandlerFailed(Exception):
@@ -44,10 +33,6 @@ class HandlerFailed(Exception):
         super().__init__(f"handling event {delivery.event.id} failed: {cause!r}")
         self.delivery = delivery
         self.cause = cause
-
-
-class Stopping(Exception):
-    """The runner is stopping while the database is unreachable: give the batch up."""
 
 
 async def apply_projection(
@@ -71,9 +56,9 @@ async def apply_projection(
             async with conn.transaction():
                 await projection.handle_batch(conn, todo)
             return
-        except _UNREACHABLE:
-            raise
         except Exception as exc:
+            if is_transient(exc):
+                raise
             # Which event failed is not known: one at a time finds it (and the retries
             # set it aside) while the others still apply.
             log = default_log()
@@ -87,19 +72,16 @@ async def apply_projection(
 
 
 async def apply_reactor(
-    conn: asyncpg.Connection,
+    conn: Any,
     reactor: Reactor,
     store: EventStore,
     deliveries: Sequence[Delivery],
+    bookkeeping: Bookkeeping,
 ) -> None:
-    """Mark new events handled by ``reactor`` and react to only those."""
-    new = await _mark_new(
-        conn,
-        "INSERT INTO public.reactor_handled (reactor, event_id) "
-        "SELECT $2, unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
-        [d.event.id for d in deliveries],
-        reactor.name,
-    )
+    """Mark new events handled by ``reactor`` and react to only those (``conn`` is the
+    bookkeeping's open transaction)."""
+    ids = [d.event.id for d in deliveries]
+    new = await bookkeeping.new_for_reactor(conn, reactor.name, ids) if ids else set()
     for delivery in deliveries:
         if delivery.event.id in new:
             new.discard(delivery.event.id)
@@ -143,57 +125,6 @@ async def record_consumed(conn: asyncpg.Connection, records: Sequence[Any]) -> N
         [k[1] for k in ends],
         list(ends.values()),
     )
-
-
-async def apply_with_retries(
-    pool: asyncpg.Pool,
-    body: Body,
-    deliveries: Sequence[Delivery],
-    *,
-    retries: int,
-    log: Any,
-    stopping: Callable[[], bool],
-    backoff: float = 0.05,
-) -> list[Failure]:
-    """Run ``body`` in one transaction until it commits; return the deliveries set aside.
-
-    A delivery is set aside after its handler failed ``retries`` times in a row.
-    Raises :class:`Stopping` if ``stopping()`` turns true while the database is unreachable.
-    """
-    remaining = list(deliveries)
-    failed: list[Failure] = []
-    attempts: dict[int, int] = {}
-    unreachable_for = 0
-    while True:
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                await body(conn, remaining)
-            return failed
-        except HandlerFailed as exc:
-            if isinstance(exc.cause, _UNREACHABLE):
-                unreachable_for += 1
-            else:
-                unreachable_for = 0
-                key = id(exc.delivery)
-                attempts[key] = attempts.get(key, 0) + 1
-                log.warning(
-                    "consumer.handler_failed",
-                    event_id=str(exc.delivery.event.id),
-                    event_type=exc.delivery.event.type,
-                    attempt=attempts[key],
-                    error=repr(exc.cause),
-                )
-                if attempts[key] >= retries:
-                    remaining = [d for d in remaining if d is not exc.delivery]
-                    failed.append(Failure(exc.delivery.record, "handle", exc.cause))
-                    continue
-        except _UNREACHABLE as exc:
-            unreachable_for += 1
-            log.warning("consumer.database_unreachable", error=repr(exc))
-        if unreachable_for and stopping():
-            raise Stopping("stopping while the database is unreachable")
-        # Grows to about two seconds for an outage; short for a handler's transient error.
-        await asyncio.sleep(min(backoff * 2 ** min(unreachable_for, 6), 2.0))
 
 
 def default_log() -> Any:

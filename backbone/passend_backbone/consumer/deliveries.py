@@ -1,4 +1,4 @@
-"""Consumed Kafka records as parsed events, failures, and their dead-letter form."""
+"""Consumed Kafka records as parsed events, or as failures to be dead-lettered."""
 
 from __future__ import annotations
 
@@ -9,20 +9,10 @@ from typing import Any
 
 import orjson
 
+from passend_consumerkit.delivery import Failure
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.registry import UnknownEventType, parse
-
-# Kafka header names on a dead-lettered record (the original headers follow them).
-DLQ_ERROR = "dlq-error"
-DLQ_ERROR_TYPE = "dlq-error-type"
-DLQ_STAGE = "dlq-stage"
-DLQ_TOPIC = "dlq-topic"
-DLQ_PARTITION = "dlq-partition"
-DLQ_OFFSET = "dlq-offset"
-DLQ_GROUP = "dlq-group"
-
-_MAX_ERROR = 2000
 
 
 @dataclass(frozen=True)
@@ -32,19 +22,6 @@ class Delivery:
     record: Any  # aiokafka ConsumerRecord
     event: CloudEvent
     payload: EventPayload
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One consumed record that could not be parsed ("parse") or handled ("handle")."""
-
-    record: Any
-    stage: str
-    error: BaseException
-
-    @property
-    def reason(self) -> str:
-        return f"{type(self.error).__name__}: {self.error}"[:_MAX_ERROR]
 
 
 def parse_record(record: Any) -> Delivery | Failure | None:
@@ -111,18 +88,3 @@ def parse_records(records: Sequence[Any]) -> tuple[list[Delivery], list[Failure]
         if collecting:
             gc.enable()
     return deliveries, failures, skipped
-
-
-def dead_letter_headers(failure: Failure, group: str) -> list[tuple[str, bytes]]:
-    """The headers saying why and where from, followed by the record's own headers."""
-    record = failure.record
-    headers = [
-        (DLQ_ERROR, failure.reason.encode()),
-        (DLQ_ERROR_TYPE, type(failure.error).__name__.encode()),
-        (DLQ_STAGE, failure.stage.encode()),
-        (DLQ_TOPIC, str(record.topic).encode()),
-        (DLQ_PARTITION, str(record.partition).encode()),
-        (DLQ_OFFSET, str(record.offset).encode()),
-        (DLQ_GROUP, group.encode()),
-    ]
-    return headers + [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq-")]

@@ -1,4 +1,5 @@
-"""Querying a projection's read model: a read-only transaction on its active generation."""
+"""Querying a projection's read model: a read-only transaction on its active generation,
+for the service itself or restricted to one tenant."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from passend_backbone.consumer.schema import (
     readers_lock_key,
     use_schema,
 )
+from passend_backbone.tenancy import enter_tenant
 
 
 @asynccontextmanager
@@ -36,4 +38,14 @@ async def read_model(pool: asyncpg.Pool, projection_name: str) -> AsyncIterator[
         )
         generation = await active_generation(conn, projection_name)
         await use_schema(conn, generation_schema(projection_name, generation))
+        yield conn
+
+
+@asynccontextmanager
+async def tenant_read_model(
+    pool: asyncpg.Pool, projection_name: str, swv: str
+) -> AsyncIterator[asyncpg.Connection]:
+    """:func:`read_model`, restricted to ``swv``."""
+    async with read_model(pool, projection_name) as conn:
+        await enter_tenant(conn, swv)
         yield conn

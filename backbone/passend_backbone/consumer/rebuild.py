@@ -36,12 +36,13 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from passend_backbone.consumer.apply import (
+    HandlerFailed,
     apply_projection,
-    apply_with_retries,
     default_log,
     record_consumed,
 )
-from passend_backbone.consumer.deliveries import Delivery, Failure, parse_records
+from passend_backbone.consumer.deliveries import Delivery, parse_records
+from passend_backbone.consumer.failures import is_transient
 from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.schema import (
     create_generation,
@@ -56,6 +57,7 @@ from passend_backbone.kafka_settings import (
     client_security_settings,
     consumer_settings,
 )
+from passend_consumerkit.delivery import DeliveryPolicy, Failure
 
 
 class RebuildConflict(RuntimeError):
@@ -360,14 +362,7 @@ class _Build:
     ) -> None:
         deliveries, failures = parsed
 
-        async def body(conn: asyncpg.Connection, todo: Sequence[Delivery]) -> None:
-            await use_schema(conn, self.schema)
-            await apply_projection(conn, self.projection, todo)
-            await record_consumed(conn, records)
-
-        failures += await apply_with_retries(
-            self.pool, body, deliveries, retries=self.retries, log=self.log, stopping=lambda: False
-        )
+        failures += await self._apply_with_retries(records, deliveries)
         for failure in failures:
             record = failure.record
             self.log.error(
@@ -385,6 +380,54 @@ class _Build:
         self.records += len(records)
         if self.progress is not None:
             self.progress(RebuildProgress(self.projection.name, phase, self.records, behind))
+
+    async def _apply_with_retries(
+        self, records: Sequence[Any], deliveries: Sequence[Delivery]
+    ) -> list[Failure]:
+        """Apply in one transaction until it commits; return the deliveries set aside.
+
+        The live consumers' policy (``passend_consumerkit.delivery``), in-process: an
+        event whose handler failed ``retries`` times is set aside (and reported), a
+        transient failure is waited out however long it lasts.
+        """
+        policy = DeliveryPolicy(retries=self.retries)
+        remaining = list(deliveries)
+        failed: list[Failure] = []
+        attempts: dict[int, int] = {}
+        transient_in_a_row = 0
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await use_schema(conn, self.schema)
+                    await apply_projection(conn, self.projection, remaining)
+                    await record_consumed(conn, records)
+                return failed
+            except HandlerFailed as exc:
+                if is_transient(exc.cause):
+                    transient_in_a_row += 1
+                    wait = policy.backoff(transient_in_a_row)
+                else:
+                    transient_in_a_row = 0
+                    key = id(exc.delivery)
+                    attempts[key] = attempts.get(key, 0) + 1
+                    self.log.warning(
+                        "rebuild.handler_failed",
+                        event_id=str(exc.delivery.event.id),
+                        attempt=attempts[key],
+                        error=repr(exc.cause),
+                    )
+                    if attempts[key] >= policy.retries:
+                        remaining = [d for d in remaining if d is not exc.delivery]
+                        failed.append(Failure(exc.delivery.record, "handle", exc.cause))
+                        continue
+                    wait = policy.backoff(attempts[key])
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                transient_in_a_row += 1
+                wait = policy.backoff(transient_in_a_row)
+                self.log.warning("rebuild.transient_failure", error=repr(exc))
+            await asyncio.sleep(wait)
 
 
 _Parsed = tuple[list[Delivery], list[Failure]]

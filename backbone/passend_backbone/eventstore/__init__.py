@@ -1,4 +1,4 @@
-"""The append-only, hash-chained event store in PostgreSQL (one per service)."""
+"""The append-only, hash-chained event store: the port, PostgreSQL and its in-memory twin."""
 
 from passend_backbone.eventstore.hashchain import BrokenLink, VerificationReport
 from passend_backbone.eventstore.model import (
@@ -7,7 +7,8 @@ from passend_backbone.eventstore.model import (
     NewEvent,
     RecordedEvent,
 )
-from passend_backbone.eventstore.store import EventStore, verify
+from passend_backbone.eventstore.port import EventStore
+from passend_backbone.eventstore.store import PostgresEventStore, verify
 
 __all__ = [
     "BrokenLink",
@@ -15,6 +16,7 @@ __all__ = [
     "EventStore",
     "Metadata",
     "NewEvent",
+    "PostgresEventStore",
     "RecordedEvent",
     "VerificationReport",
     "verify",

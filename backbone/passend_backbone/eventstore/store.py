@@ -79,8 +79,8 @@ def _shared_or_each(values: list[Any]) -> list[Any]:
     return [first] if all(v == first for v in values) else values
 
 
-class EventStore:
-    """One service's event store (table ``events`` in its own database)."""
+class PostgresEventStore:
+    """One service's event store in PostgreSQL (table ``events`` in its own database)."""
 
     def __init__(self, pool: asyncpg.Pool, source: str) -> None:
         self.pool = pool

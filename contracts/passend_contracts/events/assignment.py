@@ -5,7 +5,7 @@ stream per SWV (``directory:<swv_id>``) and carry no case id.
 """
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,33 @@ class HolidayPeriod(BaseModel):
     last_day: date
 
 
+class CalendarPolicy(BaseModel):
+    """Which days an SWV counts as working days for its deadlines (W26, S).
+
+    Always: Monday to Friday, minus the Dutch public holidays (New Year's Day, Easter
+    Monday, King's Day, Ascension Day, Whit Monday, Christmas and Boxing Day). The
+    choices an SWV makes are the days schools differ on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    good_friday: Literal["closed", "working"] = Field(
+        default="closed",
+        description="Good Friday: most primary schools are closed (the default), some are not",
+    )
+    liberation_day: Literal["every_year", "lustrum", "working"] = Field(
+        default="lustrum",
+        description=(
+            "5 May: closed every year, only every fifth year (2025, 2030, ...: the national "
+            "agreement, the default), or a working day"
+        ),
+    )
+    school_holidays: Literal["closed", "working"] = Field(
+        default="closed",
+        description="Whether the school holidays of the school's region stop the clock",
+    )
+
+
 class SwvConfigured(EventPayload):
     event_type: ClassVar[str] = "nl.passend.assignment.SwvConfigured.v1"
     topic: ClassVar[str] = topics.ASSIGNMENT
@@ -51,6 +78,7 @@ class SwvConfigured(EventPayload):
     case_hours_per_week: float = Field(default=2.0, gt=0)
     expertise_areas: list[ExpertiseArea] = Field(default_factory=list)
     configured_at: datetime
+    calendar: CalendarPolicy | None = None  # None: the defaults of CalendarPolicy
 
 
 class WorkUnitDefined(EventPayload):

@@ -23,7 +23,7 @@ from passend_assignment.schemas import CaseOut, FirstContactIn, OfferIn, RouteCo
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_contracts.events.base import EventPayload
 
 _STATUS = {Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409, Refusal.FORBIDDEN: 403}

@@ -13,7 +13,7 @@ from passend_assignment.domain.errors import forbidden, not_found
 from passend_assignment.streams import load_directory
 from passend_backbone.auth import CurrentPrincipal, Role
 from passend_backbone.eventstore import Metadata
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 
 
 def directory_router(ctx: ServiceContext) -> APIRouter:

@@ -30,9 +30,9 @@ from passend_assignment.streams import load_case, load_directory
 from passend_backbone import tenancy
 from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
-from passend_backbone.runtime import ServiceContext
-from passend_backbone.tenancy import tenant_read_model
+from passend_backbone.service import ServiceContext
 
 
 def _left(row: Any, directory: DirectoryState, now: datetime) -> TimeLeft | None:

@@ -19,7 +19,7 @@ from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, 
 from passend_contracts.events.base import EventPayload
 
 if TYPE_CHECKING:
-    from passend_backbone.runtime import ServiceContext
+    from passend_backbone.service import ServiceContext
 
 _log = structlog.get_logger("passend.assignment.directory")
 ATTEMPTS = 3

@@ -19,7 +19,7 @@ from passend_assignment.timers import DueTimer, mark_fired, take_due
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
 
 if TYPE_CHECKING:
-    from passend_backbone.runtime import ServiceContext
+    from passend_backbone.service import ServiceContext
 
 ACTOR = "service:assignment-scheduler"
 _log = structlog.get_logger("passend.assignment.scheduler")

@@ -13,7 +13,7 @@ from passend_assignment.projections import CaseBoard
 from passend_assignment.reactors import RoutingReactor
 from passend_assignment.scheduler import contact_deadline_scheduler
 from passend_backbone.metrics import deadline_query
-from passend_backbone.runtime import ServiceSpec
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import check_file_variable
 from passend_contracts import topics
 

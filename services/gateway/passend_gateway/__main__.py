@@ -7,7 +7,7 @@ import sys
 
 import asyncpg
 
-from passend_backbone import runtime
+from passend_backbone import lifecycle
 from passend_backbone.settings import load_config, load_settings
 from passend_gateway.config import GatewayConfig
 from passend_gateway.reactor import IntegrationReactor
@@ -37,7 +37,7 @@ def main() -> None:
     operating = len(sys.argv) > 1  # migrate, republish, ...: not a start of the service
     if settings.republish_on_start and not operating:
         asyncio.run(forget_published(settings.database_url))
-    runtime.main(build_spec(settings, config))
+    lifecycle.main(build_spec(settings, config))
 
 
 if __name__ == "__main__":

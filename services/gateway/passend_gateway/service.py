@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from passend_backbone.runtime import ServiceContext, ServiceSpec
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
 from passend_gateway.config import GatewayConfig
 from passend_gateway.publisher import Publisher

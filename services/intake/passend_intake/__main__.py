@@ -1,11 +1,11 @@
 """Runs the intake service: ``python -m passend_intake`` (or ``passend-intake``)."""
 
-from passend_backbone import runtime
+from passend_backbone import lifecycle
 from passend_intake.service import SPEC
 
 
 def main() -> None:
-    runtime.main(SPEC)
+    lifecycle.main(SPEC)
 
 
 if __name__ == "__main__":

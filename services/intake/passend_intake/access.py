@@ -8,7 +8,7 @@ import asyncpg
 
 from passend_backbone.auth import CaseFacts, Principal, Role, has_role, sees_case
 from passend_backbone.auth.policy import CASE_ROLES
-from passend_backbone.tenancy import tenant_read_model
+from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_intake.domain.state import CaseState
 from passend_intake.handlers import CaseNotFound, NotAllowed
 from passend_intake.projections import RequestsProjection

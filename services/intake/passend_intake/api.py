@@ -11,7 +11,7 @@ from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_intake import log_redaction, queries, request_commands
 from passend_intake.access import READERS, case_facts, require_role, require_sees
 from passend_intake.api_common import CaseId, correlation_id

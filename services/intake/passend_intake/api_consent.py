@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from passend_backbone.auth import CurrentPrincipal
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_contracts.events.intake import ConsentMethod
 from passend_intake import consent_commands, consent_links, queries
 from passend_intake.access import READERS, case_facts, require_role, require_sees

@@ -11,7 +11,7 @@ import asyncpg
 
 from passend_backbone.auth import Principal
 from passend_backbone.eventstore import Metadata
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import ConsentMethod, PupilView
 from passend_intake import consent_links

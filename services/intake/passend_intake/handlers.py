@@ -13,7 +13,7 @@ import asyncpg
 from passend_backbone import tenancy
 from passend_backbone.auth import Principal, Role
 from passend_backbone.eventstore import ConcurrencyError, Metadata, NewEvent, RecordedEvent
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_contracts import registry
 from passend_contracts.events.base import EventPayload
 from passend_intake import pupil_keys

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from passend_backbone.auth import CaseFacts
-from passend_backbone.tenancy import tenant_read_model
+from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake import pupil_keys
 from passend_intake.access import facts_of

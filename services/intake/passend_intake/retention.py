@@ -29,7 +29,7 @@ import structlog
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.eventstore import EventStore
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_intake.erasure import erase_pupil
 from passend_intake.projections import RequestsProjection
 

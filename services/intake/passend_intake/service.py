@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passend_backbone.runtime import ServiceSpec
+from passend_backbone.service import ServiceSpec
 from passend_contracts import topics
 from passend_intake.api import create_app
 from passend_intake.projections import RequestsProjection

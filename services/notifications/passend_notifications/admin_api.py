@@ -13,7 +13,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field
 
 from passend_backbone.auth import Principal, Role
 from passend_backbone.auth.dependency import CurrentPrincipal
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_backbone.tenancy import tenant_transaction
 from passend_contracts import topics
 from passend_contracts.registry import EVENT_TYPES

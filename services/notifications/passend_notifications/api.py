@@ -15,8 +15,9 @@ from passend_backbone.audit.router import audit_router
 from passend_backbone.auth import Role, sees_case
 from passend_backbone.auth.dependency import CurrentPrincipal
 from passend_backbone.auth.policy import CASE_ROLES, WHOLE_SWV
-from passend_backbone.runtime import ServiceContext
-from passend_backbone.tenancy import tenant_read_model, tenant_transaction
+from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.service import ServiceContext
+from passend_backbone.tenancy import tenant_transaction
 from passend_notifications import journal, reach
 from passend_notifications.admin_api import admin_router, require
 from passend_notifications.projections import CaseMessages

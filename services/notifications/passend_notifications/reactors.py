@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from passend_backbone.eventstore import EventStore, Metadata, NewEvent
-from passend_backbone.runtime import utc_now
+from passend_backbone.service import utc_now
 from passend_contracts import topics as contract_topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload

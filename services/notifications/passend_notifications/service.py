@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from passend_backbone.runtime import ServiceSpec, utc_now
+from passend_backbone.service import ServiceSpec, utc_now
 from passend_contracts import topics
 from passend_notifications.api import create_app
 from passend_notifications.config import NotificationSettings

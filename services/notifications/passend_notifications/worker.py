@@ -41,7 +41,7 @@ from uuid import UUID
 import httpx
 
 from passend_backbone.logs import get_logger
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_notifications import directory, journal
 from passend_notifications.channels.email import SendEmail, build_email, content_sha256, send_smtp
 from passend_notifications.channels.outcome import DeliveryFailed

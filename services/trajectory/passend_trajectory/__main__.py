@@ -1,11 +1,11 @@
 """``python -m passend_trajectory``: run the trajectory service until SIGTERM or SIGINT."""
 
-from passend_backbone import runtime
+from passend_backbone import lifecycle
 from passend_trajectory.service import SPEC
 
 
 def main() -> None:
-    runtime.main(SPEC)
+    lifecycle.main(SPEC)
 
 
 if __name__ == "__main__":

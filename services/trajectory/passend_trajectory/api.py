@@ -10,7 +10,7 @@ from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import Principal, Role
 from passend_backbone.auth.policy import CASE_ROLES
 from passend_backbone.eventstore import ConcurrencyError
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_trajectory.domain.evolve import evolve
 from passend_trajectory.domain.refusals import InvalidCommand, NotFound, Refusal, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState

@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 
 from passend_backbone.auth import CurrentPrincipal, Role
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_trajectory.api import WORKERS, require
 from passend_trajectory.api_runner import Answer, Key, Runner, own_region, with_body
 from passend_trajectory.domain import (

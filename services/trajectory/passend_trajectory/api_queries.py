@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 
 from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_trajectory import reach, views
 from passend_trajectory.api import READERS, require
 from passend_trajectory.handlers import fold

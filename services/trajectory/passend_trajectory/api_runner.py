@@ -11,7 +11,7 @@ from fastapi import Header, HTTPException, Request, status
 from pydantic import BaseModel
 
 from passend_backbone.auth import CaseFacts, Principal
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_trajectory import idempotency, reach
 from passend_trajectory.domain.commands import Act
 from passend_trajectory.domain.refusals import NotFound

@@ -16,6 +16,7 @@ import asyncpg
 
 from passend_backbone import tenancy
 from passend_backbone.auth import CaseFacts, Principal, sees_case
+from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import (
@@ -135,7 +136,7 @@ def facts_of(swv: str, row: asyncpg.Record | None) -> CaseFacts:
 
 async def case_facts(pool: asyncpg.Pool, swv: str, case_id: UUID) -> CaseFacts:
     """What the read model knows that scopes the case, within the caller's tenant only."""
-    async with tenancy.tenant_read_model(pool, CaseReach.name, swv) as conn:
+    async with tenant_read_model(pool, CaseReach.name, swv) as conn:
         row = await conn.fetchrow("SELECT * FROM case_reach WHERE case_id = $1", case_id)
     return facts_of(swv, row)
 
@@ -145,7 +146,7 @@ async def visible(
 ) -> list[dict[str, Any]]:
     """The rows (each with a ``case_id``) of cases within the caller's reach."""
     ids = sorted({UUID(r["case_id"]) for r in rows})
-    async with tenancy.tenant_read_model(pool, CaseReach.name, principal.swv) as conn:
+    async with tenant_read_model(pool, CaseReach.name, principal.swv) as conn:
         found = await conn.fetch("SELECT * FROM case_reach WHERE case_id = ANY($1)", ids)
     facts = {str(r["case_id"]): facts_of(principal.swv, r) for r in found}
     return [

@@ -18,7 +18,7 @@ import structlog
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.eventstore import ConcurrencyError, Metadata
-from passend_backbone.runtime import ServiceContext
+from passend_backbone.service import ServiceContext
 from passend_trajectory.domain.commands import Act
 from passend_trajectory.domain.due import REMIND_WINDOW, reminders
 from passend_trajectory.handlers import react

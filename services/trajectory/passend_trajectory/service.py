@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from passend_backbone.runtime import ServiceSpec
+from passend_backbone.service import ServiceSpec
 from passend_contracts import topics
 from passend_trajectory.api import create_app
 from passend_trajectory.projections import TrajectoryProjection

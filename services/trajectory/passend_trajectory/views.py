@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from passend_backbone.tenancy import tenant_read_model
+from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_trajectory.domain.due import due_status, evaluations_due
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.projections import TrajectoryProjection

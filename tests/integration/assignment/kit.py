@@ -14,16 +14,18 @@ from aiokafka import AIOKafkaProducer
 
 from passend_assignment.reactors import RoutingReactor
 from passend_backbone import db
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.eventstore import EventStore, RecordedEvent
+from passend_backbone.db import BACKBONE_MIGRATIONS
+from passend_backbone.eventstore import EventStore, PostgresEventStore, RecordedEvent
 from passend_backbone.kafka_settings import producer_settings
-from passend_backbone.runtime import BACKBONE_MIGRATIONS, ServiceContext, ServiceSpec, serve
+from passend_backbone.lifecycle import serve
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.intake import RequestSubmitted, SupportLevel
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 
 SWV = "swv-waterweg"
 
@@ -48,7 +50,7 @@ async def migrated_store(db_url: str) -> tuple[asyncpg.Pool, EventStore]:
     """A pool on ``db_url`` with the backbone's and assignment's tables, and its store."""
     pool = await db.create_pool(db_url, max_size=20)
     await db.migrate(pool, [BACKBONE_MIGRATIONS, "passend_assignment.migrations"])
-    return pool, EventStore(pool, "/passend/assignment")
+    return pool, PostgresEventStore(pool, "/passend/assignment")
 
 
 def submission(

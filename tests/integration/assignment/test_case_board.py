@@ -14,7 +14,7 @@ from passend_assignment.domain.routing import route_request
 from passend_assignment.projections import CaseBoard
 from passend_backbone import db
 from passend_backbone.consumer.deliveries import Delivery
-from passend_backbone.runtime import BACKBONE_MIGRATIONS
+from passend_backbone.db import BACKBONE_MIGRATIONS
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import (
     CaseClaimed,

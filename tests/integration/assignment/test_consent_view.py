@@ -11,7 +11,7 @@ import pytest
 
 from passend_assignment.consent_view import ConsentBoard, ConsentOut, consent_of
 from passend_backbone import db
-from passend_backbone.runtime import BACKBONE_MIGRATIONS
+from passend_backbone.db import BACKBONE_MIGRATIONS
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (

@@ -9,9 +9,9 @@ import pytest
 from passend_assignment.scheduler import fire_due_timers
 from passend_assignment.service import build_spec
 from passend_backbone import db
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.eventstore import EventStore
-from passend_backbone.testing.waiting import eventually
+from passend_backbone.eventstore import PostgresEventStore
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 
 from .kit import Clock, as_cloud_event, publish, running, settings_for, submission, types_of
 
@@ -29,7 +29,7 @@ async def test_w26_one_missed_deadline_however_often_the_service_restarts(
     settings = settings_for(db_url, broker)
     request = submission(worker="ow-floris", school="brin-31ff", at=SUBMITTED)
     pool = await db.create_pool(db_url)
-    store = EventStore(pool, "/passend/assignment")
+    store = PostgresEventStore(pool, "/passend/assignment")
 
     async def case_types() -> list[str]:
         return types_of(await store.read_stream(str(request.case_id)))

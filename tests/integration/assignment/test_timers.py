@@ -15,7 +15,7 @@ from passend_assignment.domain.directory import DirectoryState
 from passend_assignment.domain.routing import claim
 from passend_assignment.handlers import Command, run_case_command
 from passend_assignment.scheduler import contact_deadline_scheduler, fire_due_timers
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.waiting import eventually
 
 from .kit import SWV, Clock, context, migrated_store, route, submission, types_of
 

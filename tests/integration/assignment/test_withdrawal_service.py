@@ -11,9 +11,6 @@ import pytest
 
 from passend_assignment.service import build_spec
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_header
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (
@@ -22,6 +19,9 @@ from passend_contracts.events.intake import (
     ConsentRequested,
     RequestWithdrawn,
 )
+from passend_devstack.infra import Broker
+from passend_devstack.test_tokens import auth_header
+from passend_devstack.waiting import eventually
 
 from .kit import SWV, Clock, as_cloud_event, publish, running, settings_for, submission
 

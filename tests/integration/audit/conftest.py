@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker, Database
+from passend_devstack.infra import Broker, Database
 from tests.integration.audit.kit import System, running_system
 
 

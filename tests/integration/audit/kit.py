@@ -27,11 +27,12 @@ from passend_backbone import db
 from passend_backbone.audit import audit_router, cli, fold_with
 from passend_backbone.audit.kafka_check import topic_event_ids
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header, token_for
-from passend_backbone.devstack.infra import Broker, Database, free_port, tansu_broker
-from passend_backbone.runtime import ServiceContext, ServiceSpec, serve
+from passend_backbone.lifecycle import serve
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.infra import Broker, Database, free_port, tansu_broker
+from passend_devstack.test_tokens import auth_env, auth_header, token_for
+from passend_devstack.waiting import eventually
 from passend_intake.domain.state import CaseState as IntakeState
 from passend_intake.domain.state import evolve as intake_evolve
 from passend_intake.service import SPEC as INTAKE

@@ -7,7 +7,7 @@ import pytest
 
 from passend_backbone import db
 from passend_backbone.audit import verify_chains
-from passend_backbone.eventstore import EventStore, Metadata, NewEvent, verify
+from passend_backbone.eventstore import EventStore, Metadata, NewEvent, PostgresEventStore, verify
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ def meta(swv: str) -> Metadata:
 
 async def store_with_streams(pool: asyncpg.Pool) -> EventStore:
     await db.migrate(pool, ["passend_backbone.migrations"])
-    store = EventStore(pool, "/passend/test")
+    store = PostgresEventStore(pool, "/passend/test")
     for stream in ("a", "b", "c"):
         events = [NewEvent("nl.passend.test.Thing.v1", {"n": n, "x": 1.5}) for n in range(3)]
         await store.append(stream, 0, events, meta("swv-1"))

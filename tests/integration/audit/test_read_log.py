@@ -12,8 +12,8 @@ from fastapi import Depends, FastAPI
 from passend_backbone.audit import reads_of, record_case_read
 from passend_backbone.auth import Role, install_verifier
 from passend_backbone.auth.keys import KeySet
-from passend_backbone.auth.testing import AUDIENCE, ISSUER, auth_header, issuer_key
 from passend_backbone.auth.tokens import TokenVerifier
+from passend_devstack.test_tokens import AUDIENCE, ISSUER, auth_header, issuer_key
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ import pytest
 from passend_backbone.audit import cli
 from passend_backbone.audit.kafka_check import topic_event_ids
 from passend_backbone.opscli import run_ops_command
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
+from passend_devstack.waiting import eventually
 from tests.integration.audit.kit import NAMES, System, mixed_scenario, run_cli
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import FastAPI, Request
 
-from passend_backbone.runtime import ServiceContext, ServiceSpec
+from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_contracts import topics
 
 

@@ -1,7 +1,7 @@
 """``python -m tests.integration.fake_service``: the fake service as a process."""
 
-from passend_backbone import runtime
+from passend_backbone import lifecycle
 from tests.integration.fake_service import SPEC
 
 if __name__ == "__main__":
-    runtime.main(SPEC)
+    lifecycle.main(SPEC)

@@ -13,14 +13,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from passend_backbone import kafka_io
-from passend_backbone.auth.testing import auth_env
-from passend_backbone.devstack.infra import Broker, free_port
 from passend_backbone.kafka_settings import BrokerKind, producer_settings
-from passend_backbone.runtime import SHUTDOWN_SECONDS, serve
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import registry, topics
 from passend_contracts.envelope import CloudEvent
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env
+from passend_devstack.waiting import eventually
 from passend_gateway.config import GatewayConfig
 from passend_gateway.service import build_spec
 

@@ -8,10 +8,10 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from passend_backbone.devstack.infra import Broker
 from passend_contracts import registry, topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker
 from passend_gateway.__main__ import forget_published
 from passend_gateway.policy import MUNICIPALITY
 from tests.integration.gateway.kit import (

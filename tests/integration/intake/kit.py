@@ -18,16 +18,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from passend_backbone import db
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header
-from passend_backbone.devstack.infra import Broker, Database, free_port
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import EventStore, PostgresEventStore
 from passend_backbone.kafka_settings import BrokerKind, producer_settings
-from passend_backbone.runtime import serve
+from passend_backbone.lifecycle import serve
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 from passend_intake.service import SPEC
 from tests.conftest import create_database
 
@@ -159,7 +159,7 @@ async def running_intake(database: Database, broker: Broker) -> AsyncIterator[In
     pool = await db.create_pool(url)
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.http_port}", timeout=10)
     try:
-        yield Intake(http, pool, EventStore(pool, "/passend/intake"), clock, broker)
+        yield Intake(http, pool, PostgresEventStore(pool, "/passend/intake"), clock, broker)
     finally:
         await http.aclose()
         await pool.close()

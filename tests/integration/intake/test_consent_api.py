@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from passend_backbone.testing.waiting import eventually
+from passend_devstack.waiting import eventually
 from tests.integration.intake.kit import PARENT, Intake, body, ib, worker
 
 pytestmark = pytest.mark.integration

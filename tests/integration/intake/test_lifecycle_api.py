@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.events.assignment import CaseClaimed
 from passend_contracts.events.trajectory import TrajectoryOpened
+from passend_devstack.waiting import eventually
 from tests.integration.intake.kit import NOW, SCHOOL, SWV, Intake, body, ib, publish, worker
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_header
+from passend_devstack.test_tokens import auth_header
 from tests.integration.intake.kit import (
     BODY,
     SCHOOL,

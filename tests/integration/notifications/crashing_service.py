@@ -15,7 +15,7 @@ import signal
 import sys
 from email.message import EmailMessage
 
-from passend_backbone.runtime import serve
+from passend_backbone.lifecycle import serve
 from passend_backbone.settings import load_settings
 from passend_notifications.channels.email import send_smtp
 from passend_notifications.config import NotificationSettings, load_notification_settings

@@ -29,14 +29,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_env, auth_header
-from passend_backbone.devstack.infra import Broker, free_port
 from passend_backbone.kafka_settings import producer_settings
-from passend_backbone.runtime import SHUTDOWN_SECONDS, ServiceSpec, serve
+from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 from passend_notifications.config import NotificationSettings
 from passend_notifications.service import build_spec
 from passend_notifications.worker import DeliveryWorker

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from passend_backbone.auth import Role
-from passend_backbone.auth.testing import auth_header
-from passend_backbone.devstack.infra import Broker
 from passend_contracts.events.assignment import CaseClaimed
+from passend_devstack.infra import Broker
+from passend_devstack.test_tokens import auth_header
 
 from .kit import (
     OPERATOR,

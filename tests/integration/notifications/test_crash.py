@@ -14,9 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.events.assignment import CaseClaimed
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from passend_notifications.domain.messages import message_id
 
 from .kit import (

@@ -10,8 +10,6 @@ import asyncpg
 import pytest
 
 from passend_backbone.consumer.rebuild import rebuild
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.events.assignment import (
     CaseClaimed,
     ContactDeadlineApproaching,
@@ -19,6 +17,8 @@ from passend_contracts.events.assignment import (
 )
 from passend_contracts.events.intake import ConsentRequested, RequestSubmitted, SupportLevel
 from passend_contracts.events.trajectory import SupportStarted
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from passend_notifications.domain.messages import case_ref, message_id
 
 from .kit import (

@@ -9,10 +9,10 @@ import asyncpg
 import httpx
 import pytest
 
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.intake import ErasureReason, PupilErased, RequestSubmitted
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 
 from .kit import (
     SERVICE,

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from passend_backbone import db
-from passend_backbone.eventstore import EventStore
+from passend_backbone.eventstore import PostgresEventStore
 from passend_contracts.events.assignment import CaseClaimed
 from passend_notifications import journal
 from passend_notifications.domain.planning import PlannedMessage
@@ -51,7 +51,7 @@ async def test_an_event_reacted_to_twice_schedules_its_message_once(
     service_pool: asyncpg.Pool,
 ) -> None:
     """As when an auditor's replay or a reset consumer group brings an event back."""
-    store = EventStore(service_pool, "/passend/notifications")
+    store = PostgresEventStore(service_pool, "/passend/notifications")
     scheduler = Scheduler(lambda: NOW)
     event = bus_event(
         CaseClaimed(
@@ -87,7 +87,7 @@ async def test_two_workers_never_claim_the_same_message(service_pool: asyncpg.Po
 async def test_a_lapsed_lease_is_taken_over_as_maybe_delivered(
     service_pool: asyncpg.Pool,
 ) -> None:
-    store = EventStore(service_pool, "/passend/notifications")
+    store = PostgresEventStore(service_pool, "/passend/notifications")
     message = planned()
     async with service_pool.acquire() as conn:
         await enqueue(conn, "swv", message, uuid.uuid4(), "corr", NOW)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
 from passend_contracts.events.trajectory import (
     EvaluationKind,
     EvaluationReminded,
@@ -16,6 +15,7 @@ from passend_contracts.events.trajectory import (
     SignalTopic,
     TrajectoryOpened,
 )
+from passend_devstack.infra import Broker
 from passend_notifications.domain.messages import case_ref
 
 from .kit import (

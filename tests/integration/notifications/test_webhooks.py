@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.events.assignment import CaseClaimed
 from passend_contracts.events.trajectory import EscalatedToTeamNO, StagnationReason
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from passend_notifications.domain.signing import verify
 
 from .kit import (

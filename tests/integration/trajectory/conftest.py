@@ -9,8 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from passend_backbone.devstack.infra import Broker, Database
 from passend_backbone.eventstore import EventStore
+from passend_devstack.infra import Broker, Database
 from passend_trajectory.service import build_spec
 from tests.conftest import create_database
 from tests.integration.trajectory.kit import Clock, migrated_store, running, settings_for

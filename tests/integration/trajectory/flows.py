@@ -8,12 +8,12 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from passend_backbone.devstack.infra import Broker
 from passend_backbone.kafka_io import start_producer
 from passend_backbone.kafka_settings import BrokerKind
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
 from passend_contracts.events.assignment import RequestRouted
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.trajectory.kit import IB, SCHOOL, SWV, T0, WORKER, cloud_event, headers
 
 WORKER_H = headers("support_worker", WORKER, work_unit_id="wu-1")

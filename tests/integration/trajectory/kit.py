@@ -12,16 +12,18 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from passend_backbone import db
-from passend_backbone.auth.testing import auth_env, auth_header
-from passend_backbone.devstack.infra import Broker, free_port
-from passend_backbone.eventstore import EventStore
-from passend_backbone.runtime import BACKBONE_MIGRATIONS, ServiceSpec, serve
+from passend_backbone.db import BACKBONE_MIGRATIONS
+from passend_backbone.eventstore import EventStore, PostgresEventStore
+from passend_backbone.lifecycle import serve
+from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
-from passend_backbone.testing.waiting import eventually
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import CaseClaimed
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import ConsentConfirmed, ConsentMethod, ConsentWithdrawn
+from passend_devstack.infra import Broker, free_port
+from passend_devstack.test_tokens import auth_env, auth_header
+from passend_devstack.waiting import eventually
 from passend_trajectory.reactors import ClaimReactor, IntakeReactor
 
 SWV = "swv-waterweg"
@@ -63,7 +65,7 @@ async def migrated_store(db_url: str) -> tuple[asyncpg.Pool, EventStore]:
     """A pool on ``db_url`` with the backbone's and trajectory's tables, and its store."""
     pool = await db.create_pool(db_url, max_size=10)
     await db.migrate(pool, [BACKBONE_MIGRATIONS, "passend_trajectory.migrations"])
-    return pool, EventStore(pool, "/passend/trajectory")
+    return pool, PostgresEventStore(pool, "/passend/trajectory")
 
 
 def cloud_event(

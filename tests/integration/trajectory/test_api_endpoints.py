@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
+from passend_devstack.infra import Broker
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     IB_H,

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
 from passend_contracts.events.assignment import SpecialistRequired
+from passend_devstack.infra import Broker
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     IB_H,

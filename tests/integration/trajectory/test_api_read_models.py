@@ -8,12 +8,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from passend_backbone.devstack.infra import Broker
 from passend_backbone.kafka_io import start_producer
 from passend_backbone.kafka_settings import BrokerKind
-from passend_backbone.testing.waiting import eventually
 from passend_contracts import topics
 from passend_contracts.events.base import EventPayload
+from passend_devstack.infra import Broker
+from passend_devstack.waiting import eventually
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     WORKER_H,

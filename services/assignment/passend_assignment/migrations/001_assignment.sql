@@ -13,14 +13,3 @@ CREATE TABLE contact_timers (
 CREATE INDEX contact_timers_due ON contact_timers (fire_at)
     WHERE fired_at IS NULL AND cancelled_at IS NULL;
 
--- The first answer to a POST with an Idempotency-Key, stored with the events it appended.
-CREATE TABLE idempotency_keys (
-    swv             text        NOT NULL,
-    subject         text        NOT NULL,
-    idempotency_key text        NOT NULL,
-    fingerprint     text        NOT NULL,
-    status_code     integer,
-    response        jsonb,
-    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    PRIMARY KEY (swv, subject, idempotency_key)
-);

@@ -4,4 +4,3 @@ SELECT passend_protect_tenant_tables();
 
 -- This service's own tenant-owned tables (named, so none is missed silently).
 SELECT passend_protect_tenant_table('contact_timers');
-SELECT passend_protect_tenant_table('idempotency_keys');

@@ -18,19 +18,6 @@ CREATE TABLE pupil_erasures (
     erased_at  timestamptz NOT NULL
 );
 
--- First answer to a POST per (tenant, caller, Idempotency-Key); written in the same
--- transaction as the events it reports, so a retry returns it instead of acting twice.
-CREATE TABLE idempotency_keys (
-    swv             text        NOT NULL,
-    subject         text        NOT NULL,
-    idempotency_key text        NOT NULL,
-    fingerprint     text        NOT NULL,
-    status_code     integer,
-    response        jsonb,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (swv, subject, idempotency_key)
-);
-
 -- Personal consent links. Only the SHA-256 of the token is kept: the token itself is
 -- handed to the school once and never stored or put in an event.
 CREATE TABLE consent_links (

@@ -5,5 +5,4 @@ SELECT passend_protect_tenant_tables();
 -- This service's own tenant-owned tables (named, so none is missed silently).
 SELECT passend_protect_tenant_table('pupil_keys');
 SELECT passend_protect_tenant_table('pupil_erasures');
-SELECT passend_protect_tenant_table('idempotency_keys');
 SELECT passend_protect_tenant_table('consent_links');

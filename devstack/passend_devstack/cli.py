@@ -10,10 +10,10 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from passend_backbone.devstack import state
-from passend_backbone.devstack.catalog import default_services, parse_services
-from passend_backbone.devstack.processes import is_ready
-from passend_backbone.devstack.stack import (
+from passend_devstack import state
+from passend_devstack.catalog import default_services, parse_services
+from passend_devstack.processes import is_ready
+from passend_devstack.stack import (
     DEV_AUDIENCE,
     DEV_ISSUER,
     StackError,

@@ -1,6 +1,6 @@
 """Runs one service: database, migrations, topics, outbox relay, consumers, HTTP, shutdown.
 
-A service declares itself with a :class:`ServiceSpec`; its console script
+A service declares itself with a :class:`~passend_backbone.service.ServiceSpec`; its console script
 ``passend-<svc>`` (the image's entrypoint) calls :func:`main`, which serves, or runs an
 operator command (``migrate``, ``republish``, ``rebuild``, ``verify``) when given one;
 tests call :func:`serve`. Shutdown (SIGTERM or SIGINT) is bounded by
@@ -15,33 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
-import uvicorn
 import uvloop
 from aiokafka.client import AIOKafkaClient
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.stdlib import BoundLogger
 
 from passend_backbone import db, kafka_io, opscli
-from passend_backbone.audit.readlog import MIGRATIONS as AUDIT_MIGRATIONS
 from passend_backbone.auth.dependency import install_verifier
 from passend_backbone.auth.keys import KeySet
 from passend_backbone.auth.tokens import TokenVerifier
-from passend_backbone.consumer.kinds import Projection, Reactor
-from passend_backbone.consumer.runner import ConsumerRunner
-from passend_backbone.eventstore import EventStore
+from passend_backbone.consumer.subscribers import Consumers
+from passend_backbone.correlation import CorrelationIdMiddleware
+from passend_backbone.eventstore.store import PostgresEventStore
 from passend_backbone.health import Readiness, health_router
+from passend_backbone.http_errors import install_refusal_handler
+from passend_backbone.http_server import Server, bind, serve_http
 from passend_backbone.kafka_settings import (
     KafkaSecuritySettings,
     client_security_settings,
@@ -49,65 +44,14 @@ from passend_backbone.kafka_settings import (
     producer_settings,
     security_summary,
 )
-from passend_backbone.logs import configure_logging, get_logger, log_context
-from passend_backbone.metrics import (
-    DeadlineSource,
-    RequestMetricsMiddleware,
-    ServiceMetrics,
-    metrics_router,
-)
-from passend_backbone.outbox import OutboxRelay
+from passend_backbone.logs import configure_logging, get_logger
+from passend_backbone.metrics import RequestMetricsMiddleware, ServiceMetrics, metrics_router
+from passend_backbone.relay import OutboxRelay
+from passend_backbone.service import ServiceContext, ServiceSpec, utc_now
 from passend_backbone.settings import ServiceSettings, load_settings
 
-# The backbone's own tables (events, outbox position, consumer bookkeeping), migrated
-# before the service's.
-BACKBONE_MIGRATIONS = "passend_backbone.migrations"
 # From the stop signal to exit. Orchestrators kill after 30 s by default; stay well below.
 SHUTDOWN_SECONDS = 10.0
-CORRELATION_HEADER = "X-Correlation-ID"
-_CORRELATION_ID_MAX = 128
-
-Background = Callable[["ServiceContext", asyncio.Event], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    """The wall clock as an aware UTC datetime (the default ``ServiceContext.clock``)."""
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ServiceContext:
-    """What a service's app, handlers and background work get from the runtime."""
-
-    name: str
-    settings: ServiceSettings
-    pool: asyncpg.Pool
-    store: EventStore
-    clock: Callable[[], datetime] = utc_now
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """Everything that makes a service what it is; the composition module builds one."""
-
-    name: str
-    topic: str
-    migrations: str
-    create_app: Callable[[ServiceContext], FastAPI]
-    projections: Sequence[Projection] = ()
-    reactors: Sequence[Reactor] = ()
-    background: Sequence[Background] = ()
-    # Counted at every scrape into passend_deadlines_due / _missed (see metrics.py).
-    deadlines: Sequence[DeadlineSource] = ()
-    # The service's own settings, loaded by ``main`` before anything starts, so a wrong
-    # value stops the process naming its variable (e.g. ``lambda: load_config(Cfg)``).
-    config: Sequence[Callable[[], object]] = ()
-
-    @property
-    def consumed_topics(self) -> list[str]:
-        """Every topic a projection or reactor of this service reads, sorted."""
-        consumers: list[Projection | Reactor] = [*self.projections, *self.reactors]
-        return sorted({t for c in consumers for t in c.topics})
 
 
 def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
@@ -211,8 +155,9 @@ def log_delivery_settings(log: BoundLogger, settings: ServiceSettings) -> None:
 
 # How consumers acknowledge, in the words of the start-up log.
 ACK_POLICY = (
-    "manual: offsets committed after the batch's database transaction committed; "
-    "a failing record is retried 3 times, then dead-lettered, then committed"
+    "manual (FastStream batch subscribers): offsets committed after the batch's database "
+    "transaction committed; an event whose handler fails 3 times is dead-lettered; "
+    "transient failures (deadlocks, lost connections) are retried without limit"
 )
 
 
@@ -237,9 +182,9 @@ class _Run:
         self.relay_stop = asyncio.Event()
         self.background_stop = asyncio.Event()
         self.relay_task: asyncio.Task[None] | None = None
-        self.runner: ConsumerRunner | None = None
+        self.runner: Consumers | None = None
         self.background_tasks: list[asyncio.Task[None]] = []
-        self.server: _Server | None = None
+        self.server: Server | None = None
         self.http_task: asyncio.Task[None] | None = None
         self.readiness: Readiness | None = None
         self.metrics = ServiceMetrics(spec.name)
@@ -247,7 +192,7 @@ class _Run:
     @property
     def migration_packages(self) -> list[str]:
         # The same list as ``passend-<svc> migrate`` applies, so readiness agrees with it.
-        return [BACKBONE_MIGRATIONS, AUDIT_MIGRATIONS, self.spec.migrations]
+        return self.spec.migration_packages
 
     async def start(self) -> None:
         spec, settings = self.spec, self.settings
@@ -256,7 +201,7 @@ class _Run:
         applied = await db.migrate(pool, self.migration_packages)
         if applied:
             self.log.info("migrations_applied", migrations=applied)
-        store = EventStore(pool, f"/passend/{spec.name}")
+        store = PostgresEventStore(pool, f"/passend/{spec.name}")
         ctx = ServiceContext(spec.name, settings, pool, store, self.clock)
 
         # Consumers may start before the producing service ever ran: create every topic
@@ -289,7 +234,7 @@ class _Run:
         self.relay_task = asyncio.create_task(relay.run(self.relay_stop), name="outbox-relay")
 
         if spec.projections or spec.reactors:
-            self.runner = ConsumerRunner(
+            self.runner = Consumers(
                 service=spec.name,
                 pool=pool,
                 bootstrap=bootstrap,
@@ -300,7 +245,7 @@ class _Run:
                 log=get_logger("passend.consumer"),
                 on_dead_letter=metrics.message_dead_lettered,
             )
-            await self.runner.start()
+            await self.runner.start(producer=self.producer)
             metrics.watch_consumers(self.runner, [p.name for p in spec.projections])
         metrics.watch_deadlines(ctx, spec.deadlines)
 
@@ -339,6 +284,7 @@ class _Run:
         # The last added runs first: the correlation id is bound before anything logs.
         app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)
+        install_refusal_handler(app)
         if getattr(app.state, "token_verifier", None) is None:
             keys = KeySet(self.settings.auth_jwks)
             verifier = TokenVerifier(
@@ -348,30 +294,13 @@ class _Run:
 
     async def _start_http(self, app: FastAPI) -> None:
         host, port = self.settings.http_host, self.settings.http_port
-        # Bind here rather than in uvicorn: with port 0 this is how the actual port is known.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            raise RuntimeError(
-                f"can't listen on {host}:{port} ({exc.strerror}): set HTTP_PORT to a free port"
-            ) from exc
+        sock = bind(host, port)
         bound_port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=int(SHUTDOWN_SECONDS / 2),
-        )
-        listening = asyncio.Event()
-        self.server = _Server(config, listening)
-        self.http_task = asyncio.create_task(_serve_http(self.server, sock), name="http")
-        started = asyncio.create_task(listening.wait())
+        self.server = Server(app, graceful_seconds=int(SHUTDOWN_SECONDS / 2))
+        self.http_task = asyncio.create_task(serve_http(self.server, sock), name="http")
+        started = asyncio.create_task(self.server.listening.wait())
         await asyncio.wait({started, self.http_task}, return_when=asyncio.FIRST_COMPLETED)
-        if not listening.is_set():
+        if not self.server.listening.is_set():
             started.cancel()
             await self.http_task  # raises what stopped it
             raise RuntimeError("the HTTP server stopped while starting")
@@ -460,76 +389,3 @@ class _Run:
 
 async def _await(work: Awaitable[None]) -> None:
     await work
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling (the runtime owns SIGTERM and SIGINT)."""
-
-    def __init__(self, config: uvicorn.Config, listening: asyncio.Event) -> None:
-        super().__init__(config)
-        self._listening = listening
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started:
-            self._listening.set()
-
-
-async def _serve_http(server: _Server, sock: socket.socket) -> None:
-    try:
-        await server.serve(sockets=[sock])
-    except SystemExit as exc:
-        # uvicorn exits the process when the app's lifespan startup fails; here that is
-        # an error of this task, handled like any other.
-        raise RuntimeError(f"the HTTP server could not start (exit code {exc.code})") from None
-    finally:
-        sock.close()
-
-
-class CorrelationIdMiddleware:
-    """Takes ``X-Correlation-ID`` from the request (or makes one) and binds it to the logs.
-
-    The id is echoed in the response, put in ``request.state.correlation_id`` and, when the
-    caller sent none, added to the request headers, so handlers read it one way only.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        header = CORRELATION_HEADER.lower().encode()
-        sent = next((v for k, v in scope["headers"] if k == header), None)
-        correlation_id = _usable_correlation_id(sent)
-        if correlation_id is None:
-            correlation_id = str(uuid.uuid4())
-            scope["headers"] = [
-                *((k, v) for k, v in scope["headers"] if k != header),
-                (header, correlation_id.encode()),
-            ]
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
-            await send(message)
-
-        with log_context(correlation_id=correlation_id):
-            await self.app(scope, receive, send_with_id)
-
-
-def _usable_correlation_id(raw: bytes | None) -> str | None:
-    """The caller's id if it is short printable ASCII (it ends up in logs and events)."""
-    if not raw or len(raw) > _CORRELATION_ID_MAX:
-        return None
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    return text if text.isprintable() and " " not in text else None

@@ -20,7 +20,7 @@ from typing import IO
 
 import httpx
 
-from passend_backbone.devstack.catalog import ServiceEntry
+from passend_devstack.catalog import ServiceEntry
 
 
 @dataclass

@@ -24,10 +24,10 @@ from typing import TextIO
 import asyncpg
 
 from passend_backbone.auth.keys import IssuerKey
-from passend_backbone.devstack import state
-from passend_backbone.devstack.catalog import ServiceEntry, port_offsets
-from passend_backbone.devstack.contacts import load_dev_contacts, register_contacts
-from passend_backbone.devstack.infra import (
+from passend_devstack import state
+from passend_devstack.catalog import ServiceEntry, port_offsets
+from passend_devstack.contacts import load_dev_contacts, register_contacts
+from passend_devstack.infra import (
     Broker,
     Database,
     broker_from_env,
@@ -36,8 +36,8 @@ from passend_backbone.devstack.infra import (
     free_port,
     tansu_broker,
 )
-from passend_backbone.devstack.mailsink import MailSink, mail_sink
-from passend_backbone.devstack.processes import (
+from passend_devstack.mailsink import MailSink, mail_sink
+from passend_devstack.processes import (
     ServiceFailed,
     ServiceProcess,
     port_is_free,

@@ -35,8 +35,8 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from passend_backbone.eventstore.store import EventStore
-from passend_backbone.outbox_records import COLUMNS, RecordBuilder, partition_of
+from passend_backbone.eventstore.port import EventStore
+from passend_backbone.relay.records import COLUMNS, RecordBuilder, partition_of
 
 # The snapshot columns come from the same statement (same snapshot) as the rows.
 _FETCH = f"""

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from passend_backbone.devstack.infra import free_port
-from passend_backbone.devstack.processes import port_is_free
+from passend_devstack.infra import free_port
+from passend_devstack.processes import port_is_free
 
 # The port a local mail catcher usually listens on; another one when it is taken.
 PREFERRED_PORT = 1025
@@ -77,8 +77,7 @@ def mail_sink(folder: Path, port: int | None = None) -> Iterator[MailSink]:
         from aiosmtpd.controller import Controller
     except ImportError as exc:  # pragma: no cover - the dev extra installs it
         raise RuntimeError(
-            "the dev mail sink needs aiosmtpd: run `make install` "
-            "(or pip install 'passend-backbone[dev]')"
+            "the dev mail sink needs aiosmtpd: run `make install` (or pip install passend-devstack)"
         ) from exc
     folder.mkdir(parents=True, exist_ok=True)
     if port is None:

@@ -1,0 +1,371 @@
+"""A service's projections and reactors as FastStream batch subscribers, one group each.
+
+Delivery is at-least-once, made exactly-once in effect by the database: a batch is
+applied in one transaction that also marks each event handled, and the offsets are
+committed only after that transaction committed (``AckPolicy.MANUAL``; the commit is
+:meth:`~passend_consumerkit.delivery.Delivery.settle`). A process that dies anywhere
+leaves either nothing (the batch comes again) or the committed transaction without the
+offset commit (the batch comes again and changes nothing).
+
+Failures follow :mod:`passend_consumerkit.delivery`, the policy a municipality's
+consumer uses too: a handler that raises for one event has that event retried and, after
+``retries`` failures, dead-lettered with the reason; transient failures (deadlocks,
+serialization failures, a lost database or broker connection) are retried with back-off
+for as long as they last and never dead-letter anything (:func:`is_transient`). A record
+that can't be parsed is dead-lettered at once. Unknown event types are skipped.
+
+Every consumer has its own FastStream router, so each carries its own delivery state
+(attempts per record, progress for the metrics). The same wiring runs on
+``TestKafkaBroker`` with the in-memory store and bookkeeping, for tests in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
+
+from passend_backbone.consumer.apply import (
+    HandlerFailed,
+    apply_projection,
+    apply_reactor,
+    record_consumed,
+)
+from passend_backbone.consumer.bookkeeping import Bookkeeping, PostgresBookkeeping
+from passend_backbone.consumer.dead_letters import DeadLetters, KafkaDeadLetters
+from passend_backbone.consumer.deliveries import Delivery as Parsed
+from passend_backbone.consumer.deliveries import parse_records
+from passend_backbone.consumer.failures import is_transient
+from passend_backbone.consumer.kinds import Projection, Reactor
+from passend_backbone.consumer.schema import (
+    ProjectionNotSetUp,
+    check_consumer_tables,
+    check_name,
+    ensure_projection,
+    generation_schema,
+    use_schema,
+)
+from passend_backbone.eventstore.port import EventStore
+from passend_backbone.kafka_io import ensure_topics
+from passend_backbone.kafka_settings import (
+    BrokerKind,
+    client_security_settings,
+    consumer_settings,
+    producer_settings,
+)
+from passend_backbone.logs import get_logger
+from passend_consumerkit.delivery import (
+    Delivery,
+    DeliveryPolicy,
+    Failure,
+    RecordFailed,
+    dead_letter_headers,
+    middleware,
+    raw_records,
+    record_key,
+)
+from passend_contracts import topics as contract_topics
+
+# Records per transaction at most. A fetch returns what has arrived, so this only matters
+# with a backlog, where a bigger batch spreads the per-batch statements, commit and offset
+# commit over more events (a batch handler then writes each touched row once).
+MAX_BATCH = 2000
+# How long one fetch waits for records before the subscriber asks again.
+POLL_MS = 100
+# How long a stopping service lets the batch in hand finish and commit.
+GRACEFUL_SECONDS = 5.0
+
+# Told (consumer name, source topic) each time a record goes to a dead-letter topic.
+DeadLetterHook = Callable[[str, str], None]
+
+
+def group_id(service: str, consumer_name: str) -> str:
+    """The Kafka consumer group of one projection or reactor of ``service``."""
+    return f"{service}.{consumer_name}"
+
+
+@dataclass(frozen=True)
+class ConsumerProgress:
+    """Where one projection or reactor stands, for the metrics."""
+
+    name: str
+    lag: dict[tuple[str, int], int]  # (topic, partition) -> records behind the highwater
+    last_applied_ms: int | None  # broker timestamp of the last committed record
+
+
+def new_broker(bootstrap: str, kind: BrokerKind) -> KafkaBroker:
+    """A FastStream broker for the consumers, with the kind's settings and security."""
+    security = client_security_settings()
+    return KafkaBroker(
+        bootstrap,
+        graceful_timeout=GRACEFUL_SECONDS,
+        logger=logging.getLogger("passend.faststream"),
+        log_level=logging.DEBUG,  # its per-message lines; ours say what matters
+        **producer_settings(kind),
+        **security,
+    )
+
+
+class Consumers:
+    """Runs a service's projections and reactors until :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        bootstrap: str = "",
+        kind: BrokerKind = "kafka",
+        pool: asyncpg.Pool | None = None,
+        projections: Sequence[Projection] = (),
+        reactors: Sequence[Reactor] = (),
+        store: EventStore | None = None,
+        log: Any = None,
+        retries: int = 3,
+        on_dead_letter: DeadLetterHook | None = None,
+        broker: KafkaBroker | None = None,
+        bookkeeping: Bookkeeping | None = None,
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
+        if reactors and store is None:
+            raise ValueError("reactors append to the event store: pass store=...")
+        if projections and pool is None:
+            raise ValueError("projections write read-model tables: pass pool=...")
+        names = [p.name for p in projections] + [r.name for r in reactors]
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection and reactor names must be unique, got {names}")
+        for name in names:
+            check_name(name)
+        if bookkeeping is None and pool is None:
+            raise ValueError("pass pool=... (PostgreSQL) or bookkeeping=... (in memory)")
+        self.service = service
+        self._bootstrap = bootstrap
+        self._kind: BrokerKind = kind
+        self._pool = pool
+        self._projections = tuple(projections)
+        self._reactors = tuple(reactors)
+        self._store = store
+        self._log = log or get_logger("passend.consumer")
+        self._retries = retries
+        self._on_dead_letter = on_dead_letter
+        self._own_broker = broker is None
+        self.broker = broker or new_broker(bootstrap, kind)
+        self._bookkeeping: Bookkeeping = bookkeeping or PostgresBookkeeping(_required(pool))
+        self._dead_letters = dead_letters
+        self._own_producer: AIOKafkaProducer | None = None
+        self._deliveries: dict[str, Delivery] = {}
+        self._subscribers: dict[str, Any] = {}
+        self._registered = False
+
+    # -- wiring -------------------------------------------------------------------------
+
+    def register(self) -> None:
+        """Add one subscriber per projection and reactor to the broker (once)."""
+        if self._registered:
+            return
+        self._registered = True
+        settings = consumer_settings(self._kind)
+        consumers: list[Projection | Reactor] = [*self._projections, *self._reactors]
+        for consumer in consumers:
+            group = group_id(self.service, consumer.name)
+            delivery = Delivery(
+                consumer.name,
+                group,
+                DeliveryPolicy(
+                    retries=self._retries,
+                    transient=is_transient,
+                    set_aside=self._set_aside_for(group),
+                ),
+                log=self._log.bind(consumer=consumer.name, service=self.service),
+                on_set_aside=self._counted(consumer.name),
+            )
+            router = KafkaRouter(middlewares=[middleware(delivery)])
+            subscriber = router.subscriber(
+                *consumer.topics,
+                group_id=group,
+                batch=True,
+                max_records=MAX_BATCH,
+                batch_timeout_ms=POLL_MS,
+                ack_policy=AckPolicy.MANUAL,
+                decoder=raw_records,
+                auto_offset_reset=settings["auto_offset_reset"],
+                isolation_level=settings["isolation_level"],
+                session_timeout_ms=settings["session_timeout_ms"],
+                heartbeat_interval_ms=settings["heartbeat_interval_ms"],
+                fetch_max_wait_ms=settings["fetch_max_wait_ms"],
+                max_poll_records=settings["max_poll_records"],
+                title=f"{group}",
+                description=f"{self.service}: {type(consumer).__doc__ or consumer.name}",
+            )
+            subscriber(self._handler(consumer, delivery))
+            self.broker.include_router(router)
+            self._deliveries[consumer.name] = delivery
+            self._subscribers[consumer.name] = subscriber
+
+    def _handler(self, consumer: Projection | Reactor, delivery: Delivery) -> Callable[..., Any]:
+        projection = consumer if consumer in self._projections else None
+
+        async def handle(records: Any, message: KafkaMessage) -> None:
+            todo, aside = delivery.split(records)
+            parsed, unparsed, _skipped = parse_records(todo)
+            # In the order they came, so the dead-letter topic reads like the source.
+            aside = sorted([*aside, *unparsed], key=lambda f: record_key(f.record))
+            if projection is not None:
+                await self._apply_projection(projection, parsed, records)
+            elif parsed:
+                await self._apply_reactor(consumer, parsed)  # type: ignore[arg-type]
+            await delivery.settle(message, records, aside)
+
+        handle.__name__ = f"handle_{consumer.name}"
+        handle.__doc__ = type(consumer).__doc__
+        return handle
+
+    async def _apply_projection(
+        self, projection: Projection, parsed: list[Parsed], records: Sequence[Any]
+    ) -> None:
+        pool = _required(self._pool)
+        async with pool.acquire() as conn, conn.transaction():
+            name = projection.name
+            # FOR SHARE: a swap holds this row FOR UPDATE while the new generation
+            # catches up with the old one, so no batch lands in the old one after that.
+            generation: int | None = await conn.fetchval(
+                "SELECT active FROM public.projection_generations WHERE projection = $1 FOR SHARE",
+                name,
+            )
+            if generation is None:
+                raise ProjectionNotSetUp(name)
+            await use_schema(conn, generation_schema(name, generation))
+            try:
+                await apply_projection(conn, projection, parsed)
+            except HandlerFailed as exc:
+                raise RecordFailed(exc.delivery.record, exc.cause) from exc.cause
+            await record_consumed(conn, records)
+
+    async def _apply_reactor(self, reactor: Reactor, parsed: list[Parsed]) -> None:
+        store = self._store
+        assert store is not None
+        async with self._bookkeeping.transaction() as tx:
+            try:
+                await apply_reactor(tx, reactor, store, parsed, self._bookkeeping)
+            except HandlerFailed as exc:
+                raise RecordFailed(exc.delivery.record, exc.cause) from exc.cause
+
+    def _set_aside_for(self, group: str) -> Callable[[Failure], Any]:
+        async def set_aside(failure: Failure) -> None:
+            record = failure.record
+            topic = contract_topics.dead_letter(record.topic, group)
+            dead_letters = self._dead_letters
+            assert dead_letters is not None, "start() sets up the dead-letter producer"
+            await dead_letters.send(topic, record, dead_letter_headers(failure, group))
+            self._log.error(
+                "consumer.dead_lettered",
+                group=group,
+                dead_letter_topic=topic,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                stage=failure.stage,
+                error=failure.reason,
+            )
+
+        return set_aside
+
+    def _counted(self, name: str) -> Callable[[Failure], None]:
+        def counted(failure: Failure) -> None:
+            if self._on_dead_letter is not None:
+                self._on_dead_letter(name, failure.record.topic)
+
+        return counted
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, producer: AIOKafkaProducer | None = None) -> None:
+        """Set up read models and dead-letter topics, join the groups, start consuming.
+
+        ``producer`` (the service's, already started) writes the dead letters; without one
+        the consumers start their own.
+        """
+        if self._pool is not None:
+            async with self._pool.acquire() as conn:
+                await check_consumer_tables(conn)
+            for projection in self._projections:
+                await ensure_projection(self._pool, projection)
+        consumers: list[Projection | Reactor] = [*self._projections, *self._reactors]
+        await ensure_topics(
+            self._bootstrap,
+            [
+                contract_topics.dead_letter(topic, group_id(self.service, c.name))
+                for c in consumers
+                for topic in c.topics
+            ],
+            partitions=1,
+        )
+        if self._dead_letters is None:
+            if producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._bootstrap,
+                    **producer_settings(self._kind),
+                    **client_security_settings(),
+                )
+                await producer.start()
+                self._own_producer = producer
+            self._dead_letters = KafkaDeadLetters(producer)
+        self.register()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Let the batch in hand finish and commit, leave the groups, close what we opened."""
+        for delivery in self._deliveries.values():
+            delivery.stopping.set()
+        try:
+            if self._own_broker:
+                await self.broker.stop()
+            else:
+                for subscriber in self._subscribers.values():
+                    await subscriber.stop()
+        finally:
+            if self._own_producer is not None:
+                await self._own_producer.stop()
+                self._own_producer = None
+
+    # -- what the metrics and the supervisor read ----------------------------------------
+
+    def _consumer_of(self, name: str) -> Any:
+        return getattr(self._subscribers.get(name), "consumer", None)
+
+    def lag(self) -> dict[str, int]:
+        """Records behind the fetch highwater per consumer."""
+        return {
+            name: sum(d.lag(self._consumer_of(name)).values())
+            for name, d in self._deliveries.items()
+        }
+
+    def progress(self) -> list[ConsumerProgress]:
+        """Lag per partition and the last committed record's time, per consumer."""
+        return [
+            ConsumerProgress(name, d.lag(self._consumer_of(name)), d.last_applied_ms)
+            for name, d in self._deliveries.items()
+        ]
+
+    @property
+    def failed(self) -> BaseException | None:
+        """The error that ended a subscriber's loop, if one ended on its own."""
+        for subscriber in self._subscribers.values():
+            for task in getattr(subscriber, "tasks", ()):
+                if isinstance(task, asyncio.Task) and task.done() and not task.cancelled():
+                    exc = task.exception()
+                    if exc is not None:
+                        return exc
+        return None
+
+
+def _required(pool: asyncpg.Pool | None) -> asyncpg.Pool:
+    if pool is None:
+        raise ValueError("this needs the service's PostgreSQL pool")
+    return pool
