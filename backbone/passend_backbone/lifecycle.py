@@ -35,7 +35,7 @@ from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.correlation import CorrelationIdMiddleware
 from passend_backbone.eventstore.store import PostgresEventStore
 from passend_backbone.health import Readiness, health_router
-from passend_backbone.http_errors import install_refusal_handler
+from passend_backbone.http_errors import install_backbone_error_handlers
 from passend_backbone.http_server import Server, bind, serve_http
 from passend_backbone.kafka_settings import (
     KafkaSecuritySettings,
@@ -284,7 +284,7 @@ class _Run:
         # The last added runs first: the correlation id is bound before anything logs.
         app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)
-        install_refusal_handler(app)
+        install_backbone_error_handlers(app)
         if getattr(app.state, "token_verifier", None) is None:
             keys = KeySet(self.settings.auth_jwks)
             verifier = TokenVerifier(
