@@ -1,6 +1,8 @@
 # Two commands on a bare machine (python3.11, pip, make):
 #   make up    - the whole system: embedded PostgreSQL, local Kafka-protocol broker, four services
 #   make test  - lint, type checks and every test
+# and a fast layer while working:
+#   make check - lint, type checks, document currency, unit and in-memory tests (no servers)
 .DEFAULT_GOAL := install
 PYTHON ?= python3.11
 VENV   := .venv
@@ -21,7 +23,10 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks
 
-.PHONY: bench up test lint typecheck unit integration e2e install schemas clean
+.PHONY: bench up test check lint typecheck unit integration e2e install schemas rules screenshots clean
+
+# Parallel test processes for the slow layers (each starts its own PostgreSQL and broker).
+WORKERS ?= 3
 
 $(STAMP): constraints.txt requirements-dev.txt contracts/pyproject.toml backbone/pyproject.toml \
           services/*/pyproject.toml consumerkit/pyproject.toml devstack/pyproject.toml
@@ -42,12 +47,17 @@ $(CHROMIUM):
 	@echo "Installing Chromium for the portal's browser tests (Debian package, needs root)"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(CHROMIUM)
+check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(TYPED)
 	$(BIN)/python -m passend_contracts.generate --check
-	$(BIN)/pytest
+	$(BIN)/python -m passend_devstack.rules --check
+	$(BIN)/pytest -q -m "not integration and not e2e" tests/unit tests/contracts
+
+# Everything: the fast layer, then every test that needs real servers, in parallel.
+test: check $(CHROMIUM)
+	$(BIN)/pytest -n $(WORKERS) --ignore=tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -66,6 +76,14 @@ e2e: $(STAMP) $(CHROMIUM)
 
 schemas: $(STAMP)
 	$(BIN)/python -m passend_contracts.generate
+
+# docs/screenshots/: the portal's main screens, taken by the browser tests (tests never write them).
+screenshots: $(STAMP) $(CHROMIUM)
+	PASSEND_SCREENSHOTS=1 $(BIN)/pytest -q tests/portal/test_browser_flow.py
+
+# docs/rules.md: every rule tag, its sentence from the seeds, where it is enforced and tested.
+rules: $(STAMP)
+	$(BIN)/python -m passend_devstack.rules
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

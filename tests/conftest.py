@@ -27,9 +27,10 @@ from passend_devstack.infra import (
 )
 from passend_devstack.test_tokens import auth_env
 
-# Services under test trust the test issuer (passend_devstack.test_tokens).
+# Services under test trust this process's test issuer (passend_devstack.test_tokens). Set,
+# not defaulted: a parallel worker inherits its parent's variables but mints with its own key.
 for _name, _value in auth_env().items():
-    os.environ.setdefault(_name, _value)
+    os.environ[_name] = _value
 
 
 @pytest.fixture(scope="session")

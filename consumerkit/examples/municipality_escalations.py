@@ -8,6 +8,9 @@ Run against the dev stack (with the integration gateway running)::
 It reads ``passend.integration.<municipality>`` from the start the first time, and goes on
 where it stopped after a restart. Every event is applied in one SQLite transaction that
 also records its id, so an event that comes twice (at-least-once) changes nothing twice.
+A record that is not a valid event, or an event this code fails on three times, is kept
+in ``rejected_messages`` for a person to look at; the database being busy or away is
+waited out, and sets nothing aside.
 """
 
 from __future__ import annotations
@@ -22,8 +25,17 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from passend_consumerkit import InvalidMessage, Received, subscribe
+from faststream.kafka import KafkaBroker
+
+from passend_consumerkit import (
+    DeliveryPolicy,
+    Failure,
+    Received,
+    is_transient_kafka,
+    subscribe,
+)
 from passend_consumerkit.broker import BrokerKind
 from passend_contracts import topics
 from passend_contracts.events.trajectory import EscalatedToTeamNO, TeamNODecisionRecorded
@@ -61,21 +73,32 @@ log = logging.getLogger("municipality_escalations")
 
 @dataclass
 class Progress:
-    """What a run saw: events read, applied for the first time, and duplicates skipped."""
+    """What a run saw: events handed over, applied for the first time, duplicates skipped,
+    and attempts that failed (and were tried again)."""
 
     seen: int = 0
     applied: int = 0
     duplicates: int = 0
+    failed: int = 0
+
+
+# How long one statement waits for another writer of the file before it gives up; the
+# kit then tries again after a back-off, for as long as the file stays locked.
+BUSY_TIMEOUT_SECONDS = 1.0
 
 
 def open_db(path: str | Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None)  # transactions are explicit below
+    # Used from one worker thread at a time (the kit hands over one event at a time), so
+    # the event loop keeps its heartbeats going while SQLite waits for a lock.
+    db = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+    )
     db.executescript(SCHEMA)
     return db
 
 
 def apply(db: sqlite3.Connection, received: Received) -> bool:
-    """Apply one event once: False when its id was handled before."""
+    """Apply one event once, in one transaction with its id: False when handled before."""
     payload = received.payload
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -92,6 +115,31 @@ def apply(db: sqlite3.Connection, received: Received) -> bool:
         db.execute("ROLLBACK")
         raise
     return bool(first_time)
+
+
+def keep_rejected(db: sqlite3.Connection, failure: Failure) -> None:
+    """Keep a record the kit set aside (not a valid event, or failing every time)."""
+    record = failure.record
+    db.execute(
+        "INSERT OR IGNORE INTO rejected_messages VALUES (?, ?, ?, ?, ?)",
+        (
+            record.topic,
+            record.partition,
+            record.offset,
+            f"{failure.stage}: {failure.reason}",
+            record.value,
+        ),
+    )
+
+
+_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def transient(exc: BaseException) -> bool:
+    """The broker or our own database briefly away: wait and try again, set nothing aside."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(words in str(exc).lower() for words in _PASSING)
+    return is_transient_kafka(exc)
 
 
 def _escalated(db: sqlite3.Connection, received: Received, e: EscalatedToTeamNO) -> None:
@@ -139,39 +187,57 @@ async def run(
     group_id: str | None = None,
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
+    retries: int = 3,
+    **broker_options: Any,
 ) -> None:
-    """Keep the escalation list of ``municipality`` until ``stop`` is set."""
+    """Keep the escalation list of ``municipality`` until ``stop`` is set.
+
+    ``broker_options`` go to ``faststream.kafka.KafkaBroker`` (``security=``, ...).
+    """
     db = open_db(db_path)
     progress = progress if progress is not None else Progress()
 
-    async def reject(message: InvalidMessage) -> None:
-        # Kept, not dropped: someone looks at it, and asks Passend if it recurs.
-        p = message.position
-        log.error("rejected message %s[%d]@%d: %s", p.topic, p.partition, p.offset, message.reason)
-        db.execute(
-            "INSERT OR IGNORE INTO rejected_messages VALUES (?, ?, ?, ?, ?)",
-            (p.topic, p.partition, p.offset, message.reason, message.value),
-        )
+    async def handle(received: Received) -> None:
+        progress.seen += 1
+        try:
+            first_time = await asyncio.to_thread(apply, db, received)
+        except Exception:
+            progress.failed += 1
+            raise  # the kit tries it again: after a back-off, or set aside after `retries`
+        if first_time:
+            progress.applied += 1
+        else:
+            progress.duplicates += 1
 
+    async def reject(failure: Failure) -> None:
+        # Kept, not dropped: someone looks at it, and asks Passend if it recurs.
+        record = failure.record
+        log.error(
+            "rejected message %s[%d]@%d: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            failure.reason,
+        )
+        await asyncio.to_thread(keep_rejected, db, failure)
+
+    broker = KafkaBroker(bootstrap, logger=log, **broker_options)
     subscription = subscribe(
-        bootstrap,
+        broker,
         topics=[topics.integration(municipality)],
         # Your principal may use only group ids under your own prefix.
         group_id=group_id or f"{topics.region_key(municipality)}.escalations",
         kind=kind,
         event_types=[EscalatedToTeamNO, TeamNODecisionRecorded],
-        on_invalid=reject,
-        stop=stop,
+        handler=handle,
+        policy=DeliveryPolicy(retries=retries, transient=transient, set_aside=reject),
     )
     try:
-        async with subscription as events:
-            async for received in events:
-                progress.seen += 1
-                if apply(db, received):
-                    progress.applied += 1
-                else:
-                    progress.duplicates += 1
+        await broker.start()
+        await (stop or asyncio.Event()).wait()
     finally:
+        subscription.stop()
+        await broker.stop()
         db.close()
 
 

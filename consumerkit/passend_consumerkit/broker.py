@@ -1,4 +1,4 @@
-"""Consumer settings per broker kind: manual commits, read from the start of a new group."""
+"""Consumer settings per broker kind: read from the start of a new group, quick joins on Tansu."""
 
 from __future__ import annotations
 
@@ -8,18 +8,17 @@ BrokerKind = Literal["kafka", "tansu"]
 
 
 def consumer_settings(kind: BrokerKind) -> dict[str, Any]:
-    """Keyword arguments for ``aiokafka.AIOKafkaConsumer``.
+    """Keyword arguments for a FastStream Kafka subscriber (handed on to aiokafka's consumer).
 
-    Offsets are committed by the kit after the caller's handler returned, never
-    automatically. A new group starts at the oldest retained event. Apache Kafka refuses
-    session timeouts under ``group.min.session.timeout.ms`` (6 s by default); Tansu, the
-    development broker, accepts short ones, which make group joins quick.
+    Offsets are committed by the kit after your handler returned (``AckPolicy.MANUAL``),
+    never automatically. A new group starts at the oldest retained event. Apache Kafka
+    refuses session timeouts under ``group.min.session.timeout.ms`` (6 s by default);
+    Tansu, the development broker, accepts short ones, which make group joins quick.
     """
     if kind not in ("kafka", "tansu"):
         raise ValueError(f"broker kind must be 'kafka' or 'tansu', not {kind!r}")
     fast_group = kind == "tansu"
     return {
-        "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         # Tansu can't do read_committed; Passend's integration topics have no transactions.
         "isolation_level": "read_uncommitted" if fast_group else "read_committed",

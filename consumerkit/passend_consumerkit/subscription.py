@@ -1,38 +1,65 @@
-"""Subscribing to Passend's integration topics: validated events, at-least-once.
+"""Subscribing your handler to Passend's integration topics, as a FastStream batch subscriber.
 
-The offset of an event is committed only after the caller's handler returned, that is
-when the caller asks for the next event (or leaves ``async with`` without an error). A
-process that dies in between gets the event again after its restart, so handlers must be
-idempotent: deduplicate on :attr:`Received.id`. An invalid message is reported (logged,
-passed to a callback, or raised) before its offset is committed, never silently dropped.
+You build the :class:`faststream.kafka.KafkaBroker` (your servers, your credentials) and
+register a handler with :func:`subscribe`; the kit adds one batch subscriber on a router
+of its own, with ``AckPolicy.MANUAL`` and the delivery policy of
+:mod:`passend_consumerkit.delivery` (the one Passend's own services consume with):
+
+- Every record is parsed and validated (:mod:`passend_consumerkit.records`,
+  :mod:`passend_consumerkit.thin`). A record that is not a valid event is **set aside**
+  through the policy's ``set_aside`` callback (stage ``"parse"``), never silently
+  dropped; the offsets are committed only after that callback returned.
+- Your handler gets each valid event (``handler=``) or the batch's valid events at once
+  (``batch_handler=``). The offsets of a batch are committed after your handler returned
+  for all of it: a process that dies before that gets the batch again (at-least-once), so
+  deduplicate on the event id in the same transaction as the event's effect.
+- Your handler failing for one event has that event retried (the batch is rewound and
+  delivered again); after ``policy.retries`` failures it is set aside (stage
+  ``"handle"``) and the rest goes on. A batch handler that fails is handed the batch's
+  events one at a time, which finds the event that fails.
+- A **transient** failure (``policy.transient``: by default a lost broker connection or
+  a timeout; add your own, such as your database being away) is retried with back-off for
+  as long as it lasts and never counts against an event, so nothing is set aside because
+  your database restarted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 
 from passend_consumerkit.broker import BrokerKind, consumer_settings
+from passend_consumerkit.delivery import (
+    Delivery,
+    DeliveryPolicy,
+    Failure,
+    RecordFailed,
+    middleware,
+    raw_records,
+    record_key,
+)
 from passend_consumerkit.records import InvalidMessage, Received, parse_event_record
 from passend_consumerkit.thin import ReceivedThin, parse_thin_record
 from passend_contracts.events.base import EventPayload
 
 T = TypeVar("T")
-OnInvalid = Callable[[InvalidMessage], Awaitable[None]]
-InvalidPolicy = Literal["log", "raise"]
+Handler = Callable[[T], Awaitable[None]]
+BatchHandler = Callable[[Sequence[T]], Awaitable[None]]
+
+# Records handed to the handler at most per batch, and how long a fetch waits for more.
+MAX_BATCH = 100
+POLL_MS = 100
 
 log = logging.getLogger("passend_consumerkit")
 
 
 class InvalidEventError(Exception):
-    """Raised for an invalid message under ``on_invalid="raise"``; its offset stays uncommitted."""
+    """Why a record was set aside at stage ``"parse"``: :attr:`message` says what is wrong."""
 
     def __init__(self, message: InvalidMessage) -> None:
         position = message.position
@@ -43,201 +70,50 @@ class InvalidEventError(Exception):
         self.message = message
 
 
+def invalid_message(failure: Failure) -> InvalidMessage | None:
+    """The invalid message of a record set aside because it could not be parsed, else None."""
+    error = failure.error
+    return error.message if isinstance(error, InvalidEventError) else None
+
+
+@dataclass(frozen=True)
 class Subscription(Generic[T]):
-    """An async iterator over one consumer group's messages; use it with ``async with``."""
+    """One registered subscriber: its delivery state (attempts, progress) and FastStream parts."""
 
-    def __init__(
-        self,
-        bootstrap: str,
-        *,
-        topics: Sequence[str],
-        group_id: str,
-        kind: BrokerKind,
-        parse: Callable[[Any], T | InvalidMessage],
-        on_invalid: OnInvalid | InvalidPolicy = "log",
-        wanted: Callable[[T], bool] | None = None,
-        stop: asyncio.Event | None = None,
-        poll_timeout_ms: int = 500,
-        consumer_options: dict[str, Any] | None = None,
-    ) -> None:
-        if not topics:
-            raise ValueError("subscribe to at least one topic: your region's integration topic")
-        self._topics = list(topics)
-        self._parse = parse
-        self._on_invalid = on_invalid
-        self._wanted = wanted
-        self._stop = stop
-        self._poll_timeout_ms = poll_timeout_ms
-        self._settings = {
-            "bootstrap_servers": bootstrap,
-            "group_id": group_id,
-            **consumer_settings(kind),
-            **(consumer_options or {}),
-        }
-        self._consumer: AIOKafkaConsumer | None = None
-        self._buffer: deque[Any] = deque()
-        self._in_hand: Any = None
-        self._done: dict[TopicPartition, int] = {}
-        self._closed = False
+    delivery: Delivery
+    router: KafkaRouter
+    subscriber: Any
 
-    async def start(self) -> None:
-        """Join the group (``async with`` and the first iteration call this)."""
-        if self._consumer is not None:
-            return
-        consumer = AIOKafkaConsumer(**self._settings)
-        consumer.subscribe(self._topics, listener=_Rebalance(self))
-        await consumer.start()
-        self._consumer = consumer
+    def stop(self) -> None:
+        """Cut short any back-off wait, so stopping the broker does not wait for it.
 
-    async def close(self) -> None:
-        """Commit what the handler finished (not the event in hand), leave the group."""
-        if self._closed:
-            return
-        self._closed = True
-        consumer, self._consumer = self._consumer, None
-        if consumer is None:
-            return
-        try:
-            await self._commit(consumer)
-        finally:
-            await consumer.stop()
-
-    async def __aenter__(self) -> Subscription[T]:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __aiter__(self) -> Subscription[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        if self._closed:
-            raise StopAsyncIteration
-        await self.start()
-        consumer = self._consumer
-        assert consumer is not None
-        # Asked for the next one: the handler of the previous one returned.
-        if self._in_hand is not None:
-            self._mark_done(self._in_hand)
-            self._in_hand = None
-        while True:
-            if self._stop is not None and self._stop.is_set():
-                # What is still buffered is not committed: the group reads it again.
-                self._buffer.clear()
-                await self.close()
-                raise StopAsyncIteration
-            while self._buffer:
-                record = self._buffer.popleft()
-                item = self._parse(record)
-                if isinstance(item, InvalidMessage):
-                    try:
-                        await self._report(item)
-                    except BaseException:
-                        # Not reported, so not done: it comes first again on the next call.
-                        self._buffer.appendleft(record)
-                        raise
-                    self._mark_done(record)
-                    continue
-                if self._wanted is not None and not self._wanted(item):
-                    self._mark_done(record)
-                    continue
-                self._in_hand = record
-                return item
-            await self._commit(consumer)
-            batch = await consumer.getmany(timeout_ms=self._poll_timeout_ms)
-            for records in batch.values():
-                self._buffer.extend(records)
-
-    async def _report(self, message: InvalidMessage) -> None:
-        if self._on_invalid == "raise":
-            raise InvalidEventError(message)
-        if self._on_invalid == "log":
-            position = message.position
-            log.error(
-                "invalid message skipped: %s[%d]@%d: %s",
-                position.topic,
-                position.partition,
-                position.offset,
-                message.reason,
-            )
-            return
-        await self._on_invalid(message)
-
-    def _mark_done(self, record: Any) -> None:
-        tp = TopicPartition(record.topic, record.partition)
-        self._done[tp] = max(self._done.get(tp, 0), record.offset + 1)
-
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, only: Collection[TopicPartition] | None = None
-    ) -> None:
-        assigned = consumer.assignment()
-        offsets = {
-            tp: offset
-            for tp, offset in self._done.items()
-            if tp in assigned and (only is None or tp in only)
-        }
-        for tp in offsets:
-            del self._done[tp]
-        if not offsets:
-            return
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
-            # The group rebalanced meanwhile: the partition's new owner reads these again,
-            # which idempotent handlers make harmless.
-            log.warning("offset commit failed, events will come again: %r", exc)
-
-    async def _revoked(self, revoked: Collection[TopicPartition]) -> None:
-        consumer = self._consumer
-        if consumer is not None:
-            await self._commit(consumer, only=revoked)
-        # Their new owner reads them; handling them here too would only double the work.
-        lost = set(revoked)
-        self._buffer = deque(
-            r for r in self._buffer if TopicPartition(r.topic, r.partition) not in lost
-        )
-        for tp in lost:
-            self._done.pop(tp, None)
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, subscription: Subscription[Any]) -> None:
-        self._subscription = subscription
-
-    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        await self._subscription._revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        return None
+        Call it before ``broker.stop()``. The batch in hand is not committed: it comes
+        again after a restart.
+        """
+        self.delivery.stopping.set()
 
 
 def subscribe(
-    bootstrap: str,
+    broker: KafkaBroker,
     *,
     topics: Sequence[str],
     group_id: str,
+    handler: Handler[Received] | None = None,
+    batch_handler: BatchHandler[Received] | None = None,
+    policy: DeliveryPolicy | None = None,
     kind: BrokerKind = "kafka",
-    on_invalid: OnInvalid | InvalidPolicy = "log",
     event_types: Collection[type[EventPayload]] | None = None,
-    stop: asyncio.Event | None = None,
-    poll_timeout_ms: int = 500,
-    **consumer_options: Any,
+    max_records: int = MAX_BATCH,
+    **subscriber_options: Any,
 ) -> Subscription[Received]:
-    """Validated events of ``topics``, typed and upcast, committed after each is handled.
+    """Hand the validated events of ``topics`` (typed, upcast) to your handler.
 
-    ``event_types`` (newest versions) keeps only those; others are skipped and committed.
-    ``on_invalid``: ``"log"`` (default) logs and skips an invalid message, ``"raise"``
-    stops with :class:`InvalidEventError`, a coroutine function receives each one (store
-    it, alert on it) and the message is skipped once it returns. ``stop`` ends the
-    iteration between events. ``consumer_options`` go to ``aiokafka.AIOKafkaConsumer``
-    (``security_protocol="SASL_SSL"``, ``sasl_mechanism``, ``ssl_context``, ...).
+    Give ``handler`` (one event at a time) or ``batch_handler`` (the valid events of a
+    batch, in order). ``event_types`` (newest versions) keeps only those: the others are
+    skipped and committed. ``policy`` sets the retries, the back-off, what counts as
+    transient and where records are set aside (default: an error log line). ``kind`` is
+    ``"kafka"`` in production, ``"tansu"`` against the dev stack. ``subscriber_options``
+    go to ``KafkaBroker.subscriber``. Register before ``broker.start()``.
     """
     wanted: Callable[[Received], bool] | None = None
     if event_types is not None:
@@ -246,41 +122,123 @@ def subscribe(
         def wanted(received: Received) -> bool:
             return isinstance(received.payload, classes)
 
-    return Subscription(
-        bootstrap,
-        topics=topics,
-        group_id=group_id,
-        kind=kind,
-        parse=parse_event_record,
-        on_invalid=on_invalid,
-        wanted=wanted,
-        stop=stop,
-        poll_timeout_ms=poll_timeout_ms,
-        consumer_options=consumer_options,
+    return _subscribe(
+        broker,
+        topics,
+        group_id,
+        parse_event_record,
+        wanted,
+        handler,
+        batch_handler,
+        policy or DeliveryPolicy(),
+        kind,
+        max_records,
+        subscriber_options,
     )
 
 
 def subscribe_thin(
-    bootstrap: str,
+    broker: KafkaBroker,
     *,
     topics: Sequence[str],
     group_id: str,
+    handler: Handler[ReceivedThin] | None = None,
+    batch_handler: BatchHandler[ReceivedThin] | None = None,
+    policy: DeliveryPolicy | None = None,
     kind: BrokerKind = "kafka",
-    on_invalid: OnInvalid | InvalidPolicy = "log",
-    stop: asyncio.Event | None = None,
-    poll_timeout_ms: int = 500,
-    **consumer_options: Any,
+    max_records: int = MAX_BATCH,
+    **subscriber_options: Any,
 ) -> Subscription[ReceivedThin]:
-    """Thin notifications of ``topics`` (``passend.integration.<region>.thin``); as
-    :func:`subscribe`, deduplicate on :attr:`ReceivedThin.id`."""
-    return Subscription(
-        bootstrap,
-        topics=topics,
-        group_id=group_id,
-        kind=kind,
-        parse=parse_thin_record,
-        on_invalid=on_invalid,
-        stop=stop,
-        poll_timeout_ms=poll_timeout_ms,
-        consumer_options=consumer_options,
+    """Hand the thin notifications of ``topics`` (``passend.integration.<region>.thin``) to
+    your handler; as :func:`subscribe`, deduplicate on :attr:`ReceivedThin.id`."""
+    return _subscribe(
+        broker,
+        topics,
+        group_id,
+        parse_thin_record,
+        None,
+        handler,
+        batch_handler,
+        policy or DeliveryPolicy(),
+        kind,
+        max_records,
+        subscriber_options,
     )
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    topics: Sequence[str],
+    group_id: str,
+    parse: Callable[[Any], T | InvalidMessage],
+    wanted: Callable[[T], bool] | None,
+    handler: Handler[T] | None,
+    batch_handler: BatchHandler[T] | None,
+    policy: DeliveryPolicy,
+    kind: BrokerKind,
+    max_records: int,
+    options: dict[str, Any],
+) -> Subscription[T]:
+    if not topics:
+        raise ValueError("subscribe to at least one topic: your region's integration topic")
+    if (handler is None) == (batch_handler is None):
+        raise TypeError("give handler= (one event at a time) or batch_handler=, not both")
+    # Its own router, so its own delivery state: attempts per record, progress.
+    delivery = Delivery(group_id, group_id, policy)
+    router = KafkaRouter(middlewares=[middleware(delivery)])
+    subscriber = router.subscriber(
+        *topics,
+        group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=POLL_MS,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_records,
+        **{**consumer_settings(kind), **options},
+    )
+
+    async def deliver(events: list[tuple[Any, T]]) -> None:
+        if handler is not None:
+            for record, item in events:
+                await _blaming(record, handler(item))
+            return
+        assert batch_handler is not None
+        if len(events) > 1:
+            try:
+                await batch_handler([item for _, item in events])
+                return
+            except Exception as exc:
+                if policy.transient(exc):
+                    raise
+                # Which event failed is not known: one at a time finds it, and the
+                # retries set it aside alone.
+                log.warning("batch handler failed, handing its events over one by one: %r", exc)
+        for record, item in events:
+            await _blaming(record, batch_handler([item]))
+
+    async def handle(records: Any, message: KafkaMessage) -> None:
+        todo, aside = delivery.split(records)
+        events: list[tuple[Any, T]] = []
+        for record in todo:
+            item = parse(record)
+            if isinstance(item, InvalidMessage):
+                aside.append(Failure(record, "parse", InvalidEventError(item)))
+            elif wanted is None or wanted(item):
+                events.append((record, item))
+        await deliver(events)
+        # In the order they came, so what is set aside reads like the topic.
+        aside.sort(key=lambda f: record_key(f.record))
+        await delivery.settle(message, records, aside)
+
+    handle.__name__ = f"handle_{group_id.replace('.', '_').replace('-', '_')}"
+    subscriber(handle)
+    broker.include_router(router)
+    return Subscription(delivery, router, subscriber)
+
+
+async def _blaming(record: Any, work: Awaitable[None]) -> None:
+    """Await the handler's ``work`` for ``record``; a failure names the record."""
+    try:
+        await work
+    except Exception as exc:
+        raise RecordFailed(record, exc) from exc

@@ -1,4 +1,5 @@
-"""The example municipality builds its escalation list from offset zero, for its region, once."""
+"""The example municipality builds its escalation list from offset zero, for its region, once;
+keeps what is not a valid event, and waits out its own database being locked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from passend_backbone import kafka_io
+from passend_backbone.kafka_settings import BrokerKind, producer_settings
+from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_devstack.infra import Broker
@@ -39,6 +44,30 @@ example = load_example()
 
 def events_of(*payloads: EventPayload) -> list[CloudEvent]:
     return [envelope(p, at=later(i), version=i + 1) for i, p in enumerate(payloads)]
+
+
+def count(db_path: Path, table: str) -> int:
+    db = example.open_db(db_path)  # the example may not have created its tables yet
+    try:
+        found: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return found
+    finally:
+        db.close()
+
+
+async def produce(broker: Broker, topic: str, records: list[tuple[Any, Any, Any]]) -> None:
+    """Write ``records`` (key, headers, value) to ``topic`` as they are, as a gateway would."""
+    await kafka_io.ensure_topics(broker.bootstrap_servers, [topic])
+    kind: BrokerKind = "kafka" if broker.kind == "kafka" else "tansu"
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker.bootstrap_servers, **producer_settings(kind)
+    )
+    await producer.start()
+    try:
+        for key, headers, value in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
 
 
 def rows(db_path: Path) -> list[tuple[Any, ...]]:
@@ -130,3 +159,70 @@ async def test_example_builds_its_regions_list_survives_a_restart_and_doubles_no
         assert db.execute("SELECT count(*) FROM rejected_messages").fetchone() == (0,)
     finally:
         db.close()
+
+
+async def test_example_keeps_an_invalid_message_and_waits_out_its_locked_database(
+    broker: Broker, tmp_path: Path
+) -> None:
+    region = unique("Vlaardingen")
+    topic = topics.integration(region)
+    first, second = escalated(uuid4(), region), escalated(uuid4(), region)
+    garbage: tuple[bytes, list[tuple[str, bytes]], bytes] = (
+        str(first.case_id).encode(),
+        [],
+        b"not an event at all",
+    )
+    await produce(broker, topic, [envelope(first).to_kafka(), garbage])
+    db_path = tmp_path / "escalations.sqlite"
+    stop, progress = asyncio.Event(), example.Progress()
+    task = asyncio.create_task(
+        example.run(
+            broker.bootstrap_servers,
+            region,
+            db_path,
+            kind=broker.kind,
+            stop=stop,
+            progress=progress,
+            retries=1,
+        )
+    )
+
+    async def reached(condition: Any, what: str) -> None:
+        async def probe() -> bool:
+            if task.done():
+                await task  # raises what stopped it
+            return bool(condition())
+
+        await eventually(probe, timeout=60, what=what)
+
+    try:
+        # The invalid record is reported into the example's own table, whole: not lost.
+        await reached(lambda: count(db_path, "rejected_messages") == 1, "the record kept")
+        assert rows(db_path) == [(str(first.case_id), region, None)]
+
+        # Its database locked by someone else: the event waits, retried more often than
+        # `retries` allows for a failing event, and is applied once the lock is gone.
+        lock = sqlite3.connect(db_path, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            await produce(broker, topic, [envelope(second).to_kafka()])
+            await reached(lambda: progress.failed >= 3, "attempts while the file is locked")
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        expected = sorted([(str(first.case_id), region, None), (str(second.case_id), region, None)])
+        await reached(lambda: rows(db_path) == expected, "the second escalation applied")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+    db = sqlite3.connect(db_path)
+    try:
+        [(offset, reason, value)] = db.execute(
+            'SELECT "offset", reason, value FROM rejected_messages'
+        ).fetchall()
+    finally:
+        db.close()
+    assert (offset, value) == (1, b"not an event at all")
+    assert reason.startswith("parse: ") and "malformed" in reason
+    assert progress.applied == 2, "nothing set aside for the lock, nothing applied twice"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 # axe-core as the axe-playwright-python package ships it (only its axe.min.js is used).
 AXE = (resources.files("axe_playwright_python") / "axe.min.js").read_text()
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots are written only when asked (`make screenshots`): a test run leaves the tree as
+# it found it.
+WRITE_SCREENSHOTS = os.environ.get("PASSEND_SCREENSHOTS") == "1"
 # WCAG 2.1 A and AA, plus axe's best practices; only serious and critical ones fail a page.
 AXE_RUN = """async () => {
   const result = await axe.run(document, {runOnly: {type: 'tag',
@@ -56,11 +60,12 @@ async def serious_violations(page: Page) -> list[dict[str, Any]]:
 
 
 async def check(page: Page, shot: str | None = None, *, checked: list[str]) -> None:
-    """Assert the page has no serious accessibility violation; save a screenshot if named."""
+    """Assert the page has no serious accessibility violation; save a screenshot if named
+    and screenshots were asked for (``PASSEND_SCREENSHOTS=1``)."""
     violations = await serious_violations(page)
     assert not violations, f"{page.url}: {json.dumps(violations, indent=1)}"
     checked.append(page.url)
-    if shot:
+    if shot and WRITE_SCREENSHOTS:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
 

@@ -18,6 +18,7 @@ from passend_backbone.eventstore import Metadata, NewEvent, PostgresEventStore
 from passend_intake import pupil_keys
 from passend_intake.projections import RequestsProjection
 from passend_notifications.projections import CaseMessages
+from passend_trajectory.calendars import Calendars
 from passend_trajectory.projections import TrajectoryProjection
 from passend_trajectory.reach import CaseReach
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 SERVICES: dict[str, tuple[Projection, ...]] = {
     "passend_intake.migrations": (RequestsProjection(),),
     "passend_assignment.migrations": (CaseBoard(),),
-    "passend_trajectory.migrations": (TrajectoryProjection(), CaseReach()),
+    "passend_trajectory.migrations": (TrajectoryProjection(), CaseReach(), Calendars()),
     "passend_notifications.migrations": (CaseMessages(),),
 }
 # Notifications takes no Idempotency-Key (its creating POST derives its ids from the key).

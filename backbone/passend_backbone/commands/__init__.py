@@ -2,8 +2,12 @@
 
 from passend_backbone.commands.decider import Decider, payload_of
 from passend_backbone.commands.execute import (
+    After,
+    Answer,
+    Check,
     CommandPorts,
     Outcome,
+    Prepare,
     decide_and_append,
     default_answer,
     execute,
@@ -27,6 +31,9 @@ from passend_backbone.commands.transactions import (
 
 __all__ = [
     "HEADER",
+    "After",
+    "Answer",
+    "Check",
     "CommandPorts",
     "Decider",
     "IdempotencyHeader",
@@ -38,6 +45,7 @@ __all__ = [
     "Outcome",
     "PostgresIdempotency",
     "PostgresTransactions",
+    "Prepare",
     "Refusal",
     "RefusalKind",
     "StoredAnswer",

@@ -84,6 +84,7 @@ def key_reused() -> Refusal:
         "idempotency",
         "this Idempotency-Key was used before for a different request: use a new key for "
         "a new request",
+        field=HEADER,
     )
 
 

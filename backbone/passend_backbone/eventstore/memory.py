@@ -44,6 +44,10 @@ class InMemoryEventStore:
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._ids: dict[Any, RecordedEvent] = {}
         self._listeners: list[Callable[[], None]] = []
+        # The last position given out. Like PostgreSQL's identity column it only grows: a
+        # position taken by an append that rolled back is never given again, so positions
+        # read once stay a safe place to read on from.
+        self._position = 0
 
     def add_append_listener(self, callback: Callable[[], None]) -> None:
         self._listeners.append(callback)
@@ -94,7 +98,7 @@ class InMemoryEventStore:
             )
             recorded.append(
                 RecordedEvent(
-                    position=len(self._events) + offset,
+                    position=self._position + offset,
                     event_id=event.event_id,
                     stream_id=stream_id,
                     stream_version=version,
@@ -111,6 +115,7 @@ class InMemoryEventStore:
                 )
             )
             prev = link
+        self._position += len(recorded)
         self._events.extend(recorded)
         self._streams[stream_id] = [*stream, *recorded]
         for record in recorded:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.errors import forbidden, not_found
 from passend_backbone.auth import CaseFacts, Principal, Role, sees_case
 from passend_backbone.auth.policy import CASE_ROLES
+from passend_backbone.commands import Refusal
 from passend_backbone.eventstore import RecordedEvent
 from passend_contracts.events.assignment import RouteCoachCalledIn
 
@@ -35,7 +36,9 @@ def require(principal: Principal, *roles: Role) -> None:
     """403 unless the caller has one of ``roles`` (within their own SWV)."""
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise forbidden("roles", f"role {principal.role.value} may not do this; needs {allowed}")
+        raise Refusal.forbidden(
+            "roles", f"role {principal.role.value} may not do this; needs {allowed}"
+        )
 
 
 def case_facts(case: CaseState, records: Sequence[RecordedEvent] = ()) -> CaseFacts:
@@ -64,10 +67,18 @@ def row_facts(swv: str, row: Any) -> CaseFacts:
     )
 
 
-def require_sees(principal: Principal, case: CaseState, records: Sequence[RecordedEvent]) -> None:
-    """404 unless the case is within the caller's reach, exactly as for an unknown case."""
-    if not sees_case(principal, case_facts(case, records)):
-        raise not_found(f"case {case.case_id}")
+def not_found(case_id: UUID) -> Refusal:
+    """The answer for an unknown case, another SWV's case and a case out of reach alike."""
+    return Refusal.not_found("tenant", f"case {case_id} not found")
+
+
+def require_sees(
+    principal: Principal, case_id: UUID, case: CaseState | None, records: Sequence[RecordedEvent]
+) -> None:
+    """404 unless the case was routed in the caller's SWV and is within their reach, exactly
+    as for an unknown case."""
+    if case is None or not sees_case(principal, case_facts(case, records)):
+        raise not_found(case_id)
 
 
 def visible_rows(principal: Principal, rows: Iterable[Any]) -> list[Any]:

@@ -2,39 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from passend_assignment import idempotency
-from passend_assignment.access import require, require_sees
+from passend_assignment.access import require
 from passend_assignment.api_directory import directory_router
 from passend_assignment.api_views import views_router
 from passend_assignment.domain.case import CaseState, evolve
-from passend_assignment.domain.coaching import Side, call_route_coach
-from passend_assignment.domain.contact import record_first_contact
-from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import Refusal, Refused
-from passend_assignment.domain.routing import claim, offer
-from passend_assignment.handlers import Command, Decide, run_case_command
-from passend_assignment.schemas import CaseOut, FirstContactIn, OfferIn, RouteCoachIn
+from passend_assignment.domain.case_commands import (
+    CallRouteCoach,
+    CaseCommand,
+    Claim,
+    Offer,
+    RecordFirstContact,
+)
+from passend_assignment.domain.coaching import Side
+from passend_assignment.handlers import Prepare, command_meta, on_case
+from passend_assignment.schemas import FirstContactIn, OfferIn, RouteCoachIn
+from passend_assignment.streams import load_directory
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.commands import IdempotencyHeader, IdempotencyKey
+from passend_backbone.correlation import correlation_id_of
 from passend_backbone.service import ServiceContext
-from passend_contracts.events.base import EventPayload
-
-_STATUS = {Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409, Refusal.FORBIDDEN: 403}
-IdempotencyHeader = Annotated[str | None, Header(alias=idempotency.HEADER)]
-
-
-def _answer(case: CaseState, events: list[EventPayload]) -> dict[str, Any]:
-    return {
-        "case": CaseOut.of(case).model_dump(mode="json"),
-        "events": [e.event_type for e in events],
-    }
 
 
 def cases_router(ctx: ServiceContext) -> APIRouter:
@@ -45,40 +39,33 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         principal: Principal,
         case_id: UUID,
         what: str,
-        key: str | None,
+        header: str | None,
         body: Any,
-        decide: Decide,
-    ) -> dict[str, Any]:
-        command = Command(
-            case_id=case_id,
-            swv=principal.swv,
-            actor=principal.subject,
-            correlation_id=getattr(request.state, "correlation_id", None) or str(uuid4()),
-            causation_id=f"{what}:{uuid4()}",
-            key=idempotency.key_for(principal.swv, principal.subject, key, [what, case_id, body]),
-        )
-        return await run_case_command(
-            ctx.pool,
-            ctx.store,
+        command: CaseCommand | None = None,
+        prepare: Prepare | None = None,
+    ) -> JSONResponse:
+        """Run the command; an ``Idempotency-Key`` binds to this endpoint, case and body."""
+        operation = f"POST /cases/{case_id}/{what}"
+        answer = await on_case(
+            ctx.commands,
+            principal,
+            case_id,
             command,
-            decide,
-            _answer,
-            ctx.clock(),
-            check=lambda case, records: require_sees(principal, case, records),
+            prepare=prepare,
+            meta=command_meta(principal, correlation_id_of(request.state), what),
+            now=ctx.clock(),
+            key=IdempotencyKey.of(principal.swv, principal.subject, header, operation, body),
         )
+        return JSONResponse(answer.body, status_code=answer.status_code)
 
     @router.post("/cases/{case_id}/claim")
     async def claim_case(
         case_id: UUID, request: Request, principal: CurrentPrincipal, key: IdempotencyHeader = None
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """W25: claim the case; a second claim gets 409 naming who claimed it first."""
         require(principal, Role.SUPPORT_WORKER)
-        now = ctx.clock()
-
-        def decide(case: CaseState, _: DirectoryState) -> list[EventPayload]:
-            return claim(case, principal.subject, principal.work_unit_id, now)
-
-        return await run(request, principal, case_id, "claim", key, None, decide)
+        command = Claim(worker_id=principal.subject, worker_unit=principal.work_unit_id)
+        return await run(request, principal, case_id, "claim", key, None, command)
 
     @router.post("/cases/{case_id}/offer")
     async def offer_case(
@@ -87,16 +74,17 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """W24, W25: offer the case to the work unit's queue; the receiver stays responsible."""
         require(principal, Role.SUPPORT_WORKER)
-        now = ctx.clock()
-
-        def decide(case: CaseState, _: DirectoryState) -> list[EventPayload]:
-            unit = body.work_unit_id or case.work_unit_id or principal.work_unit_id
-            return offer(case, principal.subject, unit, body.need_areas, now)
-
-        return await run(request, principal, case_id, "offer", key, body.model_dump(), decide)
+        command = Offer(
+            by=principal.subject,
+            work_unit_id=body.work_unit_id,
+            own_unit=principal.work_unit_id,
+            need_areas=tuple(body.need_areas),
+        )
+        dumped = body.model_dump(mode="json")
+        return await run(request, principal, case_id, "offer", key, dumped, command)
 
     @router.post("/cases/{case_id}/first-contact")
     async def first_contact(
@@ -105,16 +93,12 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """W26: record that the IB was contacted; the deadline's clock stops."""
         require(principal, Role.SUPPORT_WORKER)
-        now = ctx.clock()
-
-        def decide(case: CaseState, _: DirectoryState) -> list[EventPayload]:
-            return record_first_contact(case, principal.subject, body.contacted_at, now)
-
+        command = RecordFirstContact(worker_id=principal.subject, contacted_at=body.contacted_at)
         dumped = body.model_dump(mode="json")
-        return await run(request, principal, case_id, "first-contact", key, dumped, decide)
+        return await run(request, principal, case_id, "first-contact", key, dumped, command)
 
     @router.post("/cases/{case_id}/route-coach")
     async def route_coach(
@@ -123,43 +107,37 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """W29: the IB (school side) or the support worker calls in the route coach."""
         require(principal, Role.IB, Role.SUPPORT_WORKER)
         side = Side.SCHOOL if principal.role is Role.IB else Side.SUPPORT
-        now = ctx.clock()
 
-        def decide(case: CaseState, directory: DirectoryState) -> list[EventPayload]:
-            coach = directory.settings.route_coach_id if directory.settings else None
-            return call_route_coach(
-                case, principal.subject, side, principal.school_id, body.reason, coach, now
+        async def with_coach(tx: Any, _: CaseState | None) -> CaseCommand:
+            # The SWV's route coach as the directory says in this same transaction.
+            directory, _version = await load_directory(ctx.store, principal.swv, tx)
+            settings = directory.settings
+            return CallRouteCoach(
+                caller_id=principal.subject,
+                side=side,
+                caller_school=principal.school_id,
+                reason=body.reason,
+                route_coach_id=settings.route_coach_id if settings else None,
             )
 
-        dumped = body.model_dump()
-        return await run(request, principal, case_id, "route-coach", key, dumped, decide)
+        dumped = body.model_dump(mode="json")
+        return await run(
+            request, principal, case_id, "route-coach", key, dumped, prepare=with_coach
+        )
 
     return router
 
 
 def create_app(ctx: ServiceContext) -> FastAPI:
-    """The assignment service's FastAPI app."""
+    """The assignment service's FastAPI app (refusals are answered by the backbone's handlers)."""
     app = FastAPI(
         title="Passend assignment",
         description="Routing, claims, the first-contact deadline and the directory (W24-W29).",
     )
-
-    @app.exception_handler(Refused)
-    async def refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"rule": exc.rule, "message": exc.message}}, status_code=_STATUS[exc.kind]
-        )
-
-    @app.exception_handler(idempotency.KeyReused)
-    async def key_reused(_: Request, exc: idempotency.KeyReused) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"rule": "idempotency", "message": str(exc)}}, status_code=422
-        )
-
     app.include_router(cases_router(ctx))
     app.include_router(views_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).

@@ -6,12 +6,14 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from passend_assignment.directory_service import apply_directory
 from passend_assignment.domain.directory_doc import SwvDoc
-from passend_assignment.domain.errors import forbidden, not_found
 from passend_assignment.streams import load_directory
 from passend_backbone.auth import CurrentPrincipal, Role
+from passend_backbone.commands import IdempotencyHeader, IdempotencyKey, Refusal
+from passend_backbone.correlation import correlation_id_of
 from passend_backbone.eventstore import Metadata
 from passend_backbone.service import ServiceContext
 
@@ -21,13 +23,15 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/directory")
     async def get_directory(principal: CurrentPrincipal) -> dict[str, Any]:
-        """The caller's SWV: settings, work units, workers (expertise is public, W27), schools."""
+        """The caller's SWV: settings (with its calendar policy, W26), work units, workers
+        (expertise is public, W27), schools and school holidays."""
         state, version = await load_directory(ctx.store, principal.swv)
         if state.settings is None:
-            raise not_found(f"directory of {principal.swv}")
+            raise Refusal.not_found("tenant", f"directory of {principal.swv} not found")
         return {
             "version": version,
             "settings": state.settings.model_dump(mode="json"),
+            "calendar": state.calendar.model_dump(mode="json"),
             "work_units": [u.model_dump(mode="json") for u in state.work_units.values()],
             "workers": [w.model_dump(mode="json") for w in state.workers.values()],
             "schools": [s.model_dump(mode="json") for s in state.schools.values()],
@@ -39,20 +43,27 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
 
     @router.put("/directory")
     async def put_directory(
-        doc: SwvDoc, request: Request, principal: CurrentPrincipal
-    ) -> dict[str, Any]:
-        """Configure the caller's SWV from a whole document; only changes become events."""
+        doc: SwvDoc, request: Request, principal: CurrentPrincipal, key: IdempotencyHeader = None
+    ) -> JSONResponse:
+        """Configure the caller's SWV from a whole document; only changes become events.
+        A retry with the same ``Idempotency-Key`` and document gets the first answer."""
         if principal.role not in (Role.OPERATOR, Role.COORDINATOR):
-            raise forbidden("roles", "only an operator or coordinator configures the directory")
+            raise Refusal.forbidden(
+                "roles", "only an operator or coordinator configures the directory"
+            )
         if doc.swv_id != principal.swv:
-            raise forbidden("tenant", f"you configure {principal.swv}, not {doc.swv_id}")
+            raise Refusal.forbidden("tenant", f"you configure {principal.swv}, not {doc.swv_id}")
         meta = Metadata(
             swv=principal.swv,
             actor=principal.subject,
-            correlation_id=getattr(request.state, "correlation_id", None) or str(uuid4()),
+            correlation_id=correlation_id_of(request.state),
             causation_id=f"configure-directory:{uuid4()}",
         )
-        events = await apply_directory(ctx.store, doc, meta, ctx.clock())
-        return {"events": [e.event_type for e in events]}
+        body = doc.model_dump(mode="json")
+        idempotency = IdempotencyKey.of(
+            principal.swv, principal.subject, key, "PUT /directory", body
+        )
+        answer = await apply_directory(ctx.commands, doc, meta, ctx.clock(), idempotency)
+        return JSONResponse(answer.body, status_code=answer.status_code)
 
     return router

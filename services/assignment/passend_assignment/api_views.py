@@ -11,11 +11,9 @@ from fastapi import APIRouter, Depends
 from passend_assignment import views
 from passend_assignment.access import CASE_READERS, STAFF, require, require_sees, visible_rows
 from passend_assignment.consent_view import CASE_CONSENT, ConsentOut, consent_of
-from passend_assignment.domain.calendar import calendar_for
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import TimeLeft, time_left
 from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.ranking import rank
 from passend_assignment.projections import CASE_BOARD
 from passend_assignment.schemas import (
@@ -30,20 +28,22 @@ from passend_assignment.streams import load_case, load_directory
 from passend_backbone import tenancy
 from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.commands import Refusal
 from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.service import ServiceContext
 
 
 def _left(row: Any, directory: DirectoryState, now: datetime) -> TimeLeft | None:
+    """W26: the time left on an open deadline, in working days of the school's calendar."""
     if row["contact_due_at"] is None or row["first_contact_at"] is not None:
         return None
-    calendar = calendar_for(directory.school_holidays_of(row["school_id"] or ""))
+    calendar = directory.calendar_of(row["school_id"] or "")
     return time_left(row["contact_due_on"], row["contact_due_at"], now, calendar)
 
 
-def _not_ready() -> Refused:
-    return Refused(Refusal.CONFLICT, "read-model", "the case board is being set up: retry shortly")
+def _not_ready() -> Refusal:
+    return Refusal.conflict("read-model", "the case board is being set up: retry shortly")
 
 
 def views_router(ctx: ServiceContext) -> APIRouter:
@@ -58,7 +58,7 @@ def views_router(ctx: ServiceContext) -> APIRouter:
     async def reachable_case(principal: Principal, case_id: UUID) -> CaseState:
         async with tenancy.tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
             case, records = await load_case(ctx.store, case_id, principal.swv, conn)
-        require_sees(principal, case, records)
+        require_sees(principal, case_id, case, records)
         return case
 
     async def consent(principal: Principal, case_id: UUID) -> ConsentOut | None:

@@ -6,42 +6,53 @@ import asyncio
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from passend_assignment.directory_file import ENV_VAR, load_directory_file
-from passend_assignment.domain.directory import configure, directory_stream
+from passend_assignment.domain.directory import directory_stream
+from passend_assignment.domain.directory_commands import DIRECTORY_DECIDER, ConfigureDirectory
 from passend_assignment.domain.directory_doc import SwvDoc
-from passend_assignment.domain.errors import conflict
-from passend_assignment.streams import load_directory
-from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
-from passend_contracts.events.base import EventPayload
+from passend_backbone.commands import (
+    CommandPorts,
+    IdempotencyKey,
+    Outcome,
+    StoredAnswer,
+    execute,
+)
+from passend_backbone.eventstore import Metadata
 
 if TYPE_CHECKING:
     from passend_backbone.service import ServiceContext
 
 _log = structlog.get_logger("passend.assignment.directory")
-ATTEMPTS = 3
+
+
+def directory_answer(outcome: Outcome[Any]) -> StoredAnswer:
+    """200 with the types of the events appended (none when the document changed nothing)."""
+    return StoredAnswer(200, {"events": [r.event_type for r in outcome.recorded]})
 
 
 async def apply_directory(
-    store: EventStore, doc: SwvDoc, meta: Metadata, now: datetime
-) -> list[EventPayload]:
-    """Make the SWV's directory say what ``doc`` says; the events appended (none if equal)."""
-    for _ in range(ATTEMPTS):
-        state, version = await load_directory(store, doc.swv_id)
-        events = configure(state, doc, now)
-        if not events:
-            return []
-        try:
-            await store.append(
-                directory_stream(doc.swv_id), version, [NewEvent.of(e) for e in events], meta
-            )
-        except ConcurrencyError:
-            continue
-        return events
-    raise conflict("concurrency", "the directory kept changing meanwhile: reload and try again")
+    ports: CommandPorts,
+    doc: SwvDoc,
+    meta: Metadata,
+    now: datetime,
+    key: IdempotencyKey | None = None,
+) -> StoredAnswer:
+    """Make the SWV's directory say what ``doc`` says, in the SWV's tenant transaction."""
+    return await execute(
+        ports,
+        DIRECTORY_DECIDER,
+        directory_stream(doc.swv_id),
+        ConfigureDirectory(doc),
+        tenant=doc.swv_id,
+        meta=meta,
+        now=now,
+        key=key,
+        answer=directory_answer,
+    )
 
 
 async def load_directory_at_start(ctx: ServiceContext, stop: asyncio.Event) -> None:
@@ -60,5 +71,5 @@ async def load_directory_at_start(ctx: ServiceContext, stop: asyncio.Event) -> N
             correlation_id=f"directory-file:{name}",
             causation_id=f"directory-file:{name}",
         )
-        events = await apply_directory(ctx.store, doc, meta, ctx.clock())
-        _log.info("directory_loaded", swv=doc.swv_id, file=name, events=len(events))
+        answer = await apply_directory(ctx.commands, doc, meta, ctx.clock())
+        _log.info("directory_loaded", swv=doc.swv_id, file=name, events=len(answer.body["events"]))

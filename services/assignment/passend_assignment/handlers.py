@@ -1,100 +1,102 @@
-"""Commands on a case: load its stream, decide with the pure rules, append with the version."""
+"""A user's command on a case through the backbone's one command path, with its timers.
+
+:func:`passend_backbone.commands.execute` claims the idempotency key, reads the case,
+checks the caller's reach, decides, appends and retries a lost race; this module adds
+what is the case's own: 404 for a case out of reach, the contact timer rows written in
+the same transaction as the events, and the answer the API gives.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-import asyncpg
-
-from passend_assignment import idempotency
-from passend_assignment.domain import case as case_domain
+from passend_assignment.access import require_sees
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import conflict
-from passend_assignment.streams import load_case, load_directory
+from passend_assignment.domain.case_commands import CASE_DECIDER, CaseCommand
+from passend_assignment.schemas import CaseOut
 from passend_assignment.timers import sync_timers
-from passend_backbone import tenancy
-from passend_backbone.eventstore import (
-    ConcurrencyError,
-    EventStore,
-    Metadata,
-    NewEvent,
-    RecordedEvent,
+from passend_backbone.auth import Principal
+from passend_backbone.commands import (
+    CommandPorts,
+    IdempotencyKey,
+    Outcome,
+    StoredAnswer,
+    execute,
 )
-from passend_contracts.events.base import EventPayload
+from passend_backbone.eventstore import Metadata, RecordedEvent
 
-# A lost race is decided again on the fresh stream: the rules then name the winner
-# ("already claimed by ...") instead of a bare version mismatch.
-ATTEMPTS = 3
-
-Decide = Callable[[CaseState, DirectoryState], list[EventPayload]]
-Answer = Callable[[CaseState, list[EventPayload]], dict[str, Any]]
-Check = Callable[[CaseState, list[RecordedEvent]], None]
+CaseOutcome = Outcome[CaseState | None]
+Prepare = Callable[[Any, CaseState | None], Awaitable[CaseCommand]]
 
 
-@dataclass(frozen=True)
-class Command:
-    """Who asks what of which case, and under which ids."""
-
-    case_id: UUID
-    swv: str
-    actor: str
-    correlation_id: str
-    causation_id: str
-    key: idempotency.IdempotencyKey | None = None
+def command_meta(principal: Principal, correlation_id: str, what: str) -> Metadata:
+    """Who asks, under the request's correlation id; each command its own causation id."""
+    return Metadata(
+        swv=principal.swv,
+        actor=principal.subject,
+        correlation_id=correlation_id,
+        causation_id=f"{what}:{uuid4()}",
+    )
 
 
-async def run_case_command(
-    pool: asyncpg.Pool,
-    store: EventStore,
-    command: Command,
-    decide: Decide,
-    answer: Answer,
+def case_answer(outcome: CaseOutcome) -> StoredAnswer:
+    """200 with the case after the command and the types of the events it appended."""
+    assert outcome.state is not None  # the reach check refused an unrouted case
+    return StoredAnswer(
+        200,
+        {
+            "case": CaseOut.of(outcome.state).model_dump(mode="json"),
+            "events": [r.event_type for r in outcome.recorded],
+        },
+    )
+
+
+def keep_timers(now: datetime) -> Callable[[Any, CaseOutcome], Awaitable[None]]:
+    """The ``after`` hook: W26 timer rows follow the case's new events in their transaction."""
+
+    async def after(tx: Any, outcome: CaseOutcome) -> None:
+        if outcome.recorded and outcome.state is not None:
+            await sync_timers(tx, outcome.state, now)
+
+    return after
+
+
+async def on_case(
+    ports: CommandPorts,
+    principal: Principal,
+    case_id: UUID,
+    command: CaseCommand | None = None,
+    *,
+    prepare: Prepare | None = None,
+    meta: Metadata,
     now: datetime,
-    check: Check | None = None,
-) -> dict[str, Any]:
-    """Decide on the current stream and append at its version, in one transaction.
+    key: IdempotencyKey | None = None,
+) -> StoredAnswer:
+    """Decide ``command`` (or what ``prepare`` builds in the transaction) on the case, as
+    ``principal`` in their tenant's transaction.
 
-    The transaction is the command's tenant's (passend_backbone.tenancy): another SWV's
-    case reads as unknown. ``check`` refuses a case out of the caller's reach before
-    anything is decided. The timer rows and the idempotency key's answer are written in
-    the same transaction as the events, so a crash leaves all of them or none.
+    A case never routed, another SWV's case and a case out of the caller's reach all
+    answer 404 before anything is decided. A retry with the same key gets the first
+    answer; a lost race is decided again, so the rules name the winner (W25).
     """
-    for _ in range(ATTEMPTS):
-        try:
-            async with tenancy.tenant_transaction(pool, command.swv) as conn:
-                if command.key is not None:
-                    first = await idempotency.claim_key(conn, command.key)
-                    if first is not None:
-                        return first
-                state, records = await load_case(store, command.case_id, command.swv, conn)
-                if check is not None:
-                    check(state, records)
-                directory, _ = await load_directory(store, command.swv, conn)
-                events = decide(state, directory)
-                if events:
-                    meta = Metadata(
-                        swv=command.swv,
-                        actor=command.actor,
-                        correlation_id=command.correlation_id,
-                        causation_id=command.causation_id,
-                    )
-                    new = [NewEvent.of(e) for e in events]
-                    await store.append(str(command.case_id), len(records), new, meta, conn=conn)
-                after = state
-                for event in events:
-                    after = case_domain.evolve(after, event) or after
-                await sync_timers(conn, after, now)
-                result = answer(after, events)
-                if command.key is not None:
-                    await idempotency.remember(conn, command.key, result)
-                return result
-        except ConcurrencyError:
-            continue
-    raise conflict(
-        "concurrency", "the case kept changing while this was decided: reload it and try again"
+
+    def reach(state: CaseState | None, records: Sequence[RecordedEvent]) -> None:
+        require_sees(principal, case_id, state, records)
+
+    return await execute(
+        ports,
+        CASE_DECIDER,
+        str(case_id),
+        command,
+        prepare=prepare,
+        tenant=principal.swv,
+        meta=meta,
+        now=now,
+        key=key,
+        check=reach,
+        after=keep_timers(now),
+        answer=case_answer,
     )

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-import asyncpg
 import structlog
 
-from passend_assignment.domain import case as case_domain
+from passend_assignment.domain.case_commands import CASE_DECIDER, RouteRequest
 from passend_assignment.domain.directory import DirectoryState, directory_stream
-from passend_assignment.domain.routing import route_request
 from passend_assignment.streams import load_directory
 from passend_assignment.timers import sync_timers
 from passend_assignment.withdrawals import take_withdrawal
+from passend_backbone.commands import decide_and_append
 from passend_backbone.consumer.kinds import reaction_id
-from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_backbone.eventstore import EventStore, Metadata
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -38,9 +38,7 @@ class DirectoryMemory:
     def __init__(self) -> None:
         self._folded: dict[str, tuple[int, DirectoryState]] = {}
 
-    async def directory(
-        self, store: EventStore, swv: str, conn: asyncpg.Connection
-    ) -> DirectoryState:
+    async def directory(self, store: EventStore, swv: str, conn: Any) -> DirectoryState:
         """The directory as ``conn`` sees it now."""
         version = await store.stream_version(directory_stream(swv), conn)
         folded = self._folded.get(swv)
@@ -64,39 +62,45 @@ class RoutingReactor:
         self.directories = DirectoryMemory()
 
     async def react(
-        self,
-        conn: asyncpg.Connection,
-        event: CloudEvent,
-        payload: EventPayload,
-        store: EventStore,
+        self, conn: Any, event: CloudEvent, payload: EventPayload, store: EventStore
     ) -> None:
         if isinstance(payload, RequestWithdrawn):
             await take_withdrawal(
                 conn, store, event, payload, reactor=self.name, actor=ACTOR, now=self.clock()
             )
             return
-        if not isinstance(payload, RequestSubmitted):
-            return
+        if isinstance(payload, RequestSubmitted):
+            await self.route(conn, event, payload, store)
+
+    async def route(
+        self, conn: Any, event: CloudEvent, submitted: RequestSubmitted, store: EventStore
+    ) -> None:
+        """W24, W26: route the request and set its contact timers, in the consumer's
+        transaction; the SWV's directory is read in that same transaction.
+
+        The event ids derive from intake's event, so a redelivery appends nothing; a case
+        already routed (from another submission under the same case id) stays as routed.
+        """
         now = self.clock()
         directory = await self.directories.directory(store, event.swv, conn)
-        events = route_request(payload, event.swv, directory, now)
         meta = Metadata(
             swv=event.swv,
             actor=ACTOR,
             correlation_id=event.correlationid,
             causation_id=str(event.id),
         )
-        new = [
-            NewEvent.of(e, event_id=reaction_id(self.name, event.id, i))
-            for i, e in enumerate(events)
-        ]
-        try:
-            await store.append(str(payload.case_id), 0, new, meta, conn=conn)
-        except ConcurrencyError:
-            # The case was routed already, from another submission event with the same case
-            # id: the first routing stands.
-            _log.warning("case_already_routed", case_id=str(payload.case_id))
+        outcome = await decide_and_append(
+            store,
+            conn,
+            CASE_DECIDER,
+            str(submitted.case_id),
+            RouteRequest(submitted, event.swv, directory),
+            meta=meta,
+            now=now,
+            event_ids=lambda n: reaction_id(self.name, event.id, n),
+        )
+        if not outcome.recorded:
+            _log.info("case_already_routed", case_id=str(submitted.case_id))
             return
-        state = case_domain.fold(events)
-        if state is not None:
-            await sync_timers(conn, state, now)
+        if outcome.state is not None:
+            await sync_timers(conn, outcome.state, now)

@@ -12,11 +12,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import asyncpg
 import structlog
 
-from passend_assignment.domain import contact
-from passend_assignment.domain.errors import Refused
-from passend_assignment.streams import load_case, load_directory
+from passend_assignment.domain.case_commands import CASE_DECIDER, FireTimer
+from passend_assignment.streams import load_directory
 from passend_assignment.timers import DueTimer, mark_fired, take_due
-from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_backbone.commands import Refusal, RefusalKind, decide_and_append
+from passend_backbone.eventstore import EventStore, Metadata
 
 if TYPE_CHECKING:
     from passend_backbone.service import ServiceContext
@@ -31,27 +31,37 @@ def timer_event_id(timer: DueTimer) -> UUID:
 
 
 async def _fire(conn: asyncpg.Connection, store: EventStore, timer: DueTimer, now: datetime) -> int:
+    """W26: what the due timer raises, appended with the timer's own event id."""
+    stream_id = str(timer.case_id)
+    records = await store.read_stream(stream_id, conn=conn)
+    directory, _ = await load_directory(store, timer.swv, conn)
+    meta = Metadata(
+        swv=timer.swv,
+        actor=ACTOR,
+        # What a timer raises belongs to the case's story: the correlation of its last event.
+        correlation_id=records[-1].correlation_id if records else f"timer:{timer.case_id}",
+        causation_id=f"timer:{timer.case_id}:{timer.kind.value}",
+    )
     try:
-        case, records = await load_case(store, timer.case_id, timer.swv, conn)
-    except Refused:
+        outcome = await decide_and_append(
+            store,
+            conn,
+            CASE_DECIDER,
+            stream_id,
+            FireTimer(timer.kind, timer.swv, directory),
+            meta=meta,
+            now=now,
+            event_ids=lambda _: timer_event_id(timer),
+        )
+    except Refusal as refusal:
+        if refusal.kind is not RefusalKind.NOT_FOUND:
+            raise
         # A row without its case can never fire; retire it rather than retry forever.
         _log.warning("contact_timer_without_case", case_id=str(timer.case_id))
         await mark_fired(conn, timer, now)
         return 0
-    directory, _ = await load_directory(store, timer.swv, conn)
-    events = contact.fire(case, timer.kind, directory.coordinator_of(case.work_unit_id), now)
-    if events:
-        last = records[-1]
-        meta = Metadata(
-            swv=timer.swv,
-            actor=ACTOR,
-            correlation_id=last.correlation_id,
-            causation_id=f"timer:{timer.case_id}:{timer.kind.value}",
-        )
-        new = [NewEvent.of(e, event_id=timer_event_id(timer)) for e in events]
-        await store.append(str(timer.case_id), len(records), new, meta, conn=conn)
     await mark_fired(conn, timer, now)
-    return len(events)
+    return len(outcome.recorded)
 
 
 async def fire_due_timers(pool: asyncpg.Pool, store: EventStore, now: datetime) -> int:
@@ -59,7 +69,8 @@ async def fire_due_timers(pool: asyncpg.Pool, store: EventStore, now: datetime) 
 
     The event is appended and the row marked fired in one transaction, and the event id
     is derived from the timer, so a crash between them fires again harmlessly. A case
-    that changed meanwhile (a concurrent first contact) is left for the next round.
+    that changed meanwhile (a concurrent first contact) is decided again on its new
+    state; one that keeps changing is left for the next round.
     """
     raised = 0
     while True:
@@ -69,7 +80,9 @@ async def fire_due_timers(pool: asyncpg.Pool, store: EventStore, now: datetime) 
                 if timer is None:
                     return raised
                 raised += await _fire(conn, store, timer, now)
-        except ConcurrencyError:
+        except Refusal as refusal:
+            if refusal.kind is not RefusalKind.CONFLICT:
+                raise
             return raised
 
 

@@ -16,8 +16,9 @@ from passend_gateway.thin import ApiUrls, notification_for
 
 
 class BrokerUnavailable(ConnectionError):
-    """Publishing failed; the consumer runner retries it without limit instead of
-    dead-lettering the event, as it does while the database is unreachable."""
+    """Publishing failed. A ``ConnectionError``, so the consumer's delivery policy takes it
+    as transient (``passend_backbone.consumer.failures``): the batch is retried with
+    back-off for as long as the broker is away, and the event is never dead-lettered."""
 
 
 class Publisher:

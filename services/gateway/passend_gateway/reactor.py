@@ -18,11 +18,15 @@ from passend_gateway.routing import Route, decide
 
 
 class IntegrationReactor:
-    """Routes, holds and publishes in the runner's transaction, which marks the event handled.
+    """Routes, holds and publishes in the consumer's transaction, which marks the event handled.
 
-    What it publishes is acknowledged before that transaction commits: a crash in between
-    publishes again (same ids), and held events are deleted in the transaction that
-    publishes them, so none is lost and none stays held once its case's region is known.
+    ``conn`` is the open transaction of the consumer's batch (``passend_backbone.consumer``):
+    the routes and held events written here commit with the handled marks, and the
+    offsets are committed after that. What it publishes is acknowledged before that
+    transaction commits: a crash in between, or a batch rolled back because another event
+    of it failed, publishes again (same ids, which receivers deduplicate), and held events
+    are deleted in the transaction that publishes them, so none is lost and none stays
+    held once its case's region is known.
     """
 
     name = "integration"
@@ -83,7 +87,7 @@ def _route_fields(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def _json(value: Any) -> Any:
-    # The runtime's pool decodes jsonb into dicts (passend_backbone.db); a bare connection
+    # The service's pool decodes jsonb into dicts (passend_backbone.db); a bare connection
     # hands over text.
     return json.loads(value) if isinstance(value, str) else value
 

@@ -12,13 +12,15 @@ from passend_gateway.config import GatewayConfig
 from passend_gateway.publisher import Publisher
 from passend_gateway.reactor import IntegrationReactor
 
-# The gateway appends no events of its own; the runtime's outbox relay idles on an empty
+# The gateway appends no events of its own; the lifecycle's outbox relay idles on an empty
 # store and this topic stays empty. Nobody outside is given access to it.
 OWN_TOPIC = "passend.gateway.events"
 
 
 def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
-    """The gateway as a service of the runtime (consumer runner, health, shutdown)."""
+    """The gateway as a service of the lifecycle (``passend_backbone.lifecycle``): its
+    reactor runs as a FastStream batch subscriber of the backbone's consumers, with the
+    health endpoints and the graceful shutdown every service has."""
     publisher = Publisher(
         settings.kafka_bootstrap_servers, settings.kafka_broker_kind, config.api_urls()
     )
@@ -29,7 +31,7 @@ def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
         await publisher.close()
 
     def create_app(ctx: ServiceContext) -> FastAPI:
-        # Health only (added by the runtime): the gateway's output is its topics.
+        # Health only (added by the lifecycle): the gateway's output is its topics.
         return FastAPI(title="Passend integration gateway", version="0.1.0")
 
     return ServiceSpec(

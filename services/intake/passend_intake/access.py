@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
 
 from passend_backbone.auth import CaseFacts, Principal, Role, has_role, sees_case
 from passend_backbone.auth.policy import CASE_ROLES
+from passend_backbone.commands import Refusal
 from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.eventstore import RecordedEvent
 from passend_intake.domain.state import CaseState
-from passend_intake.handlers import CaseNotFound, NotAllowed
 from passend_intake.projections import RequestsProjection
 
 # Every role that sees case content reads requests and consent, each within its reach.
@@ -25,11 +27,18 @@ FROM requests r LEFT JOIN case_progress p USING (case_id)
 """
 
 
+def no_such_case() -> Refusal:
+    """404: unknown, another tenant's, or out of the caller's reach (all answered alike)."""
+    return Refusal.not_found("case_reach", "no such case")
+
+
 def require_role(principal: Principal, roles: frozenset[Role]) -> None:
     """403 unless the caller's role may do this at all."""
     if not has_role(principal, roles):
         allowed = ", ".join(sorted(r.value for r in roles))
-        raise NotAllowed(f"role {principal.role.value} may not do this; allowed: {allowed}")
+        raise Refusal.forbidden(
+            "roles", f"role {principal.role.value} may not do this; allowed: {allowed}"
+        )
 
 
 def facts_of(row: asyncpg.Record) -> CaseFacts:
@@ -55,11 +64,11 @@ async def case_facts(pool: asyncpg.Pool, swv: str, case_id: UUID) -> CaseFacts |
 def require_sees(principal: Principal, facts: CaseFacts | None) -> None:
     """404 unless the case is within the caller's reach (another tenant's never is)."""
     if facts is None or not sees_case(principal, facts):
-        raise CaseNotFound
+        raise no_such_case()
 
 
 def command_check(principal: Principal, known: CaseFacts | None) -> _CommandCheck:
-    """The check a command runs on the loaded stream: see :class:`_CommandCheck`."""
+    """The ``check`` of ``execute`` for the caller's command: see :class:`_CommandCheck`."""
     return _CommandCheck(principal, known)
 
 
@@ -74,11 +83,11 @@ class _CommandCheck:
         self.principal = principal
         self.known = known
 
-    def __call__(self, state: CaseState, swv: str | None) -> None:
-        if state.version == 0 or swv is None or swv != self.principal.swv:
-            raise CaseNotFound
+    def __call__(self, state: CaseState, records: Sequence[RecordedEvent]) -> None:
+        if not records or records[0].swv != self.principal.swv:
+            raise no_such_case()
         facts = self.known or CaseFacts(
-            swv=swv,
+            swv=records[0].swv,
             school_id=state.school_id,
             pupil_ref=state.pupil_ref,
             workers=CaseFacts.names(state.addressed_worker_id),

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
+from passend_backbone.commands import HEADER, IdempotencyHeader, Refusal
 from passend_backbone.service import ServiceContext
 from passend_intake import log_redaction, queries, request_commands
-from passend_intake.access import READERS, case_facts, require_role, require_sees
-from passend_intake.api_common import CaseId, correlation_id
+from passend_intake.access import READERS, case_facts, no_such_case, require_role, require_sees
+from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
 from passend_intake.api_consent import consent_router, parent_router
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
 from passend_intake.domain.state import CaseState, evolve
-from passend_intake.handlers import CaseNotFound, NotAllowed
 from passend_intake.schemas import (
     Accepted,
     ReformulateBody,
@@ -38,9 +38,12 @@ calls (`sub`), the tenant (`swv`), the role and, for an IB, the `school_id`. Eve
 scoped to the token's SWV; an IB sees only the own school's requests. A case of another
 school or SWV answers **404**, exactly as an unknown one.
 
-**Writing.** Commands answer once the event is stored. `POST /requests` needs an
-`Idempotency-Key` header: sending the same request with the same key again returns the
-first answer (the same case), never a second case; the same key with another body is a 422.
+**Writing.** Commands answer once the event is stored. Every command takes an
+`Idempotency-Key` header (a UUID, say), and `POST /requests` requires one: sending the
+same request with the same key again returns exactly the first answer (for a submission
+the same case, never a second one; for a consent request the same links), even when the
+case moved on since; nothing is done twice. The same key with another body, or for
+another endpoint or case, is a 422. Without a key a command is simply decided again.
 
 **Reading.** Reads answer from read models that follow the events within moments: right
 after `POST /requests`, `GET /requests/{case_id}` may answer 404 for a short while; poll.
@@ -67,7 +70,7 @@ def require_school_access(principal: Principal, school_id: str) -> None:
     """An IB or teacher reads only the own school; another school answers as if unknown."""
     require_role(principal, READERS)
     if principal.role in (Role.IB, Role.TEACHER) and principal.school_id != school_id:
-        raise CaseNotFound
+        raise no_such_case()
 
 
 def requests_router(ctx: ServiceContext) -> APIRouter:
@@ -92,20 +95,16 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         body: SubmitRequestBody,
-        idempotency_key: Annotated[
-            str,
-            Header(
-                alias="Idempotency-Key",
-                min_length=1,
-                max_length=200,
-                description="Unique per request the school means to make, e.g. a UUID; "
-                "a retry sends the same key",
-                examples=["6e0c2a9a-4d4b-4a77-9a51-7c3f4e0a1b22"],
-            ),
-        ],
+        # Required here (no default): a school's retry must never make a second case.
+        idempotency_key: IdempotencyHeader,
     ) -> JSONResponse:
+        key = caller_key(principal, idempotency_key, "POST /requests", body.model_dump(mode="json"))
+        if key is None:
+            raise Refusal.invalid(
+                "idempotency", "a submission needs a non-empty Idempotency-Key", field=HEADER
+            )
         answer = await request_commands.submit_request(
-            ctx, principal, body, idempotency_key, correlation_id(request)
+            ctx, principal, body, key, correlation_id(request)
         )
         location = answer.body.get("href")
         headers = {"Location": location} if isinstance(location, str) else None
@@ -152,7 +151,7 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         require_sees(principal, await case_facts(ctx.pool, principal.swv, case_id))
         detail = await queries.request_detail(ctx.pool, principal.swv, case_id)
         if detail is None:
-            raise CaseNotFound
+            raise no_such_case()
         return detail
 
     @router.post(
@@ -167,10 +166,18 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         responses=COMMAND_ERRORS,
     )
     async def reformulate(
-        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: ReformulateBody
-    ) -> dict[str, Any]:
-        return await request_commands.reformulate_request(
-            ctx, principal, case_id, body, correlation_id(request)
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: ReformulateBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/reformulations"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        return respond(
+            await request_commands.reformulate_request(
+                ctx, principal, case_id, body, key, correlation_id(request)
+            )
         )
 
     @router.post(
@@ -186,9 +193,14 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         case_id: CaseId,
         body: Annotated[WithdrawBody, Body()],
-    ) -> dict[str, Any]:
-        return await request_commands.withdraw_request(
-            ctx, principal, case_id, body.reason, correlation_id(request)
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/withdrawal"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        return respond(
+            await request_commands.withdraw_request(
+                ctx, principal, case_id, body.reason, key, correlation_id(request)
+            )
         )
 
     return router
@@ -213,4 +225,4 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     return app
 
 
-__all__ = ["NotAllowed", "create_app"]
+__all__ = ["create_app"]

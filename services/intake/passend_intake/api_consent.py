@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 
 from passend_backbone.auth import CurrentPrincipal
+from passend_backbone.commands import IdempotencyHeader
 from passend_backbone.service import ServiceContext
 from passend_contracts.events.intake import ConsentMethod
 from passend_intake import consent_commands, consent_links, queries
-from passend_intake.access import READERS, case_facts, require_role, require_sees
-from passend_intake.api_common import CaseId, correlation_id
+from passend_intake.access import READERS, case_facts, no_such_case, require_role, require_sees
+from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
 from passend_intake.api_errors import COMMAND_ERRORS, NOT_FOUND, READ_ERRORS
-from passend_intake.handlers import CaseNotFound
+from passend_intake.retry_keys import Seal
 from passend_intake.schemas import (
     Accepted,
     ConsentAnswerBody,
@@ -59,10 +61,19 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         responses=COMMAND_ERRORS,
     )
     async def ask(
-        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: ConsentRequestBody
-    ) -> ConsentRequestAccepted:
-        return await consent_commands.request_consent(
-            ctx, principal, case_id, body, correlation_id(request)
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: ConsentRequestBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/consent/requests"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        seal = Seal.of(principal.swv, principal.subject, idempotency_key)
+        return respond(
+            await consent_commands.request_consent(
+                ctx, principal, case_id, body, key, seal, correlation_id(request)
+            )
         )
 
     @router.post(
@@ -76,17 +87,25 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         responses=COMMAND_ERRORS,
     )
     async def confirm(
-        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: ConsentAnswerBody
-    ) -> dict[str, Any]:
-        return await consent_commands.record_answer(
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: ConsentAnswerBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/consent/confirmations"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        answer = await consent_commands.record_answer(
             ctx,
             principal,
             case_id,
             body.parent_ref,
             ConsentMethod(body.method),
             True,
+            key,
             correlation_id(request),
         )
+        return respond(answer)
 
     @router.post(
         "/requests/{case_id}/consent/refusals",
@@ -98,17 +117,25 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         responses=COMMAND_ERRORS,
     )
     async def refuse(
-        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: ConsentAnswerBody
-    ) -> dict[str, Any]:
-        return await consent_commands.record_answer(
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: ConsentAnswerBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/consent/refusals"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        answer = await consent_commands.record_answer(
             ctx,
             principal,
             case_id,
             body.parent_ref,
             ConsentMethod(body.method),
             False,
+            key,
             correlation_id(request),
         )
+        return respond(answer)
 
     @router.post(
         "/requests/{case_id}/consent/withdrawals",
@@ -124,9 +151,14 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         case_id: CaseId,
         body: ConsentWithdrawalBody,
-    ) -> dict[str, Any]:
-        return await consent_commands.record_withdrawal(
-            ctx, principal, case_id, body.parent_ref, correlation_id(request)
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/consent/withdrawals"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        return respond(
+            await consent_commands.record_withdrawal(
+                ctx, principal, case_id, body.parent_ref, key, correlation_id(request)
+            )
         )
 
     @router.post(
@@ -139,10 +171,18 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         responses=COMMAND_ERRORS,
     )
     async def hear(
-        request: Request, principal: CurrentPrincipal, case_id: CaseId, body: PupilHeardBody
-    ) -> dict[str, Any]:
-        return await consent_commands.record_hearing(
-            ctx, principal, case_id, body.view, correlation_id(request)
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        body: PupilHeardBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"POST /requests/{case_id}/pupil-hearings"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        return respond(
+            await consent_commands.record_hearing(
+                ctx, principal, case_id, body.view, key, correlation_id(request)
+            )
         )
 
     @router.get(
@@ -159,7 +199,7 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         require_sees(principal, await case_facts(ctx.pool, principal.swv, case_id))
         view = await queries.consent_state(ctx.pool, principal.swv, case_id)
         if view is None:
-            raise CaseNotFound
+            raise no_such_case()
         return view
 
     return router
@@ -181,7 +221,7 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         async with ctx.pool.acquire() as conn:
             link = await consent_links.find(conn, token, ctx.clock())
         if link is None:
-            raise CaseNotFound
+            raise no_such_case()
         return LinkView(state=link.state.value, expires_at=link.expires_at, question=QUESTION)
 
     @router.post(
@@ -193,8 +233,13 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         "link up. A used, expired or replaced link answers 410.",
         responses={404: NOT_FOUND, 409: COMMAND_ERRORS[409], 410: GONE},
     )
-    async def confirm(request: Request, token: Token) -> dict[str, Any]:
-        return await consent_commands.answer_by_link(ctx, token, True, correlation_id(request))
+    async def confirm(
+        request: Request, token: Token, idempotency_key: IdempotencyHeader = None
+    ) -> JSONResponse:
+        answer = await consent_commands.answer_by_link(
+            ctx, token, True, idempotency_key, correlation_id(request)
+        )
+        return respond(answer)
 
     @router.post(
         "/consent/{token}/refuse",
@@ -205,7 +250,12 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         "or replaced link answers 410.",
         responses={404: NOT_FOUND, 409: COMMAND_ERRORS[409], 410: GONE},
     )
-    async def refuse(request: Request, token: Token) -> dict[str, Any]:
-        return await consent_commands.answer_by_link(ctx, token, False, correlation_id(request))
+    async def refuse(
+        request: Request, token: Token, idempotency_key: IdempotencyHeader = None
+    ) -> JSONResponse:
+        answer = await consent_commands.answer_by_link(
+            ctx, token, False, idempotency_key, correlation_id(request)
+        )
+        return respond(answer)
 
     return router

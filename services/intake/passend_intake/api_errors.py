@@ -1,4 +1,8 @@
-"""How intake's exceptions become HTTP answers, and the documented error responses."""
+"""Intake's own exceptions as HTTP answers, and the documented error responses.
+
+Refusals and a read model not set up yet are answered by the backbone's handlers
+(``passend_backbone.http_errors``, installed by the lifecycle in every service).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from passend_backbone.consumer.schema import ProjectionNotSetUp
-from passend_backbone.eventstore import ConcurrencyError
 from passend_intake.consent_links import LinkNotUsable
-from passend_intake.domain.errors import InvalidCommand, StateConflict
-from passend_intake.handlers import CaseNotFound, NotAllowed
-from passend_intake.idempotency import IdempotencyKeyReused
 from passend_intake.pupil_keys import IdentityUnreadable
 from passend_intake.schemas import ErrorBody
 
@@ -22,49 +21,15 @@ def _answer(status: int, detail: dict[str, Any]) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map domain and infrastructure exceptions to status codes with a ``detail`` object."""
-
-    async def invalid(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, InvalidCommand)
-        return _answer(422, exc.detail())
-
-    async def conflict(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StateConflict)
-        return _answer(409, exc.detail())
-
-    async def not_found(_: Request, exc: Exception) -> JSONResponse:
-        return _answer(404, {"message": "no such case"})
-
-    async def forbidden(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, NotAllowed)
-        detail = {"message": str(exc)}
-        if exc.rule:
-            detail["rule"] = exc.rule
-        return _answer(403, detail)
-
-    async def key_reused(_: Request, exc: Exception) -> JSONResponse:
-        return _answer(422, {"field": "Idempotency-Key", "message": str(exc)})
+    """A used, expired or replaced consent link (410); an identity that won't open (500)."""
 
     async def gone(_: Request, exc: Exception) -> JSONResponse:
         return _answer(410, {"rule": "W10", "message": str(exc)})
 
-    async def raced(_: Request, exc: Exception) -> JSONResponse:
-        return _answer(409, {"message": "the case changed meanwhile: reload and try again"})
-
-    async def starting(_: Request, exc: Exception) -> JSONResponse:
-        return _answer(503, {"message": "the read model is being set up: try again shortly"})
-
     async def unreadable(_: Request, exc: Exception) -> JSONResponse:
         return _answer(500, {"message": "the pupil's identity could not be decrypted"})
 
-    app.add_exception_handler(InvalidCommand, invalid)
-    app.add_exception_handler(StateConflict, conflict)
-    app.add_exception_handler(CaseNotFound, not_found)
-    app.add_exception_handler(NotAllowed, forbidden)
-    app.add_exception_handler(IdempotencyKeyReused, key_reused)
     app.add_exception_handler(LinkNotUsable, gone)
-    app.add_exception_handler(ConcurrencyError, raced)
-    app.add_exception_handler(ProjectionNotSetUp, starting)
     app.add_exception_handler(IdentityUnreadable, unreadable)
 
 
@@ -79,11 +44,11 @@ def _doc(description: str, example: dict[str, Any]) -> dict[str, Any]:
 NOT_FOUND = _doc(
     "No such case for this caller: unknown, or another school's or SWV's (answered as if it "
     "did not exist)",
-    {"message": "no such case"},
+    {"rule": "case_reach", "message": "no such case"},
 )
 FORBIDDEN = _doc(
     "The caller's role may not do this at all",
-    {"message": "role teacher may not do this; allowed: ib"},
+    {"rule": "roles", "message": "role teacher may not do this; allowed: ib"},
 )
 UNAUTHENTICATED = _doc("No or an invalid bearer token", {"message": "a bearer token is required"})
 CONFLICT = _doc(
@@ -108,6 +73,17 @@ INVALID = {
                                 "input": "",
                             }
                         ]
+                    },
+                },
+                "key": {
+                    "summary": "The Idempotency-Key was used before for another request",
+                    "value": {
+                        "detail": {
+                            "rule": "idempotency",
+                            "field": "Idempotency-Key",
+                            "message": "this Idempotency-Key was used before for a different "
+                            "request: use a new key for a new request",
+                        }
                     },
                 },
                 "rule": {

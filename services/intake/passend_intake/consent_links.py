@@ -54,6 +54,12 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def subject_of(token: str) -> str:
+    """Who answers through the link, for scoping an Idempotency-Key: the link itself
+    (by its hash; the token never leaves the request)."""
+    return f"consent-link:{token_hash(token).hex()}"
+
+
 async def issue(
     conn: asyncpg.Connection,
     swv: str,

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -13,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from passend_contracts.events.intake import EncryptedIdentity
-from passend_intake.domain.identity import PupilIdentity
+from passend_intake.domain.identity import PupilIdentity, age_on
 
 _NONCE_BYTES = 12
 
@@ -109,3 +110,15 @@ async def open_identity(
     if key is None:
         return None
     return decrypt(sealed, key, swv, pupil_ref)
+
+
+async def pupil_age(
+    conn: asyncpg.Connection,
+    sealed: EncryptedIdentity | None,
+    swv: str,
+    pupil_ref: str,
+    today: date,
+) -> int | None:
+    """The pupil's age from the sealed date of birth; None once the pupil was erased."""
+    identity = await open_identity(conn, sealed, swv, pupil_ref)
+    return age_on(identity.date_of_birth, today) if identity else None

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from pydantic import BaseModel
 
 from passend_backbone.audit.readlog import record_case_read
@@ -15,11 +15,15 @@ from passend_backbone.audit.router import audit_router
 from passend_backbone.auth import Role, sees_case
 from passend_backbone.auth.dependency import CurrentPrincipal
 from passend_backbone.auth.policy import CASE_ROLES, WHOLE_SWV
+from passend_backbone.commands import IdempotencyHeader, IdempotencyKey, Refusal
 from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.eventstore import Metadata
 from passend_backbone.service import ServiceContext
 from passend_backbone.tenancy import tenant_transaction
 from passend_notifications import journal, reach
-from passend_notifications.admin_api import admin_router, require
+from passend_notifications.access import require
+from passend_notifications.admin_api import admin_router
+from passend_notifications.idempotent import response_of
 from passend_notifications.projections import CaseMessages
 
 # Roles that see every message of a case within their reach; anyone else sees only the
@@ -87,7 +91,7 @@ def _case_router(ctx: ServiceContext) -> APIRouter:
         async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
             facts = await reach.case_facts(conn, principal.swv, case_id)
         if facts is None or not sees_case(principal, facts):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no notifications for this case")
+            raise Refusal.not_found("access", "no notifications for this case")
         own_only = principal.role not in _SEE_ALL
         async with tenant_read_model(ctx.pool, CaseMessages.name, principal.swv) as conn:
             rows = await conn.fetch(
@@ -124,38 +128,43 @@ def _operator_router(ctx: ServiceContext) -> APIRouter:
             )
         return [ParkedMessage.model_validate(dict(r)) for r in rows]
 
-    @router.post("/messages/{message_id}/replay", status_code=status.HTTP_202_ACCEPTED)
+    @router.post(
+        "/messages/{message_id}/replay",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=dict[str, str],
+    )
     async def replay(
-        message_id: UUID, request: Request, principal: CurrentPrincipal
-    ) -> dict[str, str]:
+        message_id: UUID,
+        request: Request,
+        principal: CurrentPrincipal,
+        key: IdempotencyHeader = None,
+    ) -> Response:
         """Send a parked message again, with a fresh round of attempts (operator).
 
         409 when the message is not parked (still on its way, or sent), 404 when unknown.
-        Replaying twice is harmless: the second finds the message no longer parked.
+        Replaying twice without a key is harmless: the second finds the message no longer
+        parked. With the same ``Idempotency-Key`` the retry gets the first answer.
         """
         require(principal, Role.OPERATOR)
-        done = await journal.replay(
-            ctx.pool,
-            ctx.store,
+        answer = await journal.replay(
+            ctx.commands,
             principal.swv,
             message_id,
-            principal.subject,
-            request.state.correlation_id,
-            str(uuid.uuid4()),
+            Metadata(
+                swv=principal.swv,
+                actor=principal.subject,
+                correlation_id=request.state.correlation_id,
+                causation_id=str(uuid.uuid4()),
+            ),
             ctx.clock(),
+            IdempotencyKey.of(
+                principal.swv,
+                principal.subject,
+                key,
+                "POST /messages/{message_id}/replay",
+                {"message_id": str(message_id)},
+            ),
         )
-        if done:
-            return {"message_id": str(message_id), "status": "pending"}
-        current = await ctx.pool.fetchval(
-            "SELECT status FROM deliveries WHERE swv = $1 AND message_id = $2",
-            principal.swv,
-            message_id,
-        )
-        if current is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such message")
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"message is {current}, not parked: only parked messages are replayed",
-        )
+        return response_of(answer)
 
     return router

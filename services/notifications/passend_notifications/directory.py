@@ -49,12 +49,12 @@ async def personal_link(db: Executor, swv: str, case_id: UUID, recipient_id: str
 
 
 async def learn_case(db: Executor, swv: str, case_id: UUID, data: Mapping[str, Any]) -> CaseFacts:
-    """Merge what ``data`` says about the case's people into ``case_facts``; return the result."""
+    """Merge what ``data`` says about the case's people into ``case_people``; return the result."""
     told = learn(NOTHING_KNOWN, data)
     # The merge happens in the statement, so two replicas learning about one case at once
     # (its intake and assignment partitions may sit with different consumers) both count.
     row = await db.fetchrow(
-        "INSERT INTO case_facts AS f (swv, case_id, ib_id, parent_refs) "
+        "INSERT INTO case_people AS f (swv, case_id, ib_id, parent_refs) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT (swv, case_id) DO UPDATE SET "
         "ib_id = coalesce(f.ib_id, EXCLUDED.ib_id), "
         "parent_refs = ARRAY(SELECT DISTINCT p FROM unnest(f.parent_refs || EXCLUDED.parent_refs)"

@@ -3,9 +3,10 @@
 Intake's ``PupilErased`` deletes the pupil's key, which covers every copy of the pupil's
 identity in the log; the parents' addresses this service holds in the clear are not
 encrypted under it, so they are deleted here: the contacts of every parent of the pupil's
-cases (their ``parent_refs`` and the cases' ``parents:<case_id>`` mailboxes) and the
-cases' personal links. The pupil is remembered as erased, so a case of theirs learnt later
-(the topics are not ordered with each other) or an address offered again is dropped too.
+cases (the cases are found by their pupil in ``case_facts``, their ``parent_refs`` in
+``case_people``, and each case's ``parents:<case_id>`` mailbox) and the cases' personal
+links. The pupil is remembered as erased, so a case of theirs learnt later (the topics are
+not ordered with each other) or an address offered again is dropped too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ _log = structlog.get_logger("passend.notifications.erasure")
 # parents' mailbox (see domain.rules.parents).
 _PARENT_IDS = """
 SELECT coalesce(array_agg(DISTINCT r), '{}') FROM (
-    SELECT unnest(parent_refs) AS r FROM case_facts WHERE swv = $1 AND pupil_ref = $2
+    SELECT unnest(p.parent_refs) AS r
+    FROM case_facts f JOIN case_people p USING (swv, case_id)
+    WHERE f.swv = $1 AND f.pupil_ref = $2
     UNION SELECT 'parents:' || case_id FROM case_facts WHERE swv = $1 AND pupil_ref = $2
 ) ids
 """
@@ -73,7 +76,8 @@ async def parent_of_erased(conn: asyncpg.Connection, swv: str, recipient_id: str
     """Whether ``recipient_id`` is a parent (or parents' mailbox) of an erased pupil."""
     found: bool | None = await conn.fetchval(
         "SELECT true FROM case_facts f JOIN erased_pupils e USING (swv, pupil_ref) "
-        "WHERE f.swv = $1 AND ($2 = ANY(f.parent_refs) OR $2 = 'parents:' || f.case_id) "
+        "LEFT JOIN case_people p USING (swv, case_id) "
+        "WHERE f.swv = $1 AND ($2 = ANY(p.parent_refs) OR $2 = 'parents:' || f.case_id) "
         "LIMIT 1",
         swv,
         recipient_id,

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid5
 
 import asyncpg
 
+from passend_backbone.commands import (
+    CommandPorts,
+    IdempotencyKey,
+    Outcome,
+    Refusal,
+    StoredAnswer,
+    execute,
+)
 from passend_backbone.eventstore import EventStore, Metadata, NewEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.notifications import (
     NotificationFailed,
     NotificationParked,
-    NotificationReplayed,
     NotificationSent,
 )
+from passend_notifications.domain.replay import REPLAY, CaseMessages, Replay
 from passend_notifications.queue import Claimed
 
 ACTOR = "service:notifications"
@@ -24,6 +33,11 @@ _EVENT_NAMESPACE = UUID("5d2c8f3e-0a7b-4e61-b3c9-2f8a61d4e7c5")
 def event_id(message_id: UUID, kind: str, attempt: int = 0) -> UUID:
     """Deterministic id of this service's ``kind`` event about one message and attempt."""
     return uuid5(_EVENT_NAMESPACE, f"{message_id}:{kind}:{attempt}")
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: UUID) -> None:
+    """Hold the case's stream for appending until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{case_id}")
 
 
 async def append_to_case(
@@ -36,10 +50,11 @@ async def append_to_case(
     """Append at the case stream's head inside the caller's transaction.
 
     The scheduler, the delivery worker and the replay endpoint all write to one case's
-    stream; a per-case transaction lock serialises them, so none meets a concurrency
-    error (which, in the scheduler's consumer batch, would cost retries).
+    stream; a per-case transaction lock serialises them, so the scheduler and the worker
+    never meet a concurrency error (which, in the scheduler's consumer batch, would cost
+    retries).
     """
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"case:{case_id}")
+    await lock_case(conn, case_id)
     version = await store.stream_version(str(case_id), conn=conn)
     await store.append(str(case_id), version, events, meta, conn=conn)
 
@@ -158,40 +173,55 @@ async def record_failure(
 
 
 async def replay(
-    pool: asyncpg.Pool,
-    store: EventStore,
+    ports: CommandPorts,
     swv: str,
     message_id: UUID,
-    requested_by: str,
-    correlation_id: str,
-    command_id: str,
+    meta: Metadata,
     now: datetime,
-) -> bool:
+    key: IdempotencyKey | None = None,
+) -> StoredAnswer:
     """Send a parked message back into delivery with a fresh round of attempts.
 
-    False when the message is unknown in ``swv`` or not parked (nothing changes then).
+    One command on the message's case stream (``commands.execute``): the replay decider
+    refuses a message that is unknown in ``swv`` (404) or not parked (409); otherwise
+    ``NotificationReplayed`` is appended and the queue row made due again in the same
+    transaction, and the answer is remembered with ``key``.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
+    async with ports.transactions.tenant(swv) as tx:
+        case_id: UUID | None = await tx.fetchval(
+            "SELECT case_id FROM deliveries WHERE swv = $1 AND message_id = $2", swv, message_id
+        )
+    if case_id is None:
+        raise Refusal.not_found("replay", "no such message")
+
+    async def prepare(tx: Any, state: CaseMessages) -> Replay:
+        # The worker and the scheduler append to this stream under the case's lock; taking
+        # it before appending means they never meet a version conflict because of a replay
+        # (a replay that lost a race to them is decided again by ``execute``).
+        await lock_case(tx, case_id)
+        return Replay(message_id, meta.actor)
+
+    async def requeue(tx: Any, outcome: Outcome[CaseMessages]) -> None:
+        done = await tx.fetchval(
             "UPDATE deliveries SET status = 'pending', round_attempts = 0, due_at = $3, "
             "updated_at = $3 WHERE message_id = $1 AND swv = $2 AND status = 'parked' "
-            "RETURNING case_id, channel, attempts",
+            "RETURNING true",
             message_id,
             swv,
             now,
         )
-        if row is None:
-            return False
-        payload = NotificationReplayed(
-            message_id=message_id,
-            case_id=row["case_id"],
-            channel=row["channel"],
-            requested_by=requested_by,
-            replayed_at=now,
-        )
-        meta = Metadata(
-            swv=swv, actor=requested_by, correlation_id=correlation_id, causation_id=command_id
-        )
-        new = NewEvent.of(payload, event_id=event_id(message_id, "replayed", row["attempts"]))
-        await append_to_case(conn, store, row["case_id"], [new], meta)
-    return True
+        if not done:  # the queue and the stream are written together, so this is a bug
+            raise Refusal.conflict("replay", "the message's queue entry is not parked")
+
+    return await execute(
+        ports,
+        REPLAY,
+        str(case_id),
+        prepare=prepare,
+        tenant=swv,
+        meta=meta,
+        now=now,
+        key=key,
+        after=requeue,
+        answer=lambda _: StoredAnswer(202, {"message_id": str(message_id), "status": "pending"}),
+    )

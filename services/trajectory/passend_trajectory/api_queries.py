@@ -6,37 +6,32 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
 
 from passend_backbone.audit.readlog import record_case_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
+from passend_backbone.commands import Refusal
 from passend_backbone.service import ServiceContext
-from passend_trajectory import reach, views
+from passend_backbone.working_days import local_day
+from passend_trajectory import calendars, reach, views
 from passend_trajectory.api import READERS, require
-from passend_trajectory.handlers import fold
+from passend_trajectory.domain.decide import DECIDER
 
 # Who oversees a region's Team NO agenda and stagnations besides its members.
 REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
 
 
-def _not_found(case_id: UUID) -> HTTPException:
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        detail={"rule": "W25", "message": f"no trajectory for case {case_id}"},
-    )
+def _not_found(case_id: UUID) -> Refusal:
+    return Refusal.not_found("W25", f"no trajectory for case {case_id}")
 
 
 def _require_region(principal: Principal, region: str) -> None:
-    """R: Team NO members see their own region; SWV oversight roles see every region."""
+    """TNO: Team NO members see their own region; SWV oversight roles see every region."""
     if principal.role is Role.TEAM_NO_MEMBER:
         if principal.region != region:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail={
-                    "rule": "R",
-                    "message": f"a member of Team NO {principal.region} "
-                    f"does not see the agenda of {region}",
-                },
+            raise Refusal.forbidden(
+                "TNO",
+                f"a member of Team NO {principal.region} does not see the agenda of {region}",
             )
         return
     require(principal, Role.TEAM_NO_MEMBER, *REGION_OVERSIGHT, what="see a Team NO region")
@@ -59,20 +54,20 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
             state = await views.trajectory_state(ctx.pool, principal.swv, case_id)
         else:
             if as_of.tzinfo is None:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT,
-                    detail={"rule": "as_of", "message": "as_of needs a time zone offset"},
-                )
+                raise Refusal.invalid("as_of", "as_of needs a time zone offset")
             records = await ctx.store.read_stream(str(case_id), as_of=as_of)
             found = records and records[0].swv == principal.swv
-            state = fold(records) if found else None
+            state = DECIDER.fold_stored(records) if found else None
         if state is None or state.opened is None:
             raise _not_found(case_id)
         known = await reach.case_facts(ctx.pool, principal.swv, case_id)
         if not reach.within_reach(principal, reach.with_stream(known, state)):
             raise _not_found(case_id)
-        today = as_of.date() if as_of is not None else ctx.clock().date()
-        return views.trajectory_view(state, today)
+        today = local_day(as_of if as_of is not None else ctx.clock())
+        calendar = await calendars.calendar_of_school(
+            ctx.pool, principal.swv, state.opened.school_id
+        )
+        return views.trajectory_view(state, today, calendar)
 
     @router.get("/workers/{worker_id}/evaluations-due")
     async def evaluations_due(worker_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -80,7 +75,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         or for oversight) only of the cases within the caller's reach (issue 9)."""
         require(principal, Role.SUPPORT_WORKER, *REGION_OVERSIGHT, what="see evaluations due")
         due = await views.evaluations_due_for(
-            ctx.pool, principal.swv, worker_id, ctx.clock().date()
+            ctx.pool, principal.swv, worker_id, local_day(ctx.clock())
         )
         if principal.subject != worker_id:
             due = await reach.visible(ctx.pool, principal, due)
@@ -88,7 +83,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/regions/{region}/team-no-agenda")
     async def team_no_agenda(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
-        """R: the cases awaiting the region's Team NO decision."""
+        """TNO: the cases awaiting the region's Team NO decision."""
         _require_region(principal, region)
         cases = await reach.visible(
             ctx.pool, principal, await views.team_no_agenda(ctx.pool, principal.swv, region)
@@ -97,7 +92,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/regions/{region}/stagnations")
     async def stagnations(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
-        """R: the region's stagnations by reason and municipality."""
+        """TNO: the region's stagnations by reason and municipality."""
         _require_region(principal, region)
         return await views.stagnation_report(ctx.pool, principal.swv, region)
 

@@ -1,37 +1,52 @@
-"""Running a user's command from a route: who may act on the case, idempotency, the answer."""
+"""Running a user's command from a route: who may act on the case, then the backbone's
+``execute`` (one transaction: idempotency key, stream, decider, append, answer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from functools import partial
+from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import Header, HTTPException, Request, status
+from fastapi import Request
 from pydantic import BaseModel
 
 from passend_backbone.auth import CaseFacts, Principal
+from passend_backbone.commands import CommandPorts, IdempotencyKey, Refusal, execute
+from passend_backbone.correlation import correlation_id_of
+from passend_backbone.eventstore import Metadata
+from passend_backbone.eventstore.model import RecordedEvent
 from passend_backbone.service import ServiceContext
-from passend_trajectory import idempotency, reach
-from passend_trajectory.domain.commands import Act
-from passend_trajectory.domain.refusals import NotFound
+from passend_trajectory import reach
+from passend_trajectory.domain.commands import Issued
+from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.state import TrajectoryState
-from passend_trajectory.handlers import Check, Decision, UserCommand, execute
+from passend_trajectory.domain.team_no import decides_in_region
 
-Key = Annotated[str | None, Header(alias=idempotency.HEADER)]
 Answer = dict[str, Any]
+# A check of the route's own on the case's state, before deciding (raises a Refusal).
+Check = Callable[[TrajectoryState], None]
+StreamCheck = Callable[[TrajectoryState, Sequence[RecordedEvent]], None]
+FactsOf = Callable[[str, UUID], Awaitable[CaseFacts]]
 
 
-def in_reach(principal: Principal, known: CaseFacts, then: Check | None = None) -> Check:
-    """404 unless the case is within the caller's reach (issue 9), then ``then``'s check.
+def in_reach(
+    principal: Principal, case_id: UUID, known: CaseFacts, then: Check | None = None
+) -> StreamCheck:
+    """W25, issue 9: 404 unless the stream is a trajectory of the caller's SWV and the case is
+    within their reach; then ``then``'s check.
 
     ``known`` comes from the read model; the stream adds its own facts, so a case claimed a
     moment ago is already its worker's.
     """
 
-    def check(state: TrajectoryState) -> None:
+    def check(state: TrajectoryState, records: Sequence[RecordedEvent]) -> None:
+        if not records or records[0].swv != principal.swv:
+            raise Refusal.not_found("W25", f"no trajectory for case {case_id}")
         if not reach.within_reach(principal, reach.with_stream(known, state)):
-            raise NotFound("W25", f"no trajectory for case {state.case_id}")
+            raise Refusal.not_found("W25", f"no trajectory for case {case_id}")
         if then is not None:
             then(state)
 
@@ -39,57 +54,65 @@ def in_reach(principal: Principal, known: CaseFacts, then: Check | None = None) 
 
 
 def own_region(principal: Principal) -> Check:
-    """R: a Team NO member decides only on escalations to their own region's Team NO."""
+    """TNO: a Team NO member decides only on escalations to their own region's Team NO
+    (403 otherwise)."""
 
     def check(state: TrajectoryState) -> None:
-        pending = state.open_escalation
-        if pending is not None and pending.escalated.region != principal.region:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail={
-                    "rule": "R",
-                    "message": f"the case is on the agenda of Team NO {pending.escalated.region}",
-                },
-            )
+        refused = decides_in_region(state, principal.region)
+        if refused is not None:
+            raise refused
 
     return check
 
 
-def with_body(fn: Callable[[TrajectoryState, Any, Act], list[Any]], body: BaseModel) -> Decision:
-    """The decision of a rule function taking the request body as its command."""
-    return lambda state, act: fn(state, body, act)
-
-
 @dataclass(frozen=True)
 class Runner:
-    """Runs commands of the routes on ``ctx``'s store."""
+    """Runs the routes' commands on the trajectory's stream of the case."""
 
-    ctx: ServiceContext
+    ports: CommandPorts
+    clock: Callable[[], datetime]
+    facts_of: FactsOf  # (swv, case_id) -> what the case_reach read model knows
+
+    @classmethod
+    def on(cls, ctx: ServiceContext) -> Runner:
+        return cls(ctx.commands, ctx.clock, partial(reach.case_facts, ctx.pool))
 
     async def __call__(
         self,
         request: Request,
         principal: Principal,
         case_id: UUID,
-        what: str,
+        operation: str,
+        command: BaseModel,
         key: str | None,
-        body: BaseModel | None,
-        decision: Decision,
         check: Check | None = None,
     ) -> Answer:
-        """Decide and append ``what`` on the case as ``principal``, only on a case within
-        their reach, and after ``check`` (a refusal of its own) passes."""
-        known = await reach.case_facts(self.ctx.pool, principal.swv, case_id)
-        command = UserCommand(
-            case_id=case_id,
+        """Decide ``command`` on the case as ``principal``, only on a case within their reach
+        and after ``check`` passes; with ``key``, a retry of the same ``operation`` and
+        command gets the first answer, another command under the same key a 422."""
+        known = await self.facts_of(principal.swv, case_id)
+        idempotency = IdempotencyKey.of(
+            principal.swv,
+            principal.subject,
+            key,
+            f"trajectory.{operation}:{case_id}",
+            command.model_dump(mode="json"),
+        )
+        meta = Metadata(
             swv=principal.swv,
             actor=principal.subject,
-            correlation_id=getattr(request.state, "correlation_id", None) or str(uuid4()),
-            command_id=f"{what}:{uuid4()}",
-            decision=decision,
-            check=in_reach(principal, known, check),
+            correlation_id=correlation_id_of(request.state),
+            causation_id=f"{operation}:{uuid4()}",
         )
-        asked = [what, str(case_id), body.model_dump(mode="json") if body else None]
-        key_of = idempotency.key_for(principal.swv, principal.subject, key, asked)
-        act = Act(principal.subject, self.ctx.clock())
-        return await execute(self.ctx.store, self.ctx.pool, command, act, key_of)
+        answer = await execute(
+            self.ports,
+            DECIDER,
+            str(case_id),
+            Issued(principal.subject, command),
+            tenant=principal.swv,
+            meta=meta,
+            now=self.clock(),
+            key=idempotency,
+            check=in_reach(principal, case_id, known, check),
+        )
+        return answer.body

@@ -1,91 +1,27 @@
-"""Who may see a case: its scoping facts learnt from intake's, assignment's and own events.
+"""Who may see a case: the ``case_reach`` projection and the stream's own facts (issue 9).
 
-Trajectory's own stream knows the school and the claiming worker; the work unit, the
-addressed worker, the pupil, the route coaches and the Team NO region come from the other
-services' events. The projection merges them per case (set unions, first value kept,
-the latest escalation's region), so any interleaving of the topics ends in the same row.
+The table and the merge are the backbone's (``passend_backbone.auth.case_reach``): the
+school and pupil from intake's request, work units, workers and route coaches from
+assignment, the Team NO region from the escalation. A case claimed a moment ago is not in
+the read model yet, so the stream's own facts complete it (:func:`with_stream`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from passend_backbone import tenancy
-from passend_backbone.auth import CaseFacts, Principal, sees_case
+from passend_backbone.auth import CaseFacts, Principal, case_reach, sees_case
 from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
-from passend_contracts.events.assignment import (
-    CaseClaimed,
-    CaseOfferedToWorkUnit,
-    RequestRouted,
-    RouteCoachCalledIn,
-)
 from passend_contracts.events.base import EventPayload
-from passend_contracts.events.intake import RequestSubmitted
-from passend_contracts.events.trajectory import EscalatedToTeamNO, TrajectoryOpened
 from passend_trajectory.domain.state import TrajectoryState
 
-_TABLES = """
-CREATE TABLE case_reach (
-    case_id          uuid PRIMARY KEY,
-    swv              text NOT NULL,
-    school_id        text,
-    pupil_ref        text,
-    work_unit_ids    text[] NOT NULL DEFAULT '{}',
-    workers          text[] NOT NULL DEFAULT '{}',
-    route_coaches    text[] NOT NULL DEFAULT '{}',
-    escalated_region text,
-    escalated_at     timestamptz
-);
-"""
-
-_MERGE = """
-INSERT INTO case_reach AS r (case_id, swv, school_id, pupil_ref, work_unit_ids, workers,
-                             route_coaches, escalated_region, escalated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (case_id) DO UPDATE SET
-    school_id = coalesce(r.school_id, EXCLUDED.school_id),
-    pupil_ref = coalesce(r.pupil_ref, EXCLUDED.pupil_ref),
-    work_unit_ids = ARRAY(SELECT DISTINCT u FROM unnest(r.work_unit_ids || EXCLUDED.work_unit_ids)
-                          AS u ORDER BY u),
-    workers = ARRAY(SELECT DISTINCT w FROM unnest(r.workers || EXCLUDED.workers) AS w ORDER BY w),
-    route_coaches = ARRAY(SELECT DISTINCT c FROM unnest(r.route_coaches || EXCLUDED.route_coaches)
-                          AS c ORDER BY c),
-    escalated_region = CASE
-        WHEN EXCLUDED.escalated_at IS NOT NULL
-             AND (r.escalated_at IS NULL OR EXCLUDED.escalated_at >= r.escalated_at)
-        THEN EXCLUDED.escalated_region ELSE r.escalated_region END,
-    escalated_at = greatest(r.escalated_at, EXCLUDED.escalated_at)
-WHERE r.swv = EXCLUDED.swv
-"""
-
-# Per event type: which of its fields scope the case, and as what.
-_WORKER_FIELDS = ("addressed_worker_id", "receiving_worker_id", "worker_id")
-_SCOPING = frozenset(
-    {
-        RequestSubmitted.event_type,
-        RequestRouted.event_type,
-        CaseOfferedToWorkUnit.event_type,
-        CaseClaimed.event_type,
-        RouteCoachCalledIn.event_type,
-        TrajectoryOpened.event_type,
-        EscalatedToTeamNO.event_type,
-    }
-)
-
-
-def _text(data: Mapping[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    return str(value) if value else None
-
-
-def _names(*values: str | None) -> list[str]:
-    return sorted({v for v in values if v})
+TABLE = "case_reach"
 
 
 class CaseReach:
@@ -95,50 +31,22 @@ class CaseReach:
     topics: tuple[str, ...] = (topics.INTAKE, topics.ASSIGNMENT, topics.TRAJECTORY)
 
     async def setup(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(_TABLES)
-        await tenancy.protect(conn, "case_reach")
+        await conn.execute(case_reach.table_sql(TABLE))
+        await tenancy.protect(conn, TABLE)
 
     async def handle(
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload
     ) -> None:
-        if event.type not in _SCOPING:
-            return
-        data = event.data
-        escalated = event.type == EscalatedToTeamNO.event_type
-        await conn.execute(
-            _MERGE,
-            UUID(str(data["case_id"])),
-            event.swv,
-            _text(data, "school_id"),
-            _text(data, "pupil_ref") if event.type == RequestSubmitted.event_type else None,
-            _names(_text(data, "work_unit_id")),
-            _names(*(_text(data, f) for f in _WORKER_FIELDS)),
-            _names(_text(data, "route_coach_id")),
-            (_text(data, "region") or _text(data, "municipality")) if escalated else None,
-            event.time if escalated else None,
-        )
-
-
-def facts_of(swv: str, row: asyncpg.Record | None) -> CaseFacts:
-    """The scoping facts of a ``case_reach`` row (none known: only whole-SWV roles see it)."""
-    if row is None:
-        return CaseFacts(swv=swv)
-    return CaseFacts(
-        swv=row["swv"],
-        school_id=row["school_id"],
-        pupil_ref=row["pupil_ref"],
-        work_unit_ids=frozenset(row["work_unit_ids"]),
-        workers=frozenset(row["workers"]),
-        escalated_region=row["escalated_region"],
-        route_coaches=frozenset(row["route_coaches"]),
-    )
+        case_id = getattr(payload, "case_id", None)
+        if isinstance(case_id, UUID):  # events about no case (directory, settings) scope none
+            await case_reach.learn(conn, event, case_id, table=TABLE)
 
 
 async def case_facts(pool: asyncpg.Pool, swv: str, case_id: UUID) -> CaseFacts:
     """What the read model knows that scopes the case, within the caller's tenant only."""
     async with tenant_read_model(pool, CaseReach.name, swv) as conn:
-        row = await conn.fetchrow("SELECT * FROM case_reach WHERE case_id = $1", case_id)
-    return facts_of(swv, row)
+        found = await case_reach.fetch_facts(conn, swv, case_id, table=TABLE)
+    return found if found is not None else CaseFacts(swv=swv)
 
 
 async def visible(
@@ -147,8 +55,10 @@ async def visible(
     """The rows (each with a ``case_id``) of cases within the caller's reach."""
     ids = sorted({UUID(r["case_id"]) for r in rows})
     async with tenant_read_model(pool, CaseReach.name, principal.swv) as conn:
-        found = await conn.fetch("SELECT * FROM case_reach WHERE case_id = ANY($1)", ids)
-    facts = {str(r["case_id"]): facts_of(principal.swv, r) for r in found}
+        found = await conn.fetch(
+            f"SELECT * FROM {TABLE} WHERE swv = $1 AND case_id = ANY($2)", principal.swv, ids
+        )
+    facts = {str(r["case_id"]): case_reach.facts_of(principal.swv, r) for r in found}
     return [
         r
         for r in rows
@@ -162,7 +72,7 @@ def with_stream(facts: CaseFacts, state: TrajectoryState) -> CaseFacts:
     if opened is None:
         return facts
     region = facts.escalated_region
-    if state.escalations:  # the stream's own latest escalation decides
+    if state.escalations:  # TNO: the stream's own latest escalation decides
         latest = state.escalations[-1].escalated
         region = latest.region or latest.municipality
     return CaseFacts(

@@ -1,16 +1,24 @@
-"""Facts of other services taken into the log: claims (W25), consent (W10), complexity (W14)."""
+"""Facts of other services taken into the log: claims (W25), consent (W10), complexity (W14).
+
+Each reaction is decided by the trajectory's decider and appended inside the consumer's
+transaction (``decide_and_append``) with ids derived from the cause (``reaction_id``), so
+a redelivered cause appends nothing. A transient failure (a deadlock, a lost connection)
+is left to the consumer, which retries it for as long as it lasts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-import asyncpg
 import structlog
 
+from passend_backbone.commands import decide_and_append
 from passend_backbone.consumer.kinds import reaction_id
 from passend_backbone.eventstore import EventStore, Metadata
+from passend_backbone.service import utc_now
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import CaseClaimed, SpecialistRequired
@@ -22,17 +30,12 @@ from passend_contracts.events.intake import (
     RequestSubmitted,
 )
 from passend_contracts.events.trajectory import ConsentStatus
-from passend_trajectory.domain import facts
-from passend_trajectory.domain.commands import Act
-from passend_trajectory.domain.state import TrajectoryState
-from passend_trajectory.handlers import react
+from passend_trajectory.domain.commands import Command, Issued
+from passend_trajectory.domain.decide import DECIDER
+from passend_trajectory.domain.facts import NoteComplexity, NoteConsent, OpenTrajectory
 
 ACTOR = "service:trajectory"
 _log = structlog.get_logger("passend.trajectory.reactors")
-
-
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def _meta(event: CloudEvent) -> Metadata:
@@ -48,34 +51,30 @@ class _Reactor:
     name: str
     topics: tuple[str, ...]
 
-    def __init__(self, clock: Callable[[], datetime] = _wall_clock) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
 
     async def _react(
-        self,
-        conn: asyncpg.Connection,
-        event: CloudEvent,
-        store: EventStore,
-        case_id: UUID,
-        decision: Callable[[TrajectoryState, Act], list[EventPayload]],
+        self, conn: Any, event: CloudEvent, store: EventStore, case_id: UUID, command: Command
     ) -> None:
-        act = Act(actor=ACTOR, at=self.clock())
-        appended = await react(
+        """Decide ``command`` on the case's stream in the consumer's transaction ``conn``."""
+        outcome = await decide_and_append(
             store,
             conn,
-            case_id,
-            lambda state: decision(state, act),
-            _meta(event),
-            lambda n: reaction_id(self.name, event.id, n),
-            act,
+            DECIDER,
+            str(case_id),
+            Issued(ACTOR, command),
+            meta=_meta(event),
+            now=self.clock(),
+            event_ids=lambda n: reaction_id(self.name, event.id, n),
         )
-        if appended:
+        if outcome.recorded:
             _log.info(
                 "reacted",
                 reactor=self.name,
                 case_id=str(case_id),
                 cause=event.type,
-                events=[r.event_type for r in appended],
+                events=[r.event_type for r in outcome.recorded],
             )
 
 
@@ -86,44 +85,24 @@ class ClaimReactor(_Reactor):
     topics: tuple[str, ...] = (topics.ASSIGNMENT,)
 
     async def react(
-        self,
-        conn: asyncpg.Connection,
-        event: CloudEvent,
-        payload: EventPayload,
-        store: EventStore,
+        self, conn: Any, event: CloudEvent, payload: EventPayload, store: EventStore
     ) -> None:
         if isinstance(payload, CaseClaimed):
-            claimed = payload
-            await self._react(
-                conn,
-                event,
-                store,
-                claimed.case_id,
-                lambda s, act: facts.open_trajectory(
-                    s,
-                    case_id=claimed.case_id,
-                    worker_id=claimed.worker_id,
-                    school_id=claimed.school_id,
-                    ib_id=claimed.ib_id,
-                    act=act,
-                ),
+            opened = OpenTrajectory(
+                case_id=payload.case_id,
+                worker_id=payload.worker_id,
+                school_id=payload.school_id,
+                ib_id=payload.ib_id,
             )
+            await self._react(conn, event, store, payload.case_id, opened)
         elif isinstance(payload, SpecialistRequired):
-            required = payload
-            await self._react(
-                conn,
-                event,
-                store,
-                required.case_id,
-                lambda s, act: facts.note_complexity(
-                    s,
-                    case_id=required.case_id,
-                    source=event.type,
-                    source_event_id=event.id,
-                    specialist_id=required.specialist_id,
-                    act=act,
-                ),
+            complex_case = NoteComplexity(
+                case_id=payload.case_id,
+                source=event.type,
+                source_event_id=event.id,
+                specialist_id=payload.specialist_id,
             )
+            await self._react(conn, event, store, payload.case_id, complex_case)
 
 
 _CONSENT: dict[type[EventPayload], ConsentStatus] = {
@@ -149,43 +128,18 @@ class IntakeReactor(_Reactor):
     topics: tuple[str, ...] = (topics.INTAKE,)
 
     async def react(
-        self,
-        conn: asyncpg.Connection,
-        event: CloudEvent,
-        payload: EventPayload,
-        store: EventStore,
+        self, conn: Any, event: CloudEvent, payload: EventPayload, store: EventStore
     ) -> None:
         status = _CONSENT.get(type(payload))
         case_id: UUID | None = getattr(payload, "case_id", None)
         if status is not None and case_id is not None:
             by, at = _consent_fact(payload)
-            await self._react(
-                conn,
-                event,
-                store,
-                case_id,
-                lambda s, act: facts.note_consent(
-                    s,
-                    case_id=case_id,
-                    status=status,
-                    by=by,
-                    at=at,
-                    source_event_id=event.id,
-                    act=act,
-                ),
+            noted = NoteConsent(
+                case_id=case_id, status=status, by=by, at=at, source_event_id=event.id
             )
+            await self._react(conn, event, store, case_id, noted)
         elif isinstance(payload, RequestSubmitted) and payload.multiple_problems:
-            submitted = payload
-            await self._react(
-                conn,
-                event,
-                store,
-                submitted.case_id,
-                lambda s, act: facts.note_complexity(
-                    s,
-                    case_id=submitted.case_id,
-                    source=event.type,
-                    source_event_id=event.id,
-                    act=act,
-                ),
+            complex_case = NoteComplexity(
+                case_id=payload.case_id, source=event.type, source_event_id=event.id
             )
+            await self._react(conn, event, store, payload.case_id, complex_case)

@@ -1,8 +1,9 @@
 """Evaluation reminders (W21, S): a background task appending ``EvaluationReminded`` when due.
 
-Each pass reads the cases with an evaluation due within the reminder window from the read
-model and decides on the case's own stream, so a reminder is given once even when passes
-overlap or the process restarts: the stream knows which reminders were given.
+Each pass reads the evaluations due soon or overdue from the read model, with the working
+calendar of each case's school (``calendars``), and decides on the case's own stream, so
+a reminder is given once even when passes overlap or the process restarts: the stream
+knows which reminders were given.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from uuid import UUID, uuid5
 
 import structlog
 
+from passend_backbone.commands import Refusal, decide_and_append
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
-from passend_backbone.eventstore import ConcurrencyError, Metadata
+from passend_backbone.eventstore import Metadata
 from passend_backbone.service import ServiceContext
-from passend_trajectory.domain.commands import Act
-from passend_trajectory.domain.due import REMIND_WINDOW, reminders
-from passend_trajectory.handlers import react
+from passend_backbone.working_days import WorkingCalendar, local_day
+from passend_trajectory.calendars import calendars_of, school_calendar
+from passend_trajectory.domain.commands import Issued
+from passend_trajectory.domain.decide import DECIDER
+from passend_trajectory.domain.due import REMIND_WINDOW, RemindEvaluations, remind_from
 from passend_trajectory.views import PROJECTION
 
 ACTOR = "service:trajectory"
@@ -33,38 +37,56 @@ def _reminder_id(case_id: UUID, now: datetime, n: int) -> UUID:
     return uuid5(_NAMESPACE, f"{case_id}:{now.isoformat()}:{n}")
 
 
+async def _cases_to_remind(
+    ctx: ServiceContext, now: datetime
+) -> list[tuple[UUID, str, WorkingCalendar]]:
+    """W21, S: the cases with an evaluation whose reminder day (in their school's working
+    days) has come, each with that calendar."""
+    today = local_day(now)
+    async with read_model(ctx.pool, PROJECTION) as conn:
+        rows = await conn.fetch(
+            "SELECT d.case_id, d.swv, d.due_on, t.school_id FROM evaluations_due d "
+            "LEFT JOIN trajectories t ON t.case_id = d.case_id "
+            "WHERE d.due_on <= $1 ORDER BY d.swv, d.case_id",
+            today + REMIND_WINDOW,
+        )
+    found: dict[UUID, tuple[UUID, str, WorkingCalendar]] = {}
+    for swv in sorted({r["swv"] for r in rows}):
+        of_swv = [r for r in rows if r["swv"] == swv]
+        known = await calendars_of(ctx.pool, swv, [r["school_id"] for r in of_swv], tenant=False)
+        for row in of_swv:
+            calendar = school_calendar(known, row["school_id"])
+            if remind_from(row["due_on"], calendar) <= today:
+                found.setdefault(row["case_id"], (row["case_id"], swv, calendar))
+    return list(found.values())
+
+
 async def remind_once(ctx: ServiceContext) -> int:
     """One pass: remind about every evaluation due soon or overdue; returns how many cases."""
     now = ctx.clock()
-    async with read_model(ctx.pool, PROJECTION) as conn:
-        rows = await conn.fetch(
-            "SELECT DISTINCT case_id, swv FROM evaluations_due WHERE due_on <= $1",
-            now.date() + REMIND_WINDOW,
-        )
-    act = Act(actor=ACTOR, at=now)
     reminded = 0
-    for row in rows:
-        case_id: UUID = row["case_id"]
+    for case_id, swv, calendar in await _cases_to_remind(ctx, now):
         meta = Metadata(
-            swv=row["swv"],
+            swv=swv,
             actor=ACTOR,
-            correlation_id=f"reminders:{now.date()}",
+            correlation_id=f"reminders:{local_day(now)}",
             causation_id=f"reminders:{now.isoformat()}",
         )
         try:
-            async with ctx.pool.acquire() as conn, conn.transaction():
-                appended = await react(
+            async with ctx.commands.transactions.tenant(swv) as tx:
+                outcome = await decide_and_append(
                     ctx.store,
-                    conn,
-                    case_id,
-                    lambda s: reminders(s, act),
-                    meta,
-                    partial(_reminder_id, case_id, now),
-                    act,
+                    tx,
+                    DECIDER,
+                    str(case_id),
+                    Issued(ACTOR, RemindEvaluations(calendar)),
+                    meta=meta,
+                    now=now,
+                    event_ids=partial(_reminder_id, case_id, now),
                 )
-        except ConcurrencyError:
-            continue  # busy case: the next pass reminds
-        reminded += bool(appended)
+        except Refusal:
+            continue  # a case too busy to decide on now: the next pass reminds
+        reminded += bool(outcome.recorded)
     return reminded
 
 
@@ -80,7 +102,7 @@ def evaluation_reminders(
                 if count:
                     _log.info("evaluations_reminded", cases=count)
             except ProjectionNotSetUp:
-                pass  # the read model is being set up at start: next pass
+                pass  # a read model is being set up at start: next pass
             try:
                 await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
             except TimeoutError:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from passend_backbone.service import ServiceSpec
+from passend_backbone.service import ServiceSpec, utc_now
 from passend_contracts import topics
 from passend_trajectory.api import create_app
+from passend_trajectory.calendars import Calendars
 from passend_trajectory.projections import TrajectoryProjection
 from passend_trajectory.reach import CaseReach
 from passend_trajectory.reactors import ClaimReactor, IntakeReactor
 from passend_trajectory.scheduler import evaluation_reminders
 
 
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 def build_spec(
-    *, clock: Callable[[], datetime] = _wall_clock, reminder_poll_seconds: float = 60.0
+    *, clock: Callable[[], datetime] = utc_now, reminder_poll_seconds: float = 60.0
 ) -> ServiceSpec:
     """The service; tests pass a clock they move and poll the reminders faster."""
     return ServiceSpec(
@@ -27,7 +24,7 @@ def build_spec(
         topic=topics.TRAJECTORY,
         migrations="passend_trajectory.migrations",
         create_app=create_app,
-        projections=(TrajectoryProjection(), CaseReach()),
+        projections=(TrajectoryProjection(), CaseReach(), Calendars()),
         reactors=(ClaimReactor(clock), IntakeReactor(clock)),
         background=(evaluation_reminders(reminder_poll_seconds),),
     )

@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 
 from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.working_days import WorkingCalendar
+from passend_trajectory.calendars import calendars_of, school_calendar
 from passend_trajectory.domain.due import due_status, evaluations_due
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.projections import TrajectoryProjection
@@ -27,8 +29,11 @@ async def trajectory_state(pool: asyncpg.Pool, swv: str, case_id: UUID) -> Traje
     return TrajectoryState.model_validate_json(raw)
 
 
-def trajectory_view(state: TrajectoryState, today: date) -> dict[str, Any]:
-    """The trajectory with its plans (every revision), evaluations and what is due."""
+def trajectory_view(
+    state: TrajectoryState, today: date, calendar: WorkingCalendar
+) -> dict[str, Any]:
+    """The trajectory with its plans (every revision), evaluations and what is due (counted
+    with ``calendar``, the working days of the case's school)."""
     dump = state.model_dump(mode="json", exclude={"director_basis", "reminders"})
     director = state.director
     return {
@@ -62,7 +67,7 @@ def trajectory_view(state: TrajectoryState, today: date) -> dict[str, Any]:
             {
                 "kind": d.kind.value,
                 "due_on": d.due_on.isoformat(),
-                "status": due_status(d.due_on, today),
+                "status": due_status(d.due_on, today, calendar),
             }
             for d in evaluations_due(state, today)
         ],
@@ -72,27 +77,30 @@ def trajectory_view(state: TrajectoryState, today: date) -> dict[str, Any]:
 async def evaluations_due_for(
     pool: asyncpg.Pool, swv: str, worker_id: str, today: date
 ) -> list[dict[str, Any]]:
-    """W21, S: the worker's open evaluations, soonest first, with their status today."""
+    """W21, S: the worker's open evaluations, soonest first, with their status today (as
+    the working days of each case's school count)."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
-            "SELECT case_id, kind, due_on FROM evaluations_due "
-            "WHERE swv = $1 AND worker_id = $2 ORDER BY due_on, case_id, kind",
+            "SELECT d.case_id, d.kind, d.due_on, t.school_id FROM evaluations_due d "
+            "LEFT JOIN trajectories t ON t.case_id = d.case_id "
+            "WHERE d.swv = $1 AND d.worker_id = $2 ORDER BY d.due_on, d.case_id, d.kind",
             swv,
             worker_id,
         )
+    calendars = await calendars_of(pool, swv, [r["school_id"] for r in rows]) if rows else {}
     return [
         {
             "case_id": str(r["case_id"]),
             "kind": r["kind"],
             "due_on": r["due_on"].isoformat(),
-            "status": due_status(r["due_on"], today),
+            "status": due_status(r["due_on"], today, school_calendar(calendars, r["school_id"])),
         }
         for r in rows
     ]
 
 
 async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict[str, Any]]:
-    """R: the cases awaiting a decision of the region's Team NO, oldest first."""
+    """TNO: the cases awaiting a decision of the region's Team NO, oldest first."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT case_id, municipality, reasons, draft_plan, escalation_id, escalated_by, "
@@ -116,7 +124,7 @@ async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict
 
 
 async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[str, Any]:
-    """R: the region's stagnations by reason and municipality, to learn from structurally."""
+    """TNO: the region's stagnations by reason and municipality, to learn from structurally."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT reason, municipality, count(*) AS n FROM stagnations "

@@ -14,8 +14,10 @@ from aiokafka import AIOKafkaProducer
 
 from passend_assignment.reactors import RoutingReactor
 from passend_backbone import db
+from passend_backbone.auth import Principal, Role
+from passend_backbone.commands import CommandPorts, PostgresIdempotency, PostgresTransactions
 from passend_backbone.db import BACKBONE_MIGRATIONS
-from passend_backbone.eventstore import EventStore, PostgresEventStore, RecordedEvent
+from passend_backbone.eventstore import EventStore, Metadata, PostgresEventStore, RecordedEvent
 from passend_backbone.kafka_settings import producer_settings
 from passend_backbone.lifecycle import serve
 from passend_backbone.service import ServiceContext, ServiceSpec
@@ -116,6 +118,24 @@ async def publish(broker: Broker, *events: CloudEvent) -> None:
             await producer.send_and_wait(topics.INTAKE, value, key=key, headers=headers)
     finally:
         await producer.stop()
+
+
+def ports(pool: asyncpg.Pool, store: EventStore) -> CommandPorts:
+    """The command ports the running service uses (``ServiceContext.commands``)."""
+    return CommandPorts(store, PostgresTransactions(pool), PostgresIdempotency())
+
+
+def support_worker(subject: str, unit: str | None = "wu-vlaardingen", swv: str = SWV) -> Principal:
+    return Principal(subject=subject, role=Role.SUPPORT_WORKER, swv=swv, work_unit_id=unit)
+
+
+def meta_of(principal: Principal) -> Metadata:
+    return Metadata(
+        swv=principal.swv,
+        actor=principal.subject,
+        correlation_id=str(uuid4()),
+        causation_id=f"test:{uuid4()}",
+    )
 
 
 def types_of(records: list[RecordedEvent]) -> list[str]:

@@ -4,46 +4,40 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
-from passend_assignment import idempotency
-from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import Refusal, Refused
-from passend_assignment.domain.routing import claim, offer
-from passend_assignment.handlers import Command, run_case_command
-from passend_assignment.schemas import CaseOut
+from passend_assignment.domain.case_commands import CaseCommand, Claim, Offer
+from passend_assignment.handlers import on_case
+from passend_backbone.auth import Principal
+from passend_backbone.commands import IdempotencyKey, Refusal, RefusalKind, StoredAnswer
 from passend_backbone.eventstore import EventStore
 
-from .kit import SWV, migrated_store, route, submission, types_of
+from .kit import SWV, meta_of, migrated_store, ports, route, submission, support_worker, types_of
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
 
 
-def _command(case_id, actor: str, key: idempotency.IdempotencyKey | None = None) -> Command:
-    return Command(
-        case_id=case_id,
-        swv=SWV,
-        actor=actor,
-        correlation_id=str(uuid4()),
-        causation_id=f"test:{uuid4()}",
-        key=key,
+async def _run(
+    pool,
+    store: EventStore,
+    principal: Principal,
+    case_id: UUID,
+    command: CaseCommand,
+    key: IdempotencyKey | None = None,
+) -> StoredAnswer:
+    return await on_case(
+        ports(pool, store), principal, case_id, command, meta=meta_of(principal), now=NOW, key=key
     )
 
 
-def _answer(case: CaseState, events: list) -> dict:
-    return {"case": CaseOut.of(case).model_dump(mode="json"), "events": len(events)}
-
-
-async def _claim(pool, store: EventStore, case_id, worker: str, key=None) -> dict:
-    def decide(case: CaseState, _: DirectoryState) -> list:
-        return claim(case, worker, "wu-vlaardingen", NOW)
-
-    return await run_case_command(pool, store, _command(case_id, worker, key), decide, _answer, NOW)
+async def _claim(pool, store: EventStore, case_id, worker: str, key=None) -> StoredAnswer:
+    return await _run(
+        pool, store, support_worker(worker), case_id, Claim(worker, "wu-vlaardingen"), key
+    )
 
 
 async def test_w25_many_simultaneous_claims_exactly_one_wins(db_url: str) -> None:
@@ -51,23 +45,20 @@ async def test_w25_many_simultaneous_claims_exactly_one_wins(db_url: str) -> Non
     try:
         request = submission(at=NOW)
         await route(pool, store, request, NOW)
-
-        def offer_it(case: CaseState, _: DirectoryState) -> list:
-            return offer(case, "ow-anouk", "wu-vlaardingen", [], NOW)
-
-        await run_case_command(
-            pool, store, _command(request.case_id, "ow-anouk"), offer_it, _answer, NOW
-        )
+        anouk = support_worker("ow-anouk")
+        offer = Offer("ow-anouk", "wu-vlaardingen", "wu-vlaardingen")
+        await _run(pool, store, anouk, request.case_id, offer)
         workers = ["ow-anouk", *(f"ow-colleague-{i}" for i in range(15))]
         results = await asyncio.gather(
             *(_claim(pool, store, request.case_id, w) for w in workers), return_exceptions=True
         )
-        wins = [r for r in results if isinstance(r, dict)]
-        refusals = [r for r in results if isinstance(r, Refused)]
+        wins = [r for r in results if isinstance(r, StoredAnswer)]
+        refusals = [r for r in results if isinstance(r, Refusal)]
         assert len(wins) == 1, results
         assert len(refusals) == len(workers) - 1, results
-        winner = wins[0]["case"]["claimed_by"]
-        assert all(r.kind is Refusal.CONFLICT for r in refusals)
+        winner = wins[0].body["case"]["claimed_by"]
+        assert all(r.kind is RefusalKind.CONFLICT for r in refusals)
+        assert all(r.rule == "W25" for r in refusals)
         assert all(f"already claimed by {winner}" in r.message for r in refusals)
         stream = await store.read_stream(str(request.case_id))
         assert types_of(stream).count("CaseClaimed") == 1
@@ -78,9 +69,9 @@ async def test_w25_many_simultaneous_claims_exactly_one_wins(db_url: str) -> Non
 async def test_w25_claim_before_routing_is_not_found(db_url: str) -> None:
     pool, store = await migrated_store(db_url)
     try:
-        with pytest.raises(Refused) as refused:
+        with pytest.raises(Refusal) as refused:
             await _claim(pool, store, uuid4(), "ow-anouk")
-        assert refused.value.kind is Refusal.NOT_FOUND
+        assert refused.value.kind is RefusalKind.NOT_FOUND
     finally:
         await pool.close()
 
@@ -90,14 +81,11 @@ async def test_another_swvs_case_answers_as_if_it_did_not_exist(db_url: str) -> 
     try:
         request = submission(at=NOW)
         await route(pool, store, request, NOW)
-
-        def decide(case: CaseState, _: DirectoryState) -> list:
-            return claim(case, "ow-anouk", None, NOW)
-
-        foreign = Command(request.case_id, "swv-other", "ow-anouk", "c", "x")
-        with pytest.raises(Refused) as refused:
-            await run_case_command(pool, store, foreign, decide, _answer, NOW)
-        assert refused.value.kind is Refusal.NOT_FOUND
+        foreign = support_worker("ow-anouk", None, swv="swv-other")
+        with pytest.raises(Refusal) as refused:
+            await _run(pool, store, foreign, request.case_id, Claim("ow-anouk", None))
+        assert refused.value.kind is RefusalKind.NOT_FOUND
+        assert types_of(await store.read_stream(str(request.case_id))) == ["RequestRouted"]
     finally:
         await pool.close()
 
@@ -109,13 +97,13 @@ async def test_a_retried_claim_with_the_same_idempotency_key_gets_the_first_answ
     try:
         request = submission(at=NOW)
         await route(pool, store, request, NOW)
-        key = idempotency.key_for(SWV, "ow-anouk", "retry-1", ["claim", request.case_id])
+        key = IdempotencyKey.of(SWV, "ow-anouk", "retry-1", f"POST /cases/{request.case_id}/claim")
         first, second = await asyncio.gather(
             _claim(pool, store, request.case_id, "ow-anouk", key),
             _claim(pool, store, request.case_id, "ow-anouk", key),
         )
         assert first == second
-        assert first["events"] == 1
+        assert first.body["events"] == ["nl.passend.assignment.CaseClaimed.v1"]
         stream = await store.read_stream(str(request.case_id))
         assert types_of(stream).count("CaseClaimed") == 1
     finally:

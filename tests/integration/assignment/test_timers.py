@@ -9,15 +9,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.contact import record_first_contact
-from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.routing import claim
-from passend_assignment.handlers import Command, run_case_command
+from passend_assignment.domain.case_commands import Claim, RecordFirstContact
+from passend_assignment.handlers import on_case
 from passend_assignment.scheduler import contact_deadline_scheduler, fire_due_timers
 from passend_devstack.waiting import eventually
 
-from .kit import SWV, Clock, context, migrated_store, route, submission, types_of
+from .kit import (
+    Clock,
+    context,
+    meta_of,
+    migrated_store,
+    ports,
+    route,
+    submission,
+    support_worker,
+    types_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,15 +105,16 @@ async def test_w26_first_contact_stops_the_clock(db_url: str) -> None:
         await route(pool, store, request, SUBMITTED)
         now = SUBMITTED + timedelta(days=1)
 
-        def claim_it(case: CaseState, _: DirectoryState) -> list:
-            return claim(case, "ow-anouk", None, now)
-
-        def contact_it(case: CaseState, _: DirectoryState) -> list:
-            return record_first_contact(case, "ow-anouk", now, now)
-
-        for decide in (claim_it, contact_it):
-            command = Command(request.case_id, SWV, "ow-anouk", "corr", "cause")
-            await run_case_command(pool, store, command, decide, lambda c, e: {}, now)
+        anouk = support_worker("ow-anouk", None)
+        for command in (Claim("ow-anouk", None), RecordFirstContact("ow-anouk", now)):
+            await on_case(
+                ports(pool, store),
+                anouk,
+                request.case_id,
+                command,
+                meta=meta_of(anouk),
+                now=now,
+            )
         rows = await pool.fetch("SELECT cancelled_at FROM contact_timers")
         assert len(rows) == 2
         assert all(r["cancelled_at"] == now for r in rows)

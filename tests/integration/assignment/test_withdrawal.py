@@ -9,19 +9,17 @@ import asyncpg
 import pytest
 
 from passend_assignment import views
-from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import Refusal, Refused
-from passend_assignment.domain.routing import claim
-from passend_assignment.handlers import Command, run_case_command
+from passend_assignment.domain.case_commands import Claim
+from passend_assignment.handlers import on_case
 from passend_assignment.projections import CaseBoard
 from passend_assignment.reactors import RoutingReactor
 from passend_assignment.scheduler import fire_due_timers
 from passend_assignment.streams import payloads
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.intake import RequestWithdrawn
 
-from .kit import SWV, migrated_store, route, submission, types_of
+from .kit import SWV, meta_of, migrated_store, ports, route, submission, support_worker, types_of
 
 pytestmark = pytest.mark.integration
 
@@ -84,13 +82,17 @@ async def test_w26_a_withdrawn_request_stops_its_timers_once_and_refuses_a_claim
         assert await fire_due_timers(pool, store, SUBMITTED + timedelta(days=30)) == 0
         assert types_of(await store.read_stream(str(request.case_id)))[-1] == "CaseWithdrawn"
 
-        def claim_it(case: CaseState, _: DirectoryState) -> list:
-            return claim(case, "ow-anouk", None, WITHDRAWN)
-
-        command = Command(request.case_id, SWV, "ow-anouk", "corr", "cause")
-        with pytest.raises(Refused) as refused:
-            await run_case_command(pool, store, command, claim_it, lambda c, e: {}, WITHDRAWN)
-        assert refused.value.kind is Refusal.CONFLICT and refused.value.rule == "W25"
+        anouk = support_worker("ow-anouk", None)
+        with pytest.raises(Refusal) as refused:
+            await on_case(
+                ports(pool, store),
+                anouk,
+                request.case_id,
+                Claim("ow-anouk", None),
+                meta=meta_of(anouk),
+                now=WITHDRAWN,
+            )
+        assert refused.value.kind is RefusalKind.CONFLICT and refused.value.rule == "W25"
 
         # The case board drops the case from the inbox, caseload and open deadlines.
         board = CaseBoard()

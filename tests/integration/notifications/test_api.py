@@ -49,7 +49,7 @@ async def test_swv_wording_is_used_and_may_not_ask_for_more_data(
                 headers=OPERATOR,
             )
             assert greedy.status_code == 422
-            assert "pupil_ref" in greedy.json()["detail"]
+            assert "pupil_ref" in greedy.json()["detail"]["message"]
             not_allowed = await http.put(
                 "/templates/zaak_geclaimd",
                 json={"subject": "Zaak $zaak", "body": "x"},

@@ -201,7 +201,7 @@ async def test_r_parents_learnt_from_the_request_hear_that_support_started(
 
             async def learnt() -> bool:
                 row = await _fetchval(
-                    db_url, "SELECT parent_refs FROM case_facts WHERE case_id = $1", case_id
+                    db_url, "SELECT parent_refs FROM case_people WHERE case_id = $1", case_id
                 )
                 return row == ["p-9"]
 

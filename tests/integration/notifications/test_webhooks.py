@@ -59,8 +59,11 @@ async def subscribe(http, receiver: HookReceiver, *types: str) -> str:
         json={"url": receiver.url, "event_types": list(types), "secret": SECRET},
         headers={**OPERATOR, "Idempotency-Key": "sub-1"},
     )
-    assert retried.status_code == 200
-    assert retried.json()["id"] == response.json()["id"]
+    # The same key and body: the first answer again, and no second subscription.
+    assert retried.status_code == 201
+    assert retried.json() == response.json()
+    listed = await http.get("/webhooks", headers=OPERATOR)
+    assert [s["id"] for s in listed.json()] == [response.json()["id"]]
     assert "secret" not in response.json()
     return str(response.json()["id"])
 

@@ -1,4 +1,4 @@
-"""Each gate refuses over HTTP naming its rule and what is missing (W6-W23, S, R)."""
+"""Each gate refuses over HTTP naming its rule and what is missing (W6-W23, S, TNO)."""
 
 from __future__ import annotations
 
@@ -140,7 +140,9 @@ async def test_s_care_level_4_without_an_opp_is_refused(service: Service) -> Non
     )
 
 
-async def test_r_team_no_decides_only_escalated_cases_of_its_own_region(service: Service) -> None:
+async def test_tno_team_no_decides_only_escalated_cases_of_its_own_region(
+    service: Service,
+) -> None:
     case_id = await opened(service)
     decision = {"decision": "d", "assignment": "a", "provider": "p"}
     member = headers("team_no_member", "tno-1", region="waterweg")

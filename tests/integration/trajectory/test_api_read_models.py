@@ -124,7 +124,7 @@ async def test_w21_evaluations_due_per_worker_and_reminded_once(service: Service
         service.clock.advance(weeks=-6, days=2)
 
 
-async def test_r_team_no_agenda_and_stagnation_report_per_region(service: Service) -> None:
+async def test_tno_team_no_agenda_and_stagnation_report_per_region(service: Service) -> None:
     region = f"GM9{uuid4().int % 1000:03d}"  # a municipality of its own: its own Team NO
     cases = [await opened(service) for _ in range(2)]
     for case_id, reasons in zip(
@@ -160,6 +160,7 @@ async def test_r_team_no_agenda_and_stagnation_report_per_region(service: Servic
     stranger = headers("team_no_member", "tno-2", region="waterweg")
     response = await service.http.get(f"/regions/{region}/stagnations", headers=stranger)
     assert response.status_code == 403
+    assert response.json()["detail"]["rule"] == "TNO"
     # A member reads the escalated cases of their own region only.
     view = await trajectory(service.http, cases[1], auth=member)
     assert view["escalations"][0]["escalated"]["region"] == region

@@ -7,15 +7,20 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from passend_backbone.eventstore import EventStore
+from passend_backbone.commands import (
+    CommandPorts,
+    PostgresIdempotency,
+    PostgresTransactions,
+    execute,
+)
+from passend_backbone.eventstore import EventStore, Metadata
 from passend_backbone.eventstore.model import RecordedEvent
 from passend_contracts.events.trajectory import ConsentStatus
 from passend_contracts.registry import parse
-from passend_trajectory.domain.commands import Act
-from passend_trajectory.domain.exploration import RecordStartConversation, record_start_conversation
-from passend_trajectory.domain.plan import record_plan
+from passend_trajectory.domain.commands import Issued
+from passend_trajectory.domain.decide import DECIDER
+from passend_trajectory.domain.exploration import RecordStartConversation
 from passend_trajectory.domain.state import TrajectoryState
-from passend_trajectory.handlers import UserCommand, execute, fold
 from passend_trajectory.projections import TrajectoryProjection
 from tests.integration.trajectory.kit import (
     SWV,
@@ -38,12 +43,17 @@ async def a_stream(pool: asyncpg.Pool, store: EventStore) -> list[RecordedEvent]
     conversation = RecordStartConversation(
         participants=[WORKER], sharpened_question="q", levels=["pupil"], held_on=T0.date()
     )
-    for decision in (
-        lambda s, a: record_start_conversation(s, conversation, a),
-        lambda s, a: record_plan(s, plan_command(T0.date()), a),
-    ):
-        command = UserCommand(case_id, SWV, WORKER, "corr", f"cmd:{uuid4()}", decision)
-        await execute(store, pool, command, Act(WORKER, T0))
+    ports = CommandPorts(store, PostgresTransactions(pool), PostgresIdempotency())
+    for command in (conversation, plan_command(T0.date())):
+        await execute(
+            ports,
+            DECIDER,
+            str(case_id),
+            Issued(WORKER, command),
+            tenant=SWV,
+            meta=Metadata(SWV, WORKER, "corr", f"cmd:{uuid4()}"),
+            now=T0,
+        )
     return await store.read_stream(str(case_id))
 
 
@@ -67,7 +77,8 @@ async def test_redelivered_and_older_events_change_nothing(db_url: str) -> None:
     pool, store = await migrated_store(db_url)
     try:
         records = await a_stream(pool, store)
-        assert await project(pool, [*records, *records[:3], records[-1]]) == fold(records)
+        again = [*records, *records[:3], records[-1]]
+        assert await project(pool, again) == DECIDER.fold_stored(records)
     finally:
         await pool.close()
 
@@ -78,8 +89,8 @@ async def test_a_gap_is_filled_from_the_store(db_url: str) -> None:
         records = await a_stream(pool, store)
         assert len(records) >= 4
         skipped = [records[0], *records[2:]]
-        assert await project(pool, skipped) == fold(records)
-        state = fold(records)
+        assert await project(pool, skipped) == DECIDER.fold_stored(records)
+        state = DECIDER.fold_stored(records)
         assert state.consent is not None
         assert state.consent.status is ConsentStatus.CONFIRMED
     finally:

@@ -9,7 +9,7 @@ from structlog.testing import capture_logs
 
 from passend_contracts.events.assignment import SpecialistRequired
 from passend_contracts.events.intake import RequestSubmitted, SupportLevel
-from passend_trajectory.handlers import fold
+from passend_trajectory.domain.decide import DECIDER
 from tests.integration.trajectory.kit import (
     SWV,
     T0,
@@ -41,7 +41,7 @@ async def test_w25_a_claim_opens_the_trajectory_once_even_when_redelivered(db_ur
         assert types(records) == ["TrajectoryOpened", "CaseDirectorChanged"]
         assert records[0].swv == SWV
         assert records[0].causation_id == str(event.id)
-        assert fold(records).opened.worker_id == "ow-anouk"  # type: ignore[union-attr]
+        assert DECIDER.fold_stored(records).opened.worker_id == "ow-anouk"  # type: ignore[union-attr]
     finally:
         await pool.close()
 
@@ -54,7 +54,7 @@ async def test_w10_consent_before_the_claim_is_kept_in_the_trajectorys_log(db_ur
         await deliver(pool, store, claimed(case_id))
         records = await store.read_stream(str(case_id))
         assert types(records)[:2] == ["ConsentNoted", "TrajectoryOpened"]
-        assert fold(records).consent_active
+        assert DECIDER.fold_stored(records).consent_active
     finally:
         await pool.close()
 
@@ -85,7 +85,7 @@ async def test_w14_specialist_required_or_multiple_problems_mark_the_case_comple
             submitted_at=T0,
         )
         await deliver(pool, store, submitted)
-        state = fold(await store.read_stream(str(case_id)))
+        state = DECIDER.fold_stored(await store.read_stream(str(case_id)))
         assert len(state.complexity) == 1
         assert state.director is not None
         assert (state.director.role, state.director.person_id) == (

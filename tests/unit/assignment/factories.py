@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from passend_assignment.domain import case as case_domain
-from passend_assignment.domain.calendar import WorkingCalendar
 from passend_assignment.domain.directory import DirectoryState, evolve
 from passend_assignment.domain.routing import route_request
+from passend_backbone.working_days import WorkingCalendar
 from passend_contracts.events.assignment import (
     ExpertiseArea,
     SupportWorkerProfiled,

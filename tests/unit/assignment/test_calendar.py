@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from passend_assignment.domain.calendar import WorkingCalendar, calendar_for
-from passend_assignment.domain.deadlines import AMSTERDAM, contact_deadline, time_left
+from passend_assignment.domain.deadlines import contact_deadline, time_left
+from passend_backbone.working_days import AMSTERDAM, WorkingCalendar, calendar_for
 from passend_contracts.events.assignment import HolidayPeriod
 
 DUTCH = calendar_for()
@@ -41,7 +41,7 @@ def test_w26_deadline_spanning_easter_and_kings_day_2025() -> None:
     may_holiday = HolidayPeriod(
         name="meivakantie", first_day=date(2025, 4, 26), last_day=date(2025, 5, 4)
     )
-    cal = calendar_for([may_holiday])
+    cal = calendar_for(None, [may_holiday])
     # Thu 17 April: Tue 22, Wed 23, Thu 24, Fri 25, then Mon 5 May (Liberation Day 2025 is a
     # public holiday in lustrum years) -> Tue 6 May.
     assert cal.add_working_days(date(2025, 4, 17), 5) == date(2025, 5, 6)
@@ -57,7 +57,7 @@ def test_w26_school_holiday_week_does_not_count() -> None:
     autumn = HolidayPeriod(
         name="herfstvakantie", first_day=date(2027, 10, 16), last_day=date(2027, 10, 24)
     )
-    with_holiday = calendar_for([autumn])
+    with_holiday = calendar_for(None, [autumn])
     # Thursday 14 October: Fri 15, then the whole holiday week is skipped.
     assert with_holiday.add_working_days(date(2027, 10, 14), 5) == date(2027, 10, 28)
     assert DUTCH.add_working_days(date(2027, 10, 14), 5) == date(2027, 10, 21)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from passend_assignment.domain.coaching import Side, call_route_coach
-from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.routing import claim
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.assignment import RouteCoachCalledIn
 
 from .factories import NOW, routed_case, step
@@ -21,15 +21,15 @@ def test_w29_the_school_calls_in_the_coach() -> None:
 
 
 def test_w29_another_school_may_not() -> None:
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         call_route_coach(routed_case(), "ib-9", Side.SCHOOL, "school-9", "x", "rb", NOW)
-    assert refused.value.kind is Refusal.FORBIDDEN
+    assert refused.value.kind is RefusalKind.FORBIDDEN
 
 
 def test_w29_the_support_side_is_the_receiving_or_claiming_worker() -> None:
     case = routed_case()
     assert call_route_coach(case, "w-anna", Side.SUPPORT, None, "x", None, NOW)
-    with pytest.raises(Refused, match="w-anna"):
+    with pytest.raises(Refusal, match="w-anna"):
         call_route_coach(case, "w-bram", Side.SUPPORT, None, "x", None, NOW)
     case = step(case, *claim(case, "w-anna", "wu-1", NOW))
     assert call_route_coach(case, "w-anna", Side.SUPPORT, None, "x", None, NOW)

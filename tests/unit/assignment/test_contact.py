@@ -9,8 +9,8 @@ import pytest
 from passend_assignment.domain import case as case_domain
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.contact import TimerKind, fire, record_first_contact, timers_of
-from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.routing import claim
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.assignment import (
     ContactDeadlineApproaching,
     ContactDeadlineMissed,
@@ -48,20 +48,20 @@ def test_w26_first_contact_stops_the_clock() -> None:
 
 
 def test_w26_contact_needs_a_claim_and_the_claimer() -> None:
-    with pytest.raises(Refused, match="claim the case"):
+    with pytest.raises(Refusal, match="claim the case"):
         record_first_contact(routed_case(), "w-anna", NOW, NOW)
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         record_first_contact(_claimed(), "w-bram", NOW, NOW)
-    assert refused.value.kind is Refusal.FORBIDDEN
+    assert refused.value.kind is RefusalKind.FORBIDDEN
 
 
 def test_w26_contact_in_the_future_or_twice_is_refused() -> None:
     case = _claimed()
-    with pytest.raises(Refused, match="future"):
+    with pytest.raises(Refusal, match="future"):
         record_first_contact(case, "w-anna", NOW + timedelta(hours=1), NOW)
     done = case_domain.evolve(case, record_first_contact(case, "w-anna", NOW, NOW)[0])
     assert done is not None
-    with pytest.raises(Refused, match="already recorded"):
+    with pytest.raises(Refusal, match="already recorded"):
         record_first_contact(done, "w-anna", NOW, NOW)
 
 

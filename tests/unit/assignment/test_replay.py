@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passend_assignment.domain import case as case_domain
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.contact import TimerKind, fire, record_first_contact
-from passend_assignment.domain.errors import Refused
-from passend_assignment.domain.routing import claim, offer, route_request
+from passend_assignment.domain.case_commands import (
+    CASE_DECIDER,
+    CaseCommand,
+    Claim,
+    FireTimer,
+    Offer,
+    RecordFirstContact,
+)
+from passend_assignment.domain.contact import TimerKind
+from passend_assignment.domain.routing import route_request
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 
 from .factories import NOW, SWV, directory, submitted, worker
@@ -28,17 +36,22 @@ commands = st.lists(
 )
 
 
+def _command(what: str, who: str, now: datetime) -> CaseCommand:
+    if what == "claim":
+        return Claim(who, "wu-1")
+    if what == "offer":
+        return Offer(who, None, None, ("behaviour",))
+    if what == "contact":
+        return RecordFirstContact(who, now)
+    kind = TimerKind.REMINDER if what == "remind" else TimerKind.LAPSE
+    return FireTimer(kind, SWV, directory())
+
+
 def _decide(case: CaseState, command: Command) -> list[EventPayload]:
+    """The case decider's answer to the scripted command (a refusal is raised)."""
     what, who, hours = command
     now = NOW + timedelta(hours=hours)
-    if what == "claim":
-        return claim(case, who, "wu-1", now)
-    if what == "offer":
-        return offer(case, who, None, ["behaviour"], now)
-    if what == "contact":
-        return record_first_contact(case, who, now, now)
-    kind = TimerKind.REMINDER if what == "remind" else TimerKind.LAPSE
-    return fire(case, kind, "co-1", now)
+    return CASE_DECIDER.events_for(case, _command(what, who, now), now)
 
 
 @settings(max_examples=200, deadline=None)
@@ -53,7 +66,7 @@ def test_w25_w26_replay_reproduces_state_and_claims_and_lapses_happen_once(
     for command in script:
         try:
             events = _decide(state, command)
-        except Refused:
+        except Refusal:
             continue
         for event in events:
             state = case_domain.evolve(state, event)

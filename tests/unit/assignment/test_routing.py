@@ -8,8 +8,8 @@ import pytest
 
 from passend_assignment.domain import case as case_domain
 from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.routing import claim, need_areas, offer, route_request
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
@@ -79,9 +79,9 @@ def test_w25_receiving_worker_claims() -> None:
 
 def test_w25_colleague_cannot_claim_before_the_case_is_offered() -> None:
     case = routed_case()
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         claim(case, "w-bram", "wu-1", NOW)
-    assert refused.value.kind is Refusal.CONFLICT
+    assert refused.value.kind is RefusalKind.CONFLICT
     assert refused.value.rule == "W25"
 
 
@@ -92,7 +92,7 @@ def test_w25_colleague_claims_from_the_work_unit_queue_and_receiver_stays_respon
     case = step(case, offered[0])
     assert case.responsible_worker_id == "w-anna"
     assert case.need_areas == ("reading", "behaviour")
-    with pytest.raises(Refused):
+    with pytest.raises(Refusal):
         claim(case, "w-other-unit", "wu-2", NOW)
     claimed = claim(case, "w-bram", "wu-1", NOW + timedelta(hours=1))
     case = step(case, claimed[0])
@@ -102,19 +102,19 @@ def test_w25_colleague_claims_from_the_work_unit_queue_and_receiver_stays_respon
 def test_w25_second_claim_is_a_conflict_naming_the_winner() -> None:
     case = case_domain.evolve(routed_case(), claim(routed_case(), "w-anna", "wu-1", NOW)[0])
     assert case is not None
-    with pytest.raises(Refused, match="already claimed by w-anna") as refused:
+    with pytest.raises(Refusal, match="already claimed by w-anna") as refused:
         claim(case, "w-anna", "wu-1", NOW)
-    assert refused.value.kind is Refusal.CONFLICT
+    assert refused.value.kind is RefusalKind.CONFLICT
 
 
 def test_w25_only_the_receiving_worker_offers_and_not_after_a_claim() -> None:
     case = routed_case()
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         offer(case, "w-bram", "wu-1", [], NOW)
-    assert refused.value.kind is Refusal.FORBIDDEN
+    assert refused.value.kind is RefusalKind.FORBIDDEN
     claimed = case_domain.evolve(case, claim(case, "w-anna", "wu-1", NOW)[0])
     assert claimed is not None
-    with pytest.raises(Refused, match="already claimed"):
+    with pytest.raises(Refusal, match="already claimed"):
         offer(claimed, "w-anna", None, [], NOW)
 
 
@@ -126,5 +126,5 @@ def test_w25_offering_twice_to_the_same_unit_appends_nothing() -> None:
 
 def test_w24_offer_without_a_known_work_unit_says_what_to_do() -> None:
     case = routed_case(submitted(worker="w-new"), DirectoryState())
-    with pytest.raises(Refused, match="coordinator"):
+    with pytest.raises(Refusal, match="coordinator"):
         offer(case, "w-new", None, [], NOW)

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from passend_assignment.domain.contact import TimerKind, fire, timers_of
-from passend_assignment.domain.errors import Refusal, Refused
 from passend_assignment.domain.routing import claim, offer
 from passend_assignment.domain.withdrawal import note_withdrawal
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.assignment import CaseWithdrawn
 from passend_contracts.events.intake import RequestWithdrawn
 
@@ -52,10 +52,10 @@ def test_w26_a_claimed_case_withdrawn_names_who_had_it() -> None:
 def test_w25_a_withdrawn_case_can_be_neither_claimed_nor_offered() -> None:
     case = routed_case()
     withdrawn = step(case, *note_withdrawal(case, _withdrawal(case.case_id)))
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         claim(withdrawn, "w-anna", "wu-1", LATER)
-    assert refused.value.kind is Refusal.CONFLICT and refused.value.rule == "W25"
+    assert refused.value.kind is RefusalKind.CONFLICT and refused.value.rule == "W25"
     assert "withdrew" in refused.value.message
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         offer(withdrawn, "w-anna", None, [], LATER)
-    assert refused.value.kind is Refusal.CONFLICT and refused.value.rule == "W25"
+    assert refused.value.kind is RefusalKind.CONFLICT and refused.value.rule == "W25"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import pytest
+
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.intake import (
     AgreedBy,
     ConsentMethod,
@@ -81,3 +86,21 @@ def identity(born: date = date(2016, 4, 12), **changes: Any) -> PupilIdentity:
     }
     data.update(changes)
     return PupilIdentity(**data)
+
+
+@contextmanager
+def refused_as(kind: RefusalKind) -> Iterator[pytest.ExceptionInfo[Refusal]]:
+    """The block must raise a :class:`Refusal` of ``kind``."""
+    with pytest.raises(Refusal) as info:
+        yield info
+    assert info.value.kind is kind, info.value
+
+
+def invalid() -> AbstractContextManager[pytest.ExceptionInfo[Refusal]]:
+    """The command itself is wrong, whatever the state (422)."""
+    return refused_as(RefusalKind.INVALID)
+
+
+def conflict() -> AbstractContextManager[pytest.ExceptionInfo[Refusal]]:
+    """The command does not fit the case's state (409)."""
+    return refused_as(RefusalKind.CONFLICT)

@@ -8,7 +8,6 @@ import pytest
 
 from passend_contracts.events.intake import ConsentMethod, PupilView
 from passend_intake.domain import consent
-from passend_intake.domain.errors import InvalidCommand, StateConflict
 from passend_intake.domain.request import withdraw
 from passend_intake.domain.state import ConsentStatus, fold
 from tests.unit.intake.builders import (
@@ -16,7 +15,9 @@ from tests.unit.intake.builders import (
     NOW,
     OTHER_PARENT,
     PARENT,
+    conflict,
     consent_requested,
+    invalid,
     submitted,
 )
 
@@ -30,7 +31,7 @@ def test_w10_the_school_asks_named_parents() -> None:
 
 
 def test_w10_consent_is_not_confirmed_before_it_was_asked() -> None:
-    with pytest.raises(StateConflict) as refused:
+    with conflict() as refused:
         consent.confirm_consent(submitted(), CASE, PARENT, IN_PERSON, 8, NOW)
     assert refused.value.rule == "W10"
 
@@ -42,7 +43,7 @@ def test_w10_an_asked_parent_confirms() -> None:
 
 
 def test_w10_a_parent_who_was_not_asked_can_not_answer() -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         consent.confirm_consent(consent_requested(), CASE, OTHER_PARENT, IN_PERSON, 8, NOW)
     assert (refused.value.rule, refused.value.field) == ("W10", "parent_ref")
 
@@ -51,7 +52,7 @@ def test_w10_an_asked_parent_refuses() -> None:
     (event,) = consent.refuse_consent(consent_requested(), CASE, PARENT, IN_PERSON, NOW)
     state = fold([event], consent_requested())
     assert state.consent is ConsentStatus.REFUSED
-    with pytest.raises(StateConflict):
+    with conflict():
         consent.confirm_consent(state, CASE, PARENT, IN_PERSON, 8, NOW)
 
 
@@ -60,7 +61,7 @@ def test_w10_confirmed_consent_is_withdrawn_at_any_time_and_can_be_asked_again()
         consent.confirm_consent(consent_requested(), CASE, PARENT, IN_PERSON, 8, NOW),
         consent_requested(),
     )
-    with pytest.raises(StateConflict):
+    with conflict():
         consent.request_consent(confirmed, CASE, "ib", (PARENT,), IN_PERSON, None, NOW)
     (event,) = consent.withdraw_consent(confirmed, CASE, PARENT, "ib-7731", NOW)
     assert event.recorded_by == "ib-7731"
@@ -71,12 +72,12 @@ def test_w10_confirmed_consent_is_withdrawn_at_any_time_and_can_be_asked_again()
 
 
 def test_w10_only_confirmed_consent_can_be_withdrawn() -> None:
-    with pytest.raises(StateConflict):
+    with conflict():
         consent.withdraw_consent(consent_requested(), CASE, PARENT, "ib", NOW)
 
 
 def test_w10_parents_asked_must_be_the_pupils_parents() -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         consent.request_consent(submitted(), CASE, "ib", ("stranger",), IN_PERSON, None, NOW)
     assert refused.value.field == "parent_refs"
 
@@ -86,7 +87,7 @@ def test_w10_parents_asked_must_be_the_pupils_parents() -> None:
     [None, NOW, NOW - timedelta(hours=1), NOW + timedelta(days=15)],
 )
 def test_w10_a_personal_link_expires_within_two_weeks(expires: datetime | None) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         consent.request_consent(
             submitted(),
             CASE,
@@ -109,7 +110,7 @@ def test_w10_a_personal_link_request_records_its_expiry() -> None:
 
 
 def test_r_a_pupil_of_twelve_is_heard_before_consent_counts() -> None:
-    with pytest.raises(StateConflict) as refused:
+    with conflict() as refused:
         consent.confirm_consent(consent_requested(), CASE, PARENT, IN_PERSON, 12, NOW)
     assert refused.value.rule == "R"
     heard = fold(
@@ -127,5 +128,5 @@ def test_r_a_pupil_under_twelve_need_not_be_heard() -> None:
 
 def test_w10_no_consent_for_a_withdrawn_request() -> None:
     state = fold(withdraw(submitted(), "ib", "reason", None, NOW, CASE), submitted())
-    with pytest.raises(StateConflict):
+    with conflict():
         consent.request_consent(state, CASE, "ib", (PARENT,), IN_PERSON, None, NOW)

@@ -7,9 +7,8 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from passend_intake.domain.errors import InvalidCommand
 from passend_intake.domain.identity import ParentContact, age_on, check_identity
-from tests.unit.intake.builders import NOW, PARENT, identity
+from tests.unit.intake.builders import NOW, PARENT, identity, invalid
 
 
 def test_a_plausible_identity_passes() -> None:
@@ -30,21 +29,21 @@ def test_age_counts_completed_years(born: date, today: date, age: int) -> None:
 
 @pytest.mark.parametrize("born", [date(2026, 9, 14), date(2030, 1, 1)])
 def test_date_of_birth_must_lie_in_the_past(born: date) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         check_identity(identity(born=born), NOW.date())
     assert refused.value.field == "pupil.date_of_birth"
 
 
 @pytest.mark.parametrize("born", [date(2025, 1, 1), date(1990, 1, 1)])
 def test_a_pupil_is_of_school_age(born: date) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         check_identity(identity(born=born), NOW.date())
     assert refused.value.field == "pupil.date_of_birth"
 
 
 def test_w10_a_parent_must_be_reachable() -> None:
     unreachable = [ParentContact(parent_ref=PARENT, name="J. Jansen")]
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         check_identity(identity(parents=unreachable), NOW.date())
     assert (refused.value.rule, refused.value.field) == ("W10", "pupil.parents.0")
 
@@ -54,7 +53,7 @@ def test_parent_refs_are_distinct() -> None:
         ParentContact(parent_ref=PARENT, name="A", phone="0612345678"),
         ParentContact(parent_ref=PARENT, name="B", phone="0612345679"),
     ]
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         check_identity(identity(parents=twice), NOW.date())
     assert refused.value.field == "pupil.parents"
 

@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 
 from passend_contracts.events.intake import AgreedBy, SupportLevel
-from passend_intake.domain.errors import InvalidCommand, StateConflict
 from passend_intake.domain.request import RequestedLevel, reformulate, withdraw
 from passend_intake.domain.state import RequestStatus, fold
-from tests.unit.intake.builders import CASE, NOW, reformulation, submitted
+from tests.unit.intake.builders import CASE, NOW, conflict, invalid, reformulation, submitted
 
 WORKER = "worker-0192"
 
@@ -28,7 +27,7 @@ def test_w6_w7_reformulation_keeps_old_and_new_text_and_who_agreed() -> None:
 
 
 def test_w6_no_reformulation_before_the_start_conversation() -> None:
-    with pytest.raises(StateConflict) as refused:
+    with conflict() as refused:
         reformulate(submitted(), reformulation(), None, NOW, CASE)
     assert refused.value.rule == "W6"
 
@@ -44,7 +43,7 @@ def test_w6_no_reformulation_before_the_start_conversation() -> None:
     ],
 )
 def test_w7_reformulation_is_agreed_jointly(agreed_by: tuple[AgreedBy, ...]) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         reformulate(submitted(), reformulation(agreed_by=agreed_by), WORKER, NOW, CASE)
     assert (refused.value.rule, refused.value.field) == ("W7", "agreed_by")
 
@@ -58,13 +57,13 @@ def test_w7_an_unchanged_text_is_no_reformulation() -> None:
         tried_in_basic_support=state.fields.tried_in_basic_support,
         why_stuck=state.fields.why_stuck,
     )
-    with pytest.raises(InvalidCommand):
+    with invalid():
         reformulate(state, same, WORKER, NOW, CASE)
 
 
 def test_w5_reformulation_into_system_guidance_is_refused() -> None:
     cmd = reformulation(levels=(RequestedLevel.SCHOOL_ORGANISATION,))
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         reformulate(submitted(), cmd, WORKER, NOW, CASE)
     assert refused.value.rule == "W5"
 
@@ -77,20 +76,20 @@ def test_withdrawal_before_a_trajectory_records_the_reason() -> None:
 
 
 def test_w15_no_withdrawal_once_a_trajectory_started() -> None:
-    with pytest.raises(StateConflict) as refused:
+    with conflict() as refused:
         withdraw(submitted(), "ib-7731", "reason", NOW - timedelta(days=1), NOW, CASE)
     assert refused.value.rule == "W15"
 
 
 def test_a_withdrawn_request_is_not_withdrawn_or_reformulated_again() -> None:
     state = fold(withdraw(submitted(), "ib-7731", "reason", None, NOW, CASE), submitted())
-    with pytest.raises(StateConflict):
+    with conflict():
         withdraw(state, "ib-7731", "again", None, NOW, CASE)
-    with pytest.raises(StateConflict):
+    with conflict():
         reformulate(state, reformulation(), WORKER, NOW, CASE)
 
 
 def test_withdrawal_needs_a_reason() -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         withdraw(submitted(), "ib-7731", " ", None, NOW, CASE)
     assert refused.value.field == "reason"

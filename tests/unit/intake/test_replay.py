@@ -8,11 +8,11 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from passend_backbone.commands import Refusal
 from passend_contracts import registry
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import ConsentMethod, PupilView
 from passend_intake.domain import consent
-from passend_intake.domain.errors import RuleViolation
 from passend_intake.domain.request import reformulate, submit, withdraw
 from passend_intake.domain.state import CaseState, ConsentStatus, evolve, fold
 from tests.unit.intake.builders import CASE, NOW, OTHER_PARENT, PARENT, reformulation, submission
@@ -64,7 +64,7 @@ def test_replay_reproduces_state(commands: list[Command]) -> None:
     for command in commands:
         try:
             new = command(state)
-        except RuleViolation:
+        except Refusal:
             continue  # refused commands write nothing
         for event in new:
             state = evolve(state, event)

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from passend_contracts.events.intake import RequestSubmitted, SupportLevel
-from passend_intake.domain.errors import InvalidCommand, StateConflict
 from passend_intake.domain.request import RequestedLevel, submit
 from passend_intake.domain.state import CaseState, RequestStatus, fold
-from tests.unit.intake.builders import NOW, SEALED, submission, submitted
+from tests.unit.intake.builders import NOW, SEALED, conflict, invalid, submission, submitted
 
 
 def test_a_request_about_the_pupil_is_submitted() -> None:
@@ -26,7 +25,7 @@ def test_a_request_about_the_pupil_is_submitted() -> None:
 
 def test_w5_system_guidance_of_the_school_organisation_is_refused_with_the_reason() -> None:
     cmd = submission(levels=(RequestedLevel.PUPIL, RequestedLevel.SCHOOL_ORGANISATION))
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         submit(CaseState(), cmd, NOW)
     assert refused.value.rule == "W5"
     assert refused.value.field == "levels"
@@ -42,13 +41,13 @@ def test_w5_system_guidance_of_the_school_organisation_is_refused_with_the_reaso
     ],
 )
 def test_w5_a_request_starts_at_pupil_level(levels: tuple[RequestedLevel, ...]) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         submit(CaseState(), submission(levels=levels), NOW)
     assert (refused.value.rule, refused.value.field) == ("W5", "levels")
 
 
 def test_w5_a_level_named_twice_is_invalid() -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         submit(CaseState(), submission(levels=(RequestedLevel.PUPIL,) * 2), NOW)
     assert refused.value.field == "levels"
 
@@ -63,13 +62,13 @@ def test_w5_a_level_named_twice_is_invalid() -> None:
     ],
 )
 def test_blank_required_text_names_field_and_rule(field: str, rule: str) -> None:
-    with pytest.raises(InvalidCommand) as refused:
+    with invalid() as refused:
         submit(CaseState(), submission(**{field: "   "}), NOW)
     assert (refused.value.field, refused.value.rule) == (field, rule)
 
 
 def test_a_case_is_submitted_once() -> None:
-    with pytest.raises(StateConflict):
+    with conflict():
         submit(submitted(), submission(), NOW)
 
 

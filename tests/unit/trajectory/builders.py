@@ -1,11 +1,16 @@
-"""Building trajectories for the unit tests: commands run through decide and evolve."""
+"""Building trajectories for the unit tests: commands run through the decider and evolve."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
+from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
@@ -15,23 +20,14 @@ from passend_contracts.events.trajectory import (
     PlanGoal,
     StagnationReason,
 )
-from passend_trajectory.domain import facts
-from passend_trajectory.domain.commands import Act
-from passend_trajectory.domain.decide import Decision, decide
-from passend_trajectory.domain.evaluation import (
-    EscalationDetails,
-    RecordEvaluation,
-    record_evaluation,
-)
+from passend_trajectory.domain.commands import Act, Issued
+from passend_trajectory.domain.decide import DECIDER
+from passend_trajectory.domain.evaluation import EscalationDetails, RecordEvaluation
 from passend_trajectory.domain.evolve import replay
-from passend_trajectory.domain.exploration import (
-    RecordSpecialistAnalysis,
-    RecordStartConversation,
-    record_specialist_analysis,
-    record_start_conversation,
-)
-from passend_trajectory.domain.gates import start_support
-from passend_trajectory.domain.plan import RecordPlan, record_plan
+from passend_trajectory.domain.exploration import RecordSpecialistAnalysis, RecordStartConversation
+from passend_trajectory.domain.facts import NoteComplexity, NoteConsent, OpenTrajectory
+from passend_trajectory.domain.gates import StartSupport
+from passend_trajectory.domain.plan import RecordPlan
 from passend_trajectory.domain.state import TrajectoryState
 
 CASE = UUID("3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13")
@@ -57,42 +53,29 @@ class Trajectory:
         self.now += timedelta(**delta)
         return self
 
-    def run(self, decision: Decision, actor: str = WORKER) -> list[EventPayload]:
-        events = decide(self.state, decision, act(actor, self.now))
+    def run(
+        self, command: Any, actor: str = WORKER, at: datetime | None = None
+    ) -> list[EventPayload]:
+        """``command`` given by ``actor`` (now, or ``at``), decided by the trajectory's decider;
+        a refusal is raised and changes nothing."""
+        events = DECIDER.events_for(self.state, Issued(actor, command), at or self.now)
         self.state = replay(events, self.state)
         self.events.extend(events)
         return events
 
     def open(self) -> Trajectory:
-        self.run(
-            lambda s: facts.open_trajectory(
-                s, case_id=CASE, worker_id=WORKER, school_id="school-1", ib_id=IB, act=act()
-            ),
-            actor="trajectory",
-        )
+        opened = OpenTrajectory(case_id=CASE, worker_id=WORKER, school_id="school-1", ib_id=IB)
+        self.run(opened, actor="trajectory")
         return self
 
     def consent(self, status: ConsentStatus = ConsentStatus.CONFIRMED) -> list[EventPayload]:
-        now = self.now
-        return self.run(
-            lambda s: facts.note_consent(
-                s,
-                case_id=CASE,
-                status=status,
-                by="guardian-1",
-                at=now,
-                source_event_id=uuid4(),
-                act=act("trajectory", now),
-            ),
-            actor="trajectory",
+        noted = NoteConsent(
+            case_id=CASE, status=status, by="guardian-1", at=self.now, source_event_id=uuid4()
         )
+        return self.run(noted, actor="trajectory")
 
     def complex(self, source: str = "nl.passend.intake.RequestSubmitted.v1") -> None:
-        self.run(
-            lambda s: facts.note_complexity(
-                s, case_id=CASE, source=source, source_event_id=uuid4(), act=act()
-            )
-        )
+        self.run(NoteComplexity(case_id=CASE, source=source, source_event_id=uuid4()))
 
     def explore(self) -> Trajectory:
         cmd = RecordStartConversation(
@@ -101,13 +84,12 @@ class Trajectory:
             levels=[SupportLevel.PUPIL, SupportLevel.TEACHER],
             held_on=self.now.date(),
         )
-        self.run(lambda s: record_start_conversation(s, cmd, act(WORKER, self.now)))
+        self.run(cmd)
         return self
 
     def analyse(self) -> None:
-        cmd = RecordSpecialistAnalysis(analysis="Attention and home situation interact.")
         self.run(
-            lambda s: record_specialist_analysis(s, cmd, act(SPECIALIST, self.now)), SPECIALIST
+            RecordSpecialistAnalysis(analysis="Attention and home situation interact."), SPECIALIST
         )
 
     def plan(
@@ -116,11 +98,10 @@ class Trajectory:
         reason: str | None = None,
         goals: tuple[str, ...] = ("goal-1",),
     ) -> list[EventPayload]:
-        cmd = plan_command(self.now.date(), supported, reason, goals)
-        return self.run(lambda s: record_plan(s, cmd, act(WORKER, self.now)))
+        return self.run(plan_command(self.now.date(), supported, reason, goals))
 
     def start(self) -> list[EventPayload]:
-        return self.run(lambda s: start_support(s, act(WORKER, self.now)))
+        return self.run(StartSupport())
 
 
 def plan_command(
@@ -174,8 +155,7 @@ def evaluation_command(
 
 
 def evaluate(t: Trajectory, outcome: EvaluationOutcome, **kw: Any) -> list[EventPayload]:
-    cmd = evaluation_command(t.state, outcome, **kw)
-    return t.run(lambda s: record_evaluation(s, cmd, act(WORKER, t.now)))
+    return t.run(evaluation_command(t.state, outcome, **kw))
 
 
 def escalation(
@@ -196,3 +176,26 @@ def running() -> Trajectory:
     t.consent()
     t.start()
     return t
+
+
+@contextmanager
+def refused(kind: RefusalKind, match: str | None = None) -> Iterator[pytest.ExceptionInfo[Refusal]]:
+    """The block raises a :class:`Refusal` of ``kind`` (its message matching ``match``)."""
+    with pytest.raises(Refusal, match=match) as info:
+        yield info
+    assert info.value.kind is kind, info.value
+
+
+def conflict(match: str | None = None) -> AbstractContextManager[pytest.ExceptionInfo[Refusal]]:
+    """Refused as the case's state does not allow it now (409)."""
+    return refused(RefusalKind.CONFLICT, match)
+
+
+def invalid(match: str | None = None) -> AbstractContextManager[pytest.ExceptionInfo[Refusal]]:
+    """Refused as the command contradicts itself (422)."""
+    return refused(RefusalKind.INVALID, match)
+
+
+def not_found(match: str | None = None) -> AbstractContextManager[pytest.ExceptionInfo[Refusal]]:
+    """Refused as something it names does not exist (404)."""
+    return refused(RefusalKind.NOT_FOUND, match)

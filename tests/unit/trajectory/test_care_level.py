@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from passend_contracts.events.trajectory import CareLevelChanged, EvaluationOutcome, OppEvaluated
 from passend_trajectory.domain.care_level import (
     RecordOpp,
     RecordOppEvaluation,
-    record_opp,
     record_opp_evaluation,
 )
-from passend_trajectory.domain.refusals import RuleViolation
-from tests.unit.trajectory.builders import act, evaluate, running
+from tests.unit.trajectory.builders import act, conflict, evaluate, running
 
 
 def test_s_level_4_without_an_opp_is_refused() -> None:
     t = running()
-    with pytest.raises(RuleViolation, match="a TLV needs an OPP on record") as refused:
+    with conflict("a TLV needs an OPP on record") as refused:
         evaluate(t, EvaluationOutcome.CHANGE_CARE_LEVEL, care_level=4, reason="SBO needed")
     assert refused.value.rule == "S"
 
 
 def test_s_level_4_with_an_opp_is_a_referral() -> None:
     t = running()
-    t.run(lambda s: record_opp(s, RecordOpp(drawn_up_on=date(2026, 9, 1)), act()))
+    t.run(RecordOpp(drawn_up_on=date(2026, 9, 1)))
     events = evaluate(t, EvaluationOutcome.CHANGE_CARE_LEVEL, care_level=4, reason="SBO needed")
     changed = events[1]
     assert isinstance(changed, CareLevelChanged)
@@ -37,15 +33,15 @@ def test_s_level_4_with_an_opp_is_a_referral() -> None:
 def test_s_the_same_level_again_is_no_change() -> None:
     t = running()
     evaluate(t, EvaluationOutcome.CHANGE_CARE_LEVEL, care_level=3, reason="more")
-    with pytest.raises(RuleViolation, match="already is 3"):
+    with conflict("already is 3"):
         evaluate(t, EvaluationOutcome.CHANGE_CARE_LEVEL, care_level=3, reason="again")
 
 
 def test_s_an_opp_evaluation_needs_an_opp() -> None:
     t = running()
     cmd = RecordOppEvaluation(evaluated_on=date(2026, 9, 10), summary="on track")
-    with pytest.raises(RuleViolation, match="no OPP on record"):
+    with conflict("no OPP on record"):
         record_opp_evaluation(t.state, cmd, act())
-    t.run(lambda s: record_opp(s, RecordOpp(drawn_up_on=date(2026, 9, 1)), act()))
-    [evaluated] = t.run(lambda s: record_opp_evaluation(s, cmd, act()))
+    t.run(RecordOpp(drawn_up_on=date(2026, 9, 1)))
+    [evaluated] = t.run(cmd)
     assert isinstance(evaluated, OppEvaluated)

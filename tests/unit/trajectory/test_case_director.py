@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from passend_contracts.events.trajectory import (
     CaseDirectorChanged,
     CaseDirectorRole,
@@ -12,11 +10,17 @@ from passend_contracts.events.trajectory import (
 from passend_trajectory.domain.case_director import (
     NoteYouthCare,
     SetCaseDirector,
-    note_youth_care,
     set_case_director,
 )
-from passend_trajectory.domain.refusals import RuleViolation
-from tests.unit.trajectory.builders import IB, SPECIALIST, Trajectory, act, evaluate, running
+from tests.unit.trajectory.builders import (
+    IB,
+    SPECIALIST,
+    Trajectory,
+    act,
+    conflict,
+    evaluate,
+    running,
+)
 
 
 def directors(t: Trajectory) -> list[tuple[str, str | None, bool]]:
@@ -47,8 +51,7 @@ def test_r_care_level_3_deploys_swv_support_and_the_specialist_leads() -> None:
 
 def test_r_youth_care_makes_the_wijkteam_worker_director() -> None:
     t = running()
-    cmd = NoteYouthCare(wijkteam_worker_id="wijkteam-5", reason="Home situation needs care")
-    t.run(lambda s: note_youth_care(s, cmd, act()))
+    t.run(NoteYouthCare(wijkteam_worker_id="wijkteam-5", reason="Home situation needs care"))
     assert directors(t)[-1] == ("wijkteam_worker", "wijkteam-5", False)
 
 
@@ -57,19 +60,19 @@ def test_r_an_explicit_director_holds_until_the_situation_changes() -> None:
     cmd = SetCaseDirector(
         role=CaseDirectorRole.EDUCATION_SPECIALIST, person_id="specialist-9", reason="asked by SWV"
     )
-    [changed] = t.run(lambda s: set_case_director(s, cmd, act()))
+    [changed] = t.run(cmd)
     assert isinstance(changed, CaseDirectorChanged)
     assert changed.explicit is True
     t.explore()  # nothing in the situation changed: the explicit choice holds
     assert directors(t)[-1] == ("education_specialist", "specialist-9", True)
     youth = NoteYouthCare(wijkteam_worker_id="wijkteam-5", reason="youth care")
-    t.run(lambda s: note_youth_care(s, youth, act()))
+    t.run(youth)
     assert directors(t)[-1] == ("wijkteam_worker", "wijkteam-5", False)
 
 
 def test_r_setting_the_current_director_again_is_refused() -> None:
     t = Trajectory().open()
     cmd = SetCaseDirector(role=CaseDirectorRole.IB, person_id=IB, reason="same")
-    with pytest.raises(RuleViolation, match="already directs") as refused:
+    with conflict("already directs") as refused:
         set_case_director(t.state, cmd, act())
     assert refused.value.rule == "R"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
     ConsentStatus,
@@ -11,8 +9,7 @@ from passend_contracts.events.trajectory import (
     TrajectoryPaused,
     TrajectoryResumed,
 )
-from passend_trajectory.domain.refusals import RuleViolation
-from tests.unit.trajectory.builders import Trajectory
+from tests.unit.trajectory.builders import Trajectory, conflict
 
 
 def explored() -> Trajectory:
@@ -21,7 +18,7 @@ def explored() -> Trajectory:
 
 def test_w15_support_needs_a_plan() -> None:
     t = explored()
-    with pytest.raises(RuleViolation, match="no plan recorded") as refused:
+    with conflict("no plan recorded") as refused:
         t.start()
     assert refused.value.rule == "W15"
 
@@ -29,7 +26,7 @@ def test_w15_support_needs_a_plan() -> None:
 def test_w10_individual_support_without_consent_is_refused() -> None:
     t = explored()
     t.plan(supported=(SupportLevel.PUPIL,))
-    with pytest.raises(RuleViolation, match="no parental consent recorded") as refused:
+    with conflict("no parental consent recorded") as refused:
         t.start()
     assert refused.value.rule == "W10"
 
@@ -39,7 +36,7 @@ def test_w10_withdrawn_consent_refuses_the_start_naming_the_date() -> None:
     t.plan()
     t.consent(ConsentStatus.CONFIRMED)
     t.later(days=1).consent(ConsentStatus.WITHDRAWN)
-    with pytest.raises(RuleViolation, match=r"consent withdrawn on 2026-09-15: record new"):
+    with conflict(r"consent withdrawn on 2026-09-15: record new"):
         t.start()
 
 
@@ -86,7 +83,7 @@ def test_w14_complex_case_cannot_start_without_the_specialists_analysis() -> Non
     t.complex("nl.passend.assignment.SpecialistRequired.v1")
     t.plan()
     t.consent()
-    with pytest.raises(RuleViolation, match=r"marked complex \(nl.passend.assignment") as refused:
+    with conflict(r"marked complex \(nl.passend.assignment") as refused:
         t.start()
     assert refused.value.rule == "W14"
     t.analyse()
@@ -104,7 +101,7 @@ def test_w15_support_starts_once() -> None:
     t = explored()
     t.plan(supported=(SupportLevel.TEACHER,))
     t.start()
-    with pytest.raises(RuleViolation, match="already started") as refused:
+    with conflict("already started") as refused:
         t.start()
     assert refused.value.rule == "W15"
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import pytest
-
 from passend_contracts.events.intake import SupportLevel
 from passend_trajectory.domain.exploration import RecordStartConversation, record_start_conversation
 from passend_trajectory.domain.plan import record_plan
-from passend_trajectory.domain.refusals import InvalidCommand, NotFound, RuleViolation
-from tests.unit.trajectory.builders import WORKER, Trajectory, act, plan_command
+from tests.unit.trajectory.builders import (
+    WORKER,
+    Trajectory,
+    act,
+    conflict,
+    invalid,
+    not_found,
+    plan_command,
+)
 
 
 def test_w25_no_trajectory_before_a_claim() -> None:
     t = Trajectory()
-    with pytest.raises(NotFound, match="opens once a support worker claims"):
+    with not_found("opens once a support worker claims"):
         t.explore()
 
 
 def test_w6_plan_needs_the_start_conversation_first() -> None:
     t = Trajectory().open()
-    with pytest.raises(RuleViolation, match="no start conversation") as refused:
+    with conflict("no start conversation") as refused:
         t.plan()
     assert refused.value.rule == "W6"
 
@@ -29,7 +34,7 @@ def test_w6_start_conversation_records_the_sharpened_question_and_widened_levels
     conversation = t.state.start_conversation
     assert conversation is not None
     assert conversation.levels == [SupportLevel.PUPIL, SupportLevel.TEACHER]  # W17
-    with pytest.raises(RuleViolation, match="already recorded"):
+    with conflict("already recorded"):
         t.explore()
 
 
@@ -41,14 +46,14 @@ def test_w6_a_start_conversation_in_the_future_is_refused() -> None:
         levels=[SupportLevel.PUPIL],
         held_on=t.now.date().replace(year=2027),
     )
-    with pytest.raises(InvalidCommand):
+    with invalid():
         record_start_conversation(t.state, cmd, act())
 
 
 def test_w15_revision_keeps_the_earlier_plan_and_needs_a_reason() -> None:
     t = Trajectory().open().explore()
     t.plan(goals=("goal-1",))
-    with pytest.raises(InvalidCommand, match="needs the reason"):
+    with invalid("needs the reason"):
         t.plan(goals=("goal-2",))
     t.plan(goals=("goal-1", "goal-2"), reason="Evaluation showed reading needs a goal too")
     assert [p.revision for p in t.state.plans] == [1, 2]
@@ -59,10 +64,10 @@ def test_w15_revision_keeps_the_earlier_plan_and_needs_a_reason() -> None:
 
 def test_w15_goal_ids_are_unique_and_targets_not_in_the_past() -> None:
     t = Trajectory().open().explore()
-    with pytest.raises(InvalidCommand, match="own goal_id"):
+    with invalid("own goal_id"):
         t.plan(goals=("g", "g"))
     late = act(at=t.now.replace(year=2027))
-    with pytest.raises(InvalidCommand, match="in the past"):
+    with invalid("in the past"):
         record_plan(t.state, plan_command(t.now.date()), late)
 
 

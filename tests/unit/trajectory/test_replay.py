@@ -9,6 +9,8 @@ from hypothesis import event as note
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from passend_backbone.commands import Refusal
+from passend_backbone.working_days import calendar_for
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
@@ -23,46 +25,17 @@ from passend_contracts.events.trajectory import (
     TrajectoryClosed,
     TrajectoryPaused,
 )
-from passend_trajectory.domain import due
-from passend_trajectory.domain.care_level import (
-    RecordOpp,
-    RecordOppEvaluation,
-    record_opp,
-    record_opp_evaluation,
-)
-from passend_trajectory.domain.case_director import (
-    NoteYouthCare,
-    SetCaseDirector,
-    note_youth_care,
-    set_case_director,
-)
+from passend_trajectory.domain.care_level import RecordOpp, RecordOppEvaluation
+from passend_trajectory.domain.case_director import NoteYouthCare, SetCaseDirector
 from passend_trajectory.domain.catalogue import parse_own
-from passend_trajectory.domain.evaluation import close_trajectory
+from passend_trajectory.domain.due import RemindEvaluations
+from passend_trajectory.domain.evaluation import CloseTrajectory
 from passend_trajectory.domain.evolve import replay
 from passend_trajectory.domain.gates import consent_gate, specialist_gate
-from passend_trajectory.domain.refusals import Refusal
 from passend_trajectory.domain.state import TrajectoryState
-from passend_trajectory.domain.support import (
-    AcknowledgeSignal,
-    RaiseSignal,
-    RecordSession,
-    acknowledge_signal,
-    raise_signal,
-    record_session,
-)
-from passend_trajectory.domain.team_no import (
-    Escalate,
-    RecordTeamNODecision,
-    escalate,
-    record_decision,
-)
-from tests.unit.trajectory.builders import (
-    WORKER,
-    Trajectory,
-    act,
-    escalation,
-    evaluate,
-)
+from passend_trajectory.domain.support import AcknowledgeSignal, RaiseSignal, RecordSession
+from passend_trajectory.domain.team_no import Escalate, RecordTeamNODecision
+from tests.unit.trajectory.builders import Trajectory, escalation, evaluate
 
 Step = Callable[[Trajectory, int], object]
 
@@ -72,8 +45,7 @@ def _uuid(n: int) -> UUID:
 
 
 def _session(t: Trajectory, n: int) -> object:
-    cmd = RecordSession(session_id=_uuid(n), held_on=t.now.date(), hours=1 + n % 3)
-    return t.run(lambda s: record_session(s, cmd, act(WORKER, t.now)))
+    return t.run(RecordSession(session_id=_uuid(n), held_on=t.now.date(), hours=1 + n % 3))
 
 
 def _signal(t: Trajectory, n: int) -> object:
@@ -83,13 +55,11 @@ def _signal(t: Trajectory, n: int) -> object:
         about=SignalTopic.SCHOOL_OFFER,
         description="offer doesn't fit",
     )
-    return t.run(lambda s: raise_signal(s, cmd, act(WORKER, t.now)))
+    return t.run(cmd)
 
 
 def _ack(t: Trajectory, n: int) -> object:
-    return t.run(
-        lambda s: acknowledge_signal(s, _uuid(n % 3), AcknowledgeSignal(), act("ib", t.now))
-    )
+    return t.run(AcknowledgeSignal(signal_id=_uuid(n % 3)), "ib")
 
 
 def _evaluate(outcome: EvaluationOutcome) -> Step:
@@ -105,23 +75,20 @@ def _evaluate(outcome: EvaluationOutcome) -> Step:
 
 
 def _opp(t: Trajectory, n: int) -> object:
-    return t.run(lambda s: record_opp(s, RecordOpp(drawn_up_on=t.now.date()), act(WORKER, t.now)))
+    return t.run(RecordOpp(drawn_up_on=t.now.date()))
 
 
 def _opp_eval(t: Trajectory, n: int) -> object:
-    cmd = RecordOppEvaluation(evaluated_on=t.now.date(), summary="ok")
-    return t.run(lambda s: record_opp_evaluation(s, cmd, act(WORKER, t.now)))
+    return t.run(RecordOppEvaluation(evaluated_on=t.now.date(), summary="ok"))
 
 
 def _director(t: Trajectory, n: int) -> object:
     role = list(CaseDirectorRole)[n % 3]
-    cmd = SetCaseDirector(role=role, person_id=f"p-{n % 2}", reason="agreed in the OT")
-    return t.run(lambda s: set_case_director(s, cmd, act(WORKER, t.now)))
+    return t.run(SetCaseDirector(role=role, person_id=f"p-{n % 2}", reason="agreed in the OT"))
 
 
 def _youth(t: Trajectory, n: int) -> object:
-    cmd = NoteYouthCare(wijkteam_worker_id="wijkteam-1", reason="youth care")
-    return t.run(lambda s: note_youth_care(s, cmd, act(WORKER, t.now)))
+    return t.run(NoteYouthCare(wijkteam_worker_id="wijkteam-1", reason="youth care"))
 
 
 def _escalate(t: Trajectory, n: int) -> object:
@@ -131,12 +98,11 @@ def _escalate(t: Trajectory, n: int) -> object:
         reasons=[list(StagnationReason)[n % 5]],
         draft_plan="draft",
     )
-    return t.run(lambda s: escalate(s, cmd, act(WORKER, t.now)))
+    return t.run(cmd)
 
 
 def _decide(t: Trajectory, n: int) -> object:
-    cmd = RecordTeamNODecision(decision="d", assignment="a", provider="p")
-    return t.run(lambda s: record_decision(s, cmd, act("team-no", t.now)))
+    return t.run(RecordTeamNODecision(decision="d", assignment="a", provider="p"), "team-no")
 
 
 STEPS: dict[str, Step] = {
@@ -152,14 +118,14 @@ STEPS: dict[str, Step] = {
     "signal": _signal,
     "ack": _ack,
     **{f"evaluate_{o.value}": _evaluate(o) for o in EvaluationOutcome},
-    "close": lambda t, n: t.run(lambda s: close_trajectory(s, act(WORKER, t.now))),
+    "close": lambda t, n: t.run(CloseTrajectory()),
     "opp": _opp,
     "opp_eval": _opp_eval,
     "director": _director,
     "youth": _youth,
     "escalate": _escalate,
     "team_no": _decide,
-    "remind": lambda t, n: t.run(lambda s: due.reminders(s, act("trajectory", t.now))),
+    "remind": lambda t, n: t.run(RemindEvaluations(calendar_for()), "trajectory"),
 }
 
 _ROUTE = [("explore", 0, 0), ("plan_pupil", 0, 0), ("consent", 0, 0), ("start", 0, 0)]

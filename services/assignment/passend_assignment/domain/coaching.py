@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.errors import forbidden
+from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import RouteCoachCalledIn
 from passend_contracts.events.base import EventPayload
 
@@ -28,9 +28,11 @@ def call_route_coach(
     """W29: either side calls in the route coach; the school through its IB, the support
     side through the worker responsible for the case (W25)."""
     if side is Side.SCHOOL and caller_school != case.school_id:
-        raise forbidden("W29", "only the case's own school can call in the coach for the school")
+        raise Refusal.forbidden(
+            "W29", "only the case's own school can call in the coach for the school"
+        )
     if side is Side.SUPPORT and caller_id not in {case.receiving_worker_id, case.claimed_by}:
-        raise forbidden(
+        raise Refusal.forbidden(
             "W29", f"the support side is represented by {case.responsible_worker_id} on this case"
         )
     return [

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.errors import conflict, forbidden
+from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import (
     ContactDeadlineApproaching,
     ContactDeadlineMissed,
@@ -37,17 +37,21 @@ def record_first_contact(
 ) -> list[EventPayload]:
     """W26: the claiming worker records contacting the IB; the clock stops."""
     if case.claimed_by is None:
-        raise conflict("W26", "claim the case before recording first contact")
+        raise Refusal.conflict("W26", "claim the case before recording first contact")
     if worker_id != case.claimed_by:
-        raise forbidden("W26", f"first contact is recorded by {case.claimed_by}, who claimed it")
+        raise Refusal.forbidden(
+            "W26", f"first contact is recorded by {case.claimed_by}, who claimed it"
+        )
     if case.first_contact_at is not None:
-        raise conflict(
+        raise Refusal.conflict(
             "W26", f"first contact was already recorded on {case.first_contact_at:%Y-%m-%d}"
         )
     if contacted_at > now:
-        raise conflict("W26", "contacted_at lies in the future: record contact once it happened")
+        raise Refusal.conflict(
+            "W26", "contacted_at lies in the future: record contact once it happened"
+        )
     if case.submitted_at is not None and contacted_at < case.submitted_at:
-        raise conflict("W26", "contacted_at lies before the request was submitted")
+        raise Refusal.conflict("W26", "contacted_at lies before the request was submitted")
     due = case.contact_due_at
     return [
         FirstContactRecorded(

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from passend_assignment.domain.calendar import WorkingCalendar
+from passend_backbone.working_days import WorkingCalendar, local_day, start_of
 
-# Working days are Dutch days: a request submitted at 23:30 UTC on a Sunday in summer was
-# submitted on Monday in the Netherlands.
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 CONTACT_WORKING_DAYS = 5
 
 
@@ -23,26 +19,17 @@ class ContactDeadline:
     remind_at: datetime  # the start of ``due_on`` in Amsterdam, in UTC: a day's notice
 
 
-def local_day(instant: datetime) -> date:
-    """The Dutch calendar day of an aware instant."""
-    return instant.astimezone(AMSTERDAM).date()
-
-
-def _start_of(day: date) -> datetime:
-    """Midnight at the start of a Dutch day, as a UTC instant (events carry UTC)."""
-    return datetime.combine(day, time.min, tzinfo=AMSTERDAM).astimezone(UTC)
-
-
 def contact_deadline(submitted_at: datetime, calendar: WorkingCalendar) -> ContactDeadline:
     """W26: first contact within one working week, i.e. by the end of the fifth working day
-    after the day of submission (weekends, public and school holidays excluded)."""
+    after the day of submission (weekends, public holidays and, as the SWV's calendar policy
+    says, Good Friday, 5 May and the school's holidays excluded)."""
     if submitted_at.tzinfo is None:
         raise ValueError("submitted_at must be timezone-aware")
     due_on = calendar.add_working_days(local_day(submitted_at), CONTACT_WORKING_DAYS)
     return ContactDeadline(
         due_on=due_on,
-        due_at=_start_of(due_on + timedelta(days=1)),
-        remind_at=_start_of(due_on),
+        due_at=start_of(due_on + timedelta(days=1)),
+        remind_at=start_of(due_on),
     )
 
 
@@ -59,7 +46,8 @@ class TimeLeft:
 
 
 def time_left(due_on: date, due_at: datetime, now: datetime, calendar: WorkingCalendar) -> TimeLeft:
-    """W26: the time left until ``due_at``, also counted in whole working days."""
+    """W26: the time left until ``due_at``, also counted in whole working days of the
+    school's calendar."""
     return TimeLeft(
         seconds=int((due_at - now).total_seconds()),
         working_days=calendar.working_days_between(local_day(now), due_on),

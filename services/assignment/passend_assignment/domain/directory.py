@@ -1,4 +1,4 @@
-"""An SWV's directory: settings, work units, support workers, schools and school holidays.
+"""An SWV's directory: settings, calendar policy, work units, workers, schools and holidays.
 
 The directory is one event stream per SWV. Configuring it from a document (a file at
 start-up, or the API) compares the document with the current state and emits only what
@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from passend_assignment.domain.directory_doc import SwvDoc
+from passend_backbone.working_days import WorkingCalendar, calendar_for
 from passend_contracts.events.assignment import (
+    CalendarPolicy,
     HolidayPeriod,
     SchoolHolidaysConfigured,
     SchoolRegistered,
@@ -33,6 +35,8 @@ class DirectoryState:
     """The directory as its events left it; each entry is the last event that set it."""
 
     settings: SwvConfigured | None = None
+    # W26: which days the SWV counts as working days (the defaults until it chose).
+    calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
     work_units: dict[str, WorkUnitDefined] = field(default_factory=dict)
     workers: dict[str, SupportWorkerProfiled] = field(default_factory=dict)
     schools: dict[str, SchoolRegistered] = field(default_factory=dict)
@@ -45,6 +49,11 @@ class DirectoryState:
             return ()
         configured = self.holidays.get(school.holiday_region)
         return tuple(configured.periods) if configured else ()
+
+    def calendar_of(self, school_id: str) -> WorkingCalendar:
+        """W26: the working days of a school: the SWV's calendar policy with the school
+        holidays of the school's region (public holidays only for an unknown school)."""
+        return calendar_for(self.calendar, self.school_holidays_of(school_id))
 
     def coordinator_of(self, work_unit_id: str | None) -> str | None:
         unit = self.work_units.get(work_unit_id) if work_unit_id else None
@@ -62,7 +71,8 @@ def evolve(state: DirectoryState, event: EventPayload) -> DirectoryState:
     """The directory after ``event``; events of other kinds leave it as it was."""
     match event:
         case SwvConfigured():
-            return replace(state, settings=event)
+            policy = event.calendar or CalendarPolicy()
+            return replace(state, settings=event, calendar=policy)
         case WorkUnitDefined():
             return replace(state, work_units={**state.work_units, event.work_unit_id: event})
         case SupportWorkerProfiled():
@@ -103,6 +113,7 @@ def configure(state: DirectoryState, doc: SwvDoc, now: datetime) -> list[EventPa
         case_hours_per_week=doc.case_hours_per_week,
         expertise_areas=doc.expertise_areas,
         configured_at=now,
+        calendar=doc.calendar,
     )
     if not _same(state.settings, settings, "configured_at"):
         out.append(settings)

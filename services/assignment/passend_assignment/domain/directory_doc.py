@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from passend_contracts.events.assignment import ExpertiseArea, HolidayPeriod
+from passend_contracts.events.assignment import CalendarPolicy, ExpertiseArea, HolidayPeriod
 
 
 class _Doc(BaseModel):
@@ -45,3 +45,10 @@ class SwvDoc(_Doc):
     workers: list[WorkerDoc] = Field(default_factory=list)
     schools: list[SchoolDoc] = Field(default_factory=list)
     school_holidays: dict[str, list[HolidayPeriod]] = Field(default_factory=dict)
+    calendar: CalendarPolicy | None = Field(
+        default=None,
+        description=(
+            "W26: Good Friday, 5 May and the school holidays as working days or not; "
+            "left out, the defaults of the calendar policy"
+        ),
+    )

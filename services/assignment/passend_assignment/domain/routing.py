@@ -6,12 +6,11 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from passend_assignment.domain.calendar import calendar_for
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import contact_deadline
 from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.errors import conflict, forbidden
 from passend_assignment.domain.withdrawal import require_not_withdrawn
+from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
@@ -49,11 +48,12 @@ def route_request(
     """W24: the request lands in the inbox of the worker it was addressed to.
 
     Routing never refuses: a worker the directory does not know yet still receives the
-    request (the directory may lag behind), and the deadline then counts public holidays
-    only. W14: multiple problems also mark the case as needing the education specialist.
+    request (the directory may lag behind). W26: the contact deadline counts the working
+    days of the SWV's calendar policy and the school's region's holidays (public holidays
+    only for a school the directory does not know). W14: multiple problems also mark the
+    case as needing the education specialist.
     """
-    calendar = calendar_for(directory.school_holidays_of(request.school_id))
-    deadline = contact_deadline(request.submitted_at, calendar)
+    deadline = contact_deadline(request.submitted_at, directory.calendar_of(request.school_id))
     worker = directory.workers.get(request.addressed_worker_id)
     settings = directory.settings
     text = f"{request.educational_need} {request.why_stuck}"
@@ -91,13 +91,15 @@ def offer(
 ) -> list[EventPayload]:
     """W25: the receiving worker offers the case to their work unit; they stay responsible."""
     if by != case.receiving_worker_id:
-        raise forbidden("W25", "only the worker who received the request can offer it")
+        raise Refusal.forbidden("W25", "only the worker who received the request can offer it")
     require_not_withdrawn(case, "W25")
     if case.claimed_by is not None:
-        raise conflict("W25", f"the case was already claimed by {case.claimed_by}")
+        raise Refusal.conflict("W25", f"the case was already claimed by {case.claimed_by}")
     unit = work_unit_id or case.work_unit_id
     if unit is None:
-        raise conflict("W24", "your work unit is unknown: ask the coordinator to add you to one")
+        raise Refusal.conflict(
+            "W24", "your work unit is unknown: ask the coordinator to add you to one"
+        )
     if case.offered_to == unit and set(areas) <= set(case.need_areas):
         return []
     return [
@@ -122,11 +124,11 @@ def claim(
     """
     require_not_withdrawn(case, "W25")
     if case.claimed_by is not None:
-        raise conflict("W25", f"the case was already claimed by {case.claimed_by}")
+        raise Refusal.conflict("W25", f"the case was already claimed by {case.claimed_by}")
     if worker_id != case.receiving_worker_id and (
         case.offered_to is None or case.offered_to != worker_unit
     ):
-        raise conflict(
+        raise Refusal.conflict(
             "W25",
             f"the case is in the inbox of {case.receiving_worker_id} and was not offered to "
             "your work unit: ask them to offer it",

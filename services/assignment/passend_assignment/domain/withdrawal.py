@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from passend_assignment.domain.case import CaseState
-from passend_assignment.domain.errors import conflict
+from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import CaseWithdrawn
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import RequestWithdrawn
@@ -32,4 +32,6 @@ def note_withdrawal(case: CaseState, withdrawn: RequestWithdrawn) -> list[EventP
 def require_not_withdrawn(case: CaseState, rule: str) -> None:
     """Refuse acting on a withdrawn request (``rule`` names the rule of the refused act)."""
     if case.withdrawn_at is not None:
-        raise conflict(rule, f"the school withdrew this request on {case.withdrawn_at:%Y-%m-%d}")
+        raise Refusal.conflict(
+            rule, f"the school withdrew this request on {case.withdrawn_at:%Y-%m-%d}"
+        )

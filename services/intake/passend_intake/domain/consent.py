@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.intake import (
     ConsentConfirmed,
     ConsentMethod,
@@ -18,7 +19,6 @@ from passend_contracts.events.intake import (
     PupilHeard,
     PupilView,
 )
-from passend_intake.domain.errors import InvalidCommand, StateConflict
 from passend_intake.domain.identity import HEARING_AGE
 from passend_intake.domain.state import CaseState, ConsentStatus, RequestStatus
 
@@ -28,7 +28,7 @@ MAX_LINK_VALIDITY = timedelta(days=14)
 
 def _require_open_request(state: CaseState) -> None:
     if state.status is RequestStatus.WITHDRAWN:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W10", "the request was withdrawn: there is no support to consent to any more"
         )
 
@@ -49,31 +49,31 @@ def request_consent(
     """W10: the school asks the pupil's parents; asking again replaces an open request."""
     _require_open_request(state)
     if state.consent is ConsentStatus.CONFIRMED:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W10", f"consent was already confirmed{_since(state)}: there is nothing to ask"
         )
     if not parent_refs:
-        raise InvalidCommand("W10", "name the parents asked", field="parent_refs")
+        raise Refusal.invalid("W10", "name the parents asked", field="parent_refs")
     unknown = sorted(set(parent_refs) - set(state.parent_refs))
     if unknown:
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W10",
             f"{unknown} are not parents named in the request ({sorted(state.parent_refs)})",
             field="parent_refs",
         )
     if method is ConsentMethod.PERSONAL_LINK:
         if link_expires_at is None or link_expires_at <= now:
-            raise InvalidCommand(
+            raise Refusal.invalid(
                 "W10", "a personal link needs an expiry in the future", field="expires_in_hours"
             )
         if link_expires_at - now > MAX_LINK_VALIDITY:
-            raise InvalidCommand(
+            raise Refusal.invalid(
                 "W10",
                 f"a personal link is valid for at most {MAX_LINK_VALIDITY.days} days",
                 field="expires_in_hours",
             )
     elif link_expires_at is not None:
-        raise InvalidCommand(None, "only a personal link expires", field="expires_in_hours")
+        raise Refusal.invalid("input", "only a personal link expires", field="expires_in_hours")
     return [
         ConsentRequested(
             case_id=case_id,
@@ -89,15 +89,15 @@ def request_consent(
 def _require_requested(state: CaseState, parent_ref: str) -> None:
     _require_open_request(state)
     if state.consent is ConsentStatus.NOT_REQUESTED:
-        raise StateConflict("W10", "consent was not requested yet: the school asks first")
+        raise Refusal.conflict("W10", "consent was not requested yet: the school asks first")
     if state.consent is not ConsentStatus.REQUESTED:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W10",
             f"consent is {state.consent.value}{_since(state)}: request consent again to "
             "record a new answer",
         )
     if parent_ref not in state.consent_asked:
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W10", f"{parent_ref!r} was not asked for consent on this case", field="parent_ref"
         )
 
@@ -113,7 +113,7 @@ def confirm_consent(
     """W10: a parent who was asked consents. R: a pupil of 12 or older is heard first."""
     _require_requested(state, parent_ref)
     if pupil_age is not None and pupil_age >= HEARING_AGE and not state.pupil_heard:
-        raise StateConflict(
+        raise Refusal.conflict(
             "R",
             f"the pupil is {pupil_age}, so {HEARING_AGE} or older, and must be heard before "
             "consent counts: the school records the hearing first",
@@ -142,11 +142,11 @@ def withdraw_consent(
 ) -> list[ConsentWithdrawn]:
     """W10: a parent withdraws confirmed consent, at any time; the work pauses."""
     if state.consent is not ConsentStatus.CONFIRMED:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W10", f"consent is {state.consent.value}: only confirmed consent can be withdrawn"
         )
     if parent_ref not in state.parent_refs:
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W10", f"{parent_ref!r} is not a parent named in the request", field="parent_ref"
         )
     return [

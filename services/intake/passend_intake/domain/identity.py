@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from passend_intake.domain.errors import InvalidCommand
+from passend_backbone.commands import Refusal
 
 # Primary and secondary education: a pupil is older than 2 and younger than 22.
 MIN_PUPIL_AGE = 2
@@ -58,23 +58,25 @@ def age_on(date_of_birth: date, today: date) -> int:
 def check_identity(identity: PupilIdentity, today: date) -> None:
     """A plausible pupil: born in the past, of school age, parents reachable and distinct."""
     if identity.date_of_birth >= today:
-        raise InvalidCommand(
-            None, "date of birth must lie in the past", field="pupil.date_of_birth"
+        raise Refusal.invalid(
+            "input", "date of birth must lie in the past", field="pupil.date_of_birth"
         )
     age = age_on(identity.date_of_birth, today)
     if not MIN_PUPIL_AGE <= age <= MAX_PUPIL_AGE:
-        raise InvalidCommand(
-            None,
+        raise Refusal.invalid(
+            "input",
             f"a pupil aged {age} is outside school age ({MIN_PUPIL_AGE}-{MAX_PUPIL_AGE}): "
             "check the date of birth",
             field="pupil.date_of_birth",
         )
     refs = [p.parent_ref for p in identity.parents]
     if len(set(refs)) != len(refs):
-        raise InvalidCommand(None, "each parent needs its own parent_ref", field="pupil.parents")
+        raise Refusal.invalid(
+            "input", "each parent needs its own parent_ref", field="pupil.parents"
+        )
     for i, parent in enumerate(identity.parents):
         if not parent.email and not parent.phone:
-            raise InvalidCommand(
+            raise Refusal.invalid(
                 "W10",
                 "a parent needs an email address or a phone number: the school must be able "
                 "to ask for consent",

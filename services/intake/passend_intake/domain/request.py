@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.intake import (
     AgreedBy,
     EncryptedIdentity,
@@ -17,7 +18,6 @@ from passend_contracts.events.intake import (
     RequestWithdrawn,
     SupportLevel,
 )
-from passend_intake.domain.errors import InvalidCommand, StateConflict
 from passend_intake.domain.state import CaseState, RequestStatus
 
 
@@ -62,7 +62,7 @@ class Reformulate:
 def refuse_system_guidance(levels: tuple[RequestedLevel, ...]) -> tuple[SupportLevel, ...]:
     """W5: system guidance of the school organisation is not the support worker's task."""
     if RequestedLevel.SCHOOL_ORGANISATION in levels:
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W5",
             "refused: systematic, long-term guidance of the school organisation (care "
             "structure, classroom management, pupil tracking system) is not part of the "
@@ -70,22 +70,22 @@ def refuse_system_guidance(levels: tuple[RequestedLevel, ...]) -> tuple[SupportL
             field="levels",
         )
     if len(set(levels)) != len(levels):
-        raise InvalidCommand(None, "each level may be named once", field="levels")
+        raise Refusal.invalid("input", "each level may be named once", field="levels")
     return tuple(SupportLevel(level.value) for level in levels)
 
 
-def _require_text(value: str, field: str, rule: str | None, what: str) -> None:
+def _require_text(value: str, field: str, rule: str, what: str) -> None:
     if not value.strip():
-        raise InvalidCommand(rule, f"{what} must not be empty", field=field)
+        raise Refusal.invalid(rule, f"{what} must not be empty", field=field)
 
 
 def submit(state: CaseState, cmd: SubmitRequest, now: datetime) -> list[RequestSubmitted]:
     """W1-W5, W24: a request about a pupil, to one named support worker, saying why stuck."""
     if state.status is not RequestStatus.NEW:
-        raise StateConflict(None, f"case {cmd.case_id} already exists")
+        raise Refusal.conflict("state", f"case {cmd.case_id} already exists")
     levels = refuse_system_guidance(cmd.levels)
     if levels != (SupportLevel.PUPIL,):
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W5",
             "a request is about the pupil first; it widens to teacher or group level only "
             "after exploration, by reformulating it (W6, W7)",
@@ -120,8 +120,8 @@ def submit(state: CaseState, cmd: SubmitRequest, now: datetime) -> list[RequestS
 
 def _require_open(state: CaseState) -> None:
     if state.status is RequestStatus.WITHDRAWN:
-        raise StateConflict(
-            None, f"the request was withdrawn on {state.withdrawn_at:%Y-%m-%d}: submit a new one"
+        raise Refusal.conflict(
+            "state", f"the request was withdrawn on {state.withdrawn_at:%Y-%m-%d}: submit a new one"
         )
 
 
@@ -131,14 +131,14 @@ def reformulate(
     """W6, W7: after the start conversation, reformulated jointly; old and new text kept."""
     _require_open(state)
     if claimed_by is None:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W6",
             "a request is reformulated after the start conversation, and nobody has claimed "
             "this one yet: wait for the claim and the start conversation",
         )
     roles = {a.role for a in cmd.agreed_by}
     if not roles & {"ib", "teacher"} or "support_worker" not in roles:
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W7",
             "a reformulation is agreed jointly: name the IB or teacher and the support worker "
             "in agreed_by",
@@ -146,8 +146,8 @@ def reformulate(
         )
     unknown = roles - {"ib", "teacher", "support_worker"}
     if unknown:
-        raise InvalidCommand(
-            None,
+        raise Refusal.invalid(
+            "input",
             f"unknown role(s) {sorted(unknown)}: use ib, teacher or support_worker",
             field="agreed_by",
         )
@@ -164,7 +164,7 @@ def reformulate(
     )
     assert state.fields is not None  # a submitted request always has its fields
     if current == state.fields:
-        raise InvalidCommand("W7", "the new text is the same as the current one", field="body")
+        raise Refusal.invalid("W7", "the new text is the same as the current one", field="body")
     return [
         RequestReformulated(
             case_id=case_id,
@@ -188,12 +188,12 @@ def withdraw(
     """The school withdraws its request, with a reason, as long as no trajectory started."""
     _require_open(state)
     if trajectory_opened_at is not None:
-        raise StateConflict(
+        raise Refusal.conflict(
             "W15",
             f"a trajectory started on {trajectory_opened_at:%Y-%m-%d}: the request can no "
             "longer be withdrawn; end the trajectory through its evaluation (W21)",
         )
-    _require_text(reason, "reason", None, "the reason for withdrawing")
+    _require_text(reason, "reason", "input", "the reason for withdrawing")
     return [
         RequestWithdrawn(
             case_id=case_id, withdrawn_by=withdrawn_by, reason=reason, withdrawn_at=now

@@ -62,7 +62,7 @@ CREATE TABLE personal_links (
 
 -- The people of a case as learnt from consumed events (ids only): the IB and the parents,
 -- for rules whose event doesn't name them. Merged, so any event order gives one result.
-CREATE TABLE case_facts (
+CREATE TABLE case_people (
     swv          text        NOT NULL,
     case_id      uuid        NOT NULL,
     ib_id        text,

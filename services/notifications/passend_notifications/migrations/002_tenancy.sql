@@ -6,7 +6,7 @@ SELECT passend_protect_tenant_tables();
 SELECT passend_protect_tenant_table('deliveries');
 SELECT passend_protect_tenant_table('contacts');
 SELECT passend_protect_tenant_table('personal_links');
-SELECT passend_protect_tenant_table('case_facts');
+SELECT passend_protect_tenant_table('case_people');
 SELECT passend_protect_tenant_table('template_overrides');
 SELECT passend_protect_tenant_table('webhook_subscriptions');
 

@@ -6,11 +6,11 @@ from datetime import date
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import CareLevelChanged, OppEvaluated, OppRecorded
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 REFERRAL_LEVEL = 4  # S: level 4 is a referral to special (basic) education
@@ -23,13 +23,13 @@ def change_care_level(
     which needs a TLV, and a TLV can only be requested with an OPP on record."""
     assert state.case_id is not None
     if level is None or not 1 <= level <= REFERRAL_LEVEL:
-        raise InvalidCommand("S", "a care level change names the new level, 1 to 4")
+        raise Refusal.invalid("S", "a care level change names the new level, 1 to 4")
     if not (reason and reason.strip()):
-        raise InvalidCommand("S", "a care level change needs its reason")
+        raise Refusal.invalid("S", "a care level change needs its reason")
     if level == state.care_level:
-        raise RuleViolation("S", f"the care level already is {level}")
+        raise Refusal.conflict("S", f"the care level already is {level}")
     if level == REFERRAL_LEVEL and state.opp is None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "S",
             "care level 4 is a referral that needs a TLV, and a TLV needs an OPP on record: "
             "record the school's OPP first",
@@ -55,7 +55,7 @@ def record_opp(state: TrajectoryState, cmd: RecordOpp, act: Act) -> list[EventPa
     require_open(state)
     assert state.case_id is not None
     if cmd.drawn_up_on > act.at.date():
-        raise InvalidCommand("S", "an OPP is recorded once it is drawn up")
+        raise Refusal.invalid("S", "an OPP is recorded once it is drawn up")
     return [
         OppRecorded(
             case_id=state.case_id,
@@ -78,9 +78,9 @@ def record_opp_evaluation(
     require_open(state)
     assert state.case_id is not None
     if state.opp is None:
-        raise RuleViolation("S", "no OPP on record to evaluate")
+        raise Refusal.conflict("S", "no OPP on record to evaluate")
     if cmd.evaluated_on > act.at.date() or cmd.evaluated_on < state.opp.drawn_up_on:
-        raise InvalidCommand("S", "the OPP evaluation date lies outside the OPP's life so far")
+        raise Refusal.invalid("S", "the OPP evaluation date lies outside the OPP's life so far")
     return [
         OppEvaluated(
             case_id=state.case_id,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
     CaseDirectorChanged,
@@ -14,7 +15,6 @@ from passend_contracts.events.trajectory import (
 )
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 
@@ -88,7 +88,9 @@ def set_case_director(state: TrajectoryState, cmd: SetCaseDirector, act: Act) ->
     assert state.case_id is not None
     current = state.director
     if current is not None and (current.role, current.person_id) == (cmd.role, cmd.person_id):
-        raise RuleViolation("R", f"{cmd.role.value} {cmd.person_id or ''} already directs the case")
+        raise Refusal.conflict(
+            "R", f"{cmd.role.value} {cmd.person_id or ''} already directs the case"
+        )
     return [
         CaseDirectorChanged(
             case_id=state.case_id,

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from passend_backbone.working_days import WorkingCalendar, local_day
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import EvaluationKind, EvaluationReminded
 from passend_trajectory.domain.commands import Act
 from passend_trajectory.domain.state import TrajectoryState
-from passend_trajectory.domain.working_days import working_days_before
 
 # Remind this many working days before an evaluation falls due, and once more when overdue.
 REMIND_WORKING_DAYS = 5
-# More calendar days than REMIND_WORKING_DAYS can span (weekends, Christmas): a prefilter.
-REMIND_WINDOW = timedelta(days=14)
+# More calendar days than REMIND_WORKING_DAYS can span, even across the summer holiday of a
+# school whose SWV counts school holidays as closed: the scheduler's prefilter.
+REMIND_WINDOW = timedelta(weeks=10)
 # S: an OPP drawn up late in a half school year is first evaluated in the next half.
 OPP_FIRST_HALF_MARGIN = timedelta(weeks=10)
 
@@ -73,31 +74,42 @@ def evaluations_due(state: TrajectoryState, today: date) -> list[Due]:
     return sorted(found)
 
 
-def remind_from(due_on: date) -> date:
-    """W21, S: the day reminding starts, five Dutch working days before the due date."""
-    return working_days_before(due_on, REMIND_WORKING_DAYS)
+def remind_from(due_on: date, calendar: WorkingCalendar) -> date:
+    """W21, S: the day reminding starts, five working days before the due date, counted
+    with the calendar of the case's school (its SWV's policy, its region's school
+    holidays: ``passend_backbone.working_days``)."""
+    return calendar.working_days_before(due_on, REMIND_WORKING_DAYS)
 
 
-def due_status(due_on: date, today: date) -> str:
+def due_status(due_on: date, today: date, calendar: WorkingCalendar) -> str:
     """W21, S: overdue after the day, due from the reminder on, else upcoming."""
     if due_on < today:
         return "overdue"
-    if remind_from(due_on) <= today:
+    if remind_from(due_on, calendar) <= today:
         return "due"
     return "upcoming"
 
 
-def reminders(state: TrajectoryState, act: Act) -> list[EventPayload]:
-    """W21, S: remind the support worker once, from five working days before an evaluation
-    falls due, and once more when it is overdue; a reminder given is not given again."""
+@dataclass(frozen=True)
+class RemindEvaluations:
+    """Remind the worker of what is due; ``calendar`` is the one of the case's school."""
+
+    calendar: WorkingCalendar
+
+
+def reminders(state: TrajectoryState, cmd: RemindEvaluations, act: Act) -> list[EventPayload]:
+    """W21, S: remind the support worker once, from five working days (of the school's
+    calendar) before an evaluation falls due, and once more when it is overdue; a reminder
+    given is not given again."""
     if state.opened is None or state.closed is not None or state.case_id is None:
         return []
-    today = act.at.date()
-    given = {(r.kind, r.due_on, r.reminded_at.date() > r.due_on) for r in state.reminders}
+    today = local_day(act.at)
+    given = {(r.kind, r.due_on, local_day(r.reminded_at) > r.due_on) for r in state.reminders}
     events: list[EventPayload] = []
     for due in evaluations_due(state, today):
         overdue = today > due.due_on
-        if today < remind_from(due.due_on) or (due.kind, due.due_on, overdue) in given:
+        reminding = remind_from(due.due_on, cmd.calendar)
+        if today < reminding or (due.kind, due.due_on, overdue) in given:
             continue
         events.append(
             EvaluationReminded(

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
     EvaluationOutcome,
@@ -17,13 +18,12 @@ from passend_contracts.events.trajectory import (
 from passend_trajectory.domain.care_level import REFERRAL_LEVEL, change_care_level
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.domain.team_no import Escalate, escalate
 
 
 class EscalationDetails(BaseModel):
-    """What an evaluation that escalates passes to Team NO (R)."""
+    """What an evaluation that escalates passes to Team NO (TNO)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,7 +52,7 @@ def _check_goal_results(state: TrajectoryState, cmd: RecordEvaluation) -> None:
     missing = sorted(planned - set(given))
     unknown = sorted(set(given) - planned)
     if missing or unknown or len(given) != len(set(given)):
-        raise InvalidCommand(
+        raise Refusal.invalid(
             "W21",
             f"give one result per goal of plan revision {plan.revision}"
             + (f"; missing: {', '.join(missing)}" if missing else "")
@@ -64,28 +64,28 @@ def record_evaluation(
     state: TrajectoryState, cmd: RecordEvaluation, act: Act
 ) -> list[EventPayload]:
     """W21, S: every trajectory is evaluated against its plan; the outcome closes (goals met),
-    continues, revises the plan, changes the care level (S) or escalates to Team NO (R)."""
+    continues, revises the plan, changes the care level (S) or escalates to Team NO (TNO)."""
     require_open(state)
     assert state.case_id is not None
     if state.current_plan is None:
-        raise RuleViolation("W21", "no plan recorded: an evaluation evaluates a plan")
+        raise Refusal.conflict("W21", "no plan recorded: an evaluation evaluates a plan")
     if any(e.evaluation_id == cmd.evaluation_id for e in state.evaluations):
-        raise RuleViolation("W21", f"evaluation {cmd.evaluation_id} is already recorded")
+        raise Refusal.conflict("W21", f"evaluation {cmd.evaluation_id} is already recorded")
     _check_goal_results(state, cmd)
     outcome = cmd.outcome
     if outcome is EvaluationOutcome.CLOSE and state.open_escalation is not None:
-        raise RuleViolation("R", "the case awaits the Team NO decision: it can't close before")
+        raise Refusal.conflict("TNO", "the case awaits the Team NO decision: it can't close before")
     if outcome is not EvaluationOutcome.CHANGE_CARE_LEVEL and cmd.care_level is not None:
-        raise InvalidCommand("S", "a care level is given only with outcome change_care_level")
+        raise Refusal.invalid("S", "a care level is given only with outcome change_care_level")
     if outcome is not EvaluationOutcome.ESCALATE and cmd.escalation is not None:
-        raise InvalidCommand("R", "escalation details are given only with outcome escalate")
+        raise Refusal.invalid("TNO", "escalation details are given only with outcome escalate")
     followers: list[EventPayload] = []
     if outcome is EvaluationOutcome.CHANGE_CARE_LEVEL:
         followers = change_care_level(state, cmd.care_level, cmd.reason, act)
     elif outcome is EvaluationOutcome.ESCALATE:
         if cmd.escalation is None:
-            raise InvalidCommand(
-                "R", "an escalation names the municipality, the reasons and the draft plan"
+            raise Refusal.invalid(
+                "TNO", "an escalation names the municipality, the reasons and the draft plan"
             )
         details = cmd.escalation
         followers = escalate(state, Escalate(**details.model_dump()), act)
@@ -104,7 +104,11 @@ def record_evaluation(
     return [recorded, *followers]
 
 
-def close_trajectory(state: TrajectoryState, act: Act) -> list[EventPayload]:
+class CloseTrajectory(Command):
+    """Close the trajectory after its final evaluation (no body)."""
+
+
+def close_trajectory(state: TrajectoryState, cmd: CloseTrajectory, act: Act) -> list[EventPayload]:
     """W21: a trajectory closes only after a final evaluation (the latest one decided to close)."""
     require_open(state)
     assert state.case_id is not None
@@ -117,7 +121,7 @@ def close_trajectory(state: TrajectoryState, act: Act) -> list[EventPayload]:
             if last is not None
             else "no evaluation is recorded"
         )
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W21",
             f"a trajectory closes only after a final evaluation with outcome 'close': {latest}",
         )

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
@@ -14,7 +15,6 @@ from passend_contracts.events.trajectory import (
 )
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 
@@ -34,13 +34,13 @@ def record_start_conversation(
     require_open(state)
     assert state.case_id is not None
     if state.start_conversation is not None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W6",
             "the start conversation was already recorded on "
             f"{state.start_conversation.held_on.isoformat()}; sharpen further in the plan",
         )
     if cmd.held_on > act.at.date():
-        raise InvalidCommand("W6", "the start conversation can't be recorded before it is held")
+        raise Refusal.invalid("W6", "the start conversation can't be recorded before it is held")
     return [
         StartConversationRecorded(
             case_id=state.case_id,

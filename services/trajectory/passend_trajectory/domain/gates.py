@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
     ConsentStatus,
@@ -9,9 +10,8 @@ from passend_contracts.events.trajectory import (
     TrajectoryPaused,
     TrajectoryResumed,
 )
-from passend_trajectory.domain.commands import Act
+from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 
@@ -21,13 +21,13 @@ def consent_gate(state: TrajectoryState) -> None:
         return
     consent = state.consent
     if consent is None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W10",
             "no parental consent recorded: the school records the parents' consent before "
             "individual support for the pupil starts",
         )
     if consent.status is not ConsentStatus.CONFIRMED:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W10",
             f"consent {consent.status.value} on {consent.at.date().isoformat()}: record new "
             "consent before the next session",
@@ -38,7 +38,7 @@ def specialist_gate(state: TrajectoryState) -> None:
     """W14: a complex case can't start before the education specialist's analysis."""
     if state.complex and state.specialist_analysis is None:
         marked_by = ", ".join(sorted({c.source for c in state.complexity}))
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W14",
             f"the case is marked complex ({marked_by}): the education specialist's analysis "
             "must be recorded before support starts",
@@ -48,19 +48,24 @@ def specialist_gate(state: TrajectoryState) -> None:
 def plan_gate(state: TrajectoryState) -> None:
     """W15: support follows a plan agreed jointly."""
     if state.current_plan is None:
-        raise RuleViolation("W15", "no plan recorded: support starts from an agreed plan")
+        raise Refusal.conflict("W15", "no plan recorded: support starts from an agreed plan")
 
 
-def start_support(state: TrajectoryState, act: Act) -> list[EventPayload]:
-    """W15, W10, W14: support starts once every gate is passed; each refusal names its rule."""
+class StartSupport(Command):
+    """Start the support the current plan describes (no body)."""
+
+
+def start_support(state: TrajectoryState, cmd: StartSupport, act: Act) -> list[EventPayload]:
+    """W15, W10, W14, TNO: support starts once every gate is passed, and not while Team NO
+    has an escalation to decide; each refusal names its rule."""
     require_open(state)
     assert state.case_id is not None
     if state.support is not None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W15", f"support already started on {state.support.started_at.date().isoformat()}"
         )
     if state.open_escalation is not None:
-        raise RuleViolation("R", "the case awaits the Team NO decision")
+        raise Refusal.conflict("TNO", "the case awaits the Team NO decision")
     plan_gate(state)
     specialist_gate(state)
     consent_gate(state)

@@ -6,12 +6,12 @@ from datetime import date
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import PlanGoal, PlanRecorded
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 
@@ -36,20 +36,20 @@ def record_plan(state: TrajectoryState, cmd: RecordPlan, act: Act) -> list[Event
     require_open(state)
     assert state.case_id is not None
     if state.start_conversation is None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W6", "no start conversation recorded: the plan follows the start conversation"
         )
     ids = [g.goal_id for g in cmd.goals]
     if len(set(ids)) != len(ids):
-        raise InvalidCommand("W15", "each goal needs its own goal_id")
+        raise Refusal.invalid("W15", "each goal needs its own goal_id")
     today = act.at.date()
     if any(g.target_date < today for g in cmd.goals):
-        raise InvalidCommand("W15", "a goal's target date lies in the past")
+        raise Refusal.invalid("W15", "a goal's target date lies in the past")
     if any(d < today for d in cmd.evaluation_dates):
-        raise InvalidCommand("W21", "an evaluation date lies in the past")
+        raise Refusal.invalid("W21", "an evaluation date lies in the past")
     revision = len(state.plans) + 1
     if revision > 1 and not (cmd.reason and cmd.reason.strip()):
-        raise InvalidCommand("W15", "a plan revision needs the reason it is revised")
+        raise Refusal.invalid("W15", "a plan revision needs the reason it is revised")
     return [
         PlanRecorded(
             case_id=state.case_id,

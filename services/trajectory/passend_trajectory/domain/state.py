@@ -45,7 +45,7 @@ class Signal(BaseModel):
 
 
 class Escalation(BaseModel):
-    """An escalation to Team NO and, once taken, its decision (R)."""
+    """An escalation to Team NO and, once taken, its decision (TNO)."""
 
     model_config = ConfigDict(frozen=True)
 

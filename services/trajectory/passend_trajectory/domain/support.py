@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
     SessionRecorded,
@@ -18,7 +19,6 @@ from passend_contracts.events.trajectory import (
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.gates import consent_gate, plan_gate
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, NotFound, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
 
@@ -36,17 +36,17 @@ def record_session(state: TrajectoryState, cmd: RecordSession, act: Act) -> list
     assert state.case_id is not None
     assert state.opened is not None
     if state.opened.worker_id != act.actor:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W23", "sessions are the own record of the support worker who leads the support"
         )
     plan_gate(state)
     if state.support is None:
-        raise RuleViolation("W15", "support has not started: start it once its gates pass")
+        raise Refusal.conflict("W15", "support has not started: start it once its gates pass")
     consent_gate(state)
     if cmd.held_on > act.at.date():
-        raise InvalidCommand("W23", "a session is recorded once it has been held")
+        raise Refusal.invalid("W23", "a session is recorded once it has been held")
     if any(s.session_id == cmd.session_id for s in state.sessions):
-        raise RuleViolation("W23", f"session {cmd.session_id} is already recorded")
+        raise Refusal.conflict("W23", f"session {cmd.session_id} is already recorded")
     return [
         SessionRecorded(
             case_id=state.case_id,
@@ -72,7 +72,7 @@ def raise_signal(state: TrajectoryState, cmd: RaiseSignal, act: Act) -> list[Eve
     require_open(state)
     assert state.case_id is not None
     if any(s.raised.signal_id == cmd.signal_id for s in state.signals):
-        raise RuleViolation("W18", f"signal {cmd.signal_id} is already raised")
+        raise Refusal.conflict("W18", f"signal {cmd.signal_id} is already raised")
     return [
         SignalRaised(
             case_id=state.case_id,
@@ -86,21 +86,29 @@ def raise_signal(state: TrajectoryState, cmd: RaiseSignal, act: Act) -> list[Eve
     ]
 
 
+class SignalResponse(Command):
+    """The body of an acknowledgement: what the school answers, if anything."""
+
+    response: str | None = None
+
+
 class AcknowledgeSignal(Command):
+    signal_id: UUID
     response: str | None = None
 
 
 def acknowledge_signal(
-    state: TrajectoryState, signal_id: UUID, cmd: AcknowledgeSignal, act: Act
+    state: TrajectoryState, cmd: AcknowledgeSignal, act: Act
 ) -> list[EventPayload]:
     """W19: the school acknowledges a signal, once; what it does with it is its own call."""
     require_open(state)
     assert state.case_id is not None
+    signal_id = cmd.signal_id
     signal = next((s for s in state.signals if s.raised.signal_id == signal_id), None)
     if signal is None:
-        raise NotFound("W19", f"no signal {signal_id} in this case")
+        raise Refusal.not_found("W19", f"no signal {signal_id} in this case")
     if signal.acknowledged is not None:
-        raise RuleViolation(
+        raise Refusal.conflict(
             "W19",
             f"signal {signal_id} was already acknowledged on "
             f"{signal.acknowledged.acknowledged_at.date().isoformat()}",

@@ -1,4 +1,4 @@
-"""Escalation to Team NO when the route stagnates, and its decision (R)."""
+"""Escalation to Team NO when the route stagnates, its region, and its decision (TNO)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
@@ -14,10 +15,9 @@ from passend_contracts.events.trajectory import (
 )
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
-from passend_trajectory.domain.refusals import InvalidCommand, RuleViolation
 from passend_trajectory.domain.state import TrajectoryState
 
-# R: Maassluis, Vlaardingen and Schiedam share one Team NO (CBS municipality codes). A
+# TNO: Maassluis, Vlaardingen and Schiedam share one Team NO (CBS municipality codes). A
 # municipality not listed has a Team NO of its own, named after it.
 TEAM_NO_REGIONS: dict[str, str] = {
     "GM0556": "waterweg",  # Maassluis
@@ -27,7 +27,7 @@ TEAM_NO_REGIONS: dict[str, str] = {
 
 
 def region_of(municipality: str) -> str:
-    """R: the Team NO region a municipality belongs to."""
+    """TNO: the Team NO region a municipality belongs to."""
     return TEAM_NO_REGIONS.get(municipality, municipality)
 
 
@@ -39,15 +39,15 @@ class Escalate(Command):
 
 
 def escalate(state: TrajectoryState, cmd: Escalate, act: Act) -> list[EventPayload]:
-    """R: a stagnating route goes to the Team NO of the pupil's municipality with one or more
-    reasons and the support team's draft plan; one escalation at a time."""
+    """TNO: a stagnating route goes to the Team NO of the pupil's municipality with one or
+    more reasons and the support team's draft plan; one escalation at a time."""
     require_open(state)
     assert state.case_id is not None
     if state.open_escalation is not None:
         since = state.open_escalation.escalated.escalated_at.date().isoformat()
-        raise RuleViolation("R", f"the case awaits the Team NO decision since {since}")
+        raise Refusal.conflict("TNO", f"the case awaits the Team NO decision since {since}")
     if not cmd.draft_plan.strip():
-        raise InvalidCommand("R", "an escalation carries the support team's draft plan")
+        raise Refusal.invalid("TNO", "an escalation carries the support team's draft plan")
     return [
         EscalatedToTeamNO(
             case_id=state.case_id,
@@ -71,12 +71,13 @@ class RecordTeamNODecision(Command):
 def record_decision(
     state: TrajectoryState, cmd: RecordTeamNODecision, act: Act
 ) -> list[EventPayload]:
-    """R: Team NO decides what happens, the assignment and the provider; the case continues."""
+    """TNO: Team NO decides what happens, the assignment and the provider; the case
+    continues."""
     require_open(state)
     assert state.case_id is not None
     pending = state.open_escalation
     if pending is None:
-        raise RuleViolation("R", "the case is not escalated to Team NO: nothing to decide")
+        raise Refusal.conflict("TNO", "the case is not escalated to Team NO: nothing to decide")
     return [
         TeamNODecisionRecorded(
             case_id=state.case_id,
@@ -88,3 +89,15 @@ def record_decision(
             decided_at=act.at,
         )
     ]
+
+
+def decides_in_region(state: TrajectoryState, region: str | None) -> Refusal | None:
+    """TNO: a Team NO member decides only on an escalation to their own region's Team NO
+    (None: nothing pending, or pending in ``region``)."""
+    pending = state.open_escalation
+    if pending is None:
+        return None
+    escalated_to = pending.escalated.region or pending.escalated.municipality
+    if escalated_to == region:
+        return None
+    return Refusal.forbidden("TNO", f"the case is on the agenda of Team NO {escalated_to}")
