@@ -23,7 +23,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python -m benchmarks
 
-.PHONY: bench up test check lint typecheck unit integration e2e install schemas rules screenshots clean
+.PHONY: bench up test check lint typecheck unit integration e2e install schemas rules screenshots clean nemesis
 
 # Parallel test processes for the slow layers (each starts its own PostgreSQL and broker).
 WORKERS ?= 3
@@ -57,7 +57,7 @@ check: $(STAMP)
 
 # Everything: the fast layer, then every test that needs real servers, in parallel.
 test: check $(CHROMIUM)
-	$(BIN)/pytest -n $(WORKERS) --ignore=tests/unit
+	$(BIN)/pytest -n $(WORKERS) --dist loadscope --ignore=tests/unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -73,6 +73,13 @@ integration: $(STAMP)
 
 e2e: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest tests/e2e
+
+# The nemesis suite (docs/nemesis.md): two of every service under crashes, pauses, network
+# partitions and rebalances while whole cases run, then every check. Needs root and
+# iproute2; minutes, not part of `make test`. NEMESIS_ARGS="--minutes 2" for a short run.
+NEMESIS_ARGS ?= --minutes 10
+nemesis: $(STAMP)
+	$(BIN)/python -m tests.nemesis $(NEMESIS_ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/python -m passend_contracts.generate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,14 +14,15 @@ from typing import Any
 
 from benchmarks import machine
 from benchmarks.plan import GROWTH_LEVELS, STAGES, Bench, Sizes
-from benchmarks.results import Figure, table, write_json
+from benchmarks.results import Figure, details, table, write_json
 from benchmarks.stack import Stack, open_stack
-from benchmarks.stages import append, growth, latency, pipeline
+from benchmarks.stages import append, broker, growth, latency, pipeline
 from passend_backbone.logs import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-# 1M: the default run stays near ten minutes on two cores; 10M adds about as much again.
-DEFAULT_MAX_EVENTS = 1_000_000
+# Growth up to 10M events by default (filling the stores takes 15-20 minutes on two cores
+# and about 11 GB of disk); --max-events 1000000 or --levels shorten it.
+DEFAULT_MAX_EVENTS = 10_000_000
 _PIPELINE = ("relay", "projection", "rebuild", "verify")
 
 
@@ -46,6 +48,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"largest growth level to fill (levels: {', '.join(f'{n:,}' for n in GROWTH_LEVELS)}"
         f"; default {DEFAULT_MAX_EVENTS:,})",
     )
+    parser.add_argument(
+        "--levels",
+        type=_levels,
+        metavar="N,N,...",
+        help="growth levels to fill instead of those up to --max-events (e.g. 10000,100000)",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        metavar="S",
+        help="how long the latency stage holds its rate (default 600; --quick 3)",
+    )
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        metavar="PER_S",
+        help="commands per second of the latency stage (default 100; --quick 20)",
+    )
+    parser.add_argument(
+        "--slice-seconds",
+        type=float,
+        metavar="S",
+        help="the latency stage reports per slice of this length (default 60: per minute)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument(
         "--profile",
@@ -56,9 +82,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    if not args.quick and args.max_events < GROWTH_LEVELS[0]:
+    if not args.quick and args.max_events < GROWTH_LEVELS[0] and not args.levels:
         parser.error(f"--max-events must be at least {GROWTH_LEVELS[0]:,}")
+    for name in ("latency_seconds", "latency_rate", "slice_seconds"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
     return args
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(sorted({int(part.replace("_", "")) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of event counts: {text!r}") from None
+    if len(levels) < 2 or levels[0] < 1:
+        raise argparse.ArgumentTypeError("give at least two positive event counts")
+    return levels
+
+
+def sizes_of(args: argparse.Namespace) -> Sizes:
+    """The run's sizes: quick or full, with the options that override them."""
+    sizes = Sizes.quick() if args.quick else Sizes.full(args.max_events)
+    changes: dict[str, object] = {}
+    if getattr(args, "levels", None):
+        changes["growth_levels"] = args.levels
+    if getattr(args, "latency_seconds", None):
+        changes["latency_seconds"] = args.latency_seconds
+    if getattr(args, "latency_rate", None):
+        changes["latency_rate"] = args.latency_rate
+    if getattr(args, "slice_seconds", None):
+        changes["latency_slice_seconds"] = args.slice_seconds
+    return dataclasses.replace(sizes, **changes)  # type: ignore[arg-type]
 
 
 async def run_stages(
@@ -74,6 +129,8 @@ async def run_stages(
     wanted = [s for s in _PIPELINE if s in stages]
     if wanted:
         steps.append((f"pipeline: {', '.join(wanted)}", lambda: pipeline.run(bench, wanted)))
+    if "broker" in stages:
+        steps.append(("broker: fetch cost as a partition grows", lambda: broker.run(bench)))
     if "latency" in stages:
         steps.append(
             ("latency: command to another service's read model", lambda: latency.run(bench))
@@ -88,7 +145,7 @@ async def run_stages(
 
 
 async def measure(args: argparse.Namespace, stack: Stack) -> int:
-    sizes = Sizes.quick() if args.quick else Sizes.full(args.max_events)
+    sizes = sizes_of(args)
     stages = [s for s in STAGES if not args.only or s in args.only]
     bench = Bench(stack=stack, sizes=sizes, runs=args.runs, profile_dir=args.profile)
     started = datetime.now(UTC)
@@ -106,6 +163,7 @@ async def measure(args: argparse.Namespace, stack: Stack) -> int:
         "quick": args.quick,
         "runs": args.runs,
         "stages": stages,
+        "sizes": dataclasses.asdict(sizes),
         "profiled": args.profile is not None,
     }
 
@@ -119,6 +177,10 @@ async def measure(args: argparse.Namespace, stack: Stack) -> int:
     figures = await run_stages(bench, stages, save)
     save(figures, complete=True)
     print(table(figures))
+    more = details(figures)
+    if more:
+        print()
+        print(more)
     print()
     postgres, broker = facts["postgresql"], facts["broker"]
     print(

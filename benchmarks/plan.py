@@ -12,7 +12,17 @@ from benchmarks.profiling import profiled
 from benchmarks.stack import Stack
 
 # Stages in the order they run; ``--only`` takes any of these names.
-STAGES = ("append", "concurrent", "relay", "projection", "rebuild", "verify", "latency", "growth")
+STAGES = (
+    "append",
+    "concurrent",
+    "relay",
+    "projection",
+    "rebuild",
+    "verify",
+    "broker",
+    "latency",
+    "growth",
+)
 # Stored-event counts of the growth figure (up to --max-events).
 GROWTH_LEVELS = (10_000, 100_000, 1_000_000, 10_000_000)
 QUICK_GROWTH_LEVELS = (100, 1_000)
@@ -29,9 +39,12 @@ class Sizes:
     pipeline_events: int  # stored, relayed, projected, rebuilt and verified
     pipeline_case_size: int  # events per case stream in that store
     latency_rate: float  # commands per second
-    latency_seconds: float  # how long that rate is held
+    latency_seconds: float  # how long that rate is held (one window)
     growth_levels: tuple[int, ...]
     growth_samples: int  # appends and history reads measured at each level
+    latency_slice_seconds: float = 60.0  # the window is reported per slice ("minute")
+    append_runs: int = 5  # batched append and its peer: at least this many runs
+    broker_levels: tuple[int, ...] = (1_000, 5_000, 15_000)  # record batches per partition
 
     @classmethod
     def full(cls, max_events: int) -> Sizes:
@@ -43,9 +56,12 @@ class Sizes:
             pipeline_events=50_000,
             pipeline_case_size=10,
             latency_rate=100.0,
-            latency_seconds=60.0,
+            latency_seconds=600.0,
             growth_levels=tuple(n for n in GROWTH_LEVELS if n <= max_events),
             growth_samples=300,
+            latency_slice_seconds=60.0,
+            append_runs=5,
+            broker_levels=(1_000, 5_000, 15_000),
         )
 
     @classmethod
@@ -61,6 +77,9 @@ class Sizes:
             latency_seconds=3.0,
             growth_levels=QUICK_GROWTH_LEVELS,
             growth_samples=20,
+            latency_slice_seconds=1.0,
+            append_runs=1,
+            broker_levels=(100, 400),
         )
 
 

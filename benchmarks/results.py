@@ -47,6 +47,7 @@ class Figure:
     samples: Sequence[float]
     settings: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    aggregate: str = "median"  # how ``value`` comes from ``samples`` ("median", "worst")
 
     @property
     def runs(self) -> int:
@@ -77,9 +78,21 @@ def figure(
     settings: dict[str, Any] | None = None,
     note: str = "",
     met: bool | None = None,
+    worst: bool = False,
 ) -> Figure:
-    """The figure of ``samples`` (one per run), judged by ``target`` unless ``met`` is given."""
-    value = median(samples) if samples else None
+    """The figure of ``samples`` (one per run), judged by ``target`` unless ``met`` is given.
+
+    Its value is the samples' median, or with ``worst`` the one furthest on the wrong side
+    of the target (the lowest for a lower bound, else the highest): "no minute worse than
+    the target".
+    """
+    if not samples:
+        value = None
+    elif worst:
+        lower_bound = target is not None and target.op == ">="
+        value = float(min(samples) if lower_bound else max(samples))
+    else:
+        value = median(samples)
     judged = met if met is not None else (target.met(value) if target else None)
     return Figure(
         name=name,
@@ -91,6 +104,7 @@ def figure(
         samples=[round(s, 6) for s in samples],
         settings=dict(settings or {}),
         note=note,
+        aggregate="worst" if worst else "median",
     )
 
 
@@ -139,3 +153,45 @@ def write_json(
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def detail_table(
+    title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> dict[str, Any]:
+    """A table of details (per minute, per hop) to keep in a figure's settings under
+    ``"tables"``: it goes into the JSON and :func:`details` prints it after the figures."""
+    return {"title": title, "header": list(header), "rows": [list(r) for r in rows]}
+
+
+def details(figures: Sequence[Figure]) -> str:
+    """Every detail table the figures carry (each once), as Markdown."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for f in figures:
+        for t in f.settings.get("tables", ()):
+            if t["title"] in seen:
+                continue
+            seen.add(t["title"])
+            out += ["", f"**{t['title']}**", "", _markdown(t["header"], t["rows"])]
+    return "\n".join(out).lstrip("\n")
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in header], *([_cell(c) for c in r] for r in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)

@@ -33,6 +33,21 @@ for _name, _value in auth_env().items():
     os.environ[_name] = _value
 
 
+@pytest.fixture(scope="module", autouse=True)
+def topic_namespace() -> Iterator[str]:
+    """Every test module's services name their topics with a prefix of the module's own.
+
+    Tests share one broker (in parallel runs one per worker; against Apache Kafka one
+    cluster): without it, a service started by one module would consume the events
+    another module's services published. ``tests.topics.on_broker`` gives a topic's name
+    as this module's services use it.
+    """
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KAFKA_TOPIC_PREFIX", prefix)
+        yield prefix
+
+
 @pytest.fixture(scope="session")
 def database() -> Iterator[Database]:
     external = database_from_env()

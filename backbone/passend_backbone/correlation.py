@@ -7,6 +7,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from passend_backbone import hoptrace
 from passend_backbone.logs import log_context
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -37,10 +38,21 @@ class CorrelationIdMiddleware:
                 (header, correlation_id.encode()),
             ]
         scope.setdefault("state", {})["correlation_id"] = correlation_id
+        started = hoptrace.now() if hoptrace.on else 0
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+                if started:
+                    # Hop trace (off unless PASSEND_HOP_TRACE is set): request in -> answer out.
+                    hoptrace.record(
+                        "http",
+                        (correlation_id,),
+                        t0=started,
+                        t1=hoptrace.now(),
+                        path=scope.get("path", ""),
+                        status=message.get("status"),
+                    )
             await send(message)
 
         with log_context(correlation_id=correlation_id):

@@ -48,6 +48,7 @@ class Readiness:
         self._cached: ReadinessReport | None = None
         self._cached_at = 0.0
         self._lock = asyncio.Lock()
+        self._running: dict[str, asyncio.Future[str | None]] = {}
         self.draining = False
 
     async def check(self) -> ReadinessReport:
@@ -63,19 +64,37 @@ class Readiness:
 
     async def _run_probes(self) -> ReadinessReport:
         names = list(self._probes)
-        results = await asyncio.gather(*(self._run_one(self._probes[n]) for n in names))
+        results = await asyncio.gather(*(self._run_one(n) for n in names))
         checks = dict(zip(names, results, strict=True))
         return ReadinessReport(all(r == OK for r in results), checks)
 
-    async def _run_one(self, probe: Probe) -> str:
-        try:
-            async with asyncio.timeout(self._timeout):
-                problem = await probe()
-        except TimeoutError:
+    async def _run_one(self, name: str) -> str:
+        """The probe's answer, or "no answer" after ``timeout`` seconds, whatever it does.
+
+        A probe that did not answer in time is left running, not cancelled and awaited:
+        cancelling a query on a database that is frozen (a paused server, a stalled VM)
+        waits for the server too, so the report would never come. Until it ends, later
+        rounds wait on that same probe instead of starting another one.
+        """
+        running = self._running.get(name)
+        if running is None or running.done():
+            running = asyncio.ensure_future(self._probes[name]())
+            running.add_done_callback(_retrieve)
+            self._running[name] = running
+        done, _ = await asyncio.wait({running}, timeout=self._timeout)
+        if not done:
             return f"no answer within {self._timeout:g}s"
+        try:
+            problem = running.result()
         except Exception as exc:  # a failing probe is an answer, not a crash
             return f"{type(exc).__name__}: {exc}"
         return problem or OK
+
+
+def _retrieve(future: asyncio.Future[str | None]) -> None:
+    """Mark a probe's exception seen (it is reported, or nobody waits for it any more)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def health_router(readiness: Readiness) -> APIRouter:

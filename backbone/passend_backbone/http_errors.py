@@ -1,28 +1,329 @@
-"""How every service answers what the backbone raises: refusals and a read model not there yet."""
+"""Every error answer of every service as RFC 9457 problem details, and a size limit before parsing.
+
+The API speaks English (the portal turns rules and kinds into Dutch for its users). An
+error answer is ``application/problem+json``::
+
+    {"type": "urn:passend:problem:conflict", "title": "Conflict", "status": 409,
+     "detail": "the case was claimed by ow-bart on 2027-03-02: ...", "rule": "W25"}
+
+- ``type`` is stable per kind of problem (:data:`TYPES`); clients branch on it, or on
+  ``rule``, never on the wording of ``detail``.
+- ``rule`` is the tag of the domain rule (``docs/rules.md``) or of the technical rule
+  (``idempotency``, ``concurrency``, ``roles``, ...) behind a refusal.
+- ``field`` names the request field at fault, when one is; ``errors`` lists what is wrong
+  with a request that does not match the endpoint, with at most a short excerpt of the
+  input (an answer never echoes a large body back).
+- No answer names an internal event type or module: ``detail`` is written for a person.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from passend_backbone.commands.refusal import Refusal
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from passend_backbone.commands.refusal import Refusal, RefusalKind
 from passend_backbone.consumer.schema import ProjectionNotSetUp
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:passend:problem:"
+# The largest request body a service takes; larger ones get 413 before anything is parsed.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# How much of a rejected input value an error answer may show.
+_EXCERPT = 40
+
+# One stable type per kind of problem.
+TYPES: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid",
+    429: "too-many-requests",
+    500: "internal",
+    503: "unavailable",
+}
+_TITLES: dict[int, str] = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Not available yet",
+}
+_REFUSAL_STATUS = {kind: kind.status_code for kind in RefusalKind}
+
+
+class FieldError(BaseModel):
+    """One thing wrong with a request that does not match the endpoint."""
+
+    loc: list[str | int] = Field(description="where in the request: body, query, path, header")
+    msg: str
+    type: str
+    input_excerpt: str | None = Field(
+        default=None, description=f"at most {_EXCERPT} characters of the value given"
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every Passend error answer is."""
+
+    type: str = Field(description="stable per kind of problem, e.g. urn:passend:problem:conflict")
+    title: str
+    status: int
+    detail: str = Field(description="what was wrong and what to do, for a person (English)")
+    rule: str | None = Field(
+        default=None, description="the rule behind a refusal (docs/rules.md), e.g. W25"
+    )
+    field: str | None = Field(default=None, description="the request field at fault")
+    errors: list[FieldError] | None = Field(
+        default=None, description="for a request that does not match the endpoint"
+    )
+
+
+def problem_type(status: int, kind: str | None = None) -> str:
+    return TYPE_PREFIX + (kind or TYPES.get(status, "error"))
+
+
+def problem_body(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    rule: str | None = None,
+    field: str | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The problem-details body for ``status`` (only the members that have a value)."""
+    body: dict[str, Any] = {
+        "type": problem_type(status, kind),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if rule:
+        body["rule"] = rule
+    if field:
+        body["field"] = field
+    if errors is not None:
+        body["errors"] = list(errors)
+    return body
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    rule: str | None = None,
+    field: str | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An ``application/problem+json`` answer."""
+    return JSONResponse(
+        problem_body(status, detail, kind=kind, rule=rule, field=field, errors=errors),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def refusal_problem(refusal: Refusal) -> JSONResponse:
+    """The answer to a refused command: its kind's status, its rule and message."""
+    return problem(
+        refusal.status_code, refusal.message, rule=refusal.rule or None, field=refusal.field
+    )
+
+
+def _excerpt(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None  # a structure: its location says enough
+    text = str(value)
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """What is wrong, without echoing more than a short excerpt of the input."""
+    found: list[dict[str, Any]] = []
+    for error in exc.errors():
+        entry: dict[str, Any] = {
+            "loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
+            "msg": str(error.get("msg", ""))[:200],
+            "type": str(error.get("type", "")),
+        }
+        excerpt = _excerpt(error.get("input"))
+        if excerpt is not None:
+            entry["input_excerpt"] = excerpt
+        found.append(entry)
+    return found
+
+
+def _http_detail(detail: Any) -> tuple[str, str | None, str | None]:
+    """(detail, rule, field) of an ``HTTPException``'s detail (a string or a mapping)."""
+    if isinstance(detail, Mapping):
+        message = str(detail.get("message") or detail.get("detail") or "")
+        rule = detail.get("rule")
+        field = detail.get("field")
+        return message, str(rule) if rule else None, str(field) if field else None
+    return str(detail), None, None
 
 
 def install_backbone_error_handlers(app: FastAPI) -> None:
-    """Answer a :class:`Refusal` with its status and detail, and a read model that is not
-    set up yet (a service's first seconds) with 503 and ``Retry-After``."""
+    """Answer refusals, HTTP errors, invalid requests and read models that are not set up
+    yet (a service's first seconds: 503 with ``Retry-After``) as problem details."""
 
     async def refused(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refusal)
-        return JSONResponse({"detail": exc.detail()}, status_code=exc.status_code)
+        return refusal_problem(exc)
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        detail, rule, field = _http_detail(exc.detail)
+        return problem(exc.status_code, detail, rule=rule, field=field, headers=exc.headers)
+
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = field_errors(exc)
+        first = errors[0] if errors else None
+        where = ".".join(str(p) for p in first["loc"]) if first else "the request"
+        return problem(
+            422,
+            f"the request does not match this endpoint: {where}: "
+            f"{first['msg'] if first else 'invalid'}",
+            kind="invalid-request",
+            field=str(first["loc"][-1]) if first and first["loc"] else None,
+            errors=errors,
+        )
 
     async def starting(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"message": "the read model is being set up: try again shortly"}},
-            status_code=503,
+        return problem(
+            503,
+            "the read model is being set up: try again shortly",
             headers={"Retry-After": "1"},
         )
 
     app.add_exception_handler(Refusal, refused)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ProjectionNotSetUp, starting)
+
+
+class BodySizeLimit:
+    """Refuses a request body larger than ``max_bytes`` with 413, before it is parsed.
+
+    A declared ``Content-Length`` over the limit is answered at once; a body sent in
+    chunks is counted as it arrives and cut off at the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        response = problem(
+            413,
+            f"the request body is larger than {self.max_bytes:,} bytes: send less",
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(response.body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _TooLarge(StarletteHTTPException):
+    """The body went over the limit while it was being read (an HTTP error, so the request
+    parsing passes it on as it is and the handler answers 413)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes:,} bytes: send less")
+
+
+_DESCRIPTIONS = {
+    400: "The request could not be read",
+    401: "No bearer token, or one that is not valid: sign in again",
+    403: "The caller's role may not do this (the `rule` says which)",
+    404: "No such thing for this caller: unknown, or out of the caller's reach (answered the "
+    "same way, so nobody learns what exists out of their reach)",
+    409: "The current state does not allow this now; `detail` says what to do",
+    410: "Gone: a one-time link that was used, expired or replaced",
+    413: "The request body is larger than the service takes",
+    415: "The content is not of a type this endpoint takes",
+    422: "The request does not match the endpoint (`errors`), or a rule refuses it whatever "
+    "the state (`rule`, `field`); also a reused Idempotency-Key. Nothing was written.",
+    503: "The service is starting and its read model is not there yet: retry shortly",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for ``statuses``, each a problem-details answer."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, _TITLES.get(status, "Error")),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+# What a command endpoint and a read endpoint can answer besides success.
+COMMAND_ERRORS = problem_responses(401, 403, 404, 409, 413, 422, 503)
+READ_ERRORS = problem_responses(401, 403, 404, 422, 503)

@@ -35,7 +35,7 @@ from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.correlation import CorrelationIdMiddleware
 from passend_backbone.eventstore.store import PostgresEventStore
 from passend_backbone.health import Readiness, health_router
-from passend_backbone.http_errors import install_backbone_error_handlers
+from passend_backbone.http_errors import BodySizeLimit, install_backbone_error_handlers
 from passend_backbone.http_server import Server, bind, serve_http
 from passend_backbone.kafka_settings import (
     KafkaSecuritySettings,
@@ -197,6 +197,8 @@ class _Run:
     async def start(self) -> None:
         spec, settings = self.spec, self.settings
         bootstrap, kind = settings.kafka_bootstrap_servers, settings.kafka_broker_kind
+        prefix = settings.kafka_topic_prefix  # the topics' names on the broker start with it
+        own_topic = prefix + spec.topic
         self.pool = pool = await db.create_pool(settings.database_url)
         applied = await db.migrate(pool, self.migration_packages)
         if applied:
@@ -206,7 +208,9 @@ class _Run:
 
         # Consumers may start before the producing service ever ran: create every topic
         # this service touches, with the partition count the contracts fix.
-        await kafka_io.ensure_topics(bootstrap, sorted({spec.topic, *spec.consumed_topics}))
+        await kafka_io.ensure_topics(
+            bootstrap, [prefix + t for t in sorted({spec.topic, *spec.consumed_topics})]
+        )
         self.producer = await kafka_io.start_producer(bootstrap, kind)
         self.metadata_client = AIOKafkaClient(
             bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_security_settings()
@@ -218,18 +222,18 @@ class _Run:
             pool,
             store,
             self.producer,
-            spec.topic,
+            own_topic,
             source=store.source,
             log=get_logger("passend.outbox"),
             on_published=metrics.events_published,
         )
         # What was published before this start isn't counted again if it is republished.
         metrics.start_counting_appends_after(await relay.checkpoint())
-        metrics.watch_outbox(pool, spec.topic)
+        metrics.watch_outbox(pool, own_topic)
         if settings.republish_on_start:
             # The broker lost its topics (the dev broker keeps nothing across restarts):
             # publish the whole store again; consumers skip what they already handled.
-            self.log.info("republishing_all_events", topic=spec.topic)
+            self.log.info("republishing_all_events", topic=own_topic)
             await relay.reset(0)
         self.relay_task = asyncio.create_task(relay.run(self.relay_stop), name="outbox-relay")
 
@@ -244,6 +248,7 @@ class _Run:
                 store=store,
                 log=get_logger("passend.consumer"),
                 on_dead_letter=metrics.message_dead_lettered,
+                topic_prefix=prefix,
             )
             await self.runner.start(producer=self.producer)
             metrics.watch_consumers(self.runner, [p.name for p in spec.projections])
@@ -284,6 +289,8 @@ class _Run:
         # The last added runs first: the correlation id is bound before anything logs.
         app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)
+        # Outermost: an oversized body is refused before any other work is done.
+        app.add_middleware(BodySizeLimit, max_bytes=self.settings.http_max_body_bytes)
         install_backbone_error_handlers(app)
         if getattr(app.state, "token_verifier", None) is None:
             keys = KeySet(self.settings.auth_jwks)

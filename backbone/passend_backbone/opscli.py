@@ -64,11 +64,22 @@ def _parser(spec: ServiceSpec) -> argparse.ArgumentParser:
     rebuild_cmd.add_argument(
         "--fresh", action="store_true", help="start over instead of resuming an interrupted run"
     )
+    rebuild_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="processes reading the topic partitions (default: one per CPU core)",
+    )
     verify = commands.add_parser("verify", help="check every stream's hash chain")
     verify.add_argument(
         "--kafka", action="store_true", help="also check the topic holds exactly the store"
     )
     return parser
+
+
+def default_workers() -> int:
+    """One rebuild worker per CPU core (at most 8; a partition is read by one worker)."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _settings() -> ServiceSettings:
@@ -113,7 +124,9 @@ async def _run(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Name
             return await _republish(spec, settings, pool, args.position)
         if args.command == "rebuild":
             chosen = [p for p in spec.projections if args.all or p.name == args.projection]
-            return await _rebuild(spec, settings, pool, chosen, fresh=args.fresh)
+            return await _rebuild(
+                spec, settings, pool, chosen, fresh=args.fresh, workers=max(args.workers, 1)
+            )
         return await _verify(spec, settings, pool, kafka=args.kafka)
     finally:
         await pool.close()
@@ -127,14 +140,15 @@ async def _republish(
     Consumers handle each event id once, so a second copy changes no read model and no
     reactor appends twice. Lost topics are created again first, with their partitions.
     """
-    await kafka_io.ensure_topics(settings.kafka_bootstrap_servers, [spec.topic])
+    topic = settings.kafka_topic_prefix + spec.topic
+    await kafka_io.ensure_topics(settings.kafka_bootstrap_servers, [topic])
     store = PostgresEventStore(pool, f"/passend/{spec.name}")
     # reset() only moves the checkpoint; the relay of the running service publishes.
-    relay = OutboxRelay(pool, store, cast(AIOKafkaProducer, None), spec.topic, source=store.source)
+    relay = OutboxRelay(pool, store, cast(AIOKafkaProducer, None), topic, source=store.source)
     before = await relay.checkpoint()
     await relay.reset(position)
     print(
-        f"{spec.topic}: checkpoint {before} -> {position}; the {spec.name} service's relay "
+        f"{topic}: checkpoint {before} -> {position}; the {spec.name} service's relay "
         "publishes from there (now if it runs, else at its next start)"
     )
     return OK
@@ -167,6 +181,7 @@ async def _rebuild(
     projections: Sequence[Projection],
     *,
     fresh: bool,
+    workers: int = 1,
 ) -> int:
     status = OK
     for projection in spec.projections:
@@ -182,6 +197,9 @@ async def _rebuild(
                 kind=settings.kafka_broker_kind,
                 progress=bar,
                 fresh=fresh,
+                topic_prefix=settings.kafka_topic_prefix,
+                workers=workers,
+                database_url=settings.database_url,
             )
         except RebuildConflict as exc:
             print(f"\n{projection.name}: {exc}", file=sys.stderr)
@@ -213,7 +231,9 @@ async def _verify(
     ok = report.ok
     if kafka:
         ids = [r["event_id"] for r in await pool.fetch("SELECT event_id::text FROM events")]
-        topic = await check_topic(settings.kafka_bootstrap_servers, spec.topic, ids)
+        topic = await check_topic(
+            settings.kafka_bootstrap_servers, settings.kafka_topic_prefix + spec.topic, ids
+        )
         print(topic_table([topic]))
         ok = ok and topic.ok
     return OK if ok else FAILED

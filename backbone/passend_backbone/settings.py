@@ -40,6 +40,14 @@ class ServiceSettings(BaseSettings):
         default="kafka",
         description="kafka (Apache Kafka, idempotent producer) or tansu (the dev broker)",
     )
+    kafka_topic_prefix: str = Field(
+        default="",
+        pattern=r"^[a-z0-9._-]{0,40}$",
+        description=(
+            "Put before every topic name this service reads or writes, so several systems "
+            "(or test runs) can share one Kafka cluster; empty in a normal deployment"
+        ),
+    )
     kafka_replication_factor: int = Field(
         default=1,
         ge=1,
@@ -47,6 +55,11 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to")
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API")
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body taken; a larger one gets 413 before it is read",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     log_format: Literal["json", "console"] = Field(default="json")
     auth_issuer: str = Field(

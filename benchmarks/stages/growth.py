@@ -23,7 +23,7 @@ import asyncpg
 
 from benchmarks.payloads import META, routed
 from benchmarks.plan import Bench
-from benchmarks.results import Figure, Target, figure, median
+from benchmarks.results import Figure, Target, detail_table, figure, median
 from passend_backbone.eventstore import EventStore, PostgresEventStore
 
 FLAT_TARGET = Target("<=", 1.2, "<= 1.20x")
@@ -134,8 +134,18 @@ async def run(bench: Bench) -> list[Figure]:
                     for level in levels
                 )
             )
-        largest_pool = opened[levels[-1]][1]
-        size_mb = await largest_pool.fetchval("SELECT pg_total_relation_size('events') / 1048576")
+        disk: dict[int, dict[str, float]] = {}
+        for level, (_, pool) in opened.items():
+            # The events table with its indexes and TOAST, as filled (before the samples'
+            # appends, which add a few hundred rows per run).
+            total, heap = await pool.fetchrow(
+                "SELECT pg_total_relation_size('events'), pg_relation_size('events')"
+            )
+            disk[level] = {
+                "total_mb": round(total / 1048576, 1),
+                "table_mb": round(heap / 1048576, 1),
+                "mb_per_million_events": round(total / 1048576 / level * 1_000_000, 1),
+            }
     finally:
         for url, pool in opened.values():
             await pool.close()
@@ -149,7 +159,23 @@ async def run(bench: Bench) -> list[Figure]:
         "fill": "a store per level: server-side INSERT ... SELECT generate_series, "
         "then VACUUM ANALYZE, CHECKPOINT",
         "order": "levels sampled in turn, one append and one read each, the order rotating",
-        "table_mb_at_largest": size_mb,
+        "disk": {str(level): d for level, d in disk.items()},
+        "tables": [
+            detail_table(
+                "Growth: per level (ms; disk of the events table with its indexes)",
+                ["events", "append p50", "history p50", "disk MB", "MB per million events"],
+                [
+                    [
+                        level,
+                        round(median(append_at[level]), 3),
+                        round(median(read_at[level]), 3),
+                        disk[level]["total_mb"],
+                        disk[level]["mb_per_million_events"],
+                    ]
+                    for level in levels
+                ],
+            )
+        ],
     }
     figures: list[Figure] = []
     for level in levels:
@@ -171,6 +197,15 @@ async def run(bench: Bench) -> list[Figure]:
                 settings=settings,
             )
         )
+    figures.append(
+        figure(
+            "growth_disk_per_million",
+            f"growth: disk per million events (at {levels[-1]:,})",
+            [disk[levels[-1]]["mb_per_million_events"]],
+            "MB",
+            settings={"disk": settings["disk"], "measured": "pg_total_relation_size('events')"},
+        )
+    )
     smallest, largest = levels[0], levels[-1]
     for what, at in (("append", append_at), ("history", read_at)):
         ratios = [b / a for a, b in zip(at[smallest], at[largest], strict=True)]
@@ -182,7 +217,7 @@ async def run(bench: Bench) -> list[Figure]:
                 "x",
                 FLAT_TARGET,
                 settings={"levels": list(levels), "compares": f"run by run, {what} p50"},
-                note="" if largest >= 10_000_000 else f"10M not run (--max-events {largest:,})",
+                note="" if largest >= 10_000_000 else f"10M not run (largest level {largest:,})",
             )
         )
     return figures

@@ -188,11 +188,14 @@ async def run(
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
     retries: int = 3,
+    topic_prefix: str = "",
     **broker_options: Any,
 ) -> None:
     """Keep the escalation list of ``municipality`` until ``stop`` is set.
 
-    ``broker_options`` go to ``faststream.kafka.KafkaBroker`` (``security=``, ...).
+    ``topic_prefix`` is what the Passend deployment puts before its topic names (its
+    ``KAFKA_TOPIC_PREFIX``; usually nothing). ``broker_options`` go to
+    ``faststream.kafka.KafkaBroker`` (``security=``, ...).
     """
     db = open_db(db_path)
     progress = progress if progress is not None else Progress()
@@ -224,7 +227,7 @@ async def run(
     broker = KafkaBroker(bootstrap, logger=log, **broker_options)
     subscription = subscribe(
         broker,
-        topics=[topics.integration(municipality)],
+        topics=[topic_prefix + topics.integration(municipality)],
         # Your principal may use only group ids under your own prefix.
         group_id=group_id or f"{topics.region_key(municipality)}.escalations",
         kind=kind,
@@ -253,6 +256,11 @@ def main(argv: list[str] | None = None) -> None:
         help="tansu for the dev stack (default), kafka in production",
     )
     parser.add_argument("--group", help="consumer group (default: <municipality>.escalations)")
+    parser.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
+        help="what the Passend deployment puts before its topic names (usually nothing)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -270,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
             group_id=args.group,
             stop=stop,
             progress=progress,
+            topic_prefix=args.topic_prefix,
         )
         log.info("stopped: %s", progress)
 

@@ -19,6 +19,10 @@ middleware on a batch subscriber with ``AckPolicy.MANUAL``:
   read model built on it.
 - Any other failure that names no record (a bug, a missing table) is retried the same
   way and logged as an error: no record can be blamed for it.
+
+:func:`eager` makes the subscriber hand a batch over as soon as records arrive: FastStream's
+batch subscriber sleeps its whole ``batch_timeout_ms`` again after every fetch that
+found nothing, and a record arriving during that sleep waited for it.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -45,6 +51,7 @@ from aiokafka.errors import (
     RequestTimedOutError,
 )
 from faststream import BaseMiddleware
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 
 log = logging.getLogger("passend_consumerkit.delivery")
@@ -364,3 +371,51 @@ async def raw_records(message: StreamMessage[Any]) -> Any:
     """
     raw = message.raw_message
     return tuple(raw) if isinstance(raw, tuple | list) else (raw,)
+
+
+class EagerBatchSubscriber(BatchSubscriber):
+    """FastStream's Kafka batch subscriber, minus the pause after a fetch that found nothing.
+
+    ``getmany(timeout_ms=batch_timeout_ms)`` already waits up to that long and returns as
+    soon as a record is there; FastStream 0.7 then sleeps ``batch_timeout_ms`` once more
+    when it came back empty, so a record arriving in that sleep waited up to a whole
+    timeout before its handler saw it (one such wait per hop between services). This
+    loop goes straight back to ``getmany``. Only a fetch that returned empty *early*
+    (which ``getmany`` does not do while the consumer runs) waits out the rest of its
+    timeout, so the loop can never spin.
+
+    Everything else (consumer, commits, middlewares, the handler) is FastStream's.
+    """
+
+    __slots__ = ()
+
+    async def get_msg(self, consumer: Any) -> tuple[Any, ...]:
+        timeout = self.batch_timeout_ms / 1000
+        started = _clock()
+        fetched = await consumer.getmany(
+            timeout_ms=self.batch_timeout_ms, max_records=self.max_records
+        )
+        if fetched:
+            return tuple(chain(*fetched.values()))
+        left = timeout - (_clock() - started)
+        if left > timeout / 2:
+            await _pause(left)
+        return ()
+
+
+# Module-level so a test can watch them without touching asyncio or time themselves.
+_clock = time.monotonic
+_pause = asyncio.sleep
+
+
+def eager(subscriber: Any) -> Any:
+    """``subscriber`` (made by ``router.subscriber(..., batch=True)``) as an
+    :class:`EagerBatchSubscriber`, before it starts; returns it.
+
+    FastStream has no parameter for the subscriber class, so the instance made by its
+    factory takes the subclass (same slots, one method overridden).
+    """
+    if not isinstance(subscriber, BatchSubscriber):
+        raise TypeError(f"eager() takes a batch subscriber, not {type(subscriber).__name__}")
+    subscriber.__class__ = EagerBatchSubscriber
+    return subscriber

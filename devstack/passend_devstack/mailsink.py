@@ -71,7 +71,7 @@ class MailSink:
 
 
 @contextlib.contextmanager
-def mail_sink(folder: Path, port: int | None = None) -> Iterator[MailSink]:
+def mail_sink(folder: Path, port: int | None = None, host: str = HOST) -> Iterator[MailSink]:
     """An SMTP server writing every message into ``folder`` until the block ends."""
     try:
         from aiosmtpd.controller import Controller
@@ -81,10 +81,10 @@ def mail_sink(folder: Path, port: int | None = None) -> Iterator[MailSink]:
         ) from exc
     folder.mkdir(parents=True, exist_ok=True)
     if port is None:
-        port = PREFERRED_PORT if port_is_free(PREFERRED_PORT) else free_port()
-    controller = Controller(MailFolder(folder), hostname=HOST, port=port)
+        port = PREFERRED_PORT if port_is_free(PREFERRED_PORT, host) else free_port()
+    controller = Controller(MailFolder(folder), hostname=host, port=port)
     controller.start()
     try:
-        yield MailSink(HOST, port, folder)
+        yield MailSink(host, port, folder)
     finally:
         controller.stop()

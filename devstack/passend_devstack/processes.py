@@ -32,10 +32,11 @@ class ServiceProcess:
     log_path: Path
     process: subprocess.Popen[bytes]
     _log_file: IO[bytes] = field(repr=False)
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -63,13 +64,24 @@ class ServiceProcess:
 
 
 def start_service(
-    entry: ServiceEntry, port: int, env: Mapping[str, str], log_path: Path, cwd: Path
+    entry: ServiceEntry,
+    port: int,
+    env: Mapping[str, str],
+    log_path: Path,
+    cwd: Path,
+    *,
+    host: str = "127.0.0.1",
+    prefix: Sequence[str] = (),
 ) -> ServiceProcess:
-    """The entry's command with ``env``; stdout and stderr appended to ``log_path``."""
+    """The entry's command with ``env``; stdout and stderr appended to ``log_path``.
+
+    ``prefix`` goes before the command (``ip netns exec <name>`` runs it in a network
+    namespace; it execs, so the pid is the service's); ``host`` is where it listens.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed by ServiceProcess.close_log
     process = subprocess.Popen(
-        entry.command(),
+        [*prefix, *entry.command()],
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
@@ -77,7 +89,7 @@ def start_service(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return ServiceProcess(entry, port, log_path, process, log_file)
+    return ServiceProcess(entry, port, log_path, process, log_file, host)
 
 
 def is_ready(url: str, timeout: float = 1.0) -> bool:
@@ -153,3 +165,71 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
         return True
+
+
+def is_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: the signal answered
+    return state != "Z"
+
+
+def command_line(pid: int) -> str:
+    """The command line of ``pid`` with spaces between the arguments ("" when gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def runs_service(pid: int, name: str, module: str) -> bool:
+    """Whether ``pid`` is alive and runs service ``name`` (a pid may have been reused)."""
+    line = command_line(pid)
+    # The console script, or ``-m <module>`` (catalog.ServiceEntry.command).
+    return is_alive(pid) and (f"/passend-{name}" in line or f"-m {module}" in line)
+
+
+def listening_pid(port: int, host: str = "127.0.0.1") -> int | None:
+    """The process that listens on TCP ``host:port`` in this network namespace, if any.
+
+    Read from ``/proc/net/tcp`` (the socket's inode) and the processes' open files, so it
+    finds a listener the dev stack did not start, too. None when nothing listens or the
+    holder is not visible to this user.
+    """
+    inodes: set[str] = set()
+    wanted = {f"{_hex_address(host)}:{port:04X}", f"00000000:{port:04X}"}
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        cells = line.split()
+        if len(cells) > 9 and cells[1] in wanted and cells[3] == "0A":  # 0A: LISTEN
+            inodes.add(cells[9])
+    if not inodes:
+        return None
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in targets:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _hex_address(host: str) -> str:
+    """``127.0.0.1`` as /proc/net/tcp writes it (little-endian hex)."""
+    return socket.inet_aton(host)[::-1].hex().upper()

@@ -1,7 +1,9 @@
 """``passend-dev up``: PostgreSQL, the broker and the services, until Ctrl-C stops them all.
 
 Order matters both ways. Up: PostgreSQL, broker, one database per service, the services
-(in their own process groups), then wait for every ``/health/ready``. Down, in reverse:
+(in their own process groups), then wait for every ``/health/ready``. While it runs, a
+service that exits is started again after a back-off, as an orchestrator would
+(supervisor.py), and ``stack.json`` names the pid that runs now. Down, in reverse:
 services first (SIGTERM, so they finish their batch and their relay flushes), then the
 broker, then PostgreSQL; nothing is left running.
 """
@@ -10,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import os
 import secrets
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -40,11 +44,14 @@ from passend_devstack.mailsink import MailSink, mail_sink
 from passend_devstack.processes import (
     ServiceFailed,
     ServiceProcess,
+    command_line,
+    is_alive,
     port_is_free,
+    runs_service,
     start_service,
-    stop_services,
     wait_ready,
 )
+from passend_devstack.supervisor import Supervised, Supervisor
 
 DEV_ISSUER = "passend-dev-issuer"
 DEV_AUDIENCE = "passend"
@@ -148,8 +155,21 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
         )
         issuer = IssuerKey(issuer_dir(data_dir))
         base_env = dict(os.environ)
-        processes: list[ServiceProcess] = []
-        stack.callback(_stop_all, processes, say)
+        described = state.StackState(
+            pid=os.getpid(),
+            started_at=time.time(),
+            database="embedded" if database.embedded else "external",
+            broker=f"{broker.kind} {broker.bootstrap_servers}",
+            broker_pid=broker.pid,
+        )
+        supervisor = Supervisor(
+            say=say,
+            # Written at every (re)start, before waiting: ``status`` shows the pid that runs,
+            # and if this process is killed the next run finds what it left (_stop_leftovers).
+            on_start=lambda _started: _write_state(data_dir, described, supervisor),
+            on_exit=lambda exited, code: _show_exit(exited, code, say),
+        )
+        stack.callback(_stop_all, supervisor, say)
         for service in options.services:
             env = {
                 **base_env,
@@ -178,26 +198,9 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
                 )
             say(f"Starting {service.name} on port {ports[service.name]} ...")
             log_path = logs / f"{service.name}.log"
-            started = start_service(
-                service, ports[service.name], env, log_path, options.project_root
-            )
-            processes.append(started)
-        # Written before waiting: if this process is killed from here on, the next run
-        # finds what it left running (see _stop_leftovers).
-        state.write(
-            data_dir,
-            state.StackState(
-                pid=os.getpid(),
-                started_at=time.time(),
-                database="embedded" if database.embedded else "external",
-                broker=f"{broker.kind} {broker.bootstrap_servers}",
-                services=[
-                    state.ServiceState(p.entry.name, p.url, p.pid, str(p.log_path), p.entry.module)
-                    for p in processes
-                ],
-                broker_pid=broker.pid,
-            ),
-        )
+            start = _starter(service, ports[service.name], env, log_path, options.project_root)
+            supervisor.run(service.name, start)
+        processes = supervisor.processes
         say("Waiting until every service is ready ...")
         try:
             wait_ready(processes, options.ready_timeout, cancelled=stop.is_set)
@@ -210,22 +213,55 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
 
         out.write(_table(processes, database, broker, fresh_broker, data_dir, mail))
         out.flush()
-        return _watch(processes, stop, say)
+        return _watch(supervisor, stop)
 
 
-def _watch(processes: list[ServiceProcess], stop: threading.Event, say: _Printer) -> int:
-    """Until ``stop``: report a service that exits, and keep the others running."""
-    reported: set[str] = set()
+def _watch(supervisor: Supervisor, stop: threading.Event) -> int:
+    """Until ``stop``: start a service that exited again, after a back-off (supervisor.py)."""
     while not stop.wait(0.5):
-        for p in processes:
-            code = p.exit_code()
-            if code is not None and p.entry.name not in reported:
-                reported.add(p.entry.name)
-                say(
-                    f"\n{p.entry.name} exited with code {code}; the end of {_show(p.log_path)}:\n"
-                    f"{p.log_tail()}\nThe other services keep running; Ctrl-C stops them."
-                )
+        supervisor.check()
     return 0
+
+
+def _starter(
+    service: ServiceEntry, port: int, env: dict[str, str], log_path: Path, root: Path
+) -> Callable[[], ServiceProcess]:
+    """Starts ``service``; a start after the first doesn't republish: the broker kept it all."""
+    starts = itertools.count()
+
+    def start() -> ServiceProcess:
+        again = next(starts) > 0
+        run_env = {**env, "REPUBLISH_ON_START": "false"} if again else env
+        return start_service(service, port, run_env, log_path, root)
+
+    return start
+
+
+def _show_exit(supervised: Supervised, code: int, say: _Printer) -> None:
+    """A service that ended by itself (not by a signal) says why at the end of its log."""
+    if code >= 0:
+        process = supervised.process
+        say(f"The end of {_show(process.log_path)}:\n{process.log_tail()}")
+
+
+def _write_state(data_dir: Path, described: state.StackState, supervisor: Supervisor) -> None:
+    state.write(
+        data_dir,
+        dataclasses.replace(
+            described,
+            services=[
+                state.ServiceState(
+                    s.name,
+                    s.process.url,
+                    s.process.pid,
+                    str(s.process.log_path),
+                    s.process.entry.module,
+                    restarts=s.restarts,
+                )
+                for s in supervisor
+            ],
+        ),
+    )
 
 
 # Dev data a service loads at start, unless its environment names a file already.
@@ -288,11 +324,11 @@ def _stopped(say: _Printer) -> int:
     return 130
 
 
-def _stop_all(processes: list[ServiceProcess], say: _Printer) -> None:
-    if not processes:
+def _stop_all(supervisor: Supervisor, say: _Printer) -> None:
+    if not supervisor.processes:
         return
     say("\nStopping the services ...")
-    killed = stop_services(processes, STOP_GRACE_SECONDS)
+    killed = supervisor.stop_all(STOP_GRACE_SECONDS)
     if killed:
         say(f"Killed (they didn't stop within {STOP_GRACE_SECONDS:g}s): {', '.join(killed)}")
     say("Services stopped; stopping the broker and PostgreSQL ...")
@@ -310,12 +346,12 @@ def _dev_postgres(datadir: Path) -> Iterator[Database]:
             yield database
     finally:
         pid = _postmaster_pid(datadir)
-        if pid is not None and _alive(pid):
+        if pid is not None and is_alive(pid):
             os.kill(pid, signal.SIGINT)  # "fast" shutdown: disconnect clients, checkpoint
             deadline = time.monotonic() + 15
-            while _alive(pid) and time.monotonic() < deadline:
+            while is_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pid):
+            if is_alive(pid):
                 os.kill(pid, signal.SIGQUIT)
 
 
@@ -325,16 +361,6 @@ def _postmaster_pid(datadir: Path) -> int | None:
         return int(first)
     except (OSError, IndexError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 async def _create_databases(database: Database, names: list[str]) -> None:
@@ -351,7 +377,7 @@ async def _create_databases(database: Database, names: list[str]) -> None:
 
 def _refuse_second_stack(data_dir: Path) -> None:
     running = state.read(data_dir)
-    if running is not None and _alive(running.pid):
+    if running is not None and is_alive(running.pid):
         raise StackError(
             f"a dev stack already runs on {_show(data_dir)} (pid {running.pid}): "
             "stop it with Ctrl-C in its terminal, or use another --data-dir"
@@ -367,34 +393,22 @@ def _stop_leftovers(data_dir: Path, say: _Printer) -> None:
     stale = state.read(data_dir)
     if stale is None:
         return
-    # What each command line holds: the console script, or ``-m <module>`` (catalog.py).
-    expected: list[tuple[int, tuple[str, ...]]] = [
-        (s.pid, (f"/passend-{s.name}", f"-m {s.module}")) for s in stale.services
-    ]
-    if stale.broker_pid is not None:
-        expected.append((stale.broker_pid, ("tansu",)))
     # Only processes that still run the same command: a pid may have been reused.
-    leftovers = [pid for pid, markers in expected if any(m in _command_line(pid) for m in markers)]
+    leftovers = [s.pid for s in stale.services if runs_service(s.pid, s.name, s.module)]
+    if stale.broker_pid is not None and "tansu" in command_line(stale.broker_pid):
+        leftovers.append(stale.broker_pid)
     if leftovers:
         say(f"Stopping what a previous run left behind (pids {leftovers}) ...")
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while any(_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
+        while any(is_alive(pid) for pid in leftovers) and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
     state.remove(data_dir)
-
-
-def _command_line(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
 class _Printer:

@@ -14,6 +14,7 @@ class ServiceState:
     pid: int
     log: str
     module: str  # with ``name``, what its command line holds, to recognise it later
+    restarts: int = 0  # how often the stack started it again after it exited
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,26 @@ class Stack:
     process: subprocess.Popen[str]
     base_port: int
     lines: list[str] = field(default_factory=list)
+    pending: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
     @property
     def output(self) -> str:
         return "\n".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        """The next line of output holding ``text`` (lines before it are kept too)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.pending.get(timeout=max(deadline - time.monotonic(), 0.1))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no line with {text!r} in {timeout}s:\n{self.output}"
+                ) from None
+            assert line is not None, f"passend-dev ended before {text!r}:\n{self.output}"
+            self.lines.append(line)
+            if text in line:
+                return line
 
     def url(self, service: str) -> str:
         """The URL the printed table gives for ``service``."""
@@ -93,7 +109,7 @@ def stack_up(data_dir: Path, services: int = 2, timeout: float = 60) -> Iterator
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     stack = Stack(process, base)
-    lines: queue.Queue[str | None] = queue.Queue()
+    lines = stack.pending
 
     def pump() -> None:
         assert process.stdout is not None
@@ -184,6 +200,13 @@ def test_up_after_a_killed_run_cleans_up_keeps_the_data_and_republishes(data_dir
         first.process.kill()  # SIGKILL: no chance to stop its services
         first.process.wait()
     assert alive(left), "a SIGKILLed passend-dev leaves its services running"
+    shown = subprocess.run(
+        [*passend_dev(), "--data-dir", str(data_dir), "status"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 1 and "is gone: nothing restarts its services" in shown.stdout
 
     with stack_up(data_dir, services=1) as second:
         assert "left behind" in second.output

@@ -24,7 +24,7 @@ from tests.e2e.test_intake_consent_link import _submission
 pytestmark = pytest.mark.e2e
 
 SWV = "swv-waterweg"
-IB_ADDRESS = "ib-marieke@waterweg.passend.test"  # devstack/dev_contacts.yaml
+IB_ADDRESS = "marieke.devries@waterweg.passend.test"  # the directory (dev_directory.yaml)
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ async def test_a_claim_in_the_dev_stack_leaves_the_ibs_mail_in_the_mail_folder(
 
             [mail] = await eventually(ib_mail, timeout=60, what="the IB's .eml in the mail folder")
         assert mail["Subject"].startswith("Hulpvraag ") and mail["Subject"].endswith(" is opgepakt")
-        assert mail.get_content().startswith("Beste Marieke (IB, De Havenmeester),")
+        assert mail.get_content().startswith("Beste Marieke de Vries,")  # the directory's name
         assert case_id in mail.get_content()  # the link to the case
         assert not list(folder.glob(".*.partial")), "only whole messages are left in the folder"
     assert stack.process.returncode == 0, stack.output

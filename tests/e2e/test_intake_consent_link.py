@@ -19,6 +19,7 @@ from passend_devstack.test_tokens import auth_env, auth_header
 from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.e2e.test_assignment_flow import _ready, processes
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def _submission() -> dict[str, Any]:
 async def _on_the_bus(broker: Broker, case_id: str, event_type: str) -> CloudEvent:
     """Read intake's topic from the start until ``event_type`` for the case shows up."""
     consumer = AIOKafkaConsumer(
-        topics.INTAKE,
+        on_broker(topics.INTAKE),
         bootstrap_servers=broker.bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",

@@ -19,7 +19,14 @@ from passend_devstack.infra import Broker, free_port
 from passend_devstack.test_tokens import auth_header
 from passend_devstack.waiting import eventually
 from passend_notifications.domain.messages import message_id
-from tests.integration.notifications.kit import SWV, Publisher, Topics, put_contact, smtp_server
+from tests.integration.notifications.kit import (
+    SWV,
+    Publisher,
+    Topics,
+    register_person,
+    smtp_server,
+)
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +38,7 @@ class ContractTopics(Topics):
     """The real topic names, as the other services publish them."""
 
     def for_payload(self, payload):
-        return payload.topic
+        return on_broker(payload.topic)
 
 
 async def test_walking_skeleton_claim_tells_the_ib(db_url: str, broker: Broker) -> None:
@@ -61,8 +68,9 @@ async def test_walking_skeleton_claim_tells_the_ib(db_url: str, broker: Broker) 
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
                 await eventually(lambda: _ready(http), timeout=60, what="service ready")
-                await put_contact(http, "ib-7", "ib@school.test")
                 async with Publisher(broker, ContractTopics("unused")) as bus:
+                    # The IB's address comes from the SWV's directory (assignment's event).
+                    await register_person(bus, db_url, "ib-7", "ib@school.test")
                     event = await bus.send(
                         CaseClaimed(
                             case_id=case_id,

@@ -10,7 +10,7 @@ from benchmarks.__main__ import measure
 from benchmarks.plan import Bench, Sizes
 from benchmarks.results import Figure
 from benchmarks.stack import Stack
-from benchmarks.stages import append, growth, latency, pipeline
+from benchmarks.stages import append, broker, growth, latency, pipeline
 from passend_devstack.infra import Broker, Database
 
 pytestmark = pytest.mark.integration
@@ -26,6 +26,9 @@ TINY = Sizes(
     latency_seconds=1.0,
     growth_levels=(100, 300),
     growth_samples=5,
+    latency_slice_seconds=0.5,
+    append_runs=1,
+    broker_levels=(30, 90),
 )
 
 
@@ -70,11 +73,14 @@ async def test_relay_projection_rebuild_and_verify_cover_the_whole_store(bench: 
         assert f.settings["events"] == 100
 
 
-async def test_growth_reports_each_level_and_the_ratio(bench: Bench) -> None:
+async def test_growth_reports_each_level_the_ratio_and_the_disk(bench: Bench) -> None:
     figures = _by_name(await growth.run(bench))
     for level in (100, 300):
         _measured(figures[f"growth_append_{level}"])
         _measured(figures[f"growth_history_{level}"])
+    _measured(figures["growth_disk_per_million"])
+    (table,) = figures["growth_append_100"].settings["tables"]
+    assert [row[0] for row in table["rows"]] == [100, 300]
     assert figures["growth_append_ratio"].value == pytest.approx(
         _measured(figures["growth_append_300"]) / _measured(figures["growth_append_100"])
     )
@@ -83,11 +89,27 @@ async def test_growth_reports_each_level_and_the_ratio(bench: Bench) -> None:
 @pytest.mark.e2e
 async def test_latency_follows_commands_into_the_other_services_read_model(bench: Bench) -> None:
     figures = _by_name(await latency.run(bench))
-    p50, p99 = _measured(figures["latency_p50"]), _measured(figures["latency_p99"])
-    assert p50 <= p99
-    (window,) = figures["latency_p99"].settings["runs"]
-    assert window["seen"] == window["commands"] == 20
-    assert window["failed"] == 0
+    p50, p99 = figures["latency_p50"], figures["latency_p99"]
+    assert p50.value is not None and p99.value is not None and 0 < p50.value <= p99.value
+    assert p99.runs == 2 and p99.aggregate == "worst"  # one sample per slice, the worst counts
+    settings = figures["latency_p99"].settings
+    assert settings["seen"] == settings["commands"] == 20
+    assert settings["failed"] == 0
+    # Two half-second slices, each reported; every command traced hop by hop.
+    assert [m["slice"] for m in settings["minutes"]] == [1, 2]
+    assert sum(m["traced"] for m in settings["minutes"]) == 20
+    hops = {h["hop"]: h for h in settings["hops"]}
+    assert set(hops) == {name for name, _, _ in (*latency.HOPS, latency._ANSWER)}
+    assert all(h["p50_ms"] is not None for h in hops.values())
+    assert {t["title"].split(" (")[0] for t in settings["tables"]} >= {"Per hop"}
+
+
+async def test_the_broker_alone_is_measured_per_fill_level(bench: Bench) -> None:
+    figures = _by_name(await broker.run(bench))
+    for level in (30, 90):
+        _measured(figures[f"broker_round_trip_{level}"])
+    (table,) = [t for f in figures.values() for t in f.settings.get("tables", ())]
+    assert len(table["rows"]) == 3  # two levels, and the same records in big batches
 
 
 async def test_the_command_writes_the_table_figures_as_json(

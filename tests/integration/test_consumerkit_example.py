@@ -23,6 +23,7 @@ from passend_contracts.events.base import EventPayload
 from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
 from tests.integration.gateway.kit import publish, running_gateway, unique, wait_handled
+from tests.topics import on_broker
 from tests.unit.gateway.factory import decided, envelope, escalated, later, youth_care
 
 pytestmark = pytest.mark.integration
@@ -94,6 +95,7 @@ async def run_until(
             group_id=group_id,
             stop=stop,
             progress=progress,
+            topic_prefix=on_broker(""),
         )
     )
 
@@ -165,7 +167,7 @@ async def test_example_keeps_an_invalid_message_and_waits_out_its_locked_databas
     broker: Broker, tmp_path: Path
 ) -> None:
     region = unique("Vlaardingen")
-    topic = topics.integration(region)
+    topic = topics.integration(region)  # no service involved: the plain name
     first, second = escalated(uuid4(), region), escalated(uuid4(), region)
     garbage: tuple[bytes, list[tuple[str, bytes]], bytes] = (
         str(first.case_id).encode(),

@@ -46,6 +46,7 @@ def settings_for(db_url: str, broker: Broker) -> ServiceSettings:
         auth_issuer=auth["AUTH_ISSUER"],
         auth_audience=auth["AUTH_AUDIENCE"],
         auth_jwks=auth["AUTH_JWKS"],
+        kafka_topic_prefix="",  # the test names a unique topic of its own (topic_name)
     )
 
 

@@ -112,6 +112,7 @@ def service_env(db_url: str, broker: Broker, port: int) -> dict[str, str]:
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "KAFKA_BROKER_KIND": broker.kind,
+        "KAFKA_TOPIC_PREFIX": "",  # the test names a unique topic of its own (topic_name)
         "HTTP_PORT": str(port),
         "LOG_LEVEL": "INFO",
     }

@@ -47,6 +47,7 @@ def settings_for(db_url: str, broker: Broker, **overrides: object) -> ServiceSet
         "auth_issuer": auth["AUTH_ISSUER"],
         "auth_audience": auth["AUTH_AUDIENCE"],
         "auth_jwks": auth["AUTH_JWKS"],
+        "kafka_topic_prefix": "",  # tests here name unique topics of their own (topic_name)
         **overrides,
     }
     return ServiceSettings(**values)  # type: ignore[arg-type]

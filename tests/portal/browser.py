@@ -49,6 +49,9 @@ async def person(browser: Browser, base_url: str, viewport: ViewportSize = LAPTO
     context = await browser.new_context(
         base_url=base_url, viewport=viewport, bypass_csp=True, locale="nl-NL"
     )
+    # A page may wait for a read model: on a busy two-core machine (the suite runs in
+    # parallel) that takes longer than Playwright's default of 30 s now and then.
+    context.set_default_timeout(60_000)
     return await context.new_page()
 
 

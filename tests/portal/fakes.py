@@ -47,8 +47,10 @@ class FakeServices:
         self.calls.append((request.method, service, request.url.path, body, request.headers))
         answer = self.routes.get((request.method, service, request.url.path))
         if answer is None:
-            return httpx.Response(404, json={"detail": {"message": "no such case"}})
+            return httpx.Response(404, json=problem(404, {"message": "no such case"}))
         status, content = answer(request) if callable(answer) else answer
+        if status >= 400 and isinstance(content, dict) and "detail" in content:
+            content = problem(status, content["detail"])
         return httpx.Response(status, json=content)
 
     def transport(self) -> httpx.MockTransport:
@@ -172,3 +174,16 @@ def trajectory(**changes: Any) -> dict[str, Any]:
     }
     view.update(changes)
     return view
+
+
+def problem(status: int, detail: Any) -> dict[str, Any]:
+    """An error answer as the services give it (RFC 9457 problem details), from the short
+    form the tests write: a list of field errors, or ``{"rule", "message", "field"}``."""
+    body: dict[str, Any] = {"type": f"urn:passend:problem:{status}", "status": status}
+    if isinstance(detail, list):
+        return {**body, "detail": "the request does not match this endpoint", "errors": detail}
+    if isinstance(detail, dict):
+        body["detail"] = str(detail.get("message", ""))
+        body.update({k: detail[k] for k in ("rule", "field") if detail.get(k)})
+        return body
+    return {**body, "detail": str(detail)}

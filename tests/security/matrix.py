@@ -53,6 +53,7 @@ WORKER = _roles(Role.SUPPORT_WORKER)
 STAFF = _roles(
     Role.SUPPORT_WORKER, Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE
 )
+DIRECTORY_KEEPERS = _roles(Role.OPERATOR, Role.SWV_ADMIN, Role.COORDINATOR)
 HEALTH = {
     "GET /health/live": Rule(Kind.PUBLIC),
     "GET /health/ready": Rule(Kind.PUBLIC),
@@ -110,10 +111,17 @@ INTAKE: dict[str, Rule] = {
         Kind.CASE, IB_AND_WORKER, body=lambda _: {"view": "agrees"}
     ),
     "GET /requests/{case_id}/consent": Rule(Kind.CASE, READERS),
+    # The links to hand over in person when a parent's e-mail did not arrive.
+    "GET /requests/{case_id}/consent/links": Rule(Kind.CASE, IB_AND_WORKER),
+    # A parent's address and link, for the message being delivered: notifications only.
+    "GET /internal/cases/{case_id}/parents/{parent_ref}": Rule(
+        Kind.CASE, _roles(Role.SERVICE), missing="no such case or parent"
+    ),
     # The parent's personal link: the link's token is the credential (W10).
     "GET /consent/{token}": Rule(Kind.PUBLIC),
     "POST /consent/{token}/confirm": Rule(Kind.PUBLIC),
     "POST /consent/{token}/refuse": Rule(Kind.PUBLIC),
+    "POST /consent/{token}/withdraw": Rule(Kind.PUBLIC),
 }
 
 ASSIGNMENT: dict[str, Rule] = {
@@ -139,9 +147,16 @@ ASSIGNMENT: dict[str, Rule] = {
     "GET /lead-times": Rule(Kind.TENANT, STAFF | {Role.OPERATOR}),
     # Expertise and work units are public within the SWV (W27); no pupil data.
     "GET /directory": Rule(Kind.TENANT, frozenset(Role)),
-    "PUT /directory": Rule(
-        Kind.TENANT, _roles(Role.OPERATOR, Role.COORDINATOR), body=lambda swv: directory(swv)
+    # Issue 24: the SWV's administrator and the operator change it all, a coordinator their
+    # own unit (the seeded document changes nothing, so each may send it).
+    "PUT /directory": Rule(Kind.TENANT, DIRECTORY_KEEPERS, body=lambda swv: directory(swv)),
+    # Everyone in the directory, with work addresses: for those who keep it.
+    "GET /directory/people": Rule(Kind.TENANT, DIRECTORY_KEEPERS),
+    # Names for screens: anyone signed in (the seeded directory lists no people).
+    "GET /directory/people/{person_id}": Rule(
+        Kind.TENANT, frozenset(Role), missing="is not in the SWV's directory"
     ),
+    "GET /directory/names": Rule(Kind.TENANT, frozenset(Role)),
 }
 
 GATEWAY: dict[str, Rule] = {**HEALTH}
@@ -223,6 +238,7 @@ def from_schema(openapi: dict[str, Any], operation: str) -> Body:
 
 SUPPORT = _roles(Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
 REGION_OVERSIGHT = _roles(Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
+PARTNERS = _roles(Role.IB, Role.TEACHER, Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
 
 
 def _synthetic(kind: Kind, roles: frozenset[Role]) -> Rule:
@@ -241,7 +257,7 @@ TRAJECTORY: dict[str, Rule] = {
     "POST /cases/{case_id}/signals": _synthetic(Kind.CASE, SUPPORT),
     # A teacher reads only: the IB acknowledges for the school.
     "POST /cases/{case_id}/signals/{signal_id}/acknowledgement": Rule(
-        Kind.CASE, IB_ONLY, synthetic=True, missing='"rule":"W19","message":"no signal'
+        Kind.CASE, IB_ONLY, synthetic=True, missing='"detail":"no signal'
     ),
     "POST /cases/{case_id}/evaluations": _synthetic(Kind.CASE, SUPPORT),
     "POST /cases/{case_id}/close": _synthetic(Kind.CASE, SUPPORT),
@@ -253,6 +269,14 @@ TRAJECTORY: dict[str, Rule] = {
     ),
     "POST /cases/{case_id}/escalations": _synthetic(Kind.CASE, SUPPORT),
     "POST /cases/{case_id}/team-no-decision": _synthetic(Kind.CASE, _roles(Role.TEAM_NO_MEMBER)),
+    # The teacher's part (C, docs/roles.md): a teacher of the pupil's group records measures
+    # and reflections; the IB or the support side notes the group; any partner invites an
+    # adviser, who lists their own invitations.
+    "POST /cases/{case_id}/measures": _synthetic(Kind.CASE, _roles(Role.TEACHER)),
+    "POST /cases/{case_id}/reflections": _synthetic(Kind.CASE, _roles(Role.TEACHER)),
+    "POST /cases/{case_id}/group": _synthetic(Kind.CASE, SUPPORT | IB_ONLY),
+    "POST /cases/{case_id}/invitations": _synthetic(Kind.CASE, PARTNERS),
+    "GET /invitations": Rule(Kind.TENANT, READERS),
     "GET /cases/{case_id}/trajectory": Rule(Kind.CASE, READERS),
     "GET /workers/{worker_id}/evaluations-due": Rule(
         Kind.LIST, _roles(Role.SUPPORT_WORKER) | REGION_OVERSIGHT
@@ -276,7 +300,14 @@ NOTIFICATIONS: dict[str, Rule] = {
     ),
     "PUT /contacts/{recipient_id}": _synthetic(Kind.TENANT, OPERATOR | {Role.SERVICE}),
     "DELETE /contacts/{recipient_id}": Rule(Kind.TENANT, OPERATOR | {Role.SERVICE}),
-    "PUT /cases/{case_id}/links/{recipient_id}": _synthetic(Kind.CASE, _roles(Role.SERVICE)),
+    "POST /messages/{message_id}/bounces": Rule(
+        Kind.TENANT, OPERATOR | {Role.SERVICE}, synthetic=True, missing="no such message"
+    ),
+    # Which messages did not arrive (no addresses): the coordinator follows them up.
+    "GET /messages/undeliverable": Rule(
+        Kind.LIST,
+        _roles(Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE),
+    ),
     "GET /templates/{name}": Rule(Kind.TENANT, OPERATOR),
     "PUT /templates/{name}": _synthetic(Kind.TENANT, OPERATOR),
     "DELETE /templates/{name}": Rule(Kind.TENANT, OPERATOR),

@@ -33,6 +33,7 @@ from passend_devstack.test_tokens import auth_env
 from passend_devstack.test_tokens import auth_header as token_header
 from passend_devstack.waiting import eventually
 from tests.conftest import create_database
+from tests.topics import on_broker
 
 SWV_A = "swv-a"
 SWV_B = "swv-b"
@@ -219,7 +220,7 @@ async def publish(broker: Broker, swv: str, *payloads: EventPayload) -> None:
                 data=data,
             )
             key, headers, value = event.to_kafka()
-            await producer.send_and_wait(payload.topic, value, key=key, headers=headers)
+            await producer.send_and_wait(on_broker(payload.topic), value, key=key, headers=headers)
     finally:
         await producer.stop()
 

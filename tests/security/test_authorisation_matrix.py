@@ -24,6 +24,7 @@ from tests.security.stack import (
     OTHER_REGION,
     OTHER_SCHOOL,
     OTHER_UNIT,
+    PARENT,
     REGION,
     SCHOOL,
     STRANGER,
@@ -120,6 +121,8 @@ def url_of(template: str, case_id: str) -> str:
         signal_id=uuid4(),
         message_id=uuid4(),
         subscription_id=uuid4(),
+        person_id=WORKER,
+        parent_ref=PARENT,
     )
 
 
@@ -132,13 +135,13 @@ def bodies(openapi: dict[str, Any], rules: dict[str, Rule]) -> dict[str, Rule]:
 
 
 def domain_rule(text: str) -> bool:
-    """Whether a refusal names a working agreement (W1-W29, R): a rule about this case."""
+    """Whether a refusal names a working agreement (W1-W29, R, TNO): a rule about this case."""
     try:
-        detail = json.loads(text).get("detail")
+        problem = json.loads(text)
     except ValueError:
         return False
-    rule = detail.get("rule") if isinstance(detail, dict) else None
-    return isinstance(rule, str) and re.fullmatch(r"W\d+|R", rule) is not None
+    rule = problem.get("rule") if isinstance(problem, dict) else None
+    return isinstance(rule, str) and re.fullmatch(r"W\d+|R|TNO", rule) is not None
 
 
 def judge(rule: Rule, caller: Caller, status: int, text: str, case_a: str) -> str | None:

@@ -33,6 +33,7 @@ from tests.security.stack import (
     run_full_case,
     running_stack,
 )
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +112,7 @@ async def test_an_erased_pupil_is_nowhere_and_the_chains_still_verify(
                 pool=pool,
                 bootstrap=broker.bootstrap_servers,
                 kind=broker.kind,  # type: ignore[arg-type]
+                topic_prefix=on_broker(""),
             )
             assert report.new_generation > report.old_generation
             after = await stack["intake"].http.get(f"/requests/{case_id}", headers=ib)
@@ -127,7 +129,7 @@ async def test_an_erased_pupil_is_nowhere_and_the_chains_still_verify(
                 found += await table_hits(service.db_url, IDENTIFIERS)
             # Every record of every topic, replayed from the start; no identity there
             # can be opened any more.
-            records = await replay(broker)
+            records = await replay(broker, on_broker("passend."))
             assert any(r.text().find(case_id) >= 0 for r in records)
             sealed: set[str] = set()
             for r in records:

@@ -1,14 +1,18 @@
-"""The benchmark's bookkeeping: medians, targets, the table, the JSON file and profile summaries."""
+"""The benchmark's bookkeeping: medians, targets, the tables, the JSON file, profile summaries, and
+the latency stage's per-minute and per-hop figures from the services' hop traces."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from benchmarks.__main__ import parse_args, sizes_of
 from benchmarks.plan import GROWTH_LEVELS, Sizes
 from benchmarks.profiling import summarise
-from benchmarks.results import Target, figure, median, table, write_json
+from benchmarks.results import Target, detail_table, details, figure, median, table, write_json
 from benchmarks.stack import libpq_params
+from benchmarks.stages import latency
 
 
 def test_the_figure_is_the_median_of_its_runs_and_judged_against_its_target() -> None:
@@ -93,3 +97,71 @@ def test_profile_summary_counts_own_and_inclusive_samples(tmp_path: Path) -> Non
     assert "16%" in summary  # 40 samples of 250 possible in one second
     assert "75.0%  hash_of (hashchain.py)" in summary
     assert "100.0%  verify (store.py)" in summary
+
+
+def test_a_figure_of_minutes_is_judged_by_its_worst_minute() -> None:
+    minutes = [30.0, 120.0, 45.0]
+    f = figure("p99", "p99", minutes, "ms", Target("<", 100), worst=True)
+    assert f.value == 120.0 and f.met is False and f.aggregate == "worst"
+    assert figure("r", "rate", [3.0, 1.0, 2.0], "ev/s", Target(">=", 1), worst=True).value == 1.0
+    assert figure("ref", "reference", [3.0, 9.0], "ms", worst=True).value == 9.0
+
+
+def test_detail_tables_print_once_after_the_figures() -> None:
+    t = detail_table("Per hop", ["hop", "p50"], [["fetch", 12.345], ["commit", None]])
+    a = figure("a", "a", [1.0], "ms", settings={"tables": [t]})
+    b = figure("b", "b", [1.0], "ms", settings={"tables": [t]})
+    printed = details([a, b])
+    assert printed.count("**Per hop**") == 1
+    assert "| fetch  | 12.3 |" in printed and "| commit | -    |" in printed
+    assert details([figure("c", "c", [1.0], "ms")]) == ""
+
+
+def test_options_override_the_sizes() -> None:
+    options = "--latency-seconds 120 --latency-rate 50 --slice-seconds 30 --levels 10_000,1000"
+    args = parse_args(options.split())
+    sizes = sizes_of(args)
+    assert sizes.latency_seconds == 120 and sizes.latency_rate == 50
+    assert sizes.latency_slice_seconds == 30 and sizes.growth_levels == (1_000, 10_000)
+    assert sizes_of(parse_args([])).latency_seconds == 600  # ten minutes by default
+    assert sizes_of(parse_args(["--quick"])).latency_seconds == 3
+    with pytest.raises(SystemExit):
+        parse_args(["--latency-seconds", "0"])
+
+
+def _span(kind: str, c: str, **moments: Any) -> dict[str, Any]:
+    return {"span": kind, "c": [c, "someone-else"], **{k: int(v * 1e9) for k, v in moments.items()}}
+
+
+def test_each_command_is_followed_hop_by_hop_and_the_hops_add_up() -> None:
+    c = "b1-1"
+    spans = [
+        _span("http", c, t0=1.000, t1=1.020) | {"path": "/requests"},
+        _span("append", c, t0=1.005, t1=1.010) | {"source": "/passend/intake"},
+        _span("relay", c, woken=1.010, t0=1.011, read=1.013, acked=1.016, t1=1.017)
+        | {"source": "/passend/intake"},
+        _span("consume", c, t0=1.030, applied=1.045, t1=1.046) | {"consumer": "routing"},
+        _span("consume", c, t0=1.031, applied=1.032, t1=1.033) | {"consumer": "case_consent"},
+        _span("append", c, t0=1.035, t1=1.040) | {"source": "/passend/assignment"},
+        _span("relay", c, woken=1.040, t0=1.046, read=1.048, acked=1.050, t1=1.051)
+        | {"source": "/passend/assignment"},
+        _span("consume", c, t0=1.060, applied=1.070, t1=1.071) | {"consumer": "case_board"},
+    ]
+    window = latency._Window(commands=[latency._Command(1, c, 0.999, answered=1.022, seen=1.074)])
+    minutes, hops = latency.summarise(window, spans, slice_seconds=60)
+    (minute,) = minutes
+    assert minute["traced"] == 1 and minute["seen"] == 1
+    assert minute["p50_ms"] == pytest.approx(52.0)  # from the 2xx
+    assert minute["p50_from_send_ms"] == pytest.approx(75.0)
+    by_name = {h["hop"]: h["p50_ms"] for h in hops}
+    on_the_way = [by_name[name] for name, _, _ in latency.HOPS]
+    assert sum(on_the_way) == pytest.approx(75.0)  # scheduled send to first sight
+    assert on_the_way[4] == pytest.approx(14.0)  # broker -> routing reactor
+    assert by_name[latency._ANSWER[0]] == pytest.approx(22.0)
+
+
+def test_a_command_without_every_hop_in_the_traces_counts_but_is_not_traced() -> None:
+    window = latency._Window(commands=[latency._Command(1, "b1-9", 5.0, answered=5.01, seen=5.05)])
+    minutes, hops = latency.summarise(window, [], slice_seconds=60)
+    assert minutes[0]["seen"] == 1 and minutes[0]["traced"] == 0
+    assert all(h["p50_ms"] is None for h in hops)

@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--kafka", metavar="BOOTSTRAP", help="also check each topic holds exactly the store"
     )
+    verify.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("KAFKA_TOPIC_PREFIX", ""),
+        help="what the services put before their topics' names (KAFKA_TOPIC_PREFIX)",
+    )
 
     check = commands.add_parser("check-report", help="check an HTML report's content hash")
     check.add_argument("file", type=Path)
@@ -143,7 +148,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _history(auditor, args)
         if args.command == "as-of":
             return _as_of(auditor, args)
-        return _verify(auditor, args.kafka)
+        return _verify(auditor, args.kafka, args.topic_prefix)
     except ValueError as exc:
         print(f"passend-audit: {exc}", file=sys.stderr)
         return USAGE
@@ -221,7 +226,7 @@ def _as_of(auditor: Auditor, args: argparse.Namespace) -> int:
     return _incomplete(auditor)
 
 
-def _verify(auditor: Auditor, kafka: str | None) -> int:
+def _verify(auditor: Auditor, kafka: str | None, topic_prefix: str = "") -> int:
     reports: list[ChainReport] = []
     for service in SERVICE_ORDER:
         try:
@@ -234,7 +239,7 @@ def _verify(auditor: Auditor, kafka: str | None) -> int:
     print(chain_table(reports))
     broken = any(not r.ok for r in reports)
     if kafka:
-        topic_reports = _check_topics(auditor, kafka)
+        topic_reports = _check_topics(auditor, kafka, topic_prefix)
         print()
         print(topic_table(topic_reports))
         broken = broken or any(not t.ok for t in topic_reports)
@@ -243,7 +248,7 @@ def _verify(auditor: Auditor, kafka: str | None) -> int:
     return _incomplete(auditor)
 
 
-def _check_topics(auditor: Auditor, bootstrap: str) -> list[TopicReport]:
+def _check_topics(auditor: Auditor, bootstrap: str, prefix: str) -> list[TopicReport]:
     found: list[TopicReport] = []
     for service in SERVICE_ORDER:
         try:
@@ -256,7 +261,9 @@ def _check_topics(auditor: Auditor, bootstrap: str) -> list[TopicReport]:
         # Only this tenant's records: the token's SWV is what the store answered for.
         swv = _token_swv(auditor.token)
         found.append(
-            asyncio.run(check_topic(bootstrap, TOPICS[service], body["event_ids"], swv=swv))
+            asyncio.run(
+                check_topic(bootstrap, prefix + TOPICS[service], body["event_ids"], swv=swv)
+            )
         )
     return found
 

@@ -39,6 +39,10 @@ TEMPLATES: dict[str, str] = {
     "nl.passend.assignment.SupportWorkerProfiled": (
         "Profiel van ondersteuner {worker_id} vastgelegd (werkeenheid {work_unit_id})"
     ),
+    "nl.passend.assignment.PersonRegistered": (
+        "{display_name} ({person_id}) in de lijst van medewerkers"
+    ),
+    "nl.passend.assignment.PersonDeactivated": "{person_id} uit de lijst van medewerkers: {reason}",
     "nl.passend.assignment.SchoolRegistered": "School {school_id} ingeschreven: {name}",
     "nl.passend.assignment.SchoolHolidaysConfigured": "Schoolvakanties regio {region} ingesteld",
     "nl.passend.assignment.RequestRouted": (
@@ -90,6 +94,19 @@ TEMPLATES: dict[str, str] = {
     ),
     "nl.passend.trajectory.SupportStarted": "Ondersteuning gestart door {started_by}",
     "nl.passend.trajectory.TrajectoryPaused": "Traject gepauzeerd ({rule}): {reason}",
+    "nl.passend.trajectory.TrajectoryWithdrawn": (
+        "Traject beëindigd: de hulpvraag is ingetrokken door {withdrawn_by} ({reason})"
+    ),
+    "nl.passend.trajectory.PupilGroupNoted": "Groep van de leerling vastgelegd: {group}",
+    "nl.passend.trajectory.MeasureTried": (
+        "Maatregel in de klas uitgeprobeerd door {recorded_by} ({group}): {description}"
+    ),
+    "nl.passend.trajectory.ReflectionRecorded": (
+        "Reflectie van leerkracht {recorded_by} met ondersteuner {worker_id} vastgelegd"
+    ),
+    "nl.passend.trajectory.AdviserInvited": (
+        "Adviseur {adviser_id} uitgenodigd door {invited_by} voor {meeting_on}: {goal}"
+    ),
     "nl.passend.trajectory.TrajectoryResumed": "Traject hervat: {reason}",
     "nl.passend.trajectory.SessionRecorded": (
         "Sessie van {worker_id} op {held_on} vastgelegd ({hours} uur)"
@@ -121,6 +138,9 @@ TEMPLATES: dict[str, str] = {
     ),
     "nl.passend.notifications.NotificationFailed": (
         "Verzenden via {channel} mislukt (poging {attempt}): {reason}"
+    ),
+    "nl.passend.notifications.NotificationCancelled": (
+        "Bericht niet verstuurd, want niet meer nodig ({reason_code})"
     ),
     "nl.passend.notifications.NotificationParked": (
         "Bericht geparkeerd na {attempts} pogingen: {reason}"

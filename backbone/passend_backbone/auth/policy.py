@@ -23,8 +23,14 @@ from passend_backbone.auth.principal import Principal, Role
 READ_ONLY: frozenset[Role] = frozenset({Role.TEACHER, Role.AUDITOR})
 # Roles that see every case of their own SWV.
 WHOLE_SWV: frozenset[Role] = frozenset({Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE})
-# Every role that may see case content at all (the operator runs the system, blind to it).
-CASE_ROLES: frozenset[Role] = frozenset(Role) - {Role.OPERATOR}
+# Every role that may see case content at all: the operator runs the system and the SWV's
+# administrator keeps its directory, both blind to cases; the privacy officer's reads come
+# with endpoints of their own.
+CASE_ROLES: frozenset[Role] = frozenset(Role) - {
+    Role.OPERATOR,
+    Role.SWV_ADMIN,
+    Role.PRIVACY_OFFICER,
+}
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,7 @@ def sees_case(principal: Principal, case: CaseFacts) -> bool:
     worker and coordinator: their work unit's cases, and cases addressed to or claimed by
     them. Education specialist, auditor, another service: the whole own SWV. Team NO
     member: cases escalated to their region's Team NO. Route coach: cases they were
-    called into. Operator: none.
+    called into. Operator, SWV administrator, privacy officer: none.
     """
     if case.swv != principal.swv:
         return False

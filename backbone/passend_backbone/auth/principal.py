@@ -18,6 +18,10 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # read only, own SWV
     OPERATOR = "operator"  # no case content
     COORDINATOR = "coordinator"  # work-unit coordinator: own work unit
+    SWV_ADMIN = "swv_admin"  # the SWV's own administrator: its whole directory, no case content
+    # Functionaris gegevensbescherming: oversees the processing of personal data; no case
+    # content (what they may see comes with its own endpoints).
+    PRIVACY_OFFICER = "privacy_officer"
     SERVICE = "service"  # another Passend service
 
 

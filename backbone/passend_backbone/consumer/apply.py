@@ -19,9 +19,14 @@ import asyncpg
 import structlog
 
 from passend_backbone.consumer.bookkeeping import Bookkeeping
-from passend_backbone.consumer.deliveries import Delivery
+from passend_backbone.consumer.deliveries import Delivery, RawEvent
 from passend_backbone.consumer.failures import is_transient
-from passend_backbone.consumer.kinds import BatchProjection, Projection, Reactor
+from passend_backbone.consumer.kinds import (
+    BatchProjection,
+    Projection,
+    RawBatchProjection,
+    Reactor,
+)
 from passend_backbone.eventstore.port import EventStore
 from passend_backbone.logs import log_context
 
@@ -69,6 +74,50 @@ async def apply_projection(
                 await projection.handle(conn, delivery.event, delivery.payload)
         except Exception as exc:
             raise HandlerFailed(delivery, exc) from exc
+
+
+async def apply_raw_projection(
+    conn: asyncpg.Connection,
+    projection: RawBatchProjection,
+    events: Sequence[RawEvent | Delivery],
+) -> None:
+    """:func:`apply_projection` for a rebuild's batch of raw and parsed events.
+
+    The handled marks go in with one ``COPY`` when the batch's ids are new (a fresh
+    generation: the common case), else with the upsert that skips the ones already
+    there. What the projection raises propagates: the caller applies the batch through
+    the contract then.
+    """
+    ids = [e.id if isinstance(e, RawEvent) else str(e.event.id) for e in events]
+    if not ids:
+        return
+    new = await _mark_new_ids(conn, ids)
+    todo: list[RawEvent | Delivery] = []
+    for event, event_id in zip(events, ids, strict=True):
+        if event_id in new:
+            new.discard(event_id)  # the same event twice in one batch
+            todo.append(event)
+    if todo:
+        await projection.handle_raw_batch(conn, todo)
+
+
+async def _mark_new_ids(conn: asyncpg.Connection, ids: list[str]) -> set[str]:
+    """Mark ``ids`` (text) handled in the current generation; return those that were new."""
+    if len(set(ids)) == len(ids):
+        try:
+            async with conn.transaction():  # a savepoint: a duplicate undoes only the COPY
+                await conn.copy_records_to_table(
+                    "handled", records=[(i,) for i in ids], columns=["event_id"]
+                )
+            return set(ids)
+        except asyncpg.UniqueViolationError:
+            pass  # some were handled before (a resumed rebuild, a republished event)
+    rows = await conn.fetch(
+        "INSERT INTO handled (event_id) SELECT unnest($1::uuid[]) "
+        "ON CONFLICT DO NOTHING RETURNING event_id::text",
+        ids,
+    )
+    return {row["event_id"] for row in rows}
 
 
 async def apply_reactor(

@@ -88,3 +88,98 @@ def parse_records(records: Sequence[Any]) -> tuple[list[Delivery], list[Failure]
         if collecting:
             gc.enable()
     return deliveries, failures, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A consumed event whose body is used as JSON, not as the contract's typed payload.
+
+    For rebuilds of projections that can apply events this way
+    (:class:`~passend_backbone.consumer.kinds.RawBatchProjection`): the contract has
+    validated the first event of its type and shape (:class:`Shapes`); this one is read
+    without validating each field again.
+    """
+
+    record: Any
+    id: str  # the event id as text
+    type: str
+    subject: str
+    swv: str
+    data: dict[str, Any]
+
+
+class Shapes:
+    """The shapes (event type, header names, body keys) of which one event passed the
+    contract in full.
+
+    Events of Passend's own topics were validated when they were appended (the relay
+    publishes what the store holds, byte for byte): checking every field of every event
+    again during a rebuild costs more than the rest of it. So the first event of each
+    shape is parsed with the contract; the others of that shape are taken as JSON. A
+    value that is still wrong (only possible in a record no relay wrote) is caught where
+    it is used: the projection's batch fails and the rebuild applies that batch through
+    the contract instead, which names the event.
+    """
+
+    def __init__(self) -> None:
+        self._checked: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+
+    def parse(
+        self, records: Sequence[Any], raw_types: frozenset[str]
+    ) -> tuple[list[RawEvent | Delivery], list[Failure], int]:
+        """(events in order, failures, skipped): raw for ``raw_types`` in known shapes,
+        else through the contract as :func:`parse_records` does."""
+        events: list[RawEvent | Delivery] = []
+        failures: list[Failure] = []
+        skipped = 0
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for record in records:
+                raw = _raw(record, raw_types)
+                shape = None
+                if raw is not None:
+                    names = tuple(name for name, _ in record.headers)
+                    shape = (raw.type, names, tuple(raw.data))
+                    if shape in self._checked:
+                        events.append(raw)
+                        continue
+                parsed = parse_record(record)
+                if parsed is None:
+                    skipped += 1
+                elif isinstance(parsed, Failure):
+                    failures.append(parsed)
+                else:
+                    if shape is not None:
+                        self._checked.add(shape)
+                    events.append(parsed)
+        finally:
+            if collecting:
+                gc.enable()
+        return events, failures, skipped
+
+
+def _raw(record: Any, raw_types: frozenset[str]) -> RawEvent | None:
+    """The record as a :class:`RawEvent` when it is one of ``raw_types`` and well-formed
+    JSON with the envelope attributes a projection uses; ``None`` otherwise."""
+    try:
+        headers = dict(record.headers)
+        kind = headers["ce_type"].decode()
+        if kind not in raw_types:
+            return None
+        event_id = headers["ce_id"].decode()
+        if len(event_id) != 36 or event_id != event_id.lower():
+            return None  # handled marks compare ids as text: only the canonical form
+        data = orjson.loads(record.value)
+        if type(data) is not dict:
+            return None
+        return RawEvent(
+            record,
+            event_id,
+            kind,
+            headers["ce_subject"].decode(),
+            headers["ce_swv"].decode(),
+            data,
+        )
+    except (KeyError, UnicodeDecodeError, orjson.JSONDecodeError, TypeError, ValueError):
+        return None

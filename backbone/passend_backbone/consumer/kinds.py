@@ -22,7 +22,7 @@ from uuid import UUID, uuid5
 
 import asyncpg
 
-from passend_backbone.consumer.deliveries import Delivery
+from passend_backbone.consumer.deliveries import Delivery, RawEvent
 from passend_backbone.eventstore import EventStore
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -57,6 +57,25 @@ class BatchProjection(Projection, Protocol):
 
     async def handle_batch(self, conn: asyncpg.Connection, deliveries: Sequence[Delivery]) -> None:
         """Apply ``deliveries`` in order inside the runner's transaction."""
+
+
+@runtime_checkable
+class RawBatchProjection(BatchProjection, Protocol):
+    """A batch projection that can also apply events read as plain JSON (a rebuild's path).
+
+    ``raw_types`` are the event types (newest versions) it takes as :class:`RawEvent`
+    (id, type, subject, swv and the JSON body); events of other types, and the first of
+    each shape, come as parsed :class:`Delivery` s in the same batch, in order.
+    ``handle_raw_batch`` must leave the tables exactly as ``handle`` of each event in order
+    would. If it raises, the rebuild applies that batch through the contract instead.
+    """
+
+    raw_types: frozenset[str]
+
+    async def handle_raw_batch(
+        self, conn: asyncpg.Connection, events: Sequence[RawEvent | Delivery]
+    ) -> None:
+        """Apply ``events`` in order inside the rebuild's transaction."""
 
 
 class Reactor(Protocol):

@@ -21,12 +21,26 @@ the swap they apply to the new generation's tables.
 An interrupted rebuild resumes from the new generation's ``consumed`` offsets (each batch
 records them in its own transaction); ``fresh=True`` starts over instead, as needed when
 the projection's code changed since the interrupted attempt.
+
+**Speed.** With ``workers`` > 1 (and the database's URL) the bulk of the reading runs in
+that many forked processes, each with its own consumer and connection, over its share
+of the topic partitions; a case's events stay in one partition, so each worker applies
+them in order. The parent then catches up with what arrived meanwhile and swaps. A
+projection that offers ``handle_raw_batch``
+(:class:`~passend_backbone.consumer.kinds.RawBatchProjection`) gets the events of a
+shape the contract has validated once as JSON (:class:`~passend_backbone.consumer.
+deliveries.Shapes`), and the handled marks go in with ``COPY``; a batch that fails that
+way is applied through the contract, event by event where needed, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import multiprocessing
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,15 +49,17 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from passend_backbone import db
 from passend_backbone.consumer.apply import (
     HandlerFailed,
     apply_projection,
+    apply_raw_projection,
     default_log,
     record_consumed,
 )
-from passend_backbone.consumer.deliveries import Delivery, parse_records
+from passend_backbone.consumer.deliveries import Delivery, RawEvent, Shapes, parse_records
 from passend_backbone.consumer.failures import is_transient
-from passend_backbone.consumer.kinds import Projection
+from passend_backbone.consumer.kinds import Projection, RawBatchProjection
 from passend_backbone.consumer.schema import (
     create_generation,
     ensure_projection,
@@ -111,13 +127,23 @@ async def rebuild(
     max_records: int = 5000,
     swap_timeout: float = 60.0,
     log: Any = None,
+    topic_prefix: str = "",
+    workers: int = 1,
+    database_url: str | None = None,
+    raw: bool = True,
 ) -> RebuildReport:
     """Build the next generation of ``projection`` from offset zero and make it active.
+
+    ``workers`` > 1 reads the bulk in that many processes (forked; each connects to
+    ``database_url``, which it then needs); ``raw=False`` applies every event through the
+    contract even when the projection could take it as JSON.
 
     Raises :class:`RebuildConflict` when another rebuild of it is running, or when the
     final catch-up under the swap lock (which holds up the live consumer) takes longer
     than ``swap_timeout`` seconds.
     """
+    if workers > 1 and not database_url:
+        raise ValueError("workers > 1 need database_url: each worker connects on its own")
     log = (log or default_log()).bind(projection=projection.name, service=service)
     started = time.monotonic()
     await ensure_projection(pool, projection)
@@ -129,8 +155,13 @@ async def rebuild(
         if not got:
             raise RebuildConflict(f"projection {projection.name!r} is being rebuilt already")
         try:
-            build = _Build(projection, pool, kind, bootstrap, service, progress, retries, log)
+            build = _Build(
+                projection, pool, kind, bootstrap, service, progress, retries, log, topic_prefix
+            )
+            build.raw = raw and isinstance(projection, RawBatchProjection)
             old, new, resumed = await build.prepare(fresh=fresh)
+            if workers > 1 and database_url:
+                await build.consume_in_workers(workers, database_url, max_records)
             await build.consume_bulk(max_records)
             await build.swap(old, max_records, swap_timeout)
         finally:
@@ -170,8 +201,10 @@ class _Build:
         progress: Callable[[RebuildProgress], None] | None,
         retries: int,
         log: Any,
+        topic_prefix: str = "",
     ) -> None:
         self.projection = projection
+        self.topic_prefix = topic_prefix
         self.pool = pool
         self.kind: BrokerKind = kind
         self.bootstrap = bootstrap
@@ -183,6 +216,8 @@ class _Build:
         self.failed: list[FailedRecord] = []
         self.generation = 0
         self.schema = ""
+        self.raw = False  # events of validated shapes as JSON (a RawBatchProjection)
+        self.shapes = Shapes()
 
     async def prepare(self, *, fresh: bool) -> tuple[int, int, bool]:
         """Drop stale generations, create (or keep, to resume) the next one."""
@@ -207,6 +242,104 @@ class _Build:
                     await create_generation(conn, self.projection, self.generation)
             self.log.info("rebuild.start", generation=self.generation, resumed=resumed)
             return active, self.generation, resumed
+
+    async def consume_in_workers(self, workers: int, database_url: str, max_records: int) -> None:
+        """The bulk in ``workers`` forked processes, each over its share of the partitions.
+
+        Each worker reads its partitions from where the generation's ``consumed`` says to
+        the highwater of its first fetches (two passes, as :meth:`consume_bulk`), applying
+        batches in their own transactions; the parent shows progress from ``consumed``.
+        """
+        partitions = await self._partitions()
+        shares = [partitions[i::workers] for i in range(workers)]
+        shares = [share for share in shares if share]
+        if len(shares) < 2:
+            return  # one worker would only add a process start: read here instead
+        if threading.current_thread() is not threading.main_thread():
+            # A process forked from another thread than the main one does not exit
+            # cleanly (exit code 1 after its work): read here instead.
+            self.log.warning("rebuild.workers_need_the_main_thread", workers=workers)
+            return
+        context = multiprocessing.get_context("fork")
+        results = [context.SimpleQueue() for _ in shares]
+        processes = [
+            context.Process(
+                target=_worker,
+                args=(self._worker_job(share, database_url, max_records), queue),
+                name=f"rebuild-{self.projection.name}-{n}",
+                daemon=True,
+            )
+            for n, (share, queue) in enumerate(zip(shares, results, strict=True))
+        ]
+        for process in processes:
+            process.start()
+        outcomes: dict[int, dict[str, Any]] = {}
+        next_progress = 0.0
+        try:
+            while len(outcomes) < len(processes):
+                # Read each report as it comes: a worker blocks until its report is read.
+                for n, queue in enumerate(results):
+                    if n not in outcomes and not queue.empty():
+                        outcomes[n] = queue.get()
+                if all(not p.is_alive() for p in processes) and len(outcomes) < len(processes):
+                    for n, queue in enumerate(results):
+                        if n not in outcomes and not queue.empty():
+                            outcomes[n] = queue.get()
+                    break
+                await asyncio.sleep(0.01)
+                if self.progress is not None and time.monotonic() >= next_progress:
+                    next_progress = time.monotonic() + 0.5
+                    done = await self._consumed_so_far()
+                    self.progress(RebuildProgress(self.projection.name, "bulk", done, 0))
+        finally:
+            for process in processes:
+                if process.is_alive() and len(outcomes) < len(processes):
+                    process.terminate()
+                process.join()
+        for n, process in enumerate(processes):
+            outcome = outcomes.get(n)
+            if process.exitcode != 0 or outcome is None or "error" in outcome:
+                error = (outcome or {}).get("error") or f"exit code {process.exitcode}"
+                raise RuntimeError(f"rebuild worker {process.name} failed: {error}")
+            self.records += outcome["records"]
+            self.failed += [FailedRecord(*f) for f in outcome["failed"]]
+
+    def _worker_job(
+        self, partitions: list[TopicPartition], database_url: str, max_records: int
+    ) -> dict[str, Any]:
+        return {
+            "projection": self.projection,
+            "kind": self.kind,
+            "bootstrap": self.bootstrap,
+            "service": self.service,
+            "retries": self.retries,
+            "topic_prefix": self.topic_prefix,
+            "generation": self.generation,
+            "raw": self.raw,
+            "partitions": [(tp.topic, tp.partition) for tp in partitions],
+            "database_url": database_url,
+            "max_records": max_records,
+        }
+
+    async def _partitions(self) -> list[TopicPartition]:
+        """The projection's topic partitions, as the broker's metadata has them."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, **client_security_settings())
+        await consumer.start()
+        try:
+            await consumer.topics()
+            return [
+                TopicPartition(self.topic_prefix + topic, p)
+                for topic in self.projection.topics
+                for p in sorted(consumer.partitions_for_topic(self.topic_prefix + topic) or ())
+            ]
+        finally:
+            await consumer.stop()
+
+    async def _consumed_so_far(self) -> int:
+        value = await self.pool.fetchval(
+            f"SELECT coalesce(sum(next_offset), 0) FROM {self.schema}.consumed"
+        )
+        return int(value)
 
     async def consume_bulk(self, max_records: int) -> None:
         """Read from the start (or the resume point) to the highwater of the first fetches."""
@@ -268,7 +401,9 @@ class _Build:
         finally:
             await consumer.stop()
 
-    async def _start_consumer(self, max_records: int) -> AIOKafkaConsumer:
+    async def _start_consumer(
+        self, max_records: int, only: Sequence[TopicPartition] | None = None
+    ) -> AIOKafkaConsumer:
         settings = consumer_settings(self.kind)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -280,16 +415,21 @@ class _Build:
             max_poll_records=max_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            # A fetch at a partition's end waits this long for more: the rebuild learns
+            # each highwater from such fetches, twice per pass (the default is 500 ms).
+            fetch_max_wait_ms=_FETCH_WAIT_MS,
             **client_security_settings(),
         )
         await consumer.start()
         try:
             await consumer.topics()  # loads the metadata partitions_for_topic reads
             partitions = [
-                TopicPartition(topic, p)
+                TopicPartition(self.topic_prefix + topic, p)
                 for topic in self.projection.topics
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
+                for p in sorted(consumer.partitions_for_topic(self.topic_prefix + topic) or ())
             ]
+            if only is not None:
+                partitions = [tp for tp in partitions if tp in set(only)]
             consumer.assign(partitions)
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(
@@ -342,10 +482,12 @@ class _Build:
                         await pending
                         pending = None
                     return start_behind
-                batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+                batch = await consumer.getmany(
+                    timeout_ms=_FETCH_WAIT_MS * 2, max_records=max_records
+                )
                 records = [r for part in batch.values() for r in part]
                 if records:
-                    parsed = await _parse(records)
+                    parsed = await self._parse(records)
                     if pending is not None:
                         await pending
                     pending = asyncio.create_task(
@@ -357,12 +499,42 @@ class _Build:
                 with contextlib.suppress(BaseException):
                     await pending
 
+    async def _parse(self, records: Sequence[Any]) -> _Parsed:
+        """The records parsed a chunk at a time, letting the pending transaction go on
+        between: raw where the projection takes it, else through the contract."""
+        events: list[RawEvent | Delivery] = []
+        failures: list[Failure] = []
+        raw_types = self.projection.raw_types if self.raw else frozenset()  # type: ignore[attr-defined]
+        for start in range(0, len(records), _PARSE_CHUNK):
+            chunk = records[start : start + _PARSE_CHUNK]
+            if self.raw:
+                parsed, failed, _ = self.shapes.parse(chunk, raw_types)
+                events += parsed
+            else:
+                typed, failed, _ = parse_records(chunk)
+                events += typed
+            failures += failed
+            await asyncio.sleep(0)
+        return events, failures
+
     async def _apply(
         self, records: Sequence[Any], parsed: _Parsed, phase: str, behind: int
     ) -> None:
-        deliveries, failures = parsed
-
-        failures += await self._apply_with_retries(records, deliveries)
+        events, failures = parsed
+        if self.raw and any(isinstance(e, RawEvent) for e in events):
+            try:
+                await self._apply_raw(records, events)
+                events = []
+            except _RawFailed as exc:
+                # Through the contract instead: it names the event, and the retries set
+                # it aside as the live consumer would.
+                self.log.warning("rebuild.raw_batch_failed", records=len(records), error=exc.reason)
+                typed, failures, _ = parse_records(records)
+                failures += await self._apply_with_retries(records, typed)
+                events = []
+        if events:
+            typed_events = [e for e in events if isinstance(e, Delivery)]
+            failures += await self._apply_with_retries(records, typed_events)
         for failure in failures:
             record = failure.record
             self.log.error(
@@ -380,6 +552,30 @@ class _Build:
         self.records += len(records)
         if self.progress is not None:
             self.progress(RebuildProgress(self.projection.name, phase, self.records, behind))
+
+    async def _apply_raw(
+        self, records: Sequence[Any], events: Sequence[RawEvent | Delivery]
+    ) -> None:
+        """One transaction: handled marks, the projection's raw batch, the offsets.
+
+        Transient failures are waited out; any other raises :class:`_RawFailed`.
+        """
+        policy = DeliveryPolicy(retries=self.retries)
+        transient_in_a_row = 0
+        projection: RawBatchProjection = self.projection  # type: ignore[assignment]
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await use_schema(conn, self.schema)
+                    await apply_raw_projection(conn, projection, events)
+                    await record_consumed(conn, records)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise _RawFailed(repr(exc)) from exc
+                transient_in_a_row += 1
+                self.log.warning("rebuild.transient_failure", error=repr(exc))
+                await asyncio.sleep(policy.backoff(transient_in_a_row))
 
     async def _apply_with_retries(
         self, records: Sequence[Any], deliveries: Sequence[Delivery]
@@ -430,20 +626,68 @@ class _Build:
             await asyncio.sleep(wait)
 
 
-_Parsed = tuple[list[Delivery], list[Failure]]
+_Parsed = tuple[list[RawEvent | Delivery], list[Failure]]
 _PARSE_CHUNK = 500
+_FETCH_WAIT_MS = 20
 
 
-async def _parse(records: Sequence[Any]) -> _Parsed:
-    """The records parsed a chunk at a time, letting the pending transaction go on between."""
-    deliveries: list[Delivery] = []
-    failures: list[Failure] = []
-    for start in range(0, len(records), _PARSE_CHUNK):
-        parsed, failed, _ = parse_records(records[start : start + _PARSE_CHUNK])
-        deliveries += parsed
-        failures += failed
-        await asyncio.sleep(0)
-    return deliveries, failures
+class _RawFailed(Exception):
+    """A batch failed on the raw path for another reason than a passing fault."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _worker(job: dict[str, Any], results: Any) -> None:
+    """A forked rebuild worker: read its partitions into the generation, report, exit.
+
+    It inherits the parent's memory, including the parent's connections and event loop;
+    it uses none of them (new loop, own pool and consumer) and leaves them alone:
+    ``gc.freeze`` keeps the collector from finalising the parent's objects here.
+    """
+    gc.freeze()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        records, failed = asyncio.run(_work(job))
+        results.put({"records": records, "failed": failed})
+    except BaseException as exc:
+        results.put({"error": repr(exc)})
+        raise
+
+
+async def _work(job: dict[str, Any]) -> tuple[int, list[tuple[str, int, int, str, str]]]:
+    pool = await db.create_pool(job["database_url"], min_size=1, max_size=2)
+    try:
+        build = _Build(
+            job["projection"],
+            pool,
+            job["kind"],
+            job["bootstrap"],
+            job["service"],
+            None,
+            job["retries"],
+            default_log().bind(projection=job["projection"].name, worker=True),
+            job["topic_prefix"],
+        )
+        build.generation = job["generation"]
+        build.schema = generation_schema(job["projection"].name, build.generation)
+        build.raw = job["raw"]
+        only = [TopicPartition(topic, partition) for topic, partition in job["partitions"]]
+        consumer = await build._start_consumer(job["max_records"], only=only)
+        try:
+            for _ in range(2):
+                targets = await build._read_until(consumer, None, "bulk", job["max_records"])
+                if sum(targets.values()) == 0:
+                    break
+        finally:
+            await consumer.stop()
+        failed = [(f.topic, f.partition, f.offset, f.stage, f.reason) for f in build.failed]
+        return build.records, failed
+    finally:
+        await pool.close()
 
 
 async def _generation_schemas(conn: asyncpg.Connection, projection: str) -> dict[int, str]:

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 
+from passend_backbone import hoptrace
 from passend_backbone.consumer.apply import (
     HandlerFailed,
     apply_projection,
@@ -67,6 +68,7 @@ from passend_consumerkit.delivery import (
     Failure,
     RecordFailed,
     dead_letter_headers,
+    eager,
     middleware,
     raw_records,
     record_key,
@@ -77,7 +79,8 @@ from passend_contracts import topics as contract_topics
 # with a backlog, where a bigger batch spreads the per-batch statements, commit and offset
 # commit over more events (a batch handler then writes each touched row once).
 MAX_BATCH = 2000
-# How long one fetch waits for records before the subscriber asks again.
+# How long one ``getmany`` waits for records before the subscriber loop goes round again
+# (it returns at once when records arrive; see ``passend_consumerkit.delivery.eager``).
 POLL_MS = 100
 # How long a stopping service lets the batch in hand finish and commit.
 GRACEFUL_SECONDS = 5.0
@@ -132,6 +135,7 @@ class Consumers:
         broker: KafkaBroker | None = None,
         bookkeeping: Bookkeeping | None = None,
         dead_letters: DeadLetters | None = None,
+        topic_prefix: str = "",
     ) -> None:
         if reactors and store is None:
             raise ValueError("reactors append to the event store: pass store=...")
@@ -155,6 +159,7 @@ class Consumers:
         self._retries = retries
         self._on_dead_letter = on_dead_letter
         self._own_broker = broker is None
+        self._prefix = topic_prefix
         self.broker = broker or new_broker(bootstrap, kind)
         self._bookkeeping: Bookkeeping = bookkeeping or PostgresBookkeeping(_required(pool))
         self._dead_letters = dead_letters
@@ -185,23 +190,28 @@ class Consumers:
                 log=self._log.bind(consumer=consumer.name, service=self.service),
                 on_set_aside=self._counted(consumer.name),
             )
-            router = KafkaRouter(middlewares=[middleware(delivery)])
-            subscriber = router.subscriber(
-                *consumer.topics,
-                group_id=group,
-                batch=True,
-                max_records=MAX_BATCH,
-                batch_timeout_ms=POLL_MS,
-                ack_policy=AckPolicy.MANUAL,
-                decoder=raw_records,
-                auto_offset_reset=settings["auto_offset_reset"],
-                isolation_level=settings["isolation_level"],
-                session_timeout_ms=settings["session_timeout_ms"],
-                heartbeat_interval_ms=settings["heartbeat_interval_ms"],
-                fetch_max_wait_ms=settings["fetch_max_wait_ms"],
-                max_poll_records=settings["max_poll_records"],
-                title=f"{group}",
-                description=f"{self.service}: {type(consumer).__doc__ or consumer.name}",
+            # Its own router: its own delivery state; the prefix names the topics on the broker.
+            router = KafkaRouter(prefix=self._prefix, middlewares=[middleware(delivery)])
+            # Eager: hands a batch over as soon as it is fetched (FastStream's own batch
+            # subscriber sleeps POLL_MS after every empty fetch, adding up to that to a hop).
+            subscriber = eager(
+                router.subscriber(
+                    *consumer.topics,
+                    group_id=group,
+                    batch=True,
+                    max_records=MAX_BATCH,
+                    batch_timeout_ms=POLL_MS,
+                    ack_policy=AckPolicy.MANUAL,
+                    decoder=raw_records,
+                    auto_offset_reset=settings["auto_offset_reset"],
+                    isolation_level=settings["isolation_level"],
+                    session_timeout_ms=settings["session_timeout_ms"],
+                    heartbeat_interval_ms=settings["heartbeat_interval_ms"],
+                    fetch_max_wait_ms=settings["fetch_max_wait_ms"],
+                    max_poll_records=settings["max_poll_records"],
+                    title=f"{group}",
+                    description=f"{self.service}: {type(consumer).__doc__ or consumer.name}",
+                )
             )
             subscriber(self._handler(consumer, delivery))
             self.broker.include_router(router)
@@ -212,6 +222,7 @@ class Consumers:
         projection = consumer if consumer in self._projections else None
 
         async def handle(records: Any, message: KafkaMessage) -> None:
+            started = hoptrace.now() if hoptrace.on else 0
             todo, aside = delivery.split(records)
             parsed, unparsed, _skipped = parse_records(todo)
             # In the order they came, so the dead-letter topic reads like the source.
@@ -220,7 +231,20 @@ class Consumers:
                 await self._apply_projection(projection, parsed, records)
             elif parsed:
                 await self._apply_reactor(consumer, parsed)  # type: ignore[arg-type]
+            applied = hoptrace.now() if started else 0
             await delivery.settle(message, records, aside)
+            if started:
+                # Hop trace: batch handed over -> its transaction committed -> offsets committed.
+                hoptrace.record(
+                    "consume",
+                    (d.event.correlationid for d in parsed),
+                    t0=started,
+                    applied=applied,
+                    t1=hoptrace.now(),
+                    consumer=consumer.name,
+                    service=self.service,
+                    records=len(records),
+                )
 
         handle.__name__ = f"handle_{consumer.name}"
         handle.__doc__ = type(consumer).__doc__
@@ -300,7 +324,8 @@ class Consumers:
         await ensure_topics(
             self._bootstrap,
             [
-                contract_topics.dead_letter(topic, group_id(self.service, c.name))
+                # The records' topics carry the prefix, so their dead-letter topics do too.
+                contract_topics.dead_letter(self._prefix + topic, group_id(self.service, c.name))
                 for c in consumers
                 for topic in c.topics
             ],

@@ -30,12 +30,15 @@ class NewEvent:
     data: dict[str, Any]
     event_id: UUID = field(default_factory=uuid4)
     occurred_at: datetime | None = None  # defaults to the time of the append (UTC)
+    # ``data`` holds only what JSON holds (string keys, lists, no tuples): the appended
+    # event can then carry it as it is instead of reading its stored text back.
+    json_native: bool = field(default=False, compare=False, repr=False)
 
     @classmethod
     def of(cls, payload: EventPayload, *, event_id: UUID | None = None) -> NewEvent:
         """A new event from a contract payload."""
         data = payload.model_dump(mode="json")
-        return cls(payload.event_type, data, event_id or uuid4())
+        return cls(payload.event_type, data, event_id or uuid4(), json_native=True)
 
 
 @dataclass(frozen=True)

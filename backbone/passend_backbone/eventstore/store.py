@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from passend_backbone import hoptrace
 from passend_backbone.eventstore.hashchain import (
     GENESIS,
     BrokenLink,
@@ -38,6 +39,13 @@ COLUMNS = (
 # One round trip: see migration 004_events_append.sql.
 _APPEND = """
 SELECT out_outcome, out_version, out_positions, out_prev_hashes, out_hashes
+FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+"""
+# The same, and a NOTIFY on channel $14, which PostgreSQL delivers when (and only if) the
+# appending transaction commits: see PostgresEventStore.notify_on_commit.
+_APPEND_NOTIFYING = """
+SELECT out_outcome, out_version, out_positions, out_prev_hashes, out_hashes,
+       pg_notify($14, '') AS notified
 FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 
@@ -86,6 +94,18 @@ class PostgresEventStore:
         self.pool = pool
         self.source = source  # CloudEvents source, e.g. "/passend/intake"
         self._listeners: list[Callable[[], None]] = []
+        self._notify: str | None = None
+
+    def notify_on_commit(self, channel: str | None) -> None:
+        """From now on every append also sends ``NOTIFY channel`` (``None``: stop).
+
+        PostgreSQL delivers it to the channel's listeners once the appending transaction
+        committed (never for one rolled back; several appends of one transaction make one
+        notification), in the same round trip as the append. The outbox relay listens,
+        so it reads new events as soon as they are visible, however long the appending
+        transaction took, instead of guessing when it commits.
+        """
+        self._notify = channel
 
     def add_append_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after every append that wrote events (in the caller's
@@ -131,6 +151,7 @@ class PostgresEventStore:
         ids = [e.event_id for e in events]
         if len(set(ids)) != len(ids):
             raise ValueError(f"one append holds the same event id twice: {ids}")
+        started = hoptrace.now() if hoptrace.on else 0
         if conn is None:
             async with self.pool.acquire() as own:
                 recorded, wrote = await self._append(
@@ -139,6 +160,16 @@ class PostgresEventStore:
         else:
             recorded, wrote = await self._append(
                 conn, stream_id, expected_version, events, meta, ids
+            )
+        if started:
+            hoptrace.record(
+                "append",
+                (meta.correlation_id,),
+                t0=started,
+                t1=hoptrace.now(),
+                source=self.source,
+                events=len(events),
+                own_transaction=conn is None,
             )
         if wrote and self._listeners:
             self._appended()
@@ -189,8 +220,9 @@ class PostgresEventStore:
             for link in canonicals:
                 prev = link_hash(prev, link)
                 hashes.append(prev)
+        notify = self._notify
         row = await conn.fetchrow(
-            _APPEND,
+            _APPEND if notify is None else _APPEND_NOTIFYING,
             stream_id,
             expected_version,
             ids,
@@ -204,6 +236,7 @@ class PostgresEventStore:
             meta.correlation_id,
             meta.causation_id,
             meta.on_behalf_of,
+            *(() if notify is None else (notify,)),
         )
         outcome = row["out_outcome"]
         if outcome == "duplicate":
@@ -228,7 +261,9 @@ class PostgresEventStore:
                 stream_id=stream_id,
                 stream_version=version,
                 event_type=event.event_type,
-                data=orjson.loads(text),  # as a read gives it: lists for tuples, string keys
+                # As a read gives it: lists for tuples, string keys (a contract payload's
+                # JSON form is that already, and parsing it back would only copy it).
+                data=event.data if event.json_native else orjson.loads(text),
                 swv=meta.swv,
                 actor=meta.actor,
                 correlation_id=meta.correlation_id,

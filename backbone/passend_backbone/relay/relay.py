@@ -19,13 +19,18 @@ zero times. Consumers are idempotent by event id.
 
 Speed: each record is built straight from its row (``outbox_records``, byte for byte the
 contract's), a batch is read and sent in chunks so the broker takes one chunk while the
-next is read and encoded, and an append in this process wakes the relay (the store's
-append listener) instead of leaving it to the next poll.
+next is read and encoded, and a committed append wakes the relay instead of leaving it
+to the next poll: the relay LISTENs on a connection of its own and the store's appends
+NOTIFY (``PostgresEventStore.notify_on_commit``), which PostgreSQL delivers at commit,
+so the relay reads an event as soon as it is visible. Where it can't listen (a pool too
+small to spare a connection, a store without notifications) an append in this process
+wakes it before its commit, and it looks again after short, doubling delays.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +40,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from passend_backbone import hoptrace
 from passend_backbone.eventstore.port import EventStore
 from passend_backbone.relay.records import COLUMNS, RecordBuilder, partition_of
 
@@ -70,6 +76,11 @@ _MAX_BACKOFF = 5.0
 
 # The first delay before looking again after a wake found nothing new (doubles).
 _FIRST_CHASE = 0.002
+
+# The channel a store's appends notify on commit (one per database: a service's store).
+CHANNEL = "passend_events_committed"
+# The relay listens only on a pool that can spare a connection for it and still step.
+_MIN_POOL_TO_LISTEN = 3
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -123,7 +134,11 @@ class OutboxRelay:
         self._horizon: _Horizon | None = None
         # Set by the store after every append in this process (possibly before its commit).
         self._wake = asyncio.Event()
+        self._woken_at = 0  # when the last append woke it (hop traces only)
         self._listening = False
+        # The connection LISTENing for committed appends, while there is one.
+        self._listener: asyncpg.Connection | None = None
+        self._listen_again_at = 0.0
         # Told the rows of each batch once its checkpoint committed (the metrics count them).
         self._on_published = on_published
 
@@ -131,17 +146,18 @@ class OutboxRelay:
         """Relay until ``stop`` is set; the batch in flight then finishes first.
 
         Broker or database failures are logged and retried with backoff; nothing is
-        skipped because of them. An append through this process's store wakes the relay
-        at once; appends elsewhere (other processes) are found by polling.
+        skipped because of them. A committed append wakes the relay at once (see the
+        module's docstring); appends elsewhere are found as well, by polling.
         """
         if not self._listening:
-            self.store.add_append_listener(self._wake.set)
+            self.store.add_append_listener(self._woken)
             self._listening = True
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await self._relay(stop, stopping)
         finally:
             stopping.cancel()
+            await self._unlisten()
 
     async def _relay(self, stop: asyncio.Event, stopping: asyncio.Future[Any]) -> None:
         backoff = self.poll_interval
@@ -150,9 +166,11 @@ class OutboxRelay:
         chase = 0.0
         caught_up: int | None = None  # the checkpoint after the last step that wasn't full
         while not stop.is_set():
+            listening = await self._listen()
             if self._wake.is_set():
                 self._wake.clear()
-                chase = _FIRST_CHASE
+                # A notification comes after the commit: what woke us is visible now.
+                chase = 0.0 if listening else _FIRST_CHASE
             try:
                 if caught_up is not None and not await self._news(caught_up):
                     step = _Step(0, caught_up, advanced=False, full=False)
@@ -170,6 +188,70 @@ class OutboxRelay:
             delay = chase or self.poll_interval
             chase = chase * 2 if chase * 2 < self.poll_interval else 0.0
             await self._wait(stopping, delay, wake=True)
+
+    def _woken(self) -> None:
+        # An append in this process, maybe before its commit: while listening, the
+        # notification at its commit wakes the relay instead.
+        if self._listener is None:
+            self._wake.set()
+            if hoptrace.on:
+                self._woken_at = hoptrace.now()
+
+    def _committed(self, *_: Any) -> None:
+        self._wake.set()
+        if hoptrace.on:
+            self._woken_at = hoptrace.now()
+
+    async def _listen(self) -> bool:
+        """Whether the relay is listening for committed appends (it starts to when it can).
+
+        A lost listening connection is given back and, a poll interval later, replaced;
+        meanwhile the relay wakes on appends in this process and polls.
+        """
+        listener = self._listener
+        if listener is not None:
+            try:
+                if not listener.is_closed():
+                    return True
+            except asyncpg.InterfaceError:
+                pass  # the pool took it back (it was closing): it is gone as well
+            self._listener = None
+            await self._release(listener)
+            self._listen_again_at = asyncio.get_running_loop().time() + self.poll_interval
+        notify = getattr(self.store, "notify_on_commit", None)
+        if notify is None or self.pool.get_max_size() < _MIN_POOL_TO_LISTEN:
+            return False
+        if asyncio.get_running_loop().time() < self._listen_again_at:
+            return False
+        try:
+            conn: asyncpg.Connection = await self.pool.acquire()
+        except Exception as exc:
+            self.log.warning("outbox_listen_failed", topic=self.topic, error=repr(exc))
+            self._listen_again_at = asyncio.get_running_loop().time() + self.poll_interval
+            return False
+        try:
+            await conn.add_listener(CHANNEL, self._committed)
+        except Exception as exc:
+            self.log.warning("outbox_listen_failed", topic=self.topic, error=repr(exc))
+            await self._release(conn)
+            self._listen_again_at = asyncio.get_running_loop().time() + self.poll_interval
+            return False
+        self._listener = conn
+        notify(CHANNEL)
+        # What was committed before the LISTEN took effect is found by this step.
+        self._wake.set()
+        return True
+
+    async def _unlisten(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(CHANNEL, self._committed)
+            await self._release(listener)
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            await self.pool.release(conn)
 
     async def _news(self, checkpoint: int) -> bool:
         """Whether a step could do anything: rows after ``checkpoint``, or a moved checkpoint.
@@ -212,6 +294,9 @@ class OutboxRelay:
 
     async def _step(self) -> _Step:
         ready: list[asyncpg.Record] = []
+        started = read = 0
+        if hoptrace.on:
+            started = hoptrace.now()
         async with self.pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval(_LOCK, self.topic):
                 return _Step(0, -1, advanced=False, full=False)  # another relay is at work
@@ -227,6 +312,8 @@ class OutboxRelay:
                     rows = await conn.fetch(_FETCH, upto, size)
                     chunk, upto = self._contiguous(upto, rows)
                     full = len(rows) == size and len(chunk) == size  # no gap, maybe more
+                    if started and chunk and not read:
+                        read = hoptrace.now()
                     if chunk:
                         acks += await self._publish(chunk)
                         ready += chunk
@@ -235,9 +322,24 @@ class OutboxRelay:
                 for ack in acks:  # the step is retried; don't log their outcomes as lost
                     ack.add_done_callback(_retrieve)
                 raise
+            acked = hoptrace.now() if started else 0
             if upto != checkpoint:
                 # Only after the broker acknowledged every record of the batch.
                 await conn.execute(_WRITE_CHECKPOINT, self.topic, upto)
+        if started and ready:
+            # Hop trace: woken by an append -> step began -> rows read -> broker acked all.
+            hoptrace.record(
+                "relay",
+                (row["correlation_id"] for row in ready),
+                woken=self._woken_at,
+                t0=started,
+                read=read,
+                acked=acked,
+                t1=hoptrace.now(),
+                topic=self.topic,
+                source=self.source,
+                rows=len(ready),
+            )
         if ready and self._on_published is not None:
             self._on_published(ready)
         return _Step(len(ready), upto, advanced=upto != checkpoint, full=full)

@@ -111,6 +111,44 @@ class SupportWorkerProfiled(EventPayload):
     profiled_at: datetime
 
 
+class PersonRegistered(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.assignment.PersonRegistered.v1"
+    topic: ClassVar[str] = topics.ASSIGNMENT
+    meaning: ClassVar[str] = (
+        "A person who works with Passend was registered in the SWV's directory, or changed: "
+        "their name and work e-mail address and what they are in Passend (roles, school, "
+        "work unit, Team NO region, a teacher's groups). The identity provider says who "
+        "someone is; the directory says what they may do. Never a pupil or a parent."
+    )
+
+    swv_id: str
+    person_id: str  # the id in tokens (``sub``) and in every event that names the person
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    # Values of passend_backbone.auth.Role: ib, teacher, support_worker, coordinator, ...
+    roles: list[str] = Field(min_length=1)
+    school_id: str | None = None  # IBs and teachers: their school
+    work_unit_id: str | None = None  # support workers and coordinators: their work unit
+    region: str | None = None  # Team NO members: their region
+    groups: list[str] = Field(default_factory=list)  # teachers: the groups they teach
+    login: str | None = None  # the subject at the identity provider, when not person_id
+    registered_at: datetime
+
+
+class PersonDeactivated(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.assignment.PersonDeactivated.v1"
+    topic: ClassVar[str] = topics.ASSIGNMENT
+    meaning: ClassVar[str] = (
+        "A person left the SWV's directory: from now on they may do nothing in Passend; "
+        "what they did stays on record under their id."
+    )
+
+    swv_id: str
+    person_id: str
+    reason: str = Field(min_length=1, max_length=500)
+    deactivated_at: datetime
+
+
 class SchoolRegistered(EventPayload):
     event_type: ClassVar[str] = "nl.passend.assignment.SchoolRegistered.v1"
     topic: ClassVar[str] = topics.ASSIGNMENT
@@ -206,7 +244,8 @@ class CaseClaimed(EventPayload):
     topic: ClassVar[str] = topics.ASSIGNMENT
     meaning: ClassVar[str] = (
         "A support worker claimed the case and from now on leads the support; the IB must be "
-        "contacted within one working week (W25, W26)."
+        "contacted within one working week (W25, W26). With ``handed_over_from`` the case "
+        "was handed over to this worker when the worker responsible for it left the directory."
     )
 
     case_id: UUID
@@ -214,6 +253,13 @@ class CaseClaimed(EventPayload):
     ib_id: str  # the school's contact, who is told and must be contacted (W3, W26)
     worker_id: str
     claimed_at: datetime
+    handed_over_from: str | None = Field(
+        default=None,
+        description=(
+            "The worker who was responsible until a directory change handed the case over "
+            "(W25); null when the worker claimed it themself"
+        ),
+    )
 
 
 class FirstContactRecorded(EventPayload):

@@ -100,6 +100,10 @@ class RequestSubmitted(EventPayload):
     encrypted_identity: EncryptedIdentity | None = Field(
         default=None, description="Name, date of birth and parents' contacts, encrypted"
     )
+    teacher_id: str | None = Field(
+        default=None,
+        description="The pupil's teacher, by their id in the SWV's directory (W18), if named",
+    )
 
 
 class RequestFields(BaseModel):

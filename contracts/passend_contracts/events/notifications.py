@@ -81,6 +81,14 @@ class NotificationSent(EventPayload):
     )
     content_sha256: str = Field(description="SHA-256 of the bytes delivered, for auditors")
     sent_at: datetime
+    confirmed: bool = Field(
+        default=True,
+        description=(
+            "False: the server's acceptance was never seen, because the service stopped twice "
+            "while handing this message over. Each of those two attempts may have delivered "
+            "it, so it is not sent a third time (at most two copies ever go out)"
+        ),
+    )
 
 
 class NotificationFailed(EventPayload):
@@ -107,6 +115,13 @@ class NotificationFailed(EventPayload):
     reason: str
     next_attempt_at: datetime | None
     failed_at: datetime
+    reason_code: str | None = Field(
+        default=None,
+        description=(
+            "What went wrong, as a code a screen can explain: no_address, refused, bounced, "
+            "unreachable, no_recipient, template"
+        ),
+    )
 
 
 class NotificationParked(EventPayload):
@@ -131,6 +146,9 @@ class NotificationParked(EventPayload):
     attempts: int = Field(ge=1)
     reason: str
     parked_at: datetime
+    reason_code: str | None = Field(
+        default=None, description="The last failure's code (see NotificationFailed)"
+    )
 
 
 class NotificationReplayed(EventPayload):
@@ -152,3 +170,27 @@ class NotificationReplayed(EventPayload):
     channel: str
     requested_by: str
     replayed_at: datetime
+
+
+class NotificationCancelled(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.notifications.NotificationCancelled.v1"
+    topic: ClassVar[str] = topics.NOTIFICATIONS
+    meaning: ClassVar[str] = (
+        "A message was not sent because there is nothing to tell any more: the personal link "
+        "it carries was used, replaced or expired, or the pupil was erased. Nothing went out."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "message_id": _MESSAGE,
+        "case_id": _CASE,
+        "channel": "email",
+        "reason_code": "link_used",
+        "cancelled_at": "2026-09-15T10:00:02+00:00",
+    }
+
+    message_id: UUID
+    case_id: UUID
+    channel: str
+    reason_code: str = Field(
+        description="link_used, link_replaced, link_expired or erased", min_length=1
+    )
+    cancelled_at: datetime

@@ -168,6 +168,12 @@ class StartConversationRecorded(EventPayload):
     held_on: date
     recorded_by: str
     recorded_at: datetime
+    group: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The pupil's group (class) at the school, if named; its teachers record "
+        "measures and reflections (C)",
+    )
 
 
 class SpecialistAnalysisRecorded(EventPayload):
@@ -440,3 +446,139 @@ class EvaluationReminded(EventPayload):
     due_on: date
     worker_id: str
     reminded_at: datetime
+
+
+class TrajectoryWithdrawn(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.trajectory.TrajectoryWithdrawn.v1"
+    topic: ClassVar[str] = topics.TRAJECTORY
+    meaning: ClassVar[str] = (
+        "The school withdrew the request (intake's RequestWithdrawn): the trajectory ends "
+        "with it, opened or not, and takes no further step (W1). withdrawn_at is the "
+        "request's own, so every service dates the end of the case alike."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
+        "withdrawn_by": "ib-7731",
+        "reason": "The school found a solution within basic support.",
+        "withdrawn_at": "2026-09-16T09:00:00+00:00",
+        "source_event_id": "6c1e2a40-58d3-4f1b-9a7e-0d2c4b8e1f35",
+        "noted_at": "2026-09-16T09:00:01+00:00",
+    }
+
+    case_id: UUID
+    withdrawn_by: str = Field(description="Who withdrew the request at the school")
+    reason: str = Field(min_length=1)
+    withdrawn_at: datetime = Field(description="When the school withdrew, as intake recorded it")
+    source_event_id: UUID = Field(description="The intake event this notes")
+    noted_at: datetime
+
+
+class PupilGroupNoted(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.trajectory.PupilGroupNoted.v1"
+    topic: ClassVar[str] = topics.TRAJECTORY
+    meaning: ClassVar[str] = (
+        "The pupil's group (class) at the school was noted, e.g. in a new school year; the "
+        "teachers of that group record measures and reflections (C, W16)."
+    )
+
+    case_id: UUID
+    group: str = Field(min_length=1, max_length=50)
+    noted_by: str
+    noted_at: datetime
+
+
+class MeasureTried(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.trajectory.MeasureTried.v1"
+    topic: ClassVar[str] = topics.TRAJECTORY
+    meaning: ClassVar[str] = (
+        "A teacher of the pupil's group worked out and tried a measure, aid or approach in "
+        "the class: what worked, what did not, and why (C, W16)."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
+        "measure_id": "0f8d6a52-1c3b-4e7a-9d2f-5b6c7e8a9d01",
+        "description": "A timer on the desk for the first ten minutes of independent work.",
+        "tried_from": "2026-10-05",
+        "tried_until": "2026-10-16",
+        "observations": "Starts sooner on three of five days; not after the break.",
+        "group": "groep 5b",
+        "recorded_by": "teacher-3",
+        "recorded_at": "2026-10-16T15:30:00+00:00",
+    }
+
+    case_id: UUID
+    measure_id: UUID
+    description: str = Field(min_length=1, description="The measure, aid or approach")
+    tried_from: date
+    tried_until: date | None = None
+    observations: str = Field(min_length=1, description="What worked, what did not, and why")
+    group: str = Field(description="The pupil's group the teacher teaches")
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ReflectionRecorded(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.trajectory.ReflectionRecorded.v1"
+    topic: ClassVar[str] = topics.TRAJECTORY
+    meaning: ClassVar[str] = (
+        "A teacher and the support worker reflected together on measures tried, and on what "
+        "to adjust and how (C)."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
+        "reflection_id": "7a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d",
+        "measure_ids": ["0f8d6a52-1c3b-4e7a-9d2f-5b6c7e8a9d01"],
+        "held_on": "2026-10-19",
+        "reflection": "The timer helps in the morning; after the break the pupil needs a cue.",
+        "adjustments": "Add a picture cue after the break; try it for two weeks.",
+        "worker_id": "worker-0192",
+        "recorded_by": "teacher-3",
+        "recorded_at": "2026-10-19T15:00:00+00:00",
+    }
+
+    case_id: UUID
+    reflection_id: UUID
+    measure_ids: list[UUID] = Field(min_length=1, description="The measures reflected on")
+    held_on: date
+    reflection: str = Field(min_length=1)
+    adjustments: str = Field(description="What is adjusted and how; empty when nothing is")
+    worker_id: str | None = Field(description="The support worker reflected with")
+    recorded_by: str
+    recorded_at: datetime
+
+
+class InvitationOccasion(StrEnum):
+    """Why a partner invites the school's external adviser (C: 'knipperlichtmomenten')."""
+
+    WARNING_SIGN = "warning_sign"  # something flashes amber in the support
+    PARENTS_HARD_TO_REACH = "parents_hard_to_reach"
+    REORIENTATION = "reorientation"  # towards another level or special education
+    ON_REQUEST = "on_request"
+
+
+class AdviserInvited(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.trajectory.AdviserInvited.v1"
+    topic: ClassVar[str] = topics.TRAJECTORY
+    meaning: ClassVar[str] = (
+        "A partner in the case invited a named adviser to a meeting about it, with a clear "
+        "goal; the adviser sees the invitation (C)."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
+        "invitation_id": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+        "adviser_id": "os-marleen",
+        "goal": "Decide together whether a move to special basic education is to be explored.",
+        "occasion": "reorientation",
+        "meeting_on": "2026-11-04",
+        "invited_by": "ib-7731",
+        "invited_at": "2026-10-21T10:00:00+00:00",
+    }
+
+    case_id: UUID
+    invitation_id: UUID
+    adviser_id: str = Field(description="The invited person, by the id in their token")
+    goal: str = Field(min_length=1, description="What the meeting is for")
+    occasion: InvitationOccasion
+    meeting_on: date
+    invited_by: str
+    invited_at: datetime

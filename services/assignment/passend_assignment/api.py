@@ -1,4 +1,9 @@
-"""The HTTP API: commands on cases (claim, offer, first contact, route coach) and the app."""
+"""The HTTP API: commands on cases (claim, offer, first contact, route coach) and the app.
+
+Every command of a support worker first checks their standing in the SWV's directory as
+it is in the command's own transaction (issue 24, W24): a worker who is not listed, was
+deactivated or signed in for another work unit is refused, whatever case they name.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from passend_assignment.access import require
 from passend_assignment.api_directory import directory_router
+from passend_assignment.api_people import people_router
 from passend_assignment.api_views import views_router
 from passend_assignment.domain.case import CaseState, evolve
 from passend_assignment.domain.case_commands import (
@@ -20,9 +26,12 @@ from passend_assignment.domain.case_commands import (
     RecordFirstContact,
 )
 from passend_assignment.domain.coaching import Side
-from passend_assignment.handlers import Prepare, command_meta, on_case
+from passend_assignment.domain.directory import DirectoryState
+from passend_assignment.domain.standing import require_standing
+from passend_assignment.handlers import Gate, Prepare, command_meta, on_case
+from passend_assignment.reactors import DirectoryMemory
+from passend_assignment.responsibility import hold_worker
 from passend_assignment.schemas import FirstContactIn, OfferIn, RouteCoachIn
-from passend_assignment.streams import load_directory
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
@@ -33,6 +42,24 @@ from passend_backbone.service import ServiceContext
 
 def cases_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["cases"])
+    directories = DirectoryMemory()
+
+    def standing(principal: Principal, seen: list[DirectoryState], *, claims: bool) -> Gate:
+        """W24: the support worker's standing in the directory in the command's transaction.
+
+        A claim holds the worker (see :func:`hold_worker`) before reading, so a directory
+        change removing them either waits for the claim or is seen by it. ``seen`` gets the
+        directory, for a command that needs more of it.
+        """
+
+        async def gate(tx: Any) -> None:
+            if claims:
+                await hold_worker(tx, principal.swv, principal.subject)
+            directory = await directories.directory(ctx.store, principal.swv, tx)
+            require_standing(directory, principal.subject, principal.work_unit_id)
+            seen.append(directory)
+
+        return gate
 
     async def run(
         request: Request,
@@ -43,6 +70,7 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         body: Any,
         command: CaseCommand | None = None,
         prepare: Prepare | None = None,
+        gate: Gate | None = None,
     ) -> JSONResponse:
         """Run the command; an ``Idempotency-Key`` binds to this endpoint, case and body."""
         operation = f"POST /cases/{case_id}/{what}"
@@ -52,6 +80,7 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
             case_id,
             command,
             prepare=prepare,
+            gate=gate,
             meta=command_meta(principal, correlation_id_of(request.state), what),
             now=ctx.clock(),
             key=IdempotencyKey.of(principal.swv, principal.subject, header, operation, body),
@@ -65,7 +94,8 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         """W25: claim the case; a second claim gets 409 naming who claimed it first."""
         require(principal, Role.SUPPORT_WORKER)
         command = Claim(worker_id=principal.subject, worker_unit=principal.work_unit_id)
-        return await run(request, principal, case_id, "claim", key, None, command)
+        gate = standing(principal, [], claims=True)
+        return await run(request, principal, case_id, "claim", key, None, command, gate=gate)
 
     @router.post("/cases/{case_id}/offer")
     async def offer_case(
@@ -84,7 +114,8 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
             need_areas=tuple(body.need_areas),
         )
         dumped = body.model_dump(mode="json")
-        return await run(request, principal, case_id, "offer", key, dumped, command)
+        gate = standing(principal, [], claims=False)
+        return await run(request, principal, case_id, "offer", key, dumped, command, gate=gate)
 
     @router.post("/cases/{case_id}/first-contact")
     async def first_contact(
@@ -98,7 +129,10 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         require(principal, Role.SUPPORT_WORKER)
         command = RecordFirstContact(worker_id=principal.subject, contacted_at=body.contacted_at)
         dumped = body.model_dump(mode="json")
-        return await run(request, principal, case_id, "first-contact", key, dumped, command)
+        gate = standing(principal, [], claims=False)
+        return await run(
+            request, principal, case_id, "first-contact", key, dumped, command, gate=gate
+        )
 
     @router.post("/cases/{case_id}/route-coach")
     async def route_coach(
@@ -111,10 +145,17 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
         """W29: the IB (school side) or the support worker calls in the route coach."""
         require(principal, Role.IB, Role.SUPPORT_WORKER)
         side = Side.SCHOOL if principal.role is Role.IB else Side.SUPPORT
+        seen: list[DirectoryState] = []
+        gate = standing(principal, seen, claims=False) if side is Side.SUPPORT else None
 
         async def with_coach(tx: Any, _: CaseState | None) -> CaseCommand:
             # The SWV's route coach as the directory says in this same transaction.
-            directory, _version = await load_directory(ctx.store, principal.swv, tx)
+            # A support worker's gate read it just now; for an IB it is read here.
+            directory = (
+                seen[-1]
+                if gate is not None
+                else await directories.directory(ctx.store, principal.swv, tx)
+            )
             settings = directory.settings
             return CallRouteCoach(
                 caller_id=principal.subject,
@@ -126,7 +167,7 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
 
         dumped = body.model_dump(mode="json")
         return await run(
-            request, principal, case_id, "route-coach", key, dumped, prepare=with_coach
+            request, principal, case_id, "route-coach", key, dumped, prepare=with_coach, gate=gate
         )
 
     return router
@@ -143,4 +184,5 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, None)))
     app.include_router(directory_router(ctx))
+    app.include_router(people_router(ctx))
     return app

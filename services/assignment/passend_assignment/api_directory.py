@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 
 from passend_assignment.directory_service import apply_directory
 from passend_assignment.domain.directory_doc import SwvDoc
+from passend_assignment.domain.directory_scope import WHOLE_SWV, Scope
 from passend_assignment.streams import load_directory
-from passend_backbone.auth import CurrentPrincipal, Role
+from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.commands import IdempotencyHeader, IdempotencyKey, Refusal
 from passend_backbone.correlation import correlation_id_of
 from passend_backbone.eventstore import Metadata
+from passend_backbone.http_errors import problem_responses
 from passend_backbone.service import ServiceContext
 
 
@@ -41,16 +43,25 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
             },
         }
 
-    @router.put("/directory")
+    @router.put(
+        "/directory",
+        responses=problem_responses(401, 403, 409, 422),
+    )
     async def put_directory(
         doc: SwvDoc, request: Request, principal: CurrentPrincipal, key: IdempotencyHeader = None
     ) -> JSONResponse:
         """Configure the caller's SWV from a whole document; only changes become events.
-        A retry with the same ``Idempotency-Key`` and document gets the first answer."""
-        if principal.role not in (Role.OPERATOR, Role.COORDINATOR):
-            raise Refusal.forbidden(
-                "roles", "only an operator or coordinator configures the directory"
-            )
+        A retry with the same ``Idempotency-Key`` and document gets the first answer.
+
+        The SWV's administrator (``swv_admin``) and the operator change the whole SWV; a
+        work unit's coordinator only their own unit: its workers and its people, who may
+        only get or lose the support worker role. Anything else in a coordinator's
+        document is refused (403, rule ``directory``, naming it). W25: removing or
+        deactivating a support worker who is still responsible for open cases is refused
+        (409, naming the cases) unless ``hand_over`` names who takes each over; the answer
+        then lists them in ``handed_over``.
+        """
+        scope = _scope_of(principal)
         if doc.swv_id != principal.swv:
             raise Refusal.forbidden("tenant", f"you configure {principal.swv}, not {doc.swv_id}")
         meta = Metadata(
@@ -63,7 +74,20 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
         idempotency = IdempotencyKey.of(
             principal.swv, principal.subject, key, "PUT /directory", body
         )
-        answer = await apply_directory(ctx.commands, doc, meta, ctx.clock(), idempotency)
+        answer = await apply_directory(ctx.commands, doc, meta, ctx.clock(), idempotency, scope)
         return JSONResponse(answer.body, status_code=answer.status_code)
 
     return router
+
+
+def _scope_of(principal: Principal) -> Scope:
+    """What the caller may change (issue 24): 403 for a role that changes nothing."""
+    if principal.role in (Role.SWV_ADMIN, Role.OPERATOR):
+        return WHOLE_SWV
+    if principal.role is Role.COORDINATOR:
+        if not principal.work_unit_id:
+            raise Refusal.forbidden("directory", "your sign-in names no work unit to coordinate")
+        return Scope(principal.work_unit_id, principal.subject)
+    raise Refusal.forbidden(
+        "roles", "only the SWV's administrator, an operator or a coordinator configures it"
+    )

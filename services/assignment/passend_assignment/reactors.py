@@ -11,6 +11,7 @@ import structlog
 
 from passend_assignment.domain.case_commands import CASE_DECIDER, RouteRequest
 from passend_assignment.domain.directory import DirectoryState, directory_stream
+from passend_assignment.responsibility import sync_responsibility
 from passend_assignment.streams import load_directory
 from passend_assignment.timers import sync_timers
 from passend_assignment.withdrawals import take_withdrawal
@@ -75,8 +76,9 @@ class RoutingReactor:
     async def route(
         self, conn: Any, event: CloudEvent, submitted: RequestSubmitted, store: EventStore
     ) -> None:
-        """W24, W26: route the request and set its contact timers, in the consumer's
-        transaction; the SWV's directory is read in that same transaction.
+        """W24, W26: route the request and set its contact timers and who is responsible
+        (W25), in the consumer's transaction; the SWV's directory is read in that same
+        transaction.
 
         The event ids derive from intake's event, so a redelivery appends nothing; a case
         already routed (from another submission under the same case id) stays as routed.
@@ -104,3 +106,4 @@ class RoutingReactor:
             return
         if outcome.state is not None:
             await sync_timers(conn, outcome.state, now)
+            await sync_responsibility(conn, outcome.state)

@@ -11,6 +11,7 @@ from passend_assignment.directory_file import ENV_VAR
 from passend_assignment.directory_service import load_directory_at_start
 from passend_assignment.projections import CaseBoard
 from passend_assignment.reactors import RoutingReactor
+from passend_assignment.responsibility import ClosureReactor
 from passend_assignment.scheduler import contact_deadline_scheduler
 from passend_backbone.metrics import deadline_query
 from passend_backbone.service import ServiceSpec
@@ -33,7 +34,7 @@ def build_spec(
         migrations="passend_assignment.migrations",
         create_app=create_app,
         projections=(CaseBoard(), ConsentBoard()),
-        reactors=(RoutingReactor(clock),),
+        reactors=(RoutingReactor(clock), ClosureReactor()),
         background=(load_directory_at_start, contact_deadline_scheduler(scheduler_poll_seconds)),
         # W26: contact timers due now and lapses that fired, for passend_deadlines_* metrics.
         deadlines=(deadline_query(_DEADLINES_SQL),),

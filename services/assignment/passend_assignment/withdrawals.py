@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 
 from passend_assignment.domain.case_commands import CASE_DECIDER, NoteWithdrawal
+from passend_assignment.responsibility import sync_responsibility
 from passend_assignment.timers import sync_timers
 from passend_backbone.commands import Refusal, RefusalKind, decide_and_append
 from passend_backbone.consumer.kinds import reaction_id
@@ -28,7 +29,8 @@ async def take_withdrawal(
     actor: str,
     now: datetime,
 ) -> None:
-    """W24-W26: append ``CaseWithdrawn`` and cancel the contact timers, in one transaction.
+    """W24-W26: append ``CaseWithdrawn``, cancel the contact timers and end the worker's
+    responsibility (W25), in one transaction.
 
     Runs in the routing reactor, which reads intake's topic in order per case: the
     request's ``RequestSubmitted`` was routed before its withdrawal arrives. The event id
@@ -62,3 +64,4 @@ async def take_withdrawal(
         return
     if outcome.recorded and outcome.state is not None:
         await sync_timers(conn, outcome.state, now)
+        await sync_responsibility(conn, outcome.state)

@@ -24,8 +24,11 @@ class BrokerUnavailable(ConnectionError):
 class Publisher:
     """One producer for every region's topics, started on first use, creating topics once."""
 
-    def __init__(self, bootstrap: str, kind: BrokerKind, thin: ApiUrls | None) -> None:
+    def __init__(
+        self, bootstrap: str, kind: BrokerKind, thin: ApiUrls | None, topic_prefix: str = ""
+    ) -> None:
         self._bootstrap = bootstrap
+        self._prefix = topic_prefix
         self._kind: BrokerKind = kind
         self._thin = thin
         self._producer: AIOKafkaProducer | None = None
@@ -34,9 +37,9 @@ class Publisher:
 
     def topics_of(self, region: str) -> list[str]:
         """The topics a region's events go to: the filtered stream, and thin if enabled."""
-        names = [topics.integration(region)]
+        names = [self._prefix + topics.integration(region)]
         if self._thin is not None:
-            names.append(topics.integration_thin(region))
+            names.append(self._prefix + topics.integration_thin(region))
         return names
 
     async def publish(self, region: str, event: CloudEvent) -> None:
@@ -52,14 +55,17 @@ class Publisher:
                 self._ready_regions.add(region)
             key, headers, value = event.to_kafka()
             await producer.send_and_wait(
-                topics.integration(region), value=value, key=key, headers=headers
+                self._prefix + topics.integration(region), value=value, key=key, headers=headers
             )
             if self._thin is not None:
                 key, headers, value = kafka_record(
                     event.id, event.subject, notification_for(event, self._thin)
                 )
                 await producer.send_and_wait(
-                    topics.integration_thin(region), value=value, key=key, headers=headers
+                    self._prefix + topics.integration_thin(region),
+                    value=value,
+                    key=key,
+                    headers=headers,
                 )
         except KafkaError as exc:
             raise BrokerUnavailable(f"publishing to region {region!r} failed: {exc!r}") from exc

@@ -22,7 +22,10 @@ def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
     reactor runs as a FastStream batch subscriber of the backbone's consumers, with the
     health endpoints and the graceful shutdown every service has."""
     publisher = Publisher(
-        settings.kafka_bootstrap_servers, settings.kafka_broker_kind, config.api_urls()
+        settings.kafka_bootstrap_servers,
+        settings.kafka_broker_kind,
+        config.api_urls(),
+        topic_prefix=settings.kafka_topic_prefix,
     )
 
     async def close_publisher(ctx: ServiceContext, stop: asyncio.Event) -> None:

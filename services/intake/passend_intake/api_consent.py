@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from passend_backbone.auth import CurrentPrincipal
-from passend_backbone.commands import IdempotencyHeader
+from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.auth import CurrentPrincipal, Role
+from passend_backbone.commands import IdempotencyHeader, Refusal
 from passend_backbone.service import ServiceContext
 from passend_contracts.events.intake import ConsentMethod
-from passend_intake import consent_commands, consent_links, queries
-from passend_intake.access import READERS, case_facts, no_such_case, require_role, require_sees
+from passend_intake import consent_commands, consent_links, parent_facts, queries
+from passend_intake.access import (
+    READERS,
+    WORKERS,
+    case_facts,
+    no_such_case,
+    require_role,
+    require_sees,
+)
 from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
-from passend_intake.api_errors import COMMAND_ERRORS, NOT_FOUND, READ_ERRORS
-from passend_intake.retry_keys import Seal
+from passend_intake.api_errors import COMMAND_ERRORS, GONE, NOT_FOUND, READ_ERRORS
+from passend_intake.consent_commands import LinkAnswer
 from passend_intake.schemas import (
     Accepted,
     ConsentAnswerBody,
     ConsentRequestAccepted,
     ConsentRequestBody,
     ConsentWithdrawalBody,
-    ErrorBody,
     LinkView,
+    OpenLinks,
+    ParentDelivery,
     PupilHeardBody,
 )
 from passend_intake.views import ConsentView
@@ -31,19 +41,9 @@ from passend_intake.views import ConsentView
 Token = Annotated[
     str, Path(min_length=20, max_length=100, description="The token of the personal link")
 ]
-QUESTION = (
-    "Geeft u toestemming dat de onderwijsondersteuner van het samenwerkingsverband uw kind "
-    "individueel begeleidt? U kunt deze toestemming later altijd weer intrekken."
-)
-GONE = {
-    "model": ErrorBody,
-    "description": "The link was used already, expired, or replaced by a newer request",
-    "content": {
-        "application/json": {
-            "example": {"detail": {"rule": "W10", "message": "this link was used already"}}
-        }
-    },
-}
+ParentRef = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="The parent")
+]
 
 
 def consent_router(ctx: ServiceContext) -> APIRouter:
@@ -55,9 +55,11 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         response_model=ConsentRequestAccepted,
         summary="Ask the parents for consent (W10)",
         description="The school asks the named parents for consent to individual support. "
-        "With `personal_link` the answer holds one link per parent: **the token is shown "
-        "only here, once**; it works once and until `expires_in_hours` have passed. Asking "
-        "again replaces the open links. Publishes `ConsentRequested`. Role: `ib`.",
+        "With `personal_link` each parent gets a link of their own, which works once and "
+        "until `expires_in_hours` have passed: the notifications service e-mails it to the "
+        "address in the request, and the answer shows it too (to hand over in person or on "
+        "paper). A retry with the same `Idempotency-Key` shows the same links. Asking again "
+        "replaces the open links. Publishes `ConsentRequested`. Role: `ib`.",
         responses=COMMAND_ERRORS,
     )
     async def ask(
@@ -69,10 +71,9 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
     ) -> JSONResponse:
         operation = f"POST /requests/{case_id}/consent/requests"
         key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
-        seal = Seal.of(principal.swv, principal.subject, idempotency_key)
         return respond(
             await consent_commands.request_consent(
-                ctx, principal, case_id, body, key, seal, correlation_id(request)
+                ctx, principal, case_id, body, key, correlation_id(request)
             )
         )
 
@@ -202,6 +203,58 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
             raise no_such_case()
         return view
 
+    @router.get(
+        "/requests/{case_id}/consent/links",
+        dependencies=[Depends(record_case_read(ctx, "intake.consent_links"))],
+        response_model=OpenLinks,
+        summary="The parents' links that still work, to hand over in person",
+        description="When a parent's e-mail did not arrive (no address, refused, bounced), "
+        "the school gives the link in person or on paper: these are the case's personal "
+        "links that can still be used (to answer the consent request, or to withdraw the "
+        "consent given, W10), each the same link the e-mail carries. The read is logged. "
+        "Roles: `ib`, `support_worker`.",
+        responses=READ_ERRORS,
+    )
+    async def links(principal: CurrentPrincipal, case_id: CaseId) -> OpenLinks:
+        require_role(principal, WORKERS)
+        require_sees(principal, await case_facts(ctx.pool, principal.swv, case_id))
+        return await parent_facts.open_links(ctx.pool, principal.swv, case_id, ctx.clock())
+
+    return router
+
+
+def internal_router(ctx: ServiceContext) -> APIRouter:
+    """What other Passend services ask intake for, with a service token of the tenant."""
+    router = APIRouter(tags=["services"])
+
+    @router.get(
+        "/internal/cases/{case_id}/parents/{parent_ref}",
+        response_model=ParentDelivery,
+        summary="One parent of one case, for a message to them (notifications)",
+        description="The notifications service asks this when it delivers a message to a "
+        "parent: the address and name from the request (decrypted for this answer only; "
+        "never stored elsewhere), the school's name, the child's first name, and, with "
+        "`cause` (the id of the event the message is about), the personal link that event "
+        "made for this parent. A parent is named by the case and the school's reference "
+        "together: the same reference in another case is another person. 404: no such "
+        "case or parent in the caller's SWV; 410: the pupil was erased. Role: `service`.",
+        responses={**READ_ERRORS, 410: GONE},
+    )
+    async def parent(
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        parent_ref: ParentRef,
+        cause: Annotated[UUID | None, Query(description="The event the message is about")] = None,
+    ) -> ParentDelivery:
+        require_role(principal, frozenset({Role.SERVICE}))
+        # parent_facts.PupilErased is answered 410 (api_errors).
+        found = await parent_facts.delivery(
+            ctx.pool, principal.swv, case_id, parent_ref, cause, ctx.clock()
+        )
+        if found is None:
+            raise Refusal.not_found("case_reach", "no such case or parent")
+        return found
+
     return router
 
 
@@ -213,8 +266,10 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         "/consent/{token}",
         response_model=LinkView,
         summary="What the parent's link asks",
-        description="Shows what is asked and whether the link still works; holds no "
-        "personal data. No bearer token: the link's token is the credential.",
+        description="Shows what is asked (consent, or withdrawing it), whether the link "
+        "still works, the school that asks and the child's first name, so the parent knows "
+        "what it is about; nothing more. No bearer token: the link's token is the "
+        "credential.",
         responses={404: NOT_FOUND},
     )
     async def show(token: Token) -> LinkView:
@@ -222,7 +277,7 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
             link = await consent_links.find(conn, token, ctx.clock())
         if link is None:
             raise no_such_case()
-        return LinkView(state=link.state.value, expires_at=link.expires_at, question=QUESTION)
+        return await parent_facts.link_view(ctx.pool, link)
 
     @router.post(
         "/consent/{token}/confirm",
@@ -237,7 +292,7 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         request: Request, token: Token, idempotency_key: IdempotencyHeader = None
     ) -> JSONResponse:
         answer = await consent_commands.answer_by_link(
-            ctx, token, True, idempotency_key, correlation_id(request)
+            ctx, token, LinkAnswer.CONFIRM, idempotency_key, correlation_id(request)
         )
         return respond(answer)
 
@@ -254,7 +309,26 @@ def parent_router(ctx: ServiceContext) -> APIRouter:
         request: Request, token: Token, idempotency_key: IdempotencyHeader = None
     ) -> JSONResponse:
         answer = await consent_commands.answer_by_link(
-            ctx, token, False, idempotency_key, correlation_id(request)
+            ctx, token, LinkAnswer.REFUSE, idempotency_key, correlation_id(request)
+        )
+        return respond(answer)
+
+    @router.post(
+        "/consent/{token}/withdraw",
+        status_code=201,
+        response_model=Accepted,
+        summary="The parent withdraws consent through the link (W10)",
+        description="Consent can be withdrawn at any time: the parent who consented gets a "
+        "link for it. Records `ConsentWithdrawn` as the parent's own (no `recorded_by`) and "
+        "uses the link up; the work pauses until there is consent again. A used, expired or "
+        "replaced link answers 410.",
+        responses={404: NOT_FOUND, 409: COMMAND_ERRORS[409], 410: GONE},
+    )
+    async def withdraw(
+        request: Request, token: Token, idempotency_key: IdempotencyHeader = None
+    ) -> JSONResponse:
+        answer = await consent_commands.answer_by_link(
+            ctx, token, LinkAnswer.WITHDRAW, idempotency_key, correlation_id(request)
         )
         return respond(answer)
 

@@ -16,6 +16,7 @@ import asyncpg
 from passend_backbone.eventstore import EventStore, Metadata, NewEvent
 from passend_contracts import registry
 from passend_contracts.events.intake import RequestSubmitted
+from passend_intake import consent_links
 
 # Proposed contract event (contracts/passend_contracts/events/intake.py); while the
 # contracts lack it, the erasure is recorded in ``pupil_erasures`` only.
@@ -38,6 +39,9 @@ async def erase_pupil(
 ) -> bool:
     """Delete the pupil's key (crypto-shredding) and record that it happened, atomically.
 
+    The personal links of the pupil's cases are voided with it: their tokens were derived
+    from the key, so none can be derived (shown, mailed) again, and none can be used.
+
     With ``expected_cases`` (the retention job) nothing is erased when the pupil has more
     submitted cases than that: a new request came in since the candidate was chosen. The
     key row is locked first, so a submission encrypting with it either committed before
@@ -52,17 +56,21 @@ async def erase_pupil(
         )
         if row is None:
             return False
-        if expected_cases is not None:
-            cases = await conn.fetchval(
-                "SELECT count(*) FROM public.events WHERE event_type = $1 AND swv = $2 "
-                "AND data->>'pupil_ref' = $3",
+        case_ids: list[uuid.UUID] = [
+            r["stream_id"]
+            for r in await conn.fetch(
+                "SELECT stream_id::uuid AS stream_id FROM public.events WHERE event_type = $1 "
+                "AND swv = $2 AND data->>'pupil_ref' = $3",
                 RequestSubmitted.event_type,
                 swv,
                 pupil_ref,
             )
-            if cases != expected_cases:
-                return False
+        ]
+        if expected_cases is not None and len(case_ids) != expected_cases:
+            return False
         await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", row["key_id"])
+        # The links could no longer be derived anyway; voided, none can be used either.
+        await consent_links.void_cases(conn, case_ids, now)
         await conn.execute(
             "INSERT INTO public.pupil_erasures "
             "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "

@@ -14,7 +14,12 @@ import asyncpg
 from passend_backbone import tenancy
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
-from passend_contracts.events.assignment import CaseClaimed, RequestRouted, RouteCoachCalledIn
+from passend_contracts.events.assignment import (
+    CaseClaimed,
+    RequestRouted,
+    RouteCoachCalledIn,
+    SchoolRegistered,
+)
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (
     ConsentConfirmed,
@@ -101,6 +106,14 @@ CREATE TABLE IF NOT EXISTS case_progress (
     -- When the trajectory closed: the start of the retention period (passend_intake.retention).
     closed_at            timestamptz
 );
+
+-- The schools' names from the SWV's directory: a parent's page and e-mail name the school.
+CREATE TABLE IF NOT EXISTS schools (
+    swv       text NOT NULL,
+    school_id text NOT NULL,
+    name      text NOT NULL,
+    PRIMARY KEY (swv, school_id)
+);
 """
 
 
@@ -112,7 +125,9 @@ class RequestsProjection:
 
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(_TABLES)
-        await tenancy.protect(conn, "requests", "request_history", "consent", "case_progress")
+        await tenancy.protect(
+            conn, "requests", "request_history", "consent", "case_progress", "schools"
+        )
 
     async def handle(
         self, conn: asyncpg.Connection, event: CloudEvent, payload: EventPayload
@@ -213,6 +228,15 @@ class RequestsProjection:
                 await _progress(conn, event, payload.case_id, "escalated_region", region)
             case TrajectoryClosed():
                 await _progress(conn, event, payload.case_id, "closed_at", payload.closed_at)
+            case SchoolRegistered():
+                # The directory's latest word on the name; a replay ends the same.
+                await conn.execute(
+                    "INSERT INTO schools (swv, school_id, name) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (swv, school_id) DO UPDATE SET name = EXCLUDED.name",
+                    event.swv,
+                    payload.school_id,
+                    payload.name,
+                )
             case _:
                 pass  # other events of these topics don't change intake's read models
 

@@ -61,6 +61,7 @@ async def submit_request(
             specialist_advised=body.specialist_advised,
             processing_basis=body.processing_basis,
             encrypted_identity=pupil_keys.encrypt(body.pupil, sealing_key, swv, body.pupil_ref),
+            teacher_id=body.teacher_id,
         )
 
     def created(outcome: Outcome[CaseState]) -> StoredAnswer:

@@ -1,29 +1,17 @@
-"""An intake command's Idempotency-Key: stored only as a digest, and the seal it gives.
+"""An intake command's Idempotency-Key, stored only as a digest of the header.
 
-The answer to a consent request holds the parents' link tokens, which are never stored
-in the clear (only their hashes, see :mod:`passend_intake.consent_links`). A retry with
-the same key must still get exactly the first answer, tokens included. So the answer is
-remembered with its tokens sealed under a key derived from the raw Idempotency-Key, and
-the backbone's table keeps only a digest of that header: whoever reads the database
-can't open the tokens, the caller who retries can. That holds as long as the key can't be
-guessed, which is why the API asks for a random one (a UUID).
+The backbone's table keeps a digest of the raw header, never the header itself. What is
+remembered with it never holds a parent's link token either: the answer to a consent
+request names the links, and their tokens are derived again from the pupil's key when
+the answer is shown (:mod:`passend_intake.link_tokens`), so a retry shows the same links.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
-from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from passend_backbone.commands import IdempotencyKey
-
-_NONCE_BYTES = 12
 
 
 def digest(header: str) -> str:
@@ -39,35 +27,3 @@ def key_of(
     if not header:
         return None
     return IdempotencyKey.of(swv, subject, digest(header), operation, body)
-
-
-@dataclass(frozen=True)
-class Seal:
-    """AES-GCM under a key derived from the raw header: only its sender can open it."""
-
-    key: bytes = field(repr=False)
-
-    @classmethod
-    def of(cls, swv: str, subject: str, header: str | None) -> Seal | None:
-        """The seal of the caller's key; None without a header (then nothing is stored)."""
-        if not header:
-            return None
-        derive = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=None,
-            info=f"passend-intake|answer-seal|{swv}|{subject}".encode(),
-        )
-        return cls(derive.derive(header.encode()))
-
-    def close(self, secret: str) -> str:
-        """``secret`` sealed, with a fresh nonce, as base64 text."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self.key).encrypt(nonce, secret.encode(), None)
-        return base64.b64encode(nonce + sealed).decode()
-
-    def open(self, sealed: str) -> str:
-        """The secret :meth:`close` sealed (raises ``InvalidTag`` for another key)."""
-        raw = base64.b64decode(sealed)
-        nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-        return AESGCM(self.key).decrypt(nonce, body, None).decode()

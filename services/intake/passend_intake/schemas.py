@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,6 +91,14 @@ class SubmitRequestBody(_Body):
         default=ProcessingBasis.PUBLIC_TASK,
         description="Legal basis for processing the pupil's data (AVG), apart from the "
         "parents' consent to individual support (W10)",
+    )
+    teacher_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=_ID,
+        description="The pupil's teacher, by their id in the SWV's directory: signals for "
+        "the teacher (W18) reach them at their work address",
     )
 
 
@@ -262,50 +270,117 @@ class Accepted(BaseModel):
 
 
 class LinkView(BaseModel):
-    """What the parent sees behind a link: no personal data, only what is asked."""
+    """What the parent sees behind a link: what is asked, and only what names it for them."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "state": "open",
+                    "purpose": "consent",
                     "expires_at": "2026-09-21T08:35:00Z",
                     "question": "Geeft u toestemming voor individuele begeleiding?",
+                    "school_name": "De Havenmeester",
+                    "child_first_name": "Sam",
+                    "support": "individuele begeleiding door een onderwijsondersteuner van "
+                    "het samenwerkingsverband",
                 }
             ]
         }
     )
 
     state: str = Field(description="open, used, expired or voided")
+    purpose: str = Field(
+        default="consent", description="consent (answer the request) or withdrawal (W10)"
+    )
     expires_at: datetime
     question: str
+    school_name: str | None = Field(
+        default=None, description="The school that asks (None while the directory lacks it)"
+    )
+    child_first_name: str | None = Field(
+        default=None,
+        description="So the parent knows which child it is about; None once the pupil was erased",
+    )
+    support: str = Field(default="", description="Which kind of support is asked, in Dutch")
 
 
-class ErrorDetail(BaseModel):
-    rule: str | None = Field(default=None, description="Rule tag from the domain, e.g. W5")
-    field: str | None = Field(default=None, description="The field at fault, when one is")
-    message: str
+class OpenLink(BaseModel):
+    """A parent's link that can still be used, for the school to hand over in person."""
+
+    parent_ref: str
+    purpose: str = Field(description="consent or withdrawal")
+    token: str
+    url: str = Field(description="Relative URL the parent opens")
+    expires_at: datetime
 
 
-class ErrorBody(BaseModel):
-    """Error answer: ``detail`` names the rule and the field (422 from pydantic: a list)."""
+class OpenLinks(BaseModel):
+    """The case's usable personal links: the fallback when an e-mail did not arrive."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "detail": {
-                        "rule": "W5",
-                        "field": "levels",
-                        "message": "refused: systematic, long-term guidance of the school "
-                        "organisation is not part of the support worker's tasks",
-                    }
+                    "case_id": _CASE,
+                    "links": [
+                        {
+                            "parent_ref": "guardian-1f4e",
+                            "purpose": "consent",
+                            "token": "kq1X...",
+                            "url": "/consent/kq1X...",
+                            "expires_at": "2026-09-21T08:35:00Z",
+                        }
+                    ],
                 }
             ]
         }
     )
 
-    detail: ErrorDetail | str | list[dict[str, Any]]
+    case_id: UUID
+    links: list[OpenLink]
+
+
+class DeliveryLink(BaseModel):
+    purpose: str
+    token: str | None = Field(description="Only while the link can still be used")
+    expires_at: datetime
+    state: str = Field(description="open, used, expired or voided")
+
+
+class ParentDelivery(BaseModel):
+    """What the notifications service needs to tell one parent of one case, at delivery."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": _CASE,
+                    "parent_ref": "guardian-1f4e",
+                    "name": "J. Jansen",
+                    "email": "j.jansen@example.nl",
+                    "school_name": "De Havenmeester",
+                    "child_first_name": "Sam",
+                    "link": {
+                        "purpose": "consent",
+                        "token": "kq1X...",
+                        "expires_at": "2026-09-21T08:35:00Z",
+                        "state": "open",
+                    },
+                }
+            ]
+        }
+    )
+
+    case_id: UUID
+    parent_ref: str
+    name: str
+    email: str | None = Field(description="None: the request gave no e-mail address")
+    school_name: str | None = None
+    child_first_name: str
+    link: DeliveryLink | None = Field(
+        default=None, description="The link the causing event made for this parent, if any"
+    )
 
 
 __all__ = ["ParentContact", "PupilIdentity"]

@@ -1,4 +1,4 @@
-"""HTTP API for an SWV's settings: contacts, personal links, template wording, webhooks."""
+"""HTTP API for an SWV's settings: functional mailboxes, template wording, webhooks."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from passend_backbone.service import ServiceContext
 from passend_backbone.tenancy import tenant_transaction
 from passend_contracts import topics
 from passend_contracts.registry import EVENT_TYPES
-from passend_notifications import erasure
 from passend_notifications.access import require
 from passend_notifications.domain.templates import DEFAULTS, TemplateError, validate
 from passend_notifications.idempotent import NO_CONTENT, write_once
+from passend_notifications.recipients import is_mailbox
 
 # Webhooks carry other services' events; this service's own are not offered (a webhook
 # about a webhook delivery would feed itself).
@@ -35,10 +35,6 @@ SUBSCRIBABLE = frozenset(
 class ContactIn(BaseModel):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
     display_name: str | None = Field(default=None, max_length=200)
-
-
-class LinkIn(BaseModel):
-    link: AnyHttpUrl
 
 
 class TemplateIn(BaseModel):
@@ -83,17 +79,24 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
     ) -> Response:
-        """Where a recipient id (a person or a functional mailbox) is reached by e-mail.
+        """Where one of the SWV's functional mailboxes is reached by e-mail.
 
-        409 for a parent of a pupil intake erased: their address is not kept (issue 9).
+        Only mailboxes: ``education_specialist``, ``route_coach``, ``team_no:<region>``.
+        People are reached at their address in the SWV's directory, parents through
+        intake, which holds each case's own parents; any other id is refused with 422,
+        so no entry here can ever stand for a person or a parent.
         """
         require(principal, Role.OPERATOR, Role.SERVICE)
+        if not is_mailbox(recipient_id):
+            raise Refusal.invalid(
+                "recipients",
+                f"{recipient_id!r} is not a functional mailbox (education_specialist, "
+                "route_coach, team_no:<region>): people are reached at their address in the "
+                "SWV's directory, parents at the address the school gave with the request",
+                field="recipient_id",
+            )
 
         async def work(conn: Any) -> StoredAnswer:
-            if await erasure.parent_of_erased(conn, principal.swv, recipient_id):
-                raise Refusal.conflict(
-                    "erasure", "the pupil of this parent was erased: their address is not kept"
-                )
             await conn.execute(
                 "INSERT INTO contacts (swv, recipient_id, email, display_name, updated_at) "
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, recipient_id) DO UPDATE SET "
@@ -116,50 +119,21 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     async def delete_contact(
         recipient_id: str, principal: CurrentPrincipal, key: IdempotencyHeader = None
     ) -> Response:
-        """Erase a recipient's address (and personal links); their messages then wait."""
+        """Erase a mailbox's address; its messages then wait."""
         require(principal, Role.OPERATOR, Role.SERVICE)
 
         async def work(conn: Any) -> StoredAnswer:
-            for table in ("contacts", "personal_links"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE swv = $1 AND recipient_id = $2",
-                    principal.swv,
-                    recipient_id,
-                )
+            await conn.execute(
+                "DELETE FROM contacts WHERE swv = $1 AND recipient_id = $2",
+                principal.swv,
+                recipient_id,
+            )
             return NO_CONTENT
 
         asked = {"recipient_id": recipient_id}
         return await write_once(
             ctx.commands, principal, key, "DELETE /contacts/{recipient_id}", asked, work
         )
-
-    @router.put("/cases/{case_id}/links/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)
-    async def put_link(
-        case_id: UUID,
-        recipient_id: str,
-        body: LinkIn,
-        principal: CurrentPrincipal,
-        key: IdempotencyHeader = None,
-    ) -> Response:
-        """A parent's personal consent link for one case (W10); kept off the bus."""
-        require(principal, Role.SERVICE)
-
-        async def work(conn: Any) -> StoredAnswer:
-            await conn.execute(
-                "INSERT INTO personal_links (swv, case_id, recipient_id, link, updated_at) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, case_id, recipient_id) DO UPDATE "
-                "SET link = EXCLUDED.link, updated_at = EXCLUDED.updated_at",
-                principal.swv,
-                case_id,
-                recipient_id,
-                str(body.link),
-                ctx.clock(),
-            )
-            return NO_CONTENT
-
-        asked = {"case_id": str(case_id), "recipient_id": recipient_id, "link": str(body.link)}
-        operation = "PUT /cases/{case_id}/links/{recipient_id}"
-        return await write_once(ctx.commands, principal, key, operation, asked, work)
 
     @router.get("/templates/{name}")
     async def get_template(name: str, principal: CurrentPrincipal) -> TemplateView:

@@ -35,6 +35,20 @@ class NotificationSettings(BaseSettings):
         default="http://localhost:8000/zaken",
         description="Links in messages point at <base>/<case id>; access is checked there",
     )
+    parent_link_base: str = Field(
+        default="http://localhost:8000/toestemming",
+        description="A parent's personal link is <base>/<token> (the portal's parent page)",
+    )
+    intake_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="Intake's API: the parents' details are asked there at delivery",
+    )
+    service_tokens: str | None = Field(
+        default=None,
+        description="Directory of this service's bearer tokens for intake, one file "
+        "<swv>.jwt per SWV (role service), read again when a file changes",
+    )
+    intake_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_seconds: float = Field(default=30.0, gt=0)
@@ -51,7 +65,9 @@ class NotificationSettings(BaseSettings):
     def _lease_outlives_a_send(self) -> NotificationSettings:
         # A lease that ran out while the send is still in flight would let a second worker
         # send the same message at the same time.
-        longest = max(self.smtp_timeout_seconds, self.webhook_timeout_seconds)
+        longest = max(
+            self.smtp_timeout_seconds, self.webhook_timeout_seconds, self.intake_timeout_seconds
+        )
         if self.lease_seconds <= longest:
             raise ValueError(
                 f"NOTIFICATIONS_LEASE_SECONDS ({self.lease_seconds}) must exceed the longest "

@@ -1,9 +1,17 @@
-"""Per-SWV lookups: recipients' contact entries, template wording and webhook subscriptions."""
+"""Per-SWV lookups: functional mailboxes, the directory's people, wording and webhooks.
+
+Addresses come from two places only, neither of them about a pupil: the SWV's functional
+mailboxes (``contacts``, set by an operator: ``education_specialist``, ``route_coach``,
+``team_no:<region>``) and the directory's people (``people``, from assignment's
+``PersonRegistered``). A parent is never looked up here: see
+:mod:`passend_notifications.parents`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -29,7 +37,8 @@ class Endpoint:
     active: bool
 
 
-async def contact(db: Executor, swv: str, recipient_id: str) -> Contact | None:
+async def mailbox(db: Executor, swv: str, recipient_id: str) -> Contact | None:
+    """The address of one of the SWV's functional mailboxes, if an operator set it."""
     row = await db.fetchrow(
         "SELECT email, display_name FROM contacts WHERE swv = $1 AND recipient_id = $2",
         swv,
@@ -38,14 +47,45 @@ async def contact(db: Executor, swv: str, recipient_id: str) -> Contact | None:
     return Contact(row["email"], row["display_name"]) if row else None
 
 
-async def personal_link(db: Executor, swv: str, case_id: UUID, recipient_id: str) -> str | None:
-    link: str | None = await db.fetchval(
-        "SELECT link FROM personal_links WHERE swv = $1 AND case_id = $2 AND recipient_id = $3",
+async def person(db: Executor, swv: str, person_id: str) -> Contact | None:
+    """A person's work address from the SWV's directory; None when unknown, gone, or
+    registered without one."""
+    row = await db.fetchrow(
+        "SELECT email, display_name FROM people WHERE swv = $1 AND person_id = $2",
         swv,
-        case_id,
-        recipient_id,
+        person_id,
     )
-    return link
+    if row is None or not row["email"]:
+        return None
+    return Contact(row["email"], row["display_name"])
+
+
+async def register_person(
+    db: Executor,
+    swv: str,
+    person_id: str,
+    email: str | None,
+    display_name: str,
+    registered_at: datetime,
+) -> None:
+    """The directory registered (or changed) a person: keep their newest work address."""
+    await db.execute(
+        "INSERT INTO people (swv, person_id, email, display_name, registered_at) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, person_id) DO UPDATE SET "
+        "email = EXCLUDED.email, display_name = EXCLUDED.display_name, "
+        "registered_at = EXCLUDED.registered_at "
+        "WHERE people.registered_at <= EXCLUDED.registered_at",
+        swv,
+        person_id,
+        email,
+        display_name,
+        registered_at,
+    )
+
+
+async def forget_person(db: Executor, swv: str, person_id: str) -> None:
+    """The person left the directory: their address is not kept, their messages wait."""
+    await db.execute("DELETE FROM people WHERE swv = $1 AND person_id = $2", swv, person_id)
 
 
 async def learn_case(db: Executor, swv: str, case_id: UUID, data: Mapping[str, Any]) -> CaseFacts:
@@ -54,18 +94,32 @@ async def learn_case(db: Executor, swv: str, case_id: UUID, data: Mapping[str, A
     # The merge happens in the statement, so two replicas learning about one case at once
     # (its intake and assignment partitions may sit with different consumers) both count.
     row = await db.fetchrow(
-        "INSERT INTO case_people AS f (swv, case_id, ib_id, parent_refs) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (swv, case_id) DO UPDATE SET "
+        "INSERT INTO case_people AS f (swv, case_id, ib_id, parent_refs, teacher_id) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (swv, case_id) DO UPDATE SET "
         "ib_id = coalesce(f.ib_id, EXCLUDED.ib_id), "
+        "teacher_id = coalesce(f.teacher_id, EXCLUDED.teacher_id), "
         "parent_refs = ARRAY(SELECT DISTINCT p FROM unnest(f.parent_refs || EXCLUDED.parent_refs)"
         " AS p ORDER BY p) "
-        "RETURNING ib_id, parent_refs",
+        "RETURNING ib_id, parent_refs, teacher_id",
         swv,
         case_id,
         told.ib_id,
         list(told.parent_refs),
+        told.teacher_id,
     )
-    return CaseFacts(row["ib_id"], tuple(row["parent_refs"]))
+    return CaseFacts(row["ib_id"], tuple(row["parent_refs"]), row["teacher_id"])
+
+
+async def case_facts(db: Executor, swv: str, case_id: UUID) -> CaseFacts:
+    """What is known now of the case's people (for a mailbox resolved at delivery)."""
+    row = await db.fetchrow(
+        "SELECT ib_id, parent_refs, teacher_id FROM case_people WHERE swv = $1 AND case_id = $2",
+        swv,
+        case_id,
+    )
+    if row is None:
+        return NOTHING_KNOWN
+    return CaseFacts(row["ib_id"], tuple(row["parent_refs"]), row["teacher_id"])
 
 
 async def template(db: Executor, swv: str, name: str) -> MessageTemplate:

@@ -19,11 +19,12 @@ from passend_backbone.commands import (
 from passend_backbone.eventstore import EventStore, Metadata, NewEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.notifications import (
+    NotificationCancelled,
     NotificationFailed,
     NotificationParked,
     NotificationSent,
 )
-from passend_notifications.domain.replay import REPLAY, CaseMessages, Replay
+from passend_notifications.domain.replay import REPLAY, Bounce, CaseMessages, Replay
 from passend_notifications.queue import Claimed
 
 ACTOR = "service:notifications"
@@ -82,9 +83,10 @@ async def _finish(
         # records nothing, the one holding the message now does.
         changed = await conn.fetchval(
             update + " WHERE message_id = $1 AND status = 'attempting' AND attempts = $2 "
-            "RETURNING true",
+            "AND owner IS NOT DISTINCT FROM $3 RETURNING true",
             message.message_id,
             message.attempt,
+            message.owner,
             *args,
         )
         if not changed:
@@ -98,9 +100,19 @@ async def _finish(
 
 
 async def record_sent(
-    pool: asyncpg.Pool, store: EventStore, message: Claimed, content_sha256: str, now: datetime
+    pool: asyncpg.Pool,
+    store: EventStore,
+    message: Claimed,
+    content_sha256: str,
+    now: datetime,
+    *,
+    confirmed: bool = True,
 ) -> bool:
-    """The recipient's server accepted the message: mark it sent and say so in the log."""
+    """The recipient's server accepted the message: mark it sent and say so in the log.
+
+    ``confirmed=False``: nothing was sent now; two earlier attempts may each have
+    delivered it, and a third copy is not sent (see worker.py).
+    """
     payload = NotificationSent(
         message_id=message.message_id,
         case_id=message.case_id,
@@ -108,18 +120,41 @@ async def record_sent(
         recipient_role=message.recipient_role,
         recipient_id=message.recipient_id,
         attempt=message.attempt,
-        possible_duplicate=message.maybe_delivered,
+        possible_duplicate=message.possible_duplicate or message.maybe_delivered,
         content_sha256=content_sha256,
         sent_at=now,
+        confirmed=confirmed,
     )
     return await _finish(
         pool,
         store,
         message,
         "UPDATE deliveries SET status = 'sent', lease_until = NULL, last_error = NULL, "
-        "updated_at = $3",
+        "reason_code = NULL, updated_at = $4",
         (now,),
         [("sent", payload)],
+    )
+
+
+async def record_cancelled(
+    pool: asyncpg.Pool, store: EventStore, message: Claimed, reason_code: str, now: datetime
+) -> bool:
+    """Nothing to tell any more (the link was used or replaced, the pupil erased)."""
+    payload = NotificationCancelled(
+        message_id=message.message_id,
+        case_id=message.case_id,
+        channel=message.channel,
+        reason_code=reason_code,
+        cancelled_at=now,
+    )
+    return await _finish(
+        pool,
+        store,
+        message,
+        "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, reason_code = $4, "
+        "updated_at = $5",
+        (reason_code, now),
+        [("cancelled", payload)],
     )
 
 
@@ -132,11 +167,15 @@ async def record_failure(
     now: datetime,
     *,
     uncertain: bool = False,
+    code: str | None = None,
+    delivered_nothing: bool = False,
 ) -> bool:
     """A failed attempt: due again at ``next_attempt_at``, or parked when that is None.
 
     ``uncertain``: the attempt may have reached the recipient after all; a later
-    successful attempt is then recorded as a possible duplicate.
+    successful attempt is then recorded as a possible duplicate. ``delivered_nothing``:
+    the attempt entered the data phase but the server refused the message, so its mark
+    (a possible copy) is taken back.
     """
     failed = NotificationFailed(
         message_id=message.message_id,
@@ -146,6 +185,7 @@ async def record_failure(
         reason=reason,
         next_attempt_at=next_attempt_at,
         failed_at=now,
+        reason_code=code,
     )
     payloads: list[tuple[str, EventPayload]] = [("failed", failed)]
     if next_attempt_at is None:
@@ -156,19 +196,24 @@ async def record_failure(
             attempts=message.attempt,
             reason=reason,
             parked_at=now,
+            reason_code=code,
         )
         payloads.append(("parked", parked))
-        update = (
-            "UPDATE deliveries SET status = 'parked', lease_until = NULL, last_error = $3, "
-            "updated_at = $4, maybe_delivered = maybe_delivered OR $5"
-        )
-        args: tuple[object, ...] = (reason, now, uncertain)
-    else:
-        update = (
-            "UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = $3, "
-            "updated_at = $4, maybe_delivered = maybe_delivered OR $5, due_at = $6"
-        )
-        args = (reason, now, uncertain, next_attempt_at)
+    update = (
+        "UPDATE deliveries SET status = CASE WHEN $9::timestamptz IS NULL THEN 'parked' "
+        "ELSE 'pending' END, lease_until = NULL, last_error = $4, updated_at = $5, "
+        "maybe_delivered = maybe_delivered OR $6, reason_code = $7, "
+        "maybe_copies = greatest(maybe_copies - CASE WHEN $8 THEN 1 ELSE 0 END, 0), "
+        "due_at = coalesce($9, due_at)"
+    )
+    args: tuple[object, ...] = (
+        reason,
+        now,
+        uncertain,
+        code,
+        delivered_nothing,
+        next_attempt_at,
+    )
     return await _finish(pool, store, message, update, args, payloads)
 
 
@@ -194,7 +239,7 @@ async def replay(
     if case_id is None:
         raise Refusal.not_found("replay", "no such message")
 
-    async def prepare(tx: Any, state: CaseMessages) -> Replay:
+    async def prepare(tx: Any, state: CaseMessages) -> Replay | Bounce:
         # The worker and the scheduler append to this stream under the case's lock; taking
         # it before appending means they never meet a version conflict because of a replay
         # (a replay that lost a race to them is decided again by ``execute``).
@@ -224,4 +269,53 @@ async def replay(
         key=key,
         after=requeue,
         answer=lambda _: StoredAnswer(202, {"message_id": str(message_id), "status": "pending"}),
+    )
+
+
+async def bounce(
+    ports: CommandPorts,
+    swv: str,
+    message_id: UUID,
+    reason: str,
+    meta: Metadata,
+    now: datetime,
+    key: IdempotencyKey | None = None,
+) -> StoredAnswer:
+    """A sent e-mail bounced: record it failed and parked, so the screens say it did not
+    arrive (and the IB hands the link over in person). 404 unknown, 409 not sent."""
+    async with ports.transactions.tenant(swv) as tx:
+        row = await tx.fetchrow(
+            "SELECT case_id, attempts FROM deliveries WHERE swv = $1 AND message_id = $2",
+            swv,
+            message_id,
+        )
+    if row is None:
+        raise Refusal.not_found("bounce", "no such message")
+    case_id: UUID = row["case_id"]
+
+    async def prepare(tx: Any, state: CaseMessages) -> Replay | Bounce:
+        await lock_case(tx, case_id)
+        return Bounce(message_id, row["attempts"], reason)
+
+    async def park(tx: Any, outcome: Outcome[CaseMessages]) -> None:
+        await tx.execute(
+            "UPDATE deliveries SET status = 'parked', last_error = $3, reason_code = 'bounced', "
+            "updated_at = $4 WHERE message_id = $1 AND swv = $2 AND status = 'sent'",
+            message_id,
+            swv,
+            reason,
+            now,
+        )
+
+    return await execute(
+        ports,
+        REPLAY,
+        str(case_id),
+        prepare=prepare,
+        tenant=swv,
+        meta=meta,
+        now=now,
+        key=key,
+        after=park,
+        answer=lambda _: StoredAnswer(202, {"message_id": str(message_id), "status": "parked"}),
     )

@@ -9,6 +9,7 @@ from passend_contracts import topics as contract_topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.notifications import (
+    NotificationCancelled,
     NotificationFailed,
     NotificationParked,
     NotificationReplayed,
@@ -30,9 +31,13 @@ CREATE TABLE messages (
     attempts            integer     NOT NULL DEFAULT 0,
     possible_duplicate  boolean     NOT NULL DEFAULT false,
     last_reason         text,
+    -- What went wrong as a code the screens explain (no_address, refused, bounced, ...).
+    reason_code         text,
     next_attempt_at     timestamptz,
     scheduled_at        timestamptz,
     sent_at             timestamptz,
+    -- When the current status was reached (the event's time).
+    status_at           timestamptz,
     -- Stream version of the last status change applied; an older event can't undo it.
     status_version      integer     NOT NULL DEFAULT 0
 );
@@ -43,13 +48,17 @@ CREATE INDEX messages_case ON messages (swv, case_id);
 # one case's stream (one partition) does not, but tolerating it costs nothing.
 _STATUS = """
 INSERT INTO messages (message_id, swv, case_id, channel, status, attempts, possible_duplicate,
-                      last_reason, next_attempt_at, sent_at, status_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                      last_reason, next_attempt_at, sent_at, status_version, reason_code,
+                      status_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (message_id) DO UPDATE SET
     status = EXCLUDED.status,
     attempts = greatest(messages.attempts, EXCLUDED.attempts),
     possible_duplicate = messages.possible_duplicate OR EXCLUDED.possible_duplicate,
     last_reason = coalesce(EXCLUDED.last_reason, messages.last_reason),
+    -- The code of the current state: a later success or replay clears it.
+    reason_code = EXCLUDED.reason_code,
+    status_at = EXCLUDED.status_at,
     next_attempt_at = EXCLUDED.next_attempt_at,
     sent_at = coalesce(EXCLUDED.sent_at, messages.sent_at),
     status_version = EXCLUDED.status_version
@@ -112,12 +121,17 @@ class CaseMessages:
                 await self._status(
                     conn, event, payload.message_id, payload.case_id, payload.channel, status,
                     attempts=payload.attempt, reason=payload.reason,
-                    next_at=payload.next_attempt_at,
+                    next_at=payload.next_attempt_at, code=payload.reason_code,
                 )  # fmt: skip
             case NotificationParked():
                 await self._status(
                     conn, event, payload.message_id, payload.case_id, payload.channel, "parked",
-                    attempts=payload.attempts, reason=payload.reason,
+                    attempts=payload.attempts, reason=payload.reason, code=payload.reason_code,
+                )  # fmt: skip
+            case NotificationCancelled():
+                await self._status(
+                    conn, event, payload.message_id, payload.case_id, payload.channel,
+                    "cancelled", code=payload.reason_code,
                 )  # fmt: skip
             case NotificationReplayed():
                 await self._status(
@@ -138,6 +152,7 @@ class CaseMessages:
         reason: str | None = None,
         next_at: object = None,
         sent_at: object = None,
+        code: str | None = None,
     ) -> None:
         await conn.execute(
             _STATUS,
@@ -152,4 +167,6 @@ class CaseMessages:
             next_at,
             sent_at,
             event.streamversion,
+            code,
+            event.time,
         )

@@ -12,11 +12,13 @@ from passend_backbone.eventstore import EventStore, Metadata, NewEvent
 from passend_backbone.service import utc_now
 from passend_contracts import topics as contract_topics
 from passend_contracts.envelope import CloudEvent
+from passend_contracts.events.assignment import PersonDeactivated, PersonRegistered
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import PupilErased
 from passend_contracts.events.notifications import NotificationScheduled
 from passend_notifications import directory, erasure, journal, reach
-from passend_notifications.domain.planning import plan
+from passend_notifications.domain.planning import PlannedMessage, plan
+from passend_notifications.domain.rules import RecipientRole
 from passend_notifications.queue import enqueue
 
 
@@ -50,19 +52,34 @@ class Scheduler:
         payload: EventPayload,
         store: EventStore,
     ) -> None:
-        if isinstance(payload, PupilErased):
-            await erasure.forget_parents(conn, event.swv, payload.pupil_ref, payload.erased_at)
-            return
+        match payload:
+            case PupilErased():
+                await erasure.remember_erased(conn, event.swv, payload.pupil_ref, payload.erased_at)
+                return
+            case PersonRegistered():
+                # The directory's people: IBs, teachers and staff are reached at the work
+                # address the SWV registered, never at one typed in elsewhere.
+                await directory.register_person(
+                    conn,
+                    event.swv,
+                    payload.person_id,
+                    payload.email,
+                    payload.display_name,
+                    payload.registered_at,
+                )
+                return
+            case PersonDeactivated():
+                await directory.forget_person(conn, event.swv, payload.person_id)
+                return
         if "case_id" not in event.data:
             return  # directory events (SWV, work units, schools) concern no one to be told
         case_id = UUID(str(event.data["case_id"]))
         case = await directory.learn_case(conn, event.swv, case_id, event.data)
-        pupil_ref = await reach.learn(conn, event, case_id)
-        if pupil_ref is not None:
-            # A case of a pupil erased before this service heard of it: its parents too.
-            await erasure.forget_parents(conn, event.swv, pupil_ref)
+        await reach.learn(conn, event, case_id)
         wanted_by = await directory.subscriptions(conn, event.swv, event.type)
         planned = plan(event, wanted_by, case)
+        if planned and await erasure.case_of_erased_pupil(conn, event.swv, case_id):
+            planned = [m for m in planned if not _to_parents(m)]
         if not planned:
             return
         now = self._clock()
@@ -92,3 +109,7 @@ class Scheduler:
                 causation_id=str(event.id),
             )
             await journal.append_to_case(conn, store, case_id, scheduled, meta)
+
+
+def _to_parents(message: PlannedMessage) -> bool:
+    return message.role == RecipientRole.PARENTS

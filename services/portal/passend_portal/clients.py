@@ -101,8 +101,19 @@ class Services:
 
 
 def _detail(response: httpx.Response) -> Any:
+    """What went wrong, from the services' problem details (RFC 9457): a list of field errors
+    for a request that did not match, else ``{"rule", "message", "field"}``."""
     try:
         body = response.json()
     except ValueError:
         return None
-    return body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("errors"), list):
+        return body["errors"]
+    found = {
+        "rule": body.get("rule"),
+        "message": body.get("detail"),
+        "field": body.get("field"),
+    }
+    return {k: v for k, v in found.items() if v} or None

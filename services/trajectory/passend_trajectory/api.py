@@ -20,6 +20,9 @@ from passend_trajectory.domain.state import TrajectoryState
 
 # Who works on a trajectory: the support worker and the SWV's education specialist.
 WORKERS = (Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
+# The partners around the support (C, seed 004): the school's IB and teacher, the support
+# worker and the SWV's education specialist, each within their reach of the case.
+PARTNERS = (Role.IB, Role.TEACHER, Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
 # Who may read a case's trajectory: every role that sees case content, each within its
 # reach (passend_backbone.auth.policy); the operator runs the system blind to it.
 READERS = tuple(sorted(CASE_ROLES))
@@ -38,16 +41,18 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     """The app on ``ctx``: command routes, read-model routes and the auditors' routes."""
     from passend_trajectory.api_commands import commands_router
     from passend_trajectory.api_outcomes import outcomes_router
+    from passend_trajectory.api_partners import partners_router
     from passend_trajectory.api_queries import queries_router
 
     app = FastAPI(
         title="Passend trajectory",
-        summary="Start conversation, plan, support, evaluation, care level, case director and "
-        "Team NO of a claimed case.",
+        summary="Start conversation, plan, support, evaluation, care level, case director, "
+        "Team NO and the partners' part of a claimed case.",
         version="1",
     )
     app.include_router(commands_router(ctx))
     app.include_router(outcomes_router(ctx))
+    app.include_router(partners_router(ctx))
     app.include_router(queries_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, TrajectoryState())))

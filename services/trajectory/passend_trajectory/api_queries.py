@@ -1,4 +1,5 @@
-"""Read-model routes: a case's trajectory, evaluations due per worker, Team NO per region."""
+"""Read-model routes: a case's trajectory, evaluations due per worker, Team NO per region,
+a person's invitations."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from passend_backbone.working_days import local_day
 from passend_trajectory import calendars, reach, views
 from passend_trajectory.api import READERS, require
 from passend_trajectory.domain.decide import DECIDER
+from passend_trajectory.domain.state import TrajectoryState
 
 # Who oversees a region's Team NO agenda and stagnations besides its members.
 REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
@@ -48,25 +50,29 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         case_id: UUID, principal: CurrentPrincipal, as_of: datetime | None = None
     ) -> dict[str, Any]:
         """The case's trajectory with every plan revision, evaluation and what is due; with
-        ``as_of`` (an aware timestamp), replayed from the log as it stood then."""
+        ``as_of`` (an aware timestamp), replayed from the log as it stood then.
+
+        Issue 9 and 24: who may see the case is decided on reads made alike for an unknown
+        case and for one out of reach (:func:`passend_trajectory.views.reading`), so the
+        404 takes the same time either way; only a caller who sees the case gets its state.
+        """
         require(principal, *READERS, what="read a trajectory")
-        if as_of is None:
-            state = await views.trajectory_state(ctx.pool, principal.swv, case_id)
-        else:
-            if as_of.tzinfo is None:
-                raise Refusal.invalid("as_of", "as_of needs a time zone offset")
+        if as_of is not None and as_of.tzinfo is None:
+            raise Refusal.invalid("as_of", "as_of needs a time zone offset")
+        async with views.reading(ctx.pool, principal.swv, case_id) as read:
+            if not (read.exists and reach.within_reach(principal, read.facts)):
+                raise _not_found(case_id)
+            if as_of is None:
+                state = await read.state()
+        if as_of is not None:
             records = await ctx.store.read_stream(str(case_id), as_of=as_of)
             found = records and records[0].swv == principal.swv
-            state = DECIDER.fold_stored(records) if found else None
-        if state is None or state.opened is None:
-            raise _not_found(case_id)
-        known = await reach.case_facts(ctx.pool, principal.swv, case_id)
-        if not reach.within_reach(principal, reach.with_stream(known, state)):
+            state = DECIDER.fold_stored(records) if found else TrajectoryState()
+        if state.opened is None and state.withdrawn is None:
             raise _not_found(case_id)
         today = local_day(as_of if as_of is not None else ctx.clock())
-        calendar = await calendars.calendar_of_school(
-            ctx.pool, principal.swv, state.opened.school_id
-        )
+        school = state.opened.school_id if state.opened is not None else read.facts.school_id
+        calendar = await calendars.calendar_of_school(ctx.pool, principal.swv, school)
         return views.trajectory_view(state, today, calendar)
 
     @router.get("/workers/{worker_id}/evaluations-due")
@@ -95,5 +101,12 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         """TNO: the region's stagnations by reason and municipality."""
         _require_region(principal, region)
         return await views.stagnation_report(ctx.pool, principal.swv, region)
+
+    @router.get("/invitations")
+    async def invitations(principal: CurrentPrincipal) -> dict[str, Any]:
+        """C: the meetings the caller was invited to as an adviser, with their goals."""
+        require(principal, *READERS, what="see invitations")
+        found = await views.invitations_for(ctx.pool, principal.swv, principal.subject)
+        return {"adviser_id": principal.subject, "invitations": found}
 
     return router

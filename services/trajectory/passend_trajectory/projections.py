@@ -1,4 +1,5 @@
-"""The trajectory's read models: trajectory, evaluations due, Team NO agenda, stagnations.
+"""The trajectory's read models: trajectory, evaluations due, Team NO agenda, stagnations,
+invitations.
 
 One projection folds each case's events with the domain's own ``evolve`` and keeps the
 state per case; the other tables are rewritten from that state for the case, so each row
@@ -28,6 +29,7 @@ CREATE TABLE trajectories (
     swv         text NOT NULL,
     school_id   text,
     worker_id   text,
+    escalated_region text,  -- the Team NO region of the latest escalation (TNO)
     status      text NOT NULL,
     version     integer NOT NULL,
     state       jsonb NOT NULL,
@@ -65,6 +67,19 @@ CREATE TABLE stagnations (
     PRIMARY KEY (case_id, escalation_no, reason)
 );
 CREATE INDEX stagnations_region ON stagnations (swv, region);
+CREATE TABLE invitations (
+    case_id       uuid NOT NULL,
+    invitation_id uuid NOT NULL,
+    swv           text NOT NULL,
+    adviser_id    text NOT NULL,
+    goal          text NOT NULL,
+    occasion      text NOT NULL,
+    meeting_on    date NOT NULL,
+    invited_by    text NOT NULL,
+    invited_at    timestamptz NOT NULL,
+    PRIMARY KEY (case_id, invitation_id)
+);
+CREATE INDEX invitations_adviser ON invitations (swv, adviser_id, meeting_on);
 """
 
 
@@ -77,7 +92,7 @@ class TrajectoryProjection:
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(_TABLES)
         await tenancy.protect(
-            conn, "trajectories", "evaluations_due", "team_no_agenda", "stagnations"
+            conn, "trajectories", "evaluations_due", "team_no_agenda", "stagnations", "invitations"
         )
 
     async def handle(
@@ -112,17 +127,20 @@ async def _write(conn: asyncpg.Connection, event: CloudEvent, state: TrajectoryS
     case_id = event.subject
     opened = state.opened
     worker_id = opened.worker_id if opened else None
+    latest = state.escalations[-1].escalated if state.escalations else None
     await conn.execute(
-        "INSERT INTO trajectories "
-        "(case_id, swv, school_id, worker_id, status, version, state, updated_at) "
-        "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7::text::jsonb, $8) "
+        "INSERT INTO trajectories (case_id, swv, school_id, worker_id, escalated_region, "
+        "status, version, state, updated_at) "
+        "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9) "
         "ON CONFLICT (case_id) DO UPDATE SET school_id = excluded.school_id, "
-        "worker_id = excluded.worker_id, status = excluded.status, version = excluded.version, "
+        "worker_id = excluded.worker_id, escalated_region = excluded.escalated_region, "
+        "status = excluded.status, version = excluded.version, "
         "state = excluded.state, updated_at = excluded.updated_at",
         case_id,
         event.swv,
         opened.school_id if opened else None,
         worker_id,
+        (latest.region or latest.municipality) if latest is not None else None,
         state.status,
         state.version,
         state.model_dump_json(),
@@ -143,7 +161,8 @@ async def _write(conn: asyncpg.Connection, event: CloudEvent, state: TrajectoryS
                 due.due_on,
             )
     await conn.execute("DELETE FROM team_no_agenda WHERE case_id = $1::uuid", case_id)
-    pending = state.open_escalation
+    # A withdrawn trajectory (W1) awaits no decision any more.
+    pending = None if state.ended else state.open_escalation
     if pending is not None:
         e = pending.escalated
         await conn.execute(
@@ -179,3 +198,24 @@ async def _write(conn: asyncpg.Connection, event: CloudEvent, state: TrajectoryS
                 for r in e.reasons
             ],
         )
+    await conn.execute("DELETE FROM invitations WHERE case_id = $1::uuid", case_id)
+    if not state.invitations:
+        return
+    await conn.executemany(
+        "INSERT INTO invitations (case_id, invitation_id, swv, adviser_id, goal, occasion, "
+        "meeting_on, invited_by, invited_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [
+            (
+                case_id,
+                i.invitation_id,
+                event.swv,
+                i.adviser_id,
+                i.goal,
+                i.occasion.value,
+                i.meeting_on,
+                i.invited_by,
+                i.invited_at,
+            )
+            for i in state.invitations
+        ],
+    )

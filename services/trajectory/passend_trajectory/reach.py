@@ -71,17 +71,25 @@ def with_stream(facts: CaseFacts, state: TrajectoryState) -> CaseFacts:
     opened = state.opened
     if opened is None:
         return facts
-    region = facts.escalated_region
+    region = None
     if state.escalations:  # TNO: the stream's own latest escalation decides
         latest = state.escalations[-1].escalated
         region = latest.region or latest.municipality
+    return with_trajectory(facts, opened.school_id, opened.worker_id, region)
+
+
+def with_trajectory(
+    facts: CaseFacts, school_id: str | None, worker_id: str | None, region: str | None
+) -> CaseFacts:
+    """The facts completed with the trajectory's own: its school and claiming worker, and
+    the region of its latest escalation (TNO), when it has one."""
     return CaseFacts(
         swv=facts.swv,
-        school_id=facts.school_id or opened.school_id,
+        school_id=facts.school_id or school_id,
         pupil_ref=facts.pupil_ref,
         work_unit_ids=facts.work_unit_ids,
-        workers=facts.workers | CaseFacts.names(opened.worker_id),
-        escalated_region=region,
+        workers=facts.workers | CaseFacts.names(worker_id),
+        escalated_region=region or facts.escalated_region,
         route_coaches=facts.route_coaches,
     )
 

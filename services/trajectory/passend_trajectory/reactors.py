@@ -1,4 +1,5 @@
-"""Facts of other services taken into the log: claims (W25), consent (W10), complexity (W14).
+"""Facts of other services taken into the log: claims (W25), consent (W10), complexity (W14),
+the school's withdrawal of the request (W1).
 
 Each reaction is decided by the trajectory's decider and appended inside the consumer's
 transaction (``decide_and_append``) with ids derived from the cause (``reaction_id``), so
@@ -28,11 +29,17 @@ from passend_contracts.events.intake import (
     ConsentRefused,
     ConsentWithdrawn,
     RequestSubmitted,
+    RequestWithdrawn,
 )
 from passend_contracts.events.trajectory import ConsentStatus
 from passend_trajectory.domain.commands import Command, Issued
 from passend_trajectory.domain.decide import DECIDER
-from passend_trajectory.domain.facts import NoteComplexity, NoteConsent, OpenTrajectory
+from passend_trajectory.domain.facts import (
+    NoteComplexity,
+    NoteConsent,
+    NoteWithdrawal,
+    OpenTrajectory,
+)
 
 ACTOR = "service:trajectory"
 _log = structlog.get_logger("passend.trajectory.reactors")
@@ -122,7 +129,13 @@ def _consent_fact(payload: EventPayload) -> tuple[str, datetime]:
 
 
 class IntakeReactor(_Reactor):
-    """Consent facts (W10) and the school's multiple-problems flag (W14) from intake."""
+    """Consent facts (W10), the school's multiple-problems flag (W14) and the withdrawal of
+    the request (W1) from intake.
+
+    The withdrawal is taken from intake's ``RequestWithdrawn``, the fact itself, and not
+    from assignment's ``CaseWithdrawn``, which repeats it one hop later without the
+    reason: one source, so what the trajectory notes never depends on which arrived first.
+    """
 
     name: str = "intake_facts"
     topics: tuple[str, ...] = (topics.INTAKE,)
@@ -138,6 +151,15 @@ class IntakeReactor(_Reactor):
                 case_id=case_id, status=status, by=by, at=at, source_event_id=event.id
             )
             await self._react(conn, event, store, case_id, noted)
+        elif isinstance(payload, RequestWithdrawn):
+            withdrawal = NoteWithdrawal(
+                case_id=payload.case_id,
+                withdrawn_by=payload.withdrawn_by,
+                reason=payload.reason,
+                withdrawn_at=payload.withdrawn_at,
+                source_event_id=event.id,
+            )
+            await self._react(conn, event, store, payload.case_id, withdrawal)
         elif isinstance(payload, RequestSubmitted) and payload.multiple_problems:
             complex_case = NoteComplexity(
                 case_id=payload.case_id, source=event.type, source_event_id=event.id

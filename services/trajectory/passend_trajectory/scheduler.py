@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 import structlog
 
 from passend_backbone.commands import Refusal, decide_and_append
+from passend_backbone.consumer.failures import is_transient
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.eventstore import Metadata
@@ -93,7 +94,12 @@ async def remind_once(ctx: ServiceContext) -> int:
 def evaluation_reminders(
     poll_seconds: float = 60.0,
 ) -> Callable[[ServiceContext, asyncio.Event], Awaitable[None]]:
-    """The background task: a pass every ``poll_seconds`` until ``stop`` is set."""
+    """The background task: a pass every ``poll_seconds`` until ``stop`` is set.
+
+    A pass that meets a passing failure (the database away or unreachable for a moment)
+    is left to the next pass: the reminders due stay due. Ending the task instead would
+    stop the whole service (the lifecycle treats a background task that fails as fatal).
+    """
 
     async def run(ctx: ServiceContext, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -103,6 +109,10 @@ def evaluation_reminders(
                     _log.info("evaluations_reminded", cases=count)
             except ProjectionNotSetUp:
                 pass  # a read model is being set up at start: next pass
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                _log.warning("evaluation_reminders_failed", error=repr(exc))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
             except TimeoutError:

@@ -9,6 +9,7 @@ from passend_backbone.service import ServiceSpec, utc_now
 from passend_contracts import topics
 from passend_trajectory.api import create_app
 from passend_trajectory.calendars import Calendars
+from passend_trajectory.people import People
 from passend_trajectory.projections import TrajectoryProjection
 from passend_trajectory.reach import CaseReach
 from passend_trajectory.reactors import ClaimReactor, IntakeReactor
@@ -24,7 +25,7 @@ def build_spec(
         topic=topics.TRAJECTORY,
         migrations="passend_trajectory.migrations",
         create_app=create_app,
-        projections=(TrajectoryProjection(), CaseReach(), Calendars()),
+        projections=(TrajectoryProjection(), CaseReach(), Calendars(), People()),
         reactors=(ClaimReactor(clock), IntakeReactor(clock)),
         background=(evaluation_reminders(reminder_poll_seconds),),
     )

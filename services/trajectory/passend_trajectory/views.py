@@ -1,15 +1,21 @@
-"""Answers from the read models: trajectory, evaluations due, Team NO agenda, stagnations."""
+"""Answers from the read models: trajectory, evaluations due, Team NO agenda, stagnations,
+invitations."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from passend_backbone.auth import CaseFacts
 from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.working_days import WorkingCalendar
+from passend_trajectory import reach
 from passend_trajectory.calendars import calendars_of, school_calendar
 from passend_trajectory.domain.due import due_status, evaluations_due
 from passend_trajectory.domain.state import TrajectoryState
@@ -17,16 +23,51 @@ from passend_trajectory.projections import TrajectoryProjection
 
 PROJECTION = TrajectoryProjection.name
 
+# What the trajectory itself adds to who sees the case: its school, its claiming worker
+# and the Team NO region of its latest escalation. Columns of their own, not read from
+# the state, whose size varies with the case (it is fetched only for who sees the case).
+_SCOPE = """
+SELECT school_id, worker_id, escalated_region AS region
+FROM trajectories WHERE case_id = $1 AND swv = $2
+"""
 
-async def trajectory_state(pool: asyncpg.Pool, swv: str, case_id: UUID) -> TrajectoryState | None:
-    """The case's state as projected; None for an unknown case or one of another SWV."""
-    async with tenant_read_model(pool, PROJECTION, swv) as conn:
-        raw = await conn.fetchval(
-            "SELECT state::text FROM trajectories WHERE case_id = $1 AND swv = $2", case_id, swv
+
+@dataclass(frozen=True)
+class Reading:
+    """One read of a case's trajectory: who may see it, then (only for them) its state."""
+
+    conn: asyncpg.Connection
+    case_id: UUID
+    swv: str
+    exists: bool  # the read model has a trajectory stream for the case
+    facts: CaseFacts  # the case_reach facts completed with the trajectory's own
+
+    async def state(self) -> TrajectoryState:
+        """The projected state (read in the same snapshot as :attr:`facts`)."""
+        raw = await self.conn.fetchval(
+            "SELECT state::text FROM trajectories WHERE case_id = $1 AND swv = $2",
+            self.case_id,
+            self.swv,
         )
-    if raw is None:
-        return None
-    return TrajectoryState.model_validate_json(raw)
+        return TrajectoryState.model_validate_json(raw) if raw else TrajectoryState()
+
+
+@asynccontextmanager
+async def reading(pool: asyncpg.Pool, swv: str, case_id: UUID) -> AsyncIterator[Reading]:
+    """Both read models, always, before anything is decided: the trajectory's own scope and
+    the ``case_reach`` facts.
+
+    An unknown case and another school's case cost the same two reads, so a caller who
+    may not see a case can't tell from the time of the 404 whether it exists (issue 24;
+    ``tests/integration/trajectory/test_timing.py``). The state itself, whose size varies,
+    is parsed only for a caller who sees the case (:meth:`Reading.state`).
+    """
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
+        row = await conn.fetchrow(_SCOPE, case_id, swv)
+        known = await reach.case_facts(pool, swv, case_id)
+        if row is not None:
+            known = reach.with_trajectory(known, row["school_id"], row["worker_id"], row["region"])
+        yield Reading(conn, case_id, swv, row is not None, known)
 
 
 def trajectory_view(
@@ -63,6 +104,11 @@ def trajectory_view(
         "case_director_history": dump["directors"],
         "escalations": dump["escalations"],
         "closed": dump["closed"],
+        "withdrawn": dump["withdrawn"],
+        "group": state.group,
+        "measures": dump["measures"],
+        "reflections": dump["reflections"],
+        "invitations": dump["invitations"],
         "evaluations_due": [
             {
                 "kind": d.kind.value,
@@ -154,3 +200,31 @@ async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[s
             for r in rows
         ],
     }
+
+
+async def invitations_for(pool: asyncpg.Pool, swv: str, adviser_id: str) -> list[dict[str, Any]]:
+    """C: the invitations addressed to ``adviser_id``, soonest meeting first, each with the
+    status of its trajectory (a withdrawn or closed one needs no meeting any more)."""
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            "SELECT i.case_id, i.invitation_id, i.goal, i.occasion, i.meeting_on, "
+            "i.invited_by, i.invited_at, t.status FROM invitations i "
+            "LEFT JOIN trajectories t ON t.case_id = i.case_id "
+            "WHERE i.swv = $1 AND i.adviser_id = $2 "
+            "ORDER BY i.meeting_on, i.invited_at, i.invitation_id",
+            swv,
+            adviser_id,
+        )
+    return [
+        {
+            "case_id": str(r["case_id"]),
+            "invitation_id": str(r["invitation_id"]),
+            "goal": r["goal"],
+            "occasion": r["occasion"],
+            "meeting_on": r["meeting_on"].isoformat(),
+            "invited_by": r["invited_by"],
+            "invited_at": r["invited_at"].isoformat(),
+            "case_status": r["status"],
+        }
+        for r in rows
+    ]

@@ -28,6 +28,7 @@ from passend_contracts.events.intake import RequestSubmitted, SupportLevel
 from passend_devstack.infra import Broker, free_port
 from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
+from tests.topics import on_broker
 
 SWV = "swv-waterweg"
 
@@ -105,8 +106,8 @@ async def route(
         await reactor.react(conn, as_cloud_event(payload), payload, store)
 
 
-async def publish(broker: Broker, *events: CloudEvent) -> None:
-    """Put events on intake's topic, as the intake service's relay would."""
+async def publish(broker: Broker, *events: CloudEvent, topic: str = topics.INTAKE) -> None:
+    """Put events on intake's topic (or ``topic``), as the producing service's relay would."""
     producer = AIOKafkaProducer(
         bootstrap_servers=broker.bootstrap_servers,
         **producer_settings(broker.kind),  # type: ignore[arg-type]
@@ -115,7 +116,7 @@ async def publish(broker: Broker, *events: CloudEvent) -> None:
     try:
         for event in events:
             key, headers, value = event.to_kafka()
-            await producer.send_and_wait(topics.INTAKE, value, key=key, headers=headers)
+            await producer.send_and_wait(on_broker(topic), value, key=key, headers=headers)
     finally:
         await producer.stop()
 

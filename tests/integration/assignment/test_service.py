@@ -65,7 +65,7 @@ async def test_request_flows_from_submission_to_claim_and_first_contact(
         assert unknown.status_code == 404
         early = await http.post(f"/cases/{case_id}/claim", headers=worker("ow-bart"))
         assert early.status_code == 409
-        assert early.json()["detail"]["rule"] == "W25"
+        assert early.json()["rule"] == "W25"
 
         ranked = (await http.get(f"/cases/{case_id}/suggestions", headers=anouk)).json()
         assert ranked[0]["worker_id"] == "ow-anouk"  # reading expertise and knows the school
@@ -95,10 +95,12 @@ async def test_request_flows_from_submission_to_claim_and_first_contact(
         assert sorted([first.status_code, second.status_code]) == [200, 409]
         lost = first if first.status_code == 409 else second
         winner = (second if lost is first else first).json()["case"]["claimed_by"]
-        assert lost.json()["detail"] == {
-            "rule": "W25",
-            "message": f"the case was already claimed by {winner}",
-        }
+        refused = lost.json()
+        assert (refused["rule"], refused["detail"]) == (
+            "W25",
+            f"the case was already claimed by {winner}",
+        )
+        assert refused["type"] == "urn:passend:problem:conflict"
 
         async def claimed_everywhere() -> bool:
             inbox = await in_inbox()
@@ -158,13 +160,20 @@ async def test_directory_is_configured_through_the_api_as_events(
         assert foreign.status_code == 403
         first = await http.put("/directory", headers=operator, json=doc)
         assert first.status_code == 200, first.text
-        assert len(first.json()["events"]) == 1 + 2 + 6 + 1 + 6  # settings .. workers
+        assert len(first.json()["events"]) == 1 + 2 + 6 + 1 + 6 + 18  # settings .. people
         again = await http.put("/directory", headers=operator, json=doc)
         assert again.json() == {"events": []}
+        # She leaves: her worker profile is made inactive and she is deactivated as a person.
         doc["workers"] = doc["workers"][1:]
+        doc["people"] = [p for p in doc["people"] if p["person_id"] != "ow-anouk"]
         changed = await http.put("/directory", headers=operator, json=doc)
-        assert changed.json() == {"events": ["nl.passend.assignment.SupportWorkerProfiled.v1"]}
+        assert changed.json() == {
+            "events": [
+                "nl.passend.assignment.SupportWorkerProfiled.v1",
+                "nl.passend.assignment.PersonDeactivated.v1",
+            ]
+        }
         got = (await http.get("/directory", headers=operator)).json()
         inactive = [w["worker_id"] for w in got["workers"] if not w["active"]]
         assert inactive == ["ow-anouk"]
-        assert got["version"] == 17
+        assert got["version"] == 36

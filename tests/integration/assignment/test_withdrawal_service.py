@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from passend_assignment.directory_file import DEV_FILE, load_directory_file
 from passend_assignment.service import build_spec
 from passend_backbone.auth import Role
 from passend_contracts.envelope import CloudEvent
@@ -130,7 +131,11 @@ async def test_w10_w26_consent_shows_and_a_withdrawn_case_leaves_every_list(
         case = (await http.get(f"/cases/{case_id}", headers=ANOUK)).json()
         assert case["withdrawn_at"].startswith("2027-03-02T09:00")
         assert case["consent"]["status"] == "confirmed"
+        # W24: the claimer is a support worker of the SWV's directory.
+        operator = auth_header(Role.OPERATOR, SWV, subject="op-1")
+        doc = load_directory_file(DEV_FILE)[0].model_dump(mode="json")
+        assert (await http.put("/directory", headers=operator, json=doc)).status_code == 200
         refused = await http.post(f"/cases/{case_id}/claim", headers=ANOUK)
         assert refused.status_code == 409
-        assert refused.json()["detail"]["rule"] == "W25"
-        assert "withdrew" in refused.json()["detail"]["message"]
+        assert refused.json()["rule"] == "W25"
+        assert "withdrew" in refused.json()["detail"]

@@ -51,7 +51,7 @@ PARENT = "ouder-1"
 NAMES = ("intake", "assignment", "trajectory", "notifications")
 
 IB_AUTH = auth_header(Role.IB, SWV, subject=IB, school_id=SCHOOL)
-WORKER_AUTH = auth_header(Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-1")
+WORKER_AUTH = auth_header(Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-vlaardingen")
 SPECIALIST_AUTH = auth_header(Role.EDUCATION_SPECIALIST, SWV, subject="os-jeroen")
 AUDITOR_AUTH = auth_header(Role.AUDITOR, SWV, subject="auditor-inspectie")
 AUDITOR_TOKEN = token_for(Role.AUDITOR, SWV, subject="auditor-inspectie")

@@ -18,6 +18,7 @@ from passend_backbone.opscli import run_ops_command
 from passend_contracts import topics
 from passend_devstack.waiting import eventually
 from tests.integration.audit.kit import NAMES, System, mixed_scenario, run_cli
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.integration
 
@@ -103,13 +104,15 @@ async def test_republishing_a_store_doubles_nothing_in_the_read_models(
         for p in system.specs[name].projections
     }
     stored = await system.pools["intake"].fetchval("SELECT count(*) FROM events")
-    ids, _, _ = await topic_event_ids(system.broker.bootstrap_servers, topics.INTAKE)
+    ids, _, _ = await topic_event_ids(system.broker.bootstrap_servers, on_broker(topics.INTAKE))
     code, out = await run_ops(system, "intake", monkeypatch, "republish")
     assert code == 0, out
 
     # The running relay publishes everything once more; consumers skip what they handled.
     async def republished() -> bool:
-        found, _, _ = await topic_event_ids(system.broker.bootstrap_servers, topics.INTAKE)
+        found, _, _ = await topic_event_ids(
+            system.broker.bootstrap_servers, on_broker(topics.INTAKE)
+        )
         return len(found) >= len(ids) + stored
 
     await eventually(republished, timeout=60, what="intake's store published again")

@@ -23,6 +23,7 @@ from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
 from passend_gateway.config import GatewayConfig
 from passend_gateway.service import build_spec
+from tests.topics import on_broker
 
 
 def settings_for(db_url: str, broker: Broker) -> ServiceSettings:
@@ -73,7 +74,7 @@ async def running_gateway(
 
 async def publish(broker: Broker, events: Sequence[CloudEvent]) -> None:
     """Publish ``events`` to their services' topics, as the outbox relays do."""
-    await kafka_io.ensure_topics(broker.bootstrap_servers, topics.ALL)
+    await kafka_io.ensure_topics(broker.bootstrap_servers, [on_broker(t) for t in topics.ALL])
     kind: BrokerKind = "kafka" if broker.kind == "kafka" else "tansu"
     producer = AIOKafkaProducer(
         bootstrap_servers=broker.bootstrap_servers, **producer_settings(kind)
@@ -83,7 +84,7 @@ async def publish(broker: Broker, events: Sequence[CloudEvent]) -> None:
         for event in events:
             key, headers, value = event.to_kafka()
             topic = registry.EVENT_TYPES[event.type].topic
-            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+            await producer.send_and_wait(on_broker(topic), value=value, key=key, headers=headers)
     finally:
         await producer.stop()
 

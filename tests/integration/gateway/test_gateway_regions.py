@@ -22,6 +22,7 @@ from tests.integration.gateway.kit import (
     unique,
     wait_handled,
 )
+from tests.topics import on_broker
 from tests.unit.gateway.factory import (
     claimed,
     closed,
@@ -64,9 +65,9 @@ async def test_region_b_never_reaches_region_a_and_unknown_regions_are_held(
 
     async with running_gateway(db_url, broker):
         await wait_handled(db_url, everything)
-        a_records = await read_topic(broker, topics.integration(region_a))
-        b_records = await read_topic(broker, topics.integration(region_b))
-        a_thin = await read_topic(broker, topics.integration_thin(region_a))
+        a_records = await read_topic(broker, on_broker(topics.integration(region_a)))
+        b_records = await read_topic(broker, on_broker(topics.integration(region_b)))
+        a_thin = await read_topic(broker, on_broker(topics.integration_thin(region_a)))
 
         a_seen = [CloudEvent.from_kafka(r.headers, r.value) for r in a_records]
         # Only region A's cases, only the allowed types, each event once, in case order.
@@ -103,7 +104,7 @@ async def test_region_b_never_reaches_region_a_and_unknown_regions_are_held(
             assert [r["event_id"] for r in held] == [nowhere_events[1].id]
         finally:
             await conn.close()
-        assert not await topic_exists(broker, topics.integration(unique("nowhere")))
+        assert not await topic_exists(broker, on_broker(topics.integration(unique("nowhere"))))
 
         # Once an escalation names its municipality, the held event goes there first.
         late = events_of(escalated(nowhere, region_a, later(30)))
@@ -111,14 +112,14 @@ async def test_region_b_never_reaches_region_a_and_unknown_regions_are_held(
         await wait_handled(db_url, late)
         a_after = [
             CloudEvent.from_kafka(r.headers, r.value)
-            for r in await read_topic(broker, topics.integration(region_a))
+            for r in await read_topic(broker, on_broker(topics.integration(region_a)))
         ]
         assert len(a_after) == len(a_seen) + 2
         assert [e.id for e in a_after if e.subject == str(nowhere)] == [
             nowhere_events[1].id,
             late[0].id,
         ]
-        b_after = await read_topic(broker, topics.integration(region_b))
+        b_after = await read_topic(broker, on_broker(topics.integration(region_b)))
         assert len(b_after) == len(b_records)
         conn = await asyncpg.connect(db_url)
         try:
@@ -136,14 +137,14 @@ async def test_after_a_broker_loss_the_gateway_publishes_everything_again(
     await publish(broker, events)
     async with running_gateway(db_url, broker, thin=False):
         await wait_handled(db_url, events)
-    assert len(await read_topic(broker, topics.integration(region))) == 2
+    assert len(await read_topic(broker, on_broker(topics.integration(region)))) == 2
 
     # A new consumer group reads the sources again, like after a broker lost its topics;
     # the handled marks alone would make it skip them, so REPUBLISH_ON_START forgets them.
     await forget_published(db_url)
     async with running_gateway(db_url, broker, thin=False):
         await wait_handled(db_url, events)
-        records = await read_topic(broker, topics.integration(region))
+        records = await read_topic(broker, on_broker(topics.integration(region)))
     ids = [CloudEvent.from_kafka(r.headers, r.value).id for r in records]
     assert sorted(ids) == sorted([e.id for e in events] * 2)  # same ids: receivers dedupe
-    assert not await topic_exists(broker, topics.integration_thin(region))
+    assert not await topic_exists(broker, on_broker(topics.integration_thin(region)))

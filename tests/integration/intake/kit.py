@@ -30,6 +30,7 @@ from passend_devstack.test_tokens import auth_env, auth_header
 from passend_devstack.waiting import eventually
 from passend_intake.service import SPEC
 from tests.conftest import create_database
+from tests.topics import on_broker
 
 SWV = "swv-waterweg"
 SCHOOL = "school-04ab"
@@ -181,7 +182,7 @@ async def publish(broker: Broker, swv: str, *payloads: EventPayload) -> None:
                 id=uuid4(),
                 source="/passend/test",
                 type=payload.event_type,
-                subject=str(data["case_id"]),
+                subject=str(data.get("case_id") or data.get("school_id") or data.get("swv_id")),
                 time=NOW,
                 swv=swv,
                 correlationid=str(uuid4()),
@@ -192,7 +193,7 @@ async def publish(broker: Broker, swv: str, *payloads: EventPayload) -> None:
                 data=data,
             )
             key, headers, value = event.to_kafka()
-            await producer.send_and_wait(payload.topic, value, key=key, headers=headers)
+            await producer.send_and_wait(on_broker(payload.topic), value, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -200,7 +201,7 @@ async def publish(broker: Broker, swv: str, *payloads: EventPayload) -> None:
 async def on_the_bus(broker: Broker, case_id: str, event_type: str) -> tuple[CloudEvent, bytes]:
     """The record of ``event_type`` for the case on intake's topic, and its raw value."""
     consumer = AIOKafkaConsumer(
-        topics.INTAKE,
+        on_broker(topics.INTAKE),
         bootstrap_servers=broker.bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",

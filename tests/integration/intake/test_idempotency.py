@@ -315,8 +315,8 @@ async def test_the_same_key_for_another_request_is_422_and_writes_nothing(
 
     other = await send(service, call.other_path, call.other_data, call.headers, key)
     assert other.status_code == 422, other.text
-    detail = other.json()["detail"]
-    assert (detail["rule"], detail["field"]) == ("idempotency", "Idempotency-Key")
+    problem = other.json()
+    assert (problem["rule"], problem["field"]) == ("idempotency", "Idempotency-Key")
     assert await counts(service) == before
 
 
@@ -332,7 +332,7 @@ async def test_a_key_used_at_one_endpoint_is_refused_at_another(service: Intake)
         service, f"/requests/{case_id}/withdrawal", {"reason": "Solved."}, ib(), key
     )
     assert withdrawn.status_code == 422
-    assert withdrawn.json()["detail"]["field"] == "Idempotency-Key"
+    assert withdrawn.json()["field"] == "Idempotency-Key"
     assert await counts(service) == before
 
 

@@ -82,7 +82,7 @@ async def test_resubmission_with_the_same_key_returns_the_first_case(service: In
         "/requests", json={**data, "why_stuck": "Something else"}, headers=headers
     )
     assert other.status_code == 422
-    assert other.json()["detail"]["field"] == "Idempotency-Key"
+    assert other.json()["field"] == "Idempotency-Key"
 
 
 async def test_concurrent_retries_with_one_key_make_one_case(service: Intake) -> None:
@@ -149,11 +149,11 @@ async def test_an_invalid_request_gets_422_naming_the_field_and_writes_nothing(
         "/requests", json=data, headers={**ib(), "Idempotency-Key": str(uuid4())}
     )
     assert answer.status_code == 422, answer.text
-    detail = answer.json()["detail"]
-    if isinstance(detail, list):
-        assert any(field in [str(p) for p in err["loc"]] for err in detail), detail
+    problem = answer.json()
+    if "errors" in problem:
+        assert any(field in [str(p) for p in err["loc"]] for err in problem["errors"]), problem
     else:
-        assert detail["field"] == field, detail
+        assert problem["field"] == field, problem
     after = [await service.count(t) for t in ("events", "pupil_keys", "idempotency_keys")]
     assert after == before
 
@@ -165,15 +165,15 @@ async def test_w5_system_guidance_is_refused_with_the_reason(service: Intake) ->
         headers={**ib(), "Idempotency-Key": str(uuid4())},
     )
     assert answer.status_code == 422
-    detail = answer.json()["detail"]
-    assert detail["rule"] == "W5"
-    assert "school organisation" in detail["message"]
+    problem = answer.json()
+    assert problem["rule"] == "W5"
+    assert "school organisation" in problem["detail"]
 
 
 async def test_submission_needs_an_idempotency_key(service: Intake) -> None:
     answer = await service.http.post("/requests", json=body(), headers=ib())
     assert answer.status_code == 422
-    assert "Idempotency-Key" in answer.json()["detail"][0]["loc"]
+    assert "Idempotency-Key" in answer.json()["errors"][0]["loc"]
 
 
 async def test_only_an_ib_submits_and_only_for_the_own_school(service: Intake) -> None:
@@ -186,7 +186,7 @@ async def test_only_an_ib_submits_and_only_for_the_own_school(service: Intake) -
         "/requests", json=body(school_id="school-99zz"), headers={**ib(), **key}
     )
     assert other_school.status_code == 403
-    assert other_school.json()["detail"]["rule"] == "W3"
+    assert other_school.json()["rule"] == "W3"
 
 
 async def test_another_schools_or_swvs_case_answers_as_if_unknown(service: Intake) -> None:

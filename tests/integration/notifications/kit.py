@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaProducer
@@ -34,11 +35,14 @@ from passend_backbone.lifecycle import SHUTDOWN_SECONDS, serve
 from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
 from passend_contracts.envelope import CloudEvent
+from passend_contracts.events.assignment import PersonRegistered
 from passend_contracts.events.base import EventPayload
 from passend_devstack.infra import Broker, free_port
 from passend_devstack.test_tokens import auth_env, auth_header
 from passend_devstack.waiting import eventually
+from passend_notifications.channels.outcome import DeliveryFailed
 from passend_notifications.config import NotificationSettings
+from passend_notifications.parents import Parent, ParentDirectory, ParentLink, PupilErased
 from passend_notifications.service import build_spec
 from passend_notifications.worker import DeliveryWorker
 
@@ -68,9 +72,12 @@ class MovableClock:
 class MailSink:
     """aiosmtpd handler keeping every accepted message; some recipients can be refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, accept_delay: float = 0.0) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, str] = {}  # address -> SMTP reply, e.g. "550 no such user"
+        # Seconds between keeping a message and answering "250": a client that dies then
+        # leaves a delivered message it never heard was accepted.
+        self.accept_delay = accept_delay
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -82,6 +89,8 @@ class MailSink:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        if self.accept_delay:
+            await asyncio.sleep(self.accept_delay)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -99,13 +108,16 @@ class SmtpServer:
 
 @contextlib.contextmanager
 def smtp_server(
-    *, login: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    *,
+    login: tuple[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+    accept_delay: float = 0.0,
 ) -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1 (in its own thread), optionally requiring AUTH.
 
     With ``tls`` it offers STARTTLS and refuses mail (and AUTH) before it.
     """
-    sink = MailSink()
+    sink = MailSink(accept_delay)
     port = free_port()
     kwargs: dict[str, Any] = {}
     if tls is not None:
@@ -277,6 +289,7 @@ def service_settings(db_url: str, broker: Broker) -> ServiceSettings:
         auth_issuer=auth["AUTH_ISSUER"],
         auth_audience=auth["AUTH_AUDIENCE"],
         auth_jwks=auth["AUTH_JWKS"],
+        kafka_topic_prefix="",  # the kit names unique topics of its own (fresh_topics)
     )
 
 
@@ -293,6 +306,7 @@ def notification_settings(smtp_port: int, **overrides: Any) -> NotificationSetti
         "backoff_cap_seconds": 600,
         "message_id_domain": "test.passend",
         "case_link_base": "https://passend.test/zaken",
+        "parent_link_base": "https://passend.test/toestemming",
         "mail_from": "Passend <noreply@passend.test>",
         **overrides,
     }
@@ -304,14 +318,64 @@ def spec_for(
     settings: NotificationSettings,
     clock: MovableClock,
     worker: DeliveryWorker | None = None,
+    parents: ParentDirectory | None = None,
 ) -> ServiceSpec:
     return build_spec(
         settings,
         clock=clock,
-        worker=worker or DeliveryWorker(settings, clock=clock, random=lambda: 0.5),
+        worker=worker
+        or DeliveryWorker(
+            settings, clock=clock, random=lambda: 0.5, parents=parents or FakeParents()
+        ),
         own_topic=topics.own,
         consumes=(topics.intake, topics.assignment, topics.trajectory),
     )
+
+
+class FakeParents:
+    """Plays intake's answer for (case, parent): what the request gave, and the links the
+    causing events made. Keyed by the pair, as intake is; a reference alone finds nothing."""
+
+    def __init__(self) -> None:
+        self.parents: dict[tuple[uuid.UUID, str], Parent] = {}
+        self.links: dict[tuple[uuid.UUID, str, uuid.UUID], ParentLink] = {}
+        self.erased: set[uuid.UUID] = set()
+        self.asked: list[tuple[str, uuid.UUID, str, uuid.UUID]] = []
+
+    def add(
+        self,
+        case_id: uuid.UUID,
+        parent_ref: str,
+        email: str | None,
+        name: str = "J. de Vries",
+        *,
+        school: str | None = "De Havenmeester",
+        child: str = "Noor",
+    ) -> None:
+        self.parents[(case_id, parent_ref)] = Parent(name, email, school, child, None)
+
+    def link(
+        self,
+        case_id: uuid.UUID,
+        parent_ref: str,
+        cause: uuid.UUID,
+        token: str | None,
+        state: str = "open",
+        purpose: str = "consent",
+    ) -> None:
+        expires = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+        self.links[(case_id, parent_ref, cause)] = ParentLink(purpose, token, expires, state)
+
+    async def parent(
+        self, swv: str, case_id: uuid.UUID, parent_ref: str, cause: uuid.UUID
+    ) -> Parent:
+        self.asked.append((swv, case_id, parent_ref, cause))
+        if case_id in self.erased:
+            raise PupilErased()
+        found = self.parents.get((case_id, parent_ref))
+        if found is None:
+            raise DeliveryFailed("intake does not know this parent", code="no_recipient")
+        return dataclasses.replace(found, link=self.links.get((case_id, parent_ref, cause)))
 
 
 @contextlib.asynccontextmanager
@@ -367,7 +431,7 @@ class Publisher:
             id=event_id or uuid.uuid4(),
             source=f"/passend/{payload.topic.split('.')[1]}",
             type=payload.event_type,
-            subject=str(data["case_id"]),
+            subject=str(data.get("case_id") or data.get("person_id") or data.get("swv_id")),
             time=datetime.now(UTC),
             swv=swv,
             correlationid=f"corr-{self.position}",
@@ -389,9 +453,49 @@ class Publisher:
         return event
 
 
+async def register_person(
+    bus: Publisher,
+    db_url: str,
+    person_id: str,
+    address: str | None,
+    name: str | None = None,
+    *,
+    swv: str = SWV,
+    at: datetime | None = None,
+) -> None:
+    """The directory registers a person (assignment's event), and the service knows them."""
+    registered_at = at or datetime.now(UTC)
+    await bus.send(
+        PersonRegistered(
+            swv_id=swv,
+            person_id=person_id,
+            display_name=name or person_id,
+            email=address,
+            roles=["ib"],
+            registered_at=registered_at,
+        ),
+        swv=swv,
+    )
+
+    async def known() -> bool:
+        conn = await asyncpg.connect(db_url)
+        try:
+            found = await conn.fetchval(
+                "SELECT registered_at FROM people WHERE swv = $1 AND person_id = $2",
+                swv,
+                person_id,
+            )
+        finally:
+            await conn.close()
+        return found is not None and found >= registered_at
+
+    await eventually(known, timeout=30, what=f"{person_id} in the directory")
+
+
 async def put_contact(
     http: httpx.AsyncClient, recipient_id: str, address: str, name: str | None = None
 ) -> None:
+    """An operator sets one of the SWV's functional mailboxes."""
     response = await http.put(
         f"/contacts/{recipient_id}",
         json={"email": address, "display_name": name},

@@ -15,7 +15,12 @@ from passend_contracts.events.assignment import (
     ContactDeadlineApproaching,
     ContactDeadlineMissed,
 )
-from passend_contracts.events.intake import ConsentRequested, RequestSubmitted, SupportLevel
+from passend_contracts.events.intake import (
+    ConsentMethod,
+    ConsentRequested,
+    RequestSubmitted,
+    SupportLevel,
+)
 from passend_contracts.events.trajectory import SupportStarted
 from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
@@ -23,13 +28,13 @@ from passend_notifications.domain.messages import case_ref, message_id
 
 from .kit import (
     OPERATOR,
-    SERVICE,
+    FakeParents,
     MovableClock,
     Publisher,
     case_messages,
     fresh_topics,
     notification_settings,
-    put_contact,
+    register_person,
     running,
     self_signed_tls,
     service_settings,
@@ -59,7 +64,7 @@ async def test_w26_claim_mails_the_ib_once_in_dutch_even_when_redelivered(
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "ib-7", "ib@school.test", "Anna de Vries")
+            await register_person(bus, db_url, "ib-7", "ib@school.test", "Anna de Vries")
             event = await bus.send(claimed(case_id))
             [sent] = await wait_for_status(http, case_id, "sent")
 
@@ -116,25 +121,17 @@ async def test_one_message_per_rule_and_recipient_with_the_parents_personal_link
 ) -> None:
     clock, topics = MovableClock(), fresh_topics()
     case_id = uuid.uuid4()
+    parents = FakeParents()
+    parents.add(case_id, "p-1", "ouder1@thuis.test", "M. Visser")
+    parents.add(case_id, "p-2", "ouder2@thuis.test", "K. Visser")
     with smtp_server() as smtp:
-        spec = spec_for(topics, notification_settings(smtp.port), clock)
+        spec = spec_for(topics, notification_settings(smtp.port), clock, parents=parents)
         async with (
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            for who, address in [
-                ("w-recv", "recv@swv.test"),
-                ("co-1", "coordinator@swv.test"),
-                ("p-1", "ouder1@thuis.test"),
-                ("p-2", "ouder2@thuis.test"),
-            ]:
-                await put_contact(http, who, address)
-            link = await http.put(
-                f"/cases/{case_id}/links/p-1",
-                json={"link": "https://passend.test/toestemming/abc123"},
-                headers=SERVICE,
-            )
-            assert link.status_code == 204, link.text
+            await register_person(bus, db_url, "w-recv", "recv@swv.test")
+            await register_person(bus, db_url, "co-1", "coordinator@swv.test")
 
             # W25/W26: the lapsed deadline goes to two roles, one message each.
             await bus.send(
@@ -146,14 +143,20 @@ async def test_one_message_per_rule_and_recipient_with_the_parents_personal_link
                     missed_at=NOW,
                 )
             )
-            # W10: each parent is asked, with their own link when intake registered one.
+            # W10: each parent is asked with the link the request made for them (intake).
+            request_id = uuid.uuid4()
+            parents.link(case_id, "p-1", request_id, "token-of-p1-abc123")
+            parents.link(case_id, "p-2", request_id, "token-of-p2-def456")
             await bus.send(
                 ConsentRequested(
                     case_id=case_id,
                     requested_by="ib-7",
                     requested_at=NOW,
                     parent_refs=["p-1", "p-2"],
-                )
+                    method=ConsentMethod.PERSONAL_LINK,
+                    link_expires_at=NOW + timedelta(days=7),
+                ),
+                event_id=request_id,
             )
             await wait_for_status(http, case_id, "sent", count=4)
 
@@ -161,11 +164,18 @@ async def test_one_message_per_rule_and_recipient_with_the_parents_personal_link
             assert len(smtp.sink.to("coordinator@swv.test")) == 1
             [first] = smtp.sink.to("ouder1@thuis.test")
             [second] = smtp.sink.to("ouder2@thuis.test")
-            assert "https://passend.test/toestemming/abc123" in first.get_content()
-            assert "abc123" not in second.get_content()
-            assert "ontvangt u van de school" in second.get_content()
-            assert first["Subject"] == "Uw toestemming gevraagd voor ondersteuning van uw kind"
+            assert "https://passend.test/toestemming/token-of-p1-abc123" in first.get_content()
+            assert "https://passend.test/toestemming/token-of-p2-def456" in second.get_content()
+            assert "def456" not in first.get_content() and "abc123" not in second.get_content()
+            assert first.get_content().startswith("Beste M. Visser,")
+            assert first["Subject"] == "Uw toestemming gevraagd: begeleiding van Noor"
+            assert "De Havenmeester vraagt uw toestemming" in first.get_content()
             assert len(smtp.sink.messages) == 4
+            # Each parent was asked of intake as the pair (case, parent), with the event.
+            assert {(c, p, cause) for _, c, p, cause in parents.asked} == {
+                (case_id, "p-1", request_id),
+                (case_id, "p-2", request_id),
+            }
 
 
 async def test_r_parents_learnt_from_the_request_hear_that_support_started(
@@ -174,13 +184,14 @@ async def test_r_parents_learnt_from_the_request_hear_that_support_started(
     """The start event names no parents; the request did, on another topic, earlier."""
     clock, topics = MovableClock(), fresh_topics()
     case_id = uuid.uuid4()
+    parents = FakeParents()
+    parents.add(case_id, "p-9", "ouder@thuis.test")
     with smtp_server() as smtp:
-        spec = spec_for(topics, notification_settings(smtp.port), clock)
+        spec = spec_for(topics, notification_settings(smtp.port), clock, parents=parents)
         async with (
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "p-9", "ouder@thuis.test")
             await bus.send(
                 RequestSubmitted(
                     case_id=case_id,
@@ -215,7 +226,7 @@ async def test_r_parents_learnt_from_the_request_hear_that_support_started(
             assert "pupil-secret-ref" not in mail.as_string()
 
 
-async def test_missing_address_is_retried_with_backoff_until_it_is_registered(
+async def test_missing_address_is_retried_with_backoff_until_the_directory_has_it(
     db_url: str, broker: Broker
 ) -> None:
     clock, topics = MovableClock(), fresh_topics()
@@ -229,10 +240,11 @@ async def test_missing_address_is_retried_with_backoff_until_it_is_registered(
             await bus.send(claimed(case_id, ib="ib-late"))
             [waiting] = await wait_for_status(http, case_id, "retrying")
             assert "no e-mail address for ib ib-late" in waiting["last_reason"]
+            assert waiting["reason_code"] == "no_address"
             assert waiting["attempts"] == 1
             assert smtp.sink.messages == []
 
-            await put_contact(http, "ib-late", "late@school.test")
+            await register_person(bus, db_url, "ib-late", "late@school.test")
             clock.advance(timedelta(minutes=2))  # past the first backoff step (30-60 s)
             [sent] = await wait_for_status(http, case_id, "sent")
             assert sent["attempts"] == 2
@@ -251,13 +263,14 @@ async def test_refused_address_parks_at_once_and_an_operator_replay_delivers_it(
             Publisher(broker, topics) as bus,
         ):
             smtp.sink.refuse["typo@school.test"] = "550 5.1.1 no such user"
-            await put_contact(http, "ib-7", "typo@school.test")
+            await register_person(bus, db_url, "ib-7", "typo@school.test")
             await bus.send(claimed(case_id))
             [parked] = await wait_for_status(http, case_id, "parked")
             assert "550" in parked["last_reason"]
+            assert parked["reason_code"] == "refused"
             assert parked["attempts"] == 1
 
-            await put_contact(http, "ib-7", "ib@school.test")
+            await register_person(bus, db_url, "ib-7", "ib@school.test")
             replay = await http.post(f"/messages/{parked['message_id']}/replay", headers=OPERATOR)
             assert replay.status_code == 202, replay.text
             again = await http.post(f"/messages/{parked['message_id']}/replay", headers=OPERATOR)
@@ -277,7 +290,7 @@ async def test_smtp_authentication_is_used_when_configured(db_url: str, broker: 
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "ib-7", "ib@school.test")
+            await register_person(bus, db_url, "ib-7", "ib@school.test")
             await bus.send(claimed(case_id))
             await wait_for_status(http, case_id, "sent")
             assert len(smtp.sink.messages) == 1
@@ -303,7 +316,7 @@ async def test_starttls_and_authentication_against_a_server_that_requires_both(
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "ib-7", "ib@school.test")
+            await register_person(bus, db_url, "ib-7", "ib@school.test")
             await bus.send(claimed(case_id))
             await wait_for_status(http, case_id, "sent")
             assert len(smtp.sink.messages) == 1
@@ -321,7 +334,7 @@ async def test_plain_smtp_to_a_server_requiring_starttls_parks_with_the_reason(
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "ib-7", "ib@school.test")
+            await register_person(bus, db_url, "ib-7", "ib@school.test")
             await bus.send(claimed(case_id))
             [parked] = await wait_for_status(http, case_id, "parked")
             assert "530" in parked["last_reason"]

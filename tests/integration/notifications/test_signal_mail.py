@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from passend_contracts.events.intake import RequestSubmitted
 from passend_contracts.events.trajectory import (
     EvaluationKind,
     EvaluationReminded,
@@ -24,7 +25,7 @@ from .kit import (
     case_messages,
     fresh_topics,
     notification_settings,
-    put_contact,
+    register_person,
     running,
     service_settings,
     smtp_server,
@@ -33,6 +34,14 @@ from .kit import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def submitted_naming_the_teacher(case_id: uuid.UUID, teacher_id: str) -> RequestSubmitted:
+    example = RequestSubmitted.example or {}
+    return RequestSubmitted.model_validate(
+        {**example, "case_id": str(case_id), "ib_id": "ib-7", "teacher_id": teacher_id}
+    )
+
 
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 DESCRIPTION = "Leerling Noor krijgt te korte instructie bij rekenen"
@@ -49,9 +58,12 @@ async def test_w18_w19_a_signal_mails_teacher_and_ib_once_in_dutch(
             running(spec, service_settings(db_url, broker), clock) as http,
             Publisher(broker, topics) as bus,
         ):
-            await put_contact(http, "ib-7", "ib@school.test", "Anna de Vries")
-            await put_contact(http, f"teacher:{case_id}", "juf@school.test", "Juf Sanne")
-            await put_contact(http, "w-1", "ondersteuner@swv.test")
+            # IB, teacher and worker are the directory's people; the request named the
+            # teacher (intake's RequestSubmitted), so the teacher's signal reaches her.
+            await register_person(bus, db_url, "ib-7", "ib@school.test", "Anna de Vries")
+            await register_person(bus, db_url, "lk-sanne", "juf@school.test", "Juf Sanne")
+            await register_person(bus, db_url, "w-1", "ondersteuner@swv.test")
+            await bus.send(submitted_naming_the_teacher(case_id, "lk-sanne"))
             # The trajectory's own opening names the IB before any signal of the case.
             await bus.send(
                 TrajectoryOpened(case_id=case_id, worker_id="w-1", opened_at=NOW, ib_id="ib-7")

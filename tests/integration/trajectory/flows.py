@@ -12,9 +12,11 @@ from passend_backbone.kafka_io import start_producer
 from passend_backbone.kafka_settings import BrokerKind
 from passend_contracts import topics
 from passend_contracts.events.assignment import RequestRouted
+from passend_contracts.events.base import EventPayload
 from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
 from tests.integration.trajectory.kit import IB, SCHOOL, SWV, T0, WORKER, cloud_event, headers
+from tests.topics import on_broker
 
 WORKER_H = headers("support_worker", WORKER, work_unit_id="wu-1")
 SPECIALIST_H = headers("education_specialist", "os-jeroen")
@@ -104,6 +106,22 @@ async def trajectory(
     return await eventually(probe, timeout=30, what=f"trajectory of {case_id}")
 
 
+async def publish(broker: Broker, *payloads: EventPayload, swv: str = SWV) -> None:
+    """Other services' events on their topics, as those services would publish them."""
+    kind: BrokerKind = "kafka" if broker.kind == "kafka" else "tansu"
+    producer = await start_producer(broker.bootstrap_servers, kind)
+    try:
+        for payload in payloads:
+            source = f"/passend/{payload.topic.split('.')[1]}"
+            event = cloud_event(payload, source, swv)
+            key, kafka_headers, value = event.to_kafka()
+            await producer.send_and_wait(
+                on_broker(payload.topic), value=value, key=key, headers=kafka_headers
+            )
+    finally:
+        await producer.stop()
+
+
 async def routed_to_unit(
     http: httpx.AsyncClient, broker: Broker, case_id: UUID, work_unit: str = "wu-1"
 ) -> None:
@@ -121,7 +139,9 @@ async def routed_to_unit(
     producer = await start_producer(broker.bootstrap_servers, kind)
     try:
         key, kafka_headers, value = cloud_event(routed, "/passend/assignment").to_kafka()
-        await producer.send_and_wait(topics.ASSIGNMENT, value=value, key=key, headers=kafka_headers)
+        await producer.send_and_wait(
+            on_broker(topics.ASSIGNMENT), value=value, key=key, headers=kafka_headers
+        )
     finally:
         await producer.stop()
     coordinator = headers("coordinator", "co-1", work_unit_id=work_unit)

@@ -75,7 +75,8 @@ def cloud_event(
         id=uuid4(),
         source=source,
         type=payload.event_type,
-        subject=str(payload.case_id),  # type: ignore[attr-defined]
+        # A case's events have the case as subject; the directory's, the SWV's directory.
+        subject=str(getattr(payload, "case_id", None) or f"directory:{swv}"),
         time=at,
         swv=swv,
         correlationid=str(uuid4()),

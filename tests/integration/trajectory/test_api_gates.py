@@ -44,8 +44,8 @@ async def opened(service: Service, *, explored: bool = True) -> UUID:
 
 
 def refusal(answer: dict, rule: str) -> str:
-    assert answer["detail"]["rule"] == rule, answer
-    message: str = answer["detail"]["message"]
+    assert answer["rule"] == rule, answer
+    message: str = answer["detail"]
     return message
 
 

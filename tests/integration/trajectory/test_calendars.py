@@ -30,6 +30,7 @@ from passend_trajectory.calendars import Calendars, fetch_calendars
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import WORKER_H, conversation, plan, post
 from tests.integration.trajectory.kit import SCHOOL, SWV, T0, WORKER, claimed, deliver
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +127,7 @@ async def publish(broker: Broker, *events: CloudEvent) -> None:
         for event in events:
             key, kafka_headers, value = event.to_kafka()
             await producer.send_and_wait(
-                topics.ASSIGNMENT, value=value, key=key, headers=kafka_headers
+                on_broker(topics.ASSIGNMENT), value=value, key=key, headers=kafka_headers
             )
     finally:
         await producer.stop()

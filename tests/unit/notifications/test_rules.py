@@ -15,7 +15,7 @@ from passend_contracts.events.assignment import (
     SpecialistRequired,
 )
 from passend_contracts.events.base import EventPayload
-from passend_contracts.events.intake import ConsentRequested
+from passend_contracts.events.intake import ConsentConfirmed, ConsentMethod, ConsentRequested
 from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
     EvaluationKind,
@@ -100,12 +100,35 @@ def test_w14_specialist_named_or_else_the_swv_mailbox() -> None:
 
 def test_w10_each_parent_is_asked_for_consent_once() -> None:
     asked = ConsentRequested(
-        case_id=CASE, requested_by="ib-7", requested_at=NOW, parent_refs=["p-1", "p-2", "p-1"]
+        case_id=CASE,
+        requested_by="ib-7",
+        requested_at=NOW,
+        parent_refs=["p-1", "p-2", "p-1"],
+        method=ConsentMethod.PERSONAL_LINK,
     )
     assert told(asked) == {
         (RecipientRole.PARENTS, "p-1", "toestemming_gevraagd"),
         (RecipientRole.PARENTS, "p-2", "toestemming_gevraagd"),
     }
+
+
+def test_w10_consent_asked_in_a_meeting_is_not_mailed() -> None:
+    asked = ConsentRequested(
+        case_id=CASE,
+        requested_by="ib-7",
+        requested_at=NOW,
+        parent_refs=["p-1"],
+        method=ConsentMethod.START_CONVERSATION,
+    )
+    assert told(asked) == set()
+
+
+def test_w10_the_parent_who_consented_gets_the_link_to_withdraw() -> None:
+    confirmed = ConsentConfirmed(
+        case_id=CASE, confirmed_by="p-2", method=ConsentMethod.PERSONAL_LINK, confirmed_at=NOW
+    )
+    case = CaseFacts(parent_refs=("p-1", "p-2"))
+    assert told(confirmed, case) == {(RecipientRole.PARENTS, "p-2", "toestemming_gegeven")}
 
 
 def test_r_parents_learnt_earlier_hear_start_evaluation_and_end() -> None:
@@ -183,6 +206,13 @@ def test_w18_w19_a_signal_reaches_the_teacher_and_the_ib_it_is_addressed_to() ->
     }
 
 
+def test_w18_a_signal_for_the_teacher_reaches_the_teacher_the_request_named() -> None:
+    teacher_only = _signal(SignalRecipient.TEACHER)
+    assert told(teacher_only, CaseFacts(ib_id="ib-7", teacher_id="lk-sanne")) == {
+        (RecipientRole.TEACHER, "lk-sanne", "signaal_leerkracht")
+    }
+
+
 def test_w19_a_signal_for_an_ib_not_learnt_yet_waits_in_the_case_mailbox() -> None:
     assert told(_signal(SignalRecipient.IB)) == {(RecipientRole.IB, f"ib:{CASE}", "signaal_ib")}
 
@@ -196,6 +226,7 @@ def test_every_recipient_rule_of_issue_6_is_in_the_table() -> None:
         (ContactDeadlineMissed, RecipientRole.COORDINATOR),
         (SpecialistRequired, RecipientRole.EDUCATION_SPECIALIST),
         (ConsentRequested, RecipientRole.PARENTS),
+        (ConsentConfirmed, RecipientRole.PARENTS),
         (SupportStarted, RecipientRole.PARENTS),
         (EvaluationRecorded, RecipientRole.PARENTS),
         (TrajectoryClosed, RecipientRole.PARENTS),
@@ -218,6 +249,7 @@ facts = st.fixed_dictionaries(
     {},
     optional={
         "ib_id": st.sampled_from(["ib-1"]),
+        "teacher_id": st.sampled_from(["lk-1"]),
         "parent_refs": st.lists(st.sampled_from(["p-1", "p-2", "p-3"]), max_size=3),
     },
 )

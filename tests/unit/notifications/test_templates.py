@@ -24,6 +24,9 @@ VALUES = {
     "redenen": "wachtlijst",
     "uitkomst": "de ondersteuning gaat door",
     "onderwerp": "de aanpak in de klas",
+    "school": "De Havenmeester",
+    "kind": "Noor",
+    "geldig_tot": "4 december 2026, 09:30",
 }
 
 
@@ -42,6 +45,32 @@ def test_claimed_message_tells_the_ib_about_the_one_week_contact_w26() -> None:
     assert rendered.subject == "Hulpvraag 3F2C8A4E is opgepakt"
     assert "Binnen één werkweek" in rendered.body
     assert rendered.body.startswith("Beste Anna,")
+
+
+def test_w10_the_consent_mail_names_school_child_and_link_and_says_what_is_asked() -> None:
+    rendered = render(DEFAULTS["toestemming_gevraagd"], VALUES)
+    assert rendered.body.startswith("Beste Anna,")
+    assert "De Havenmeester vraagt uw toestemming voor individuele begeleiding van Noor" in (
+        rendered.body
+    )
+    assert "https://passend.example/toestemming/abc" in rendered.body
+    assert "werkt één keer en is geldig tot 4 december 2026, 09:30" in rendered.body
+    assert "intrekken" in rendered.body
+    # No more of the child than the first name: no case reference, no dossier link.
+    assert "3F2C8A4E" not in rendered.subject + rendered.body
+    assert "passend.example/zaken" not in rendered.body
+
+
+def test_w10_the_confirmation_carries_the_link_to_withdraw() -> None:
+    rendered = render(DEFAULTS["toestemming_gegeven"], VALUES)
+    assert "Noor" in rendered.subject
+    assert "intrekken" in rendered.body
+    assert "https://passend.example/toestemming/abc" in rendered.body
+
+
+def test_a_staff_message_may_not_carry_the_childs_name() -> None:
+    with pytest.raises(TemplateError, match="kind"):
+        validate("zaak_geclaimd", "Hulpvraag $zaak", "Over $kind")
 
 
 def test_an_override_asking_for_pupil_data_is_refused() -> None:

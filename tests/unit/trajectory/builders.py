@@ -25,7 +25,12 @@ from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.evaluation import EscalationDetails, RecordEvaluation
 from passend_trajectory.domain.evolve import replay
 from passend_trajectory.domain.exploration import RecordSpecialistAnalysis, RecordStartConversation
-from passend_trajectory.domain.facts import NoteComplexity, NoteConsent, OpenTrajectory
+from passend_trajectory.domain.facts import (
+    NoteComplexity,
+    NoteConsent,
+    NoteWithdrawal,
+    OpenTrajectory,
+)
 from passend_trajectory.domain.gates import StartSupport
 from passend_trajectory.domain.plan import RecordPlan
 from passend_trajectory.domain.state import TrajectoryState
@@ -71,6 +76,17 @@ class Trajectory:
     def consent(self, status: ConsentStatus = ConsentStatus.CONFIRMED) -> list[EventPayload]:
         noted = NoteConsent(
             case_id=CASE, status=status, by="guardian-1", at=self.now, source_event_id=uuid4()
+        )
+        return self.run(noted, actor="trajectory")
+
+    def withdraw(self, at: datetime | None = None) -> list[EventPayload]:
+        """Intake's ``RequestWithdrawn`` of the case (W1), as the intake reactor notes it."""
+        noted = NoteWithdrawal(
+            case_id=CASE,
+            withdrawn_by=IB,
+            reason="Solved within basic support.",
+            withdrawn_at=at or self.now,
+            source_event_id=uuid4(),
         )
         return self.run(noted, actor="trajectory")
 

@@ -126,3 +126,28 @@ def test_w10_a_revision_to_teacher_support_only_resumes_paused_support() -> None
     events = t.plan(supported=(SupportLevel.TEACHER,), reason="parents want no pupil support")
     assert isinstance(events[-1], TrajectoryResumed)
     assert events[-1].reason == "the plan no longer supports the pupil individually"
+
+
+def test_w14_a_complex_cases_plan_is_recorded_before_the_analysis_support_waits_for_it() -> None:
+    """W14: "een analyse alvorens er ondersteuning geboden wordt": the analysis comes before
+    support is given, not before the plan support worker and school agree on (W15)."""
+    t = explored()
+    t.complex("nl.passend.assignment.SpecialistRequired.v1")
+    [planned, *_] = t.plan(supported=(SupportLevel.TEACHER,))
+    assert planned.event_type == "nl.passend.trajectory.PlanRecorded.v1"
+    with conflict("analysis must be recorded before support starts") as refused:
+        t.start()
+    assert refused.value.rule == "W14"
+    assert t.state.support is None  # so no session can be recorded either (W15, W23)
+    t.analyse()
+    revised = t.plan(supported=(SupportLevel.TEACHER,), reason="the analysis widened it")
+    assert revised[0].revision == 2  # type: ignore[attr-defined]
+    assert isinstance(t.start()[0], SupportStarted)
+
+
+def test_w14_the_analysis_may_also_come_before_the_plan() -> None:
+    t = explored()
+    t.complex()
+    t.analyse()
+    t.plan(supported=(SupportLevel.TEACHER,))
+    assert isinstance(t.start()[0], SupportStarted)

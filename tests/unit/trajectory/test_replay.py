@@ -1,4 +1,5 @@
-"""Replaying a trajectory's events gives the state its commands produced (W10, W14, W21 hold)."""
+"""Replaying a trajectory's events gives the state its commands produced (W1, W10, W14, W21
+hold)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,26 @@ from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
     CaseDirectorRole,
+    ComplexityNoted,
+    ConsentNoted,
     ConsentStatus,
     EvaluationOutcome,
+    InvitationOccasion,
     SessionRecorded,
     SignalRecipient,
     SignalTopic,
     StagnationReason,
     SupportStarted,
     TrajectoryClosed,
+    TrajectoryOpened,
     TrajectoryPaused,
+    TrajectoryWithdrawn,
 )
+from passend_trajectory.domain.advisers import InviteAdviser
 from passend_trajectory.domain.care_level import RecordOpp, RecordOppEvaluation
 from passend_trajectory.domain.case_director import NoteYouthCare, SetCaseDirector
 from passend_trajectory.domain.catalogue import parse_own
+from passend_trajectory.domain.classroom import NotePupilGroup, RecordMeasure, RecordReflection
 from passend_trajectory.domain.due import RemindEvaluations
 from passend_trajectory.domain.evaluation import CloseTrajectory
 from passend_trajectory.domain.evolve import replay
@@ -105,6 +113,37 @@ def _decide(t: Trajectory, n: int) -> object:
     return t.run(RecordTeamNODecision(decision="d", assignment="a", provider="p"), "team-no")
 
 
+def _measure(t: Trajectory, n: int) -> object:
+    cmd = RecordMeasure(
+        measure_id=_uuid(200 + n % 3),
+        description="timer",
+        tried_from=t.now.date(),
+        observations="ok",
+    )
+    return t.run(cmd, "teacher-3")
+
+
+def _reflect(t: Trajectory, n: int) -> object:
+    cmd = RecordReflection(
+        reflection_id=_uuid(300 + n),
+        measure_ids=[_uuid(200 + n % 3)],
+        held_on=t.now.date(),
+        reflection="helps",
+    )
+    return t.run(cmd, "teacher-3")
+
+
+def _invite(t: Trajectory, n: int) -> object:
+    cmd = InviteAdviser(
+        invitation_id=_uuid(400 + n % 4),
+        adviser_id="os-marleen",
+        goal="next step",
+        occasion=list(InvitationOccasion)[n % 4],
+        meeting_on=t.now.date(),
+    )
+    return t.run(cmd, "ib")
+
+
 STEPS: dict[str, Step] = {
     "open": lambda t, n: t.open(),
     "consent": lambda t, n: t.consent(list(ConsentStatus)[n % 3]),
@@ -126,6 +165,11 @@ STEPS: dict[str, Step] = {
     "escalate": _escalate,
     "team_no": _decide,
     "remind": lambda t, n: t.run(RemindEvaluations(calendar_for()), "trajectory"),
+    "withdraw": lambda t, n: t.withdraw(),
+    "group": lambda t, n: t.run(NotePupilGroup(group=f"groep {n % 2}"), "ib"),
+    "measure": _measure,
+    "reflect": _reflect,
+    "invite": _invite,
 }
 
 _ROUTE = [("explore", 0, 0), ("plan_pupil", 0, 0), ("consent", 0, 0), ("start", 0, 0)]
@@ -154,7 +198,7 @@ def run(
 
 def w10_paused_exactly_while_consent_is_missing(state: TrajectoryState) -> None:
     """W10: after every command, running individual support is paused iff consent is lacking."""
-    if state.closed is not None:
+    if state.ended:
         return
     lacking = state.support is not None and state.individual and not state.consent_active
     assert (state.paused is not None) == lacking
@@ -193,6 +237,10 @@ def test_w10_w21_invariants_hold_on_every_replayed_prefix(script) -> None:
     t = run(script, after_each=w10_paused_exactly_while_consent_is_missing)
     state = TrajectoryState()
     for event in t.events:
+        if state.withdrawn is not None:  # W1: only other services' facts follow a withdrawal
+            assert isinstance(event, ConsentNoted | ComplexityNoted | TrajectoryOpened)
+        if state.closed is not None:
+            assert not isinstance(event, TrajectoryWithdrawn)  # W21: one closing
         if isinstance(event, SessionRecorded | SupportStarted):
             consent_gate(state)  # W10: never passed with consent missing or withdrawn
         if isinstance(event, SupportStarted):
@@ -204,6 +252,6 @@ def test_w10_w21_invariants_hold_on_every_replayed_prefix(script) -> None:
             assert state.individual  # W10: only individual support pauses
     plans = [p.revision for p in state.plans]
     assert plans == list(range(1, len(plans) + 1))  # W15: every revision kept, in order
-    # W10 holds while the trajectory runs; consent noted after closing resumes nothing.
-    if state.paused is not None and state.closed is None:
+    # W10 holds while the trajectory runs; consent noted after its end resumes nothing.
+    if state.paused is not None and not state.ended:
         assert not state.consent_active

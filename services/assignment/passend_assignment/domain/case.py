@@ -93,7 +93,11 @@ def evolve(state: CaseState | None, event: EventPayload) -> CaseState | None:
             areas = tuple(dict.fromkeys((*state.need_areas, *event.need_areas)))
             return replace(state, offered_to=event.work_unit_id, need_areas=areas)
         case CaseClaimed():
-            return replace(state, claimed_by=event.worker_id, claimed_at=event.claimed_at)
+            # W25: a hand-over moves the responsibility; the case was claimed when first claimed.
+            claimed_at = state.claimed_at if event.handed_over_from else None
+            return replace(
+                state, claimed_by=event.worker_id, claimed_at=claimed_at or event.claimed_at
+            )
         case FirstContactRecorded():
             return replace(state, first_contact_at=event.contacted_at)
         case ContactDeadlineApproaching():

@@ -1,7 +1,8 @@
 """The commands on a case's stream and the one decider that answers them (W14, W24-W26, W29).
 
 Users claim, offer, record first contact and call in the route coach; the routing reactor
-routes a submission and notes a withdrawal; the scheduler fires the contact timers. Each
+routes a submission and notes a withdrawal; the scheduler fires the contact timers; a
+directory change hands the cases of a leaving worker over. Each
 is a frozen command, and :func:`decide` dispatches it to the rule that decides it. What a
 rule needs from outside the case (the SWV's directory) is read in the command's own
 transaction and passed in the command, so deciding stays pure.
@@ -16,6 +17,7 @@ from passend_assignment.domain.case import CaseState, evolve
 from passend_assignment.domain.coaching import Side, call_route_coach
 from passend_assignment.domain.contact import TimerKind, fire, record_first_contact
 from passend_assignment.domain.directory import DirectoryState
+from passend_assignment.domain.handover import HandOver, hand_over_case
 from passend_assignment.domain.routing import claim, offer, route_request
 from passend_assignment.domain.withdrawal import note_withdrawal
 from passend_backbone.commands import Decider, Refusal
@@ -86,8 +88,23 @@ class FireTimer:
     directory: DirectoryState
 
 
+@dataclass(frozen=True)
+class HandOverCase:
+    """W25: a directory change of tenant ``swv_id`` hands the case to another worker."""
+
+    step: HandOver
+    swv_id: str
+
+
 CaseCommand = (
-    RouteRequest | Claim | Offer | RecordFirstContact | CallRouteCoach | NoteWithdrawal | FireTimer
+    RouteRequest
+    | Claim
+    | Offer
+    | RecordFirstContact
+    | CallRouteCoach
+    | NoteWithdrawal
+    | FireTimer
+    | HandOverCase
 )
 
 
@@ -137,6 +154,10 @@ def decide(
                 return _unknown()
             coordinator = command.directory.coordinator_of(state.work_unit_id)
             return fire(state, command.kind, coordinator, now)
+        case HandOverCase():
+            if state.swv_id != command.swv_id:
+                return _unknown()
+            return hand_over_case(state, command.step, now)
 
 
 # The rules of a case's stream (``str(case_id)``): unrouted (``None``) until routed.

@@ -1,4 +1,4 @@
-"""An SWV's directory: settings, calendar policy, work units, workers, schools and holidays.
+"""An SWV's directory: settings, calendar policy, work units, workers, schools, holidays, people.
 
 The directory is one event stream per SWV. Configuring it from a document (a file at
 start-up, or the API) compares the document with the current state and emits only what
@@ -12,10 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from passend_assignment.domain.directory_doc import SwvDoc
+from passend_assignment.domain.people import register_people
 from passend_backbone.working_days import WorkingCalendar, calendar_for
 from passend_contracts.events.assignment import (
     CalendarPolicy,
     HolidayPeriod,
+    PersonDeactivated,
+    PersonRegistered,
     SchoolHolidaysConfigured,
     SchoolRegistered,
     SupportWorkerProfiled,
@@ -41,6 +44,19 @@ class DirectoryState:
     workers: dict[str, SupportWorkerProfiled] = field(default_factory=dict)
     schools: dict[str, SchoolRegistered] = field(default_factory=dict)
     holidays: dict[str, SchoolHolidaysConfigured] = field(default_factory=dict)
+    # Everyone ever registered, as last registered; who left, until registered again.
+    people: dict[str, PersonRegistered] = field(default_factory=dict)
+    departed: dict[str, PersonDeactivated] = field(default_factory=dict)
+
+    def active_person(self, person_id: str) -> PersonRegistered | None:
+        """The person as registered, unless they left (``None`` also when never registered)."""
+        if person_id in self.departed:
+            return None
+        return self.people.get(person_id)
+
+    def left(self, person_id: str) -> bool:
+        """Whether the person was registered and left (a never-registered id did not)."""
+        return person_id in self.departed
 
     def school_holidays_of(self, school_id: str) -> tuple[HolidayPeriod, ...]:
         """W26: the school holidays of the school's region (none when unknown)."""
@@ -81,6 +97,13 @@ def evolve(state: DirectoryState, event: EventPayload) -> DirectoryState:
             return replace(state, schools={**state.schools, event.school_id: event})
         case SchoolHolidaysConfigured():
             return replace(state, holidays={**state.holidays, event.region: event})
+        case PersonRegistered():
+            departed = {k: v for k, v in state.departed.items() if k != event.person_id}
+            return replace(
+                state, people={**state.people, event.person_id: event}, departed=departed
+            )
+        case PersonDeactivated():
+            return replace(state, departed={**state.departed, event.person_id: event})
         case _:
             return state
 
@@ -101,7 +124,8 @@ def configure(state: DirectoryState, doc: SwvDoc, now: datetime) -> list[EventPa
 
     Entries that did not change emit nothing. Workers missing from ``doc`` are made
     inactive (their history stays); work units and schools missing from it are kept, as
-    cases may still refer to them.
+    cases may still refer to them. People: see :func:`~passend_assignment.domain.people.
+    register_people` (a document without a people list leaves them as they are).
     """
     swv = doc.swv_id
     out: list[EventPayload] = []
@@ -141,4 +165,5 @@ def configure(state: DirectoryState, doc: SwvDoc, now: datetime) -> list[EventPa
         if worker_id not in listed and known.active:
             gone = known.model_copy(update={"active": False, "profiled_at": now})
             out.append(gone)
+    out += register_people(state.people, state.departed, doc, now)
     return out

@@ -61,11 +61,12 @@ class RefuseConsent:
 
 @dataclass(frozen=True)
 class WithdrawConsent:
-    """W10: a parent withdraws consent, as told to ``recorded_by``."""
+    """W10: a parent withdraws consent, as told to ``recorded_by`` (None: the parent
+    withdrew through their own link)."""
 
     case_id: UUID
     parent_ref: str
-    recorded_by: str
+    recorded_by: str | None
 
 
 @dataclass(frozen=True)

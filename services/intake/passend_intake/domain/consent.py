@@ -24,6 +24,10 @@ from passend_intake.domain.state import CaseState, ConsentStatus, RequestStatus
 
 # How long a personal consent link may stay valid at most.
 MAX_LINK_VALIDITY = timedelta(days=14)
+# W10: consent is withdrawable at any time. The parent who consented gets a link for it,
+# valid as long as the consent stands (any later consent event voids it), and a year at
+# most: after that the school gives the parent a new way to withdraw.
+WITHDRAWAL_LINK_VALIDITY = timedelta(days=365)
 
 
 def _require_open_request(state: CaseState) -> None:
@@ -138,7 +142,7 @@ def refuse_consent(
 
 
 def withdraw_consent(
-    state: CaseState, case_id: UUID, parent_ref: str, recorded_by: str, now: datetime
+    state: CaseState, case_id: UUID, parent_ref: str, recorded_by: str | None, now: datetime
 ) -> list[ConsentWithdrawn]:
     """W10: a parent withdraws confirmed consent, at any time; the work pauses."""
     if state.consent is not ConsentStatus.CONFIRMED:

@@ -47,6 +47,7 @@ class SubmitRequest:
     specialist_advised: bool
     processing_basis: ProcessingBasis
     encrypted_identity: EncryptedIdentity
+    teacher_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def submit(state: CaseState, cmd: SubmitRequest, now: datetime) -> list[RequestS
             processing_basis=cmd.processing_basis,
             encrypted_identity=cmd.encrypted_identity,
             submitted_at=now,
+            teacher_id=cmd.teacher_id,
         )
     ]
 

@@ -93,6 +93,12 @@ def dutch_date(moment: datetime) -> str:
     return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
 
 
+def dutch_datetime(moment: datetime) -> str:
+    """``27 november 2026, 09:30`` in Dutch local time."""
+    local = moment.astimezone(_AMSTERDAM)
+    return f"{dutch_date(moment)}, {local:%H:%M}"
+
+
 def event_facts(
     template: str, case_id: UUID, occurred_at: datetime, data: Mapping[str, Any]
 ) -> dict[str, str]:

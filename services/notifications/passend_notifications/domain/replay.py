@@ -1,11 +1,13 @@
-"""Replaying a parked message: where each message of a case stands, and when a replay may start.
+"""Replaying a parked message, and a bounce: where each message stands, and what may happen now.
 
 The state of a case stream in this service is the delivery status of each of its
 messages, folded from the service's own events: scheduled and retried messages are
 pending, a failure without a next attempt parks the message (``NotificationParked``
 follows in the same transaction), a replay makes it pending again, and a sent message
 stays sent. Only a parked message is replayed: one still on its way or already sent would
-otherwise be sent once more than anyone asked for.
+otherwise be sent once more than anyone asked for. A bounce (the recipient's mail system
+reported, after accepting, that the message could not be delivered) is recorded for a sent
+e-mail only, and parks it: the screens show it as not delivered, an operator may replay.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from uuid import UUID
 from passend_backbone.commands import Decider, Refusal
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.notifications import (
+    NotificationCancelled,
     NotificationFailed,
     NotificationParked,
     NotificationReplayed,
@@ -30,6 +33,8 @@ PENDING = "pending"
 FAILED = "failed"
 PARKED = "parked"
 SENT = "sent"
+CANCELLED = "cancelled"
+BOUNCED = "bounced"  # reason code of a bounce
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,15 @@ class Replay:
     requested_by: str
 
 
+@dataclass(frozen=True)
+class Bounce:
+    """The recipient's mail system reported a sent e-mail undeliverable (attempt ``attempt``)."""
+
+    message_id: UUID
+    attempt: int
+    reason: str
+
+
 def evolve(state: CaseMessages, event: EventPayload) -> CaseMessages:
     """Apply one of this service's events to the case's message statuses."""
     match event:
@@ -81,10 +95,51 @@ def evolve(state: CaseMessages, event: EventPayload) -> CaseMessages:
             return state.with_status(event.message_id, event.case_id, event.channel, PENDING)
         case NotificationSent():
             return state.with_status(event.message_id, event.case_id, event.channel, SENT)
+        case NotificationCancelled():
+            return state.with_status(event.message_id, event.case_id, event.channel, CANCELLED)
     return state
 
 
-def decide(state: CaseMessages, command: Replay, now: datetime) -> list[EventPayload]:
+def decide(state: CaseMessages, command: Replay | Bounce, now: datetime) -> list[EventPayload]:
+    """A replay or a bounce, decided on the case's messages."""
+    if isinstance(command, Bounce):
+        return decide_bounce(state, command, now)
+    return decide_replay(state, command, now)
+
+
+def decide_bounce(state: CaseMessages, command: Bounce, now: datetime) -> list[EventPayload]:
+    """A bounce parks a sent e-mail; unknown: 404; not sent (yet): 409."""
+    message = state.messages.get(command.message_id)
+    if message is None:
+        raise Refusal.not_found("bounce", "no such message")
+    if message.channel != "email" or message.status != SENT:
+        raise Refusal.conflict(
+            "bounce", f"message is {message.status}: only a sent e-mail can bounce"
+        )
+    return [
+        NotificationFailed(
+            message_id=command.message_id,
+            case_id=message.case_id,
+            channel=message.channel,
+            attempt=command.attempt,
+            reason=command.reason,
+            next_attempt_at=None,
+            failed_at=now,
+            reason_code=BOUNCED,
+        ),
+        NotificationParked(
+            message_id=command.message_id,
+            case_id=message.case_id,
+            channel=message.channel,
+            attempts=command.attempt,
+            reason=command.reason,
+            parked_at=now,
+            reason_code=BOUNCED,
+        ),
+    ]
+
+
+def decide_replay(state: CaseMessages, command: Replay, now: datetime) -> list[EventPayload]:
     """Replay ``command.message_id`` if it is parked; refused otherwise.
 
     Unknown: 404 (as a message of another SWV answers). Not parked: 409, saying where it
@@ -109,6 +164,6 @@ def decide(state: CaseMessages, command: Replay, now: datetime) -> list[EventPay
     ]
 
 
-REPLAY: Decider[CaseMessages, Replay] = Decider(
+REPLAY: Decider[CaseMessages, Replay | Bounce] = Decider(
     initial=CaseMessages(), evolve=evolve, decide=decide
 )

@@ -2,10 +2,12 @@
 
 Each rule names an event type, a template, the recipient's role and how to find the
 recipients' ids, in the event or in what this service remembers of the case
-(:class:`CaseFacts`: the IB and the parents, learnt from earlier events). Recipient ids
-are pseudonymous ids or functional mailboxes (``education_specialist``,
-``team_no:<region>``, ``route_coach``); the address behind an id lives in this service's
-contact table, never in an event.
+(:class:`CaseFacts`: the IB, the teacher and the parents, learnt from earlier events).
+Recipient ids are the directory's person ids, functional mailboxes
+(``education_specialist``, ``team_no:<region>``, ``route_coach``), case placeholders
+(``ib:<case>``, ``teacher:<case>``) or, for parents, the school's reference of the parent
+within the message's case. No address is in an event: see
+:mod:`passend_notifications.recipients` for where each kind is reached.
 
 Adding a rule for a new event is one line in :data:`RULES`, e.g.::
 
@@ -27,7 +29,7 @@ from passend_contracts.events.assignment import (
     RouteCoachCalledIn,
     SpecialistRequired,
 )
-from passend_contracts.events.intake import ConsentRequested
+from passend_contracts.events.intake import ConsentConfirmed, ConsentMethod, ConsentRequested
 from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
     EvaluationRecorded,
@@ -60,6 +62,7 @@ class CaseFacts:
 
     ib_id: str | None = None
     parent_refs: tuple[str, ...] = ()
+    teacher_id: str | None = None
 
 
 NOTHING_KNOWN = CaseFacts()
@@ -115,9 +118,12 @@ def case_ib(_data: Data, case: CaseFacts) -> Sequence[str]:
 def case_parents(data: Data, case: CaseFacts) -> Sequence[str]:
     """The parents named by the event, else those learnt from the request or consent (W10).
 
-    When none is known yet (the intake events were not consumed yet, which a bus without
-    order across topics allows), the case's parents mailbox is told: the message waits
-    there visibly for an address rather than being lost.
+    A parent's recipient id is the school's reference of the parent; the message also
+    names its case, and a parent is only ever reached as that pair (through intake, see
+    ``passend_notifications.parents``), never by the reference alone. When none is known
+    yet (the intake events were not consumed yet, which a bus without order across topics
+    allows), the case's parents placeholder is told: the message waits visibly rather
+    than being lost.
     """
     named = field("parent_refs")(data, case)
     if named:
@@ -128,17 +134,24 @@ def case_parents(data: Data, case: CaseFacts) -> Sequence[str]:
 
 
 def case_mailbox(prefix: str) -> RecipientsOf:
-    """The case's own mailbox for a person no event names, e.g. ``teacher:<case_id>``.
+    """A placeholder for the case's person the event doesn't name, e.g. ``teacher:<case_id>``.
 
-    The school (or an operator) sets its address with ``PUT /contacts/<prefix>:<case_id>``;
-    until then the message waits there visibly, as a parents' message without an address.
+    It is resolved when the message is delivered, from what is known of the case by then
+    (the request's IB or teacher), and reaches that person's directory address; until
+    someone is known the message waits visibly.
     """
     return lambda data, _case: [f"{prefix}:{data.get('case_id')}"]
 
 
-# W18: the pupil's teacher is named by no event (the plan names who takes part only as
-# free text), so a signal for the teacher goes to the case's teacher mailbox.
-case_teacher = case_mailbox("teacher")
+def case_teacher(data: Data, case: CaseFacts) -> Sequence[str]:
+    """W18: the teacher the request named (a person of the directory), else the case's
+    teacher placeholder."""
+    return [case.teacher_id] if case.teacher_id else case_mailbox("teacher")(data, case)
+
+
+def by_personal_link(data: Data) -> bool:
+    """W10: only a request by personal link is mailed; one given in person is not."""
+    return data.get("method") == ConsentMethod.PERSONAL_LINK.value
 
 
 def addressed_to(recipient: str) -> Callable[[Data], bool]:
@@ -199,8 +212,24 @@ RULES: tuple[Rule, ...] = (
         first_of(field("specialist_id"), mailbox("education_specialist")),
         tag="W14",
     ),
-    # W10, R: parents are asked for consent, and hear when support starts, is evaluated, ends.
-    Rule(ConsentRequested.event_type, "toestemming_gevraagd", _R.PARENTS, case_parents, tag="W10"),
+    # W10, R: parents are asked for consent with their personal link; the parent who
+    # consented gets a link to withdraw it; parents hear when support starts, is
+    # evaluated, ends.
+    Rule(
+        ConsentRequested.event_type,
+        "toestemming_gevraagd",
+        _R.PARENTS,
+        case_parents,
+        when=by_personal_link,
+        tag="W10",
+    ),
+    Rule(
+        ConsentConfirmed.event_type,
+        "toestemming_gegeven",
+        _R.PARENTS,
+        field("confirmed_by"),
+        tag="W10",
+    ),
     Rule(SupportStarted.event_type, "traject_gestart", _R.PARENTS, case_parents, tag="R"),
     Rule(EvaluationRecorded.event_type, "traject_geevalueerd", _R.PARENTS, case_parents, tag="W21"),
     Rule(TrajectoryClosed.event_type, "traject_afgesloten", _R.PARENTS, case_parents, tag="W21"),
@@ -274,10 +303,12 @@ def recipients(
 
 
 def learn(case: CaseFacts, data: Data) -> CaseFacts:
-    """``case`` plus the IB and parents ``data`` names; the same result in any event order."""
+    """``case`` plus the IB, teacher and parents ``data`` names; the same in any event order."""
     ib = data.get("ib_id")
+    teacher = data.get("teacher_id")
     parents = field("parent_refs")(data, case)
     return CaseFacts(
         ib_id=case.ib_id or (str(ib) if ib else None),
         parent_refs=tuple(sorted({*case.parent_refs, *parents})),
+        teacher_id=case.teacher_id or (str(teacher) if teacher else None),
     )

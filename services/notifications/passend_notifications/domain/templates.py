@@ -3,8 +3,10 @@
 Templates use ``string.Template`` (``$naam`` / ``${naam}``): an SWV can adjust the text
 but cannot run code in it. Each template declares the placeholders it may use, and an
 SWV's override is refused when it asks for anything else; that is how a message carries
-no more personal data than its recipient needs. No template has pupil data: the case is
-named by a short reference, and the dossier sits behind the link, where access is checked.
+no more personal data than its recipient needs. Staff messages have no pupil data: the
+case is named by a short reference, and the dossier sits behind the link, where access is
+checked. A parent's consent messages name the child by first name only, so the parent
+knows which child it is about.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Placeholders every template may use: filled from the event (zaak, datum), the recipient's
-# contact entry (aanhef) and the deployment (link).
+# name (aanhef) and the deployment (link). A parent's messages may also carry the school's
+# name, the child's first name and the parent's personal link (with its validity): intake
+# gives them at delivery, and they are never stored here.
 COMMON = frozenset({"zaak", "datum", "aanhef", "link"})
 
 
@@ -87,12 +91,33 @@ DEFAULTS: dict[str, MessageTemplate] = {
         ),
         _t(
             "toestemming_gevraagd",
-            "Uw toestemming gevraagd voor ondersteuning van uw kind",
-            "$aanhef\n\nDe school van uw kind wil een onderwijsondersteuner van het "
-            "samenwerkingsverband vragen om uw kind te ondersteunen. Daarvoor is uw "
-            "toestemming nodig. U kunt toestemming geven of weigeren via uw persoonlijke "
-            "link:\n\n$persoonlijke_link\n\nU kunt uw toestemming altijd weer intrekken.",
+            "Uw toestemming gevraagd: begeleiding van $kind",
+            "$aanhef\n\n$school vraagt uw toestemming voor individuele begeleiding van "
+            "$kind door een onderwijsondersteuner van het samenwerkingsverband. De "
+            "onderwijsondersteuner begeleidt $kind samen met de school.\n\n"
+            "U kunt toestemming geven of weigeren via uw persoonlijke link:\n\n"
+            "$persoonlijke_link\n\n"
+            "De link is alleen voor u, werkt één keer en is geldig tot $geldig_tot. "
+            "U kunt uw toestemming later altijd weer intrekken.\n\n"
+            "Heeft u vragen? Neem contact op met de intern begeleider van $school.",
             "persoonlijke_link",
+            "school",
+            "kind",
+            "geldig_tot",
+        ),
+        _t(
+            "toestemming_gegeven",
+            "Bevestiging: u gaf toestemming voor begeleiding van $kind",
+            "$aanhef\n\nU heeft toestemming gegeven voor individuele begeleiding van $kind "
+            "door een onderwijsondersteuner van het samenwerkingsverband. $school en de "
+            "onderwijsondersteuner gaan ermee aan de slag.\n\n"
+            "U kunt uw toestemming altijd weer intrekken. Dat kan via deze persoonlijke "
+            "link:\n\n$persoonlijke_link\n\n"
+            "De begeleiding stopt dan tot er opnieuw toestemming is. Bewaar deze e-mail; de "
+            "link is alleen voor u en werkt één keer.",
+            "persoonlijke_link",
+            "school",
+            "kind",
         ),
         _t(
             "traject_gestart",

@@ -55,7 +55,7 @@ def derive_director(state: TrajectoryState) -> DerivedDirector:
 def follow_up(state: TrajectoryState, act: Act) -> list[EventPayload]:
     """R: a change of director whenever the derived one differs from the basis of the last
     change; an explicit choice therefore holds until the situation it overrode changes."""
-    if state.opened is None or state.closed is not None or state.case_id is None:
+    if state.opened is None or state.ended or state.case_id is None:
         return []
     derived = derive_director(state)
     current = state.director

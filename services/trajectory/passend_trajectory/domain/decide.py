@@ -10,8 +10,10 @@ from typing import Any
 from passend_backbone.commands import Decider
 from passend_contracts.events.base import EventPayload
 from passend_trajectory.domain import (
+    advisers,
     care_level,
     case_director,
+    classroom,
     due,
     evaluation,
     exploration,
@@ -31,10 +33,11 @@ Rule = Callable[[TrajectoryState, Any, Act], list[EventPayload]]
 
 # Every command the trajectory takes, and the rule that decides it.
 RULES: dict[type[Any], Rule] = {
-    # other services' facts, given by the reactors (W25, W10, W14)
+    # other services' facts, given by the reactors (W25, W10, W14, W1)
     facts.OpenTrajectory: facts.open_trajectory,
     facts.NoteConsent: facts.note_consent,
     facts.NoteComplexity: facts.note_complexity,
+    facts.NoteWithdrawal: facts.note_withdrawal,
     # exploration and plan (W6, W7, W14, W15-W17, W20)
     exploration.RecordStartConversation: exploration.record_start_conversation,
     exploration.RecordSpecialistAnalysis: exploration.record_specialist_analysis,
@@ -56,6 +59,11 @@ RULES: dict[type[Any], Rule] = {
     # Team NO (TNO)
     team_no.Escalate: team_no.escalate,
     team_no.RecordTeamNODecision: team_no.record_decision,
+    # the teacher's part and the adviser (C, W16)
+    classroom.NotePupilGroup: classroom.note_pupil_group,
+    classroom.RecordMeasure: classroom.record_measure,
+    classroom.RecordReflection: classroom.record_reflection,
+    advisers.InviteAdviser: advisers.invite_adviser,
 }
 
 

@@ -30,7 +30,7 @@ def plan_evaluation_due(state: TrajectoryState) -> date | None:
     """W21: the next of the current plan's evaluation dates not yet met by an evaluation
     recorded since that plan revision."""
     plan = state.current_plan
-    if plan is None or state.closed is not None:
+    if plan is None or state.ended:
         return None
     done = state.evaluations_since_plan
     dates = sorted(plan.evaluation_dates)
@@ -49,7 +49,7 @@ def half_year(day: date) -> tuple[date, date]:
 def opp_evaluation_due(state: TrajectoryState, today: date) -> date | None:
     """S: the OPP is evaluated twice a school year, once in each half; the due date is the
     end of the earliest half, from the OPP's first on, that has begun and has no evaluation."""
-    if state.opp is None or state.closed is not None:
+    if state.opp is None or state.ended:
         return None
     start, end = half_year(state.opp.drawn_up_on + OPP_FIRST_HALF_MARGIN)
     evaluated = [e.evaluated_on for e in state.opp_evaluations]
@@ -101,7 +101,7 @@ def reminders(state: TrajectoryState, cmd: RemindEvaluations, act: Act) -> list[
     """W21, S: remind the support worker once, from five working days (of the school's
     calendar) before an evaluation falls due, and once more when it is overdue; a reminder
     given is not given again."""
-    if state.opened is None or state.closed is not None or state.case_id is None:
+    if state.opened is None or state.ended or state.case_id is None:
         return []
     today = local_day(act.at)
     given = {(r.kind, r.due_on, local_day(r.reminded_at) > r.due_on) for r in state.reminders}

@@ -8,6 +8,7 @@ from typing import Any
 
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.trajectory import (
+    AdviserInvited,
     CareLevelChanged,
     CaseDirectorChanged,
     ComplexityNoted,
@@ -15,9 +16,12 @@ from passend_contracts.events.trajectory import (
     EscalatedToTeamNO,
     EvaluationRecorded,
     EvaluationReminded,
+    MeasureTried,
     OppEvaluated,
     OppRecorded,
     PlanRecorded,
+    PupilGroupNoted,
+    ReflectionRecorded,
     SessionRecorded,
     SignalAcknowledged,
     SignalRaised,
@@ -29,6 +33,7 @@ from passend_contracts.events.trajectory import (
     TrajectoryOpened,
     TrajectoryPaused,
     TrajectoryResumed,
+    TrajectoryWithdrawn,
     YouthCareNoted,
 )
 from passend_trajectory.domain.case_director import derive_director
@@ -78,7 +83,29 @@ def _(event: ComplexityNoted, state: TrajectoryState) -> dict[str, Any]:
 
 @_changes.register
 def _(event: StartConversationRecorded, state: TrajectoryState) -> dict[str, Any]:
-    return {"start_conversation": event}
+    if event.group is None:
+        return {"start_conversation": event}
+    return {"start_conversation": event, "group": event.group}
+
+
+@_changes.register
+def _(event: PupilGroupNoted, state: TrajectoryState) -> dict[str, Any]:
+    return {"group": event.group}
+
+
+@_changes.register
+def _(event: MeasureTried, state: TrajectoryState) -> dict[str, Any]:
+    return {"measures": (*state.measures, event)}
+
+
+@_changes.register
+def _(event: ReflectionRecorded, state: TrajectoryState) -> dict[str, Any]:
+    return {"reflections": (*state.reflections, event)}
+
+
+@_changes.register
+def _(event: AdviserInvited, state: TrajectoryState) -> dict[str, Any]:
+    return {"invitations": (*state.invitations, event)}
 
 
 @_changes.register
@@ -185,3 +212,8 @@ def _(event: EvaluationReminded, state: TrajectoryState) -> dict[str, Any]:
 @_changes.register
 def _(event: TrajectoryClosed, state: TrajectoryState) -> dict[str, Any]:
     return {"closed": event}
+
+
+@_changes.register
+def _(event: TrajectoryWithdrawn, state: TrajectoryState) -> dict[str, Any]:
+    return {"withdrawn": event}

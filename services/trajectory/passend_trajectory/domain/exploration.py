@@ -24,13 +24,21 @@ class RecordStartConversation(Command):
     reformulated_request: str | None = None
     levels: list[SupportLevel] = Field(min_length=1)
     held_on: date
+    group: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The pupil's group (class) at the school; its teachers record measures "
+        "and reflections (C)",
+    )
 
 
 def record_start_conversation(
     state: TrajectoryState, cmd: RecordStartConversation, act: Act
 ) -> list[EventPayload]:
     """W6, W7: the start conversation sharpens the question behind the question; the request
-    may be reformulated jointly and widen to teacher, group or team (W5, W17)."""
+    may be reformulated jointly and widen to teacher, group or team (W5, W17). The pupil's
+    group, when named, is the one whose teachers work out measures with the support worker
+    (C)."""
     require_open(state)
     assert state.case_id is not None
     if state.start_conversation is not None:
@@ -51,6 +59,7 @@ def record_start_conversation(
             held_on=cmd.held_on,
             recorded_by=act.actor,
             recorded_at=act.at,
+            group=_group(cmd.group),
         )
     ]
 
@@ -73,3 +82,9 @@ def record_specialist_analysis(
             recorded_at=act.at,
         )
     ]
+
+
+def _group(name: str | None) -> str | None:
+    """The group's name as given, without surrounding blanks; None when blank."""
+    cleaned = (name or "").strip()
+    return cleaned or None

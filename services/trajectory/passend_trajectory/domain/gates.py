@@ -35,7 +35,8 @@ def consent_gate(state: TrajectoryState) -> None:
 
 
 def specialist_gate(state: TrajectoryState) -> None:
-    """W14: a complex case can't start before the education specialist's analysis."""
+    """W14: support for a complex case doesn't start before the education specialist's
+    analysis ("alvorens er ondersteuning geboden wordt"); the plan may come first."""
     if state.complex and state.specialist_analysis is None:
         marked_by = ", ".join(sorted({c.source for c in state.complexity}))
         raise Refusal.conflict(
@@ -82,7 +83,7 @@ def start_support(state: TrajectoryState, cmd: StartSupport, act: Act) -> list[E
 def pause_follow_up(state: TrajectoryState, act: Act) -> list[EventPayload]:
     """W10: running individual support is paused exactly while consent is missing or
     withdrawn, whether consent changed or a plan revision made the support individual."""
-    if state.support is None or state.closed is not None or state.case_id is None:
+    if state.support is None or state.ended or state.case_id is None:
         return []
     should_pause = state.individual and not state.consent_active
     if should_pause and state.paused is None:

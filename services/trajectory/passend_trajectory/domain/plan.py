@@ -32,7 +32,17 @@ class RecordPlan(Command):
 def record_plan(state: TrajectoryState, cmd: RecordPlan, act: Act) -> list[EventPayload]:
     """W15-W17, W20: a plan agreed jointly after the start conversation (W6), with measurable
     goals each with a target date, how and when it is evaluated (W21) and how results are
-    secured; a revision says why and keeps the earlier plan."""
+    secured; a revision says why and keeps the earlier plan.
+
+    W14 does not gate the plan, also not for a complex case. Its text: "betrokkenheid van
+    de onderwijsspecialist [is] een voorwaarde. De onderwijsspecialist maakt in dat geval
+    samen met de school een analyse alvorens er ondersteuning geboden wordt": the analysis
+    comes before support is *given*, and the plan is what support worker and school agree
+    on beforehand (W15). So a complex case's plan is recorded without the analysis, and
+    the start of support (hence every session) waits for it
+    (:func:`passend_trajectory.domain.gates.specialist_gate`); a plan the analysis changes
+    is revised with its reason.
+    """
     require_open(state)
     assert state.case_id is not None
     if state.start_conversation is None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from passend_contracts.events.intake import SupportLevel
 from passend_contracts.events.trajectory import (
+    AdviserInvited,
     CareLevelChanged,
     CaseDirectorChanged,
     CaseDirectorRole,
@@ -18,9 +19,11 @@ from passend_contracts.events.trajectory import (
     EvaluationOutcome,
     EvaluationRecorded,
     EvaluationReminded,
+    MeasureTried,
     OppEvaluated,
     OppRecorded,
     PlanRecorded,
+    ReflectionRecorded,
     SessionRecorded,
     SignalAcknowledged,
     SignalRaised,
@@ -31,6 +34,7 @@ from passend_contracts.events.trajectory import (
     TrajectoryClosed,
     TrajectoryOpened,
     TrajectoryPaused,
+    TrajectoryWithdrawn,
     YouthCareNoted,
 )
 
@@ -83,6 +87,12 @@ class TrajectoryState(BaseModel):
     escalations: tuple[Escalation, ...] = ()
     reminders: tuple[EvaluationReminded, ...] = ()
     closed: TrajectoryClosed | None = None
+    withdrawn: TrajectoryWithdrawn | None = None  # the school withdrew the request (W1)
+    # The teacher's part (C): the pupil's group, measures tried, reflections; advisers invited.
+    group: str | None = None
+    measures: tuple[MeasureTried, ...] = ()
+    reflections: tuple[ReflectionRecorded, ...] = ()
+    invitations: tuple[AdviserInvited, ...] = ()
 
     @property
     def current_plan(self) -> PlanRecorded | None:
@@ -126,7 +136,14 @@ class TrajectoryState(BaseModel):
         return last if last is not None and last.outcome is EvaluationOutcome.CLOSE else None
 
     @property
+    def ended(self) -> bool:
+        """Closed after its final evaluation (W21) or withdrawn with the request (W1)."""
+        return self.closed is not None or self.withdrawn is not None
+
+    @property
     def status(self) -> str:
+        if self.withdrawn is not None:
+            return "withdrawn"  # whether or not a claim opened it (W1)
         if self.opened is None:
             return "not_opened"
         if self.closed is not None:
