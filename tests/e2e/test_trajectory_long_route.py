@@ -68,7 +68,9 @@ class Route:
         self.http = http
         self.urls = urls
         self.ib = auth_header(Role.IB, SWV, subject=IB, school_id=SCHOOL)
-        self.worker = auth_header(Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-vlaardingen")
+        self.worker = auth_header(
+            Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-vlaardingen"
+        )
         self.specialist = auth_header(Role.EDUCATION_SPECIALIST, SWV, subject="os-jeroen")
         self.team_no = auth_header(Role.TEAM_NO_MEMBER, SWV, subject="tno-1", region="waterweg")
         self.case_id = ""
