@@ -55,8 +55,16 @@ check: $(STAMP)
 	$(BIN)/python -m passend_devstack.rules --check
 	$(BIN)/pytest -q -m "not integration and not e2e" tests/unit tests/contracts
 
+# The official AsyncAPI parser (npm, versions pinned in tools/asyncapi/package.json) checks
+# the generated document independently of the Python tooling.
+ASYNCAPI_PARSER := tools/asyncapi/node_modules/.installed
+
+$(ASYNCAPI_PARSER): tools/asyncapi/package.json
+	cd tools/asyncapi && npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $(ASYNCAPI_PARSER)
+
 # Everything: the fast layer, then every test that needs real servers, in parallel.
-test: check $(CHROMIUM)
+test: check $(CHROMIUM) $(ASYNCAPI_PARSER)
 	$(BIN)/pytest -n $(WORKERS) --dist loadscope --ignore=tests/unit
 
 lint: $(STAMP)

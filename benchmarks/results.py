@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -142,6 +143,44 @@ def table(figures: Sequence[Figure]) -> str:
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
+class OneLine:
+    """A value the results file writes on one line (a row of a long list, such as a trace).
+
+    Not a dataclass: ``asdict`` of a figure would turn it into a dict.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OneLine) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.value, default=str))
+
+    def __repr__(self) -> str:
+        return f"OneLine({self.value!r})"
+
+
+_ONE_LINE = re.compile(r'"\\u0000(\d+)\\u0000"')
+
+
+def dumps(document: Any) -> str:
+    """``document`` as indented JSON, each :class:`OneLine` value compact on its own line."""
+    lines: list[str] = []
+
+    def default(value: Any) -> Any:
+        if isinstance(value, OneLine):
+            lines.append(json.dumps(value.value, separators=(",", ":"), default=str))
+            return f"\x00{len(lines) - 1}\x00"  # replaced below by the compact text
+        return str(value)
+
+    text = json.dumps(document, indent=2, default=default)
+    return _ONE_LINE.sub(lambda m: lines[int(m.group(1))], text)
+
+
 def write_json(
     path: Path, figures: Sequence[Figure], machine: dict[str, Any], run: dict[str, Any]
 ) -> None:
@@ -151,7 +190,7 @@ def write_json(
     stamp = {"machine": machine, "commit": run.get("commit"), "date": run.get("date")}
     document = {**run, "machine": machine, "figures": [f.as_json() | stamp for f in figures]}
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(dumps(document) + "\n", encoding="utf-8")
     tmp.replace(path)
 
 

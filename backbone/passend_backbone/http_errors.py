@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passend_backbone.commands.refusal import Refusal, RefusalKind
+from passend_backbone.consumer.failures import is_transient
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 
 MEDIA_TYPE = "application/problem+json"
@@ -221,6 +222,19 @@ def install_backbone_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # A lost database or broker connection passes by itself: say so, and when to retry
+        # (the command did not happen, or its Idempotency-Key gives its answer on retry).
+        if is_transient(exc):
+            return problem(
+                503,
+                "a connection inside the service failed: try again shortly",
+                kind="unavailable",
+                headers={"Retry-After": "1"},
+            )
+        return problem(500, "an unexpected error: it has been logged", kind="internal")
+
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(Refusal, refused)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

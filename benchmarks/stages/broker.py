@@ -44,6 +44,9 @@ SAMPLES = 40  # round trips per level and run
 BIG_BATCH = 100
 VALUE = b"x" * 600  # about one event
 _IN_FLIGHT = 200
+# A reader that hasn't reached a record this long after its ack fails the stage instead
+# of waiting for ever (a run on a loaded machine once stalled here).
+REACH_SECONDS = 60.0
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -98,8 +101,9 @@ async def _round_trips(
     pid = bench.stack.broker.pid
     try:
         # The readers' first fetches (metadata, connections) are not what is measured.
-        await producer.send_and_wait(topic, VALUE, key=b"case", partition=0)
-        offset += 1
+        # Each wait is for the offset the broker gave the record, not a count of sends
+        # (a produce retried under load may have stored a record twice).
+        offset = await _produce(producer, topic)
         await asyncio.gather(*(_until(r, offset) for r in readers))
         idle = await _cpu_share(pid, lambda: asyncio.sleep(1.0))
         times: list[float] = []
@@ -108,8 +112,7 @@ async def _round_trips(
             nonlocal offset
             for _ in range(SAMPLES):
                 started = time.perf_counter()
-                await producer.send_and_wait(topic, VALUE, key=b"case", partition=0)
-                offset += 1
+                offset = await _produce(producer, topic)
                 await asyncio.gather(*(_until(r, offset) for r in readers))
                 times.append((time.perf_counter() - started) * 1000)
                 await asyncio.sleep(0.02)  # readers back to waiting at the end
@@ -137,9 +140,25 @@ async def _cpu_share(pid: int | None, work: Any) -> float | None:
     return (after - before) / (time.perf_counter() - started)
 
 
+class Undelivered(RuntimeError):
+    """A record the broker acknowledged did not reach a reader in time."""
+
+
+async def _produce(producer: AIOKafkaProducer, topic: str) -> int:
+    """One record to partition 0; the offset after it (what a reader must reach)."""
+    sent = await producer.send_and_wait(topic, VALUE, key=b"case", partition=0)
+    return int(sent.offset) + 1
+
+
 async def _until(reader: AIOKafkaConsumer, offset: int) -> None:
     tp = TopicPartition(next(iter(reader.assignment())).topic, 0)
-    while await reader.position(tp) < offset:
+    deadline = time.monotonic() + REACH_SECONDS
+    while (position := await reader.position(tp)) < offset:
+        if time.monotonic() > deadline:
+            raise Undelivered(
+                f"a reader of {tp.topic} stayed at offset {position} for {REACH_SECONDS:g}s "
+                f"after the broker acknowledged offset {offset - 1}"
+            )
         await reader.getmany(tp, timeout_ms=1000)
 
 
@@ -155,6 +174,9 @@ async def run(bench: Bench) -> list[Figure]:
     await producer.start()
     small: dict[int, list[tuple[float, float | None, float | None]]] = {}
     big: list[tuple[float, float | None, float | None]] = []
+    # Levels at which a record did not reach the readers: a finding, not a crash; the
+    # larger levels are not tried after one (they only cost the broker more).
+    undelivered: dict[str, str] = {}
     try:
         topic = new_topic(f"broker-{uuid.uuid4().hex[:4]}")
         await kafka_io.ensure_topics(bench.stack.bootstrap, [topic], partitions=1)
@@ -167,9 +189,14 @@ async def run(bench: Bench) -> list[Figure]:
                 f"broker: {level:,} one-record batches in {time.perf_counter() - started:.1f}s"
             )
             small[level] = []
-            for _ in range(bench.runs):
-                p50, cpu, idle, offset = await _round_trips(bench, producer, topic, offset)
-                small[level].append((p50, cpu, idle))
+            try:
+                for _ in range(bench.runs):
+                    p50, cpu, idle, offset = await _round_trips(bench, producer, topic, offset)
+                    small[level].append((p50, cpu, idle))
+            except Undelivered as exc:
+                undelivered[f"{level:,} one-record batches"] = str(exc)
+                bench.progress(f"broker: {level:,} batches: not delivered: {exc}")
+                break
             bench.progress(_said(f"{level:,} batches", small[level][-1]))
         # The largest level's records again, in big batches, on a topic of its own.
         records = levels[-1]
@@ -177,10 +204,15 @@ async def run(bench: Bench) -> list[Figure]:
         await kafka_io.ensure_topics(bench.stack.bootstrap, [topic], partitions=1)
         await _fill(producer, topic, records // BIG_BATCH, BIG_BATCH)
         offset = records // BIG_BATCH * BIG_BATCH
-        for _ in range(bench.runs):
-            p50, cpu, idle, offset = await _round_trips(bench, producer, topic, offset)
-            big.append((p50, cpu, idle))
-        bench.progress(_said(f"{records:,} records in {BIG_BATCH}-record batches", big[-1]))
+        try:
+            for _ in range(bench.runs):
+                p50, cpu, idle, offset = await _round_trips(bench, producer, topic, offset)
+                big.append((p50, cpu, idle))
+        except Undelivered as exc:
+            undelivered[f"{records:,} records in {BIG_BATCH}-record batches"] = str(exc)
+            bench.progress(f"broker: {records:,} records in big batches: not delivered: {exc}")
+        if big:
+            bench.progress(_said(f"{records:,} records in {BIG_BATCH}-record batches", big[-1]))
     finally:
         await producer.stop()
     settings = {
@@ -192,10 +224,15 @@ async def run(bench: Bench) -> list[Figure]:
         "consumer": consumer_settings(bench.stack.kind),
         "cpu": "the broker process's user+system CPU time (embedded dev broker only), per "
         "round trip above what it spends with the readers idle at the end",
+        "reach_seconds": REACH_SECONDS,
+        "undelivered": undelivered,
     }
     rows = []
     figures: list[Figure] = []
     for level, measured in small.items():
+        if not measured:
+            rows.append([f"{level:,} one-record batches", *_UNDELIVERED_ROW])
+            continue
         p50s = [m[0] for m in measured]
         cpus = [m[1] for m in measured if m[1] is not None]
         idles = [m[2] for m in measured if m[2] is not None]
@@ -219,14 +256,20 @@ async def run(bench: Bench) -> list[Figure]:
                 )
             )
         rows.append(_row(f"{level:,} one-record batches", p50s, cpus, idles))
-    rows.append(
-        _row(
-            f"{levels[-1]:,} records in {BIG_BATCH}-record batches",
-            [m[0] for m in big],
-            [m[1] for m in big if m[1] is not None],
-            [m[2] for m in big if m[2] is not None],
+    label = f"{levels[-1]:,} records in {BIG_BATCH}-record batches"
+    if big:
+        rows.append(
+            _row(
+                label,
+                [m[0] for m in big],
+                [m[1] for m in big if m[1] is not None],
+                [m[2] for m in big if m[2] is not None],
+            )
         )
-    )
+    else:
+        rows.append([label, *_UNDELIVERED_ROW])
+    if not figures:
+        raise RuntimeError(f"the broker delivered at no level: {undelivered}")
     figures[-1].settings["tables"] = [
         detail_table(
             f"Broker alone: one partition, {READERS} readers at its end",
@@ -240,6 +283,9 @@ async def run(bench: Bench) -> list[Figure]:
         )
     ]
     return figures
+
+
+_UNDELIVERED_ROW = (f"not delivered in {REACH_SECONDS:g} s", None, None)
 
 
 def _row(label: str, p50s: list[float], cpus: list[float], idles: list[float]) -> list[Any]:

@@ -38,7 +38,7 @@ import httpx
 import orjson
 
 from benchmarks.plan import Bench
-from benchmarks.results import Figure, Target, detail_table, figure
+from benchmarks.results import Figure, OneLine, Target, detail_table, figure
 from benchmarks.stages.posting import DroppedConnection, JsonPoster
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_assignment.projections import CASE_BOARD
@@ -333,6 +333,44 @@ def hop_durations(way: dict[str, float]) -> dict[str, float] | None:
     return hops
 
 
+# The moments of a command's way in its exported trace, in order (see :func:`command_traces`).
+TRACE_MOMENTS: tuple[str, ...] = (
+    *(end for _, _, end in HOPS[:-1]),
+    "seen",
+    "answered",
+)
+
+
+def command_traces(window: _Window, spans: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every command's trace for the results file: one row per command, in send order.
+
+    A row is the command's number, its send time (seconds from the window's first send)
+    and, in milliseconds after that send, each moment of :data:`TRACE_MOMENTS` (``None``
+    when its span is missing): consecutive moments are the per-hop spans, so any hop of
+    any command can be read back from the file.
+    """
+    commands = sorted(window.commands, key=lambda c: c.scheduled)
+    start = commands[0].scheduled if commands else 0.0
+    ways = moments(spans, {c.correlation_id for c in commands})
+    rows: list[OneLine] = []
+    for c in commands:
+        way = dict(ways.get(c.correlation_id, {}))
+        if c.answered:
+            way["answered"] = c.answered
+        if c.seen:
+            way["seen"] = c.seen
+        offsets = [
+            round((way[name] - c.scheduled) * 1000, 1) if name in way else None
+            for name in TRACE_MOMENTS
+        ]
+        rows.append(OneLine([c.index, round(c.scheduled - start, 3), *offsets]))
+    return {
+        "columns": ["command", "sent_s", *(f"{name}_ms" for name in TRACE_MOMENTS)],
+        "hops": [[name, start_at, end_at] for name, start_at, end_at in (*HOPS, _ANSWER)],
+        "rows": rows,
+    }
+
+
 # -- the stage -------------------------------------------------------------------------
 
 
@@ -491,9 +529,8 @@ async def run(bench: Bench) -> list[Figure]:
             await pool.close()
     if not any(c.seen for c in window.commands):
         raise RuntimeError(f"no command reached the inbox; failures: {window.failed[:3]}")
-    minutes, hops = summarise(
-        window, read_traces(list(traces.values())), sizes.latency_slice_seconds
-    )
+    spans = read_traces(list(traces.values()))
+    minutes, hops = summarise(window, spans, sizes.latency_slice_seconds)
     for m in minutes:
         bench.progress(
             f"latency slice {m['slice']}: 2xx->seen p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms; "
@@ -578,12 +615,13 @@ async def run(bench: Bench) -> list[Figure]:
         "minutes": minutes,
         "hops": hops,
         "tables": tables,
+        "traces": command_traces(window, spans),
     }
     note = f"{lost} commands failed, unsent or never reached the inbox" if lost else ""
     if window.aborted:
         note += f"; rate not sustained: {window.aborted}"
     # The minutes, hops and tables go with the p99 figure; the others point to it.
-    brief = {k: v for k, v in settings.items() if k not in ("minutes", "hops", "tables")}
+    brief = {k: v for k, v in settings.items() if k not in ("minutes", "hops", "tables", "traces")}
     p50s = [m["p50_ms"] for m in minutes if m["p50_ms"] is not None]
     p99s = [m["p99_ms"] for m in minutes if m["p99_ms"] is not None]
     sent50 = [m["p50_from_send_ms"] for m in minutes if m["p50_from_send_ms"] is not None]

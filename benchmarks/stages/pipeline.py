@@ -172,6 +172,7 @@ async def run(bench: Bench, wanted: Collection[str]) -> list[Figure]:
     relay_rates: list[float] = []
     projection_rates: list[float] = []
     rebuild_rates: list[float] = []
+    rebuild_workers: list[int] = []  # processes that read the bulk, per run
     verify_rates: list[float] = []
     store_verify_rates: list[float] = []
     try:
@@ -209,7 +210,10 @@ async def run(bench: Bench, wanted: Collection[str]) -> list[Figure]:
                     if report.records < total:
                         raise RuntimeError(f"rebuild read {report.records} of {total} events")
                     rebuild_rates.append(report.records / report.seconds)
-                    said.append(f"rebuild {rebuild_rates[-1]:,.0f} ev/s")
+                    rebuild_workers.append(report.workers)
+                    said.append(
+                        f"rebuild {rebuild_rates[-1]:,.0f} ev/s ({report.workers} process(es))"
+                    )
             if "verify" in wanted:
                 with bench.profiled(f"verify-{run}"):
                     started = time.perf_counter()
@@ -289,6 +293,7 @@ async def run(bench: Bench, wanted: Collection[str]) -> list[Figure]:
                     **consumer,
                     "max_records": 5000,
                     "workers": REBUILD_WORKERS,
+                    "workers_per_run": rebuild_workers,
                     "path": "forked workers over the partitions; events of a shape the "
                     "contract validated once taken as JSON; handled marks by COPY",
                     "measured": "RebuildReport.records / seconds (prepare, workers started, "

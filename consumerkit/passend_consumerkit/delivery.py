@@ -54,16 +54,17 @@ from faststream import BaseMiddleware
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 
+# Kafka header names on a record that was set aside: part of the public contract.
+from passend_contracts.integration import DLQ_ERROR as DLQ_ERROR
+from passend_contracts.integration import DLQ_ERROR_TYPE as DLQ_ERROR_TYPE
+from passend_contracts.integration import DLQ_GROUP as DLQ_GROUP
+from passend_contracts.integration import DLQ_OFFSET as DLQ_OFFSET
+from passend_contracts.integration import DLQ_PARTITION as DLQ_PARTITION
+from passend_contracts.integration import DLQ_STAGE as DLQ_STAGE
+from passend_contracts.integration import DLQ_TOPIC as DLQ_TOPIC
+
 log = logging.getLogger("passend_consumerkit.delivery")
 
-# Kafka header names on a record that was set aside (the record's own headers follow).
-DLQ_ERROR = "dlq-error"
-DLQ_ERROR_TYPE = "dlq-error-type"
-DLQ_STAGE = "dlq-stage"
-DLQ_TOPIC = "dlq-topic"
-DLQ_PARTITION = "dlq-partition"
-DLQ_OFFSET = "dlq-offset"
-DLQ_GROUP = "dlq-group"
 
 _MAX_ERROR = 2000
 

@@ -10,38 +10,26 @@ same on every redelivery, to deduplicate on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from passend_consumerkit.records import InvalidMessage, Position, invalid, position_of
+from passend_contracts.integration import (
+    THIN_CHANNEL,
+    THIN_CONTENT_TYPE,
+    THIN_ID_HEADER,
+    Action,
+    ThinNotification,
+)
 
-CHANNEL = "passend.cases"
-ID_HEADER = "notification-id"
-CONTENT_TYPE = "application/json"
+# The notification's shape is the public contract's (ZGW Notificaties, on purpose).
+CHANNEL = THIN_CHANNEL
+ID_HEADER = THIN_ID_HEADER
+CONTENT_TYPE = THIN_CONTENT_TYPE
 
-Action = Literal["create", "update", "destroy"]
-
-
-class ThinNotification(BaseModel):
-    """One notification, its JSON names as in the ZGW Notificaties API."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
-
-    kanaal: str = Field(description="The channel: always passend.cases")
-    hoofd_object: str = Field(alias="hoofdObject", description="URL of the case")
-    resource: str = Field(description="What changed, e.g. escalation, team_no_decision")
-    resource_url: str = Field(alias="resourceUrl", description="URL of what changed")
-    actie: Action = Field(description="create, update or destroy")
-    aanmaakdatum: datetime = Field(description="When it changed (the event's time)")
-    kenmerken: dict[str, str] = Field(
-        default_factory=dict, description="Attributes to filter on, e.g. swv"
-    )
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
+__all__ = ["CHANNEL", "ID_HEADER", "Action", "ReceivedThin", "ThinNotification", "kafka_record"]
 
 
 @dataclass(frozen=True)

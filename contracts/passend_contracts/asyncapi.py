@@ -1,4 +1,6 @@
-"""The AsyncAPI 3.0.0 document of the bus: a channel per topic, a message per event type."""
+"""The AsyncAPI 3.0.0 document of the bus: a channel per topic, a message per event type, and
+the channels outsiders read (a region's integration stream, its thin notifications, and the
+dead-letter topics operators read)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,13 @@ from passend_contracts import topics
 from passend_contracts.envelope import SPECVERSION, CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.examples import example_of
+from passend_contracts.integration import (
+    DEAD_LETTER_HEADERS,
+    MUNICIPALITY_FIELDS,
+    THIN_CONTENT_TYPE,
+    THIN_ID_HEADER,
+    ThinNotification,
+)
 from passend_contracts.jsonschemas import envelope_schema, event_schema
 
 HEADERS_SCHEMA = "CloudEventHeaders"
@@ -64,6 +73,7 @@ def asyncapi_document(event_types: Mapping[str, type[EventPayload]]) -> dict[str
                 {"$ref": f"#/channels/{topic}/messages/{name}"} for name in channel["messages"]
             ],
         }
+    _add_outside_channels(event_types, schemas, messages, channels, operations)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -177,3 +187,152 @@ def _rewrite_refs(node: Any, renames: Mapping[str, str]) -> Any:
 def _service(topic: str) -> str:
     # Topic names are passend.<service>.events.
     return topic.split(".")[1]
+
+
+INTEGRATION_CHANNEL = "integration"
+THIN_CHANNEL_NAME = "integrationThin"
+DEAD_LETTER_CHANNEL = "deadLetters"
+THIN_MESSAGE = "ThinNotification"
+DEAD_LETTER_MESSAGE = "DeadLetter"
+_REGION = {
+    "description": "The region's key: its name in lower-case ASCII letters, digits and '-' "
+    "(for a municipality its CBS code, e.g. gm0622).",
+    "examples": ["gm0622", "waterweg"],
+}
+
+
+def _add_outside_channels(
+    event_types: Mapping[str, type[EventPayload]],
+    schemas: dict[str, Any],
+    messages: dict[str, Any],
+    channels: dict[str, Any],
+    operations: dict[str, Any],
+) -> None:
+    """The channels outsiders read: integration stream, thin notifications, dead letters."""
+    integration: dict[str, Any] = {}
+    for event_type in sorted(MUNICIPALITY_FIELDS):
+        cls = event_types.get(event_type)
+        if cls is None:
+            continue
+        name = f"integration.{event_type}"
+        schemas[name] = _minimised(schemas[event_type], MUNICIPALITY_FIELDS[event_type])
+        message = _message(cls)
+        message["payload"] = {"$ref": f"#/components/schemas/{name}"}
+        message["name"] = name
+        message["summary"] = f"{cls.meaning} Only the fields a municipality needs."
+        message["examples"] = [
+            {
+                "name": "example",
+                "payload": {
+                    k: v for k, v in example_of(cls).items() if k in MUNICIPALITY_FIELDS[event_type]
+                },
+            }
+        ]
+        messages[name] = message
+        integration[name] = {"$ref": f"#/components/messages/{name}"}
+    channels[INTEGRATION_CHANNEL] = {
+        "address": f"{topics.INTEGRATION_PREFIX}{{region}}",
+        "title": "A region's cases, for its municipality",
+        "description": "Written by the integration gateway only: the events of the cases of one "
+        "region (the pupil's municipality), of the allowed types, with only the allowed "
+        "fields; who acted on whose behalf is dropped (the actor is the producing service). "
+        "Keyed by case id; event ids are the source events' ids, to deduplicate on. An "
+        "outside organisation may read its own region's topics only.",
+        "parameters": {"region": _REGION},
+        "messages": integration,
+        "bindings": {"kafka": {"partitions": topics.PARTITIONS, "bindingVersion": _KAFKA_BINDING}},
+    }
+    thin_schema = ThinNotification.model_json_schema(by_alias=True)
+    thin_schema.pop("title", None)
+    schemas[THIN_MESSAGE] = thin_schema
+    messages[THIN_MESSAGE] = {
+        "name": THIN_MESSAGE,
+        "title": "Thin notification",
+        "summary": "Case X changed: fetch it. The shape of the ZGW Notificaties API, on purpose.",
+        "description": "A thin notification carries no case content, only where to fetch "
+        "it: the receiver calls hoofdObject (or resourceUrl) on the owning service's API "
+        "with its own token, so it gets what that API lets it see. Its JSON names are the "
+        "ZGW Notificaties API's (VNG), so systems that take ZGW notifications take these.",
+        "contentType": THIN_CONTENT_TYPE,
+        "headers": {
+            "type": "object",
+            "properties": {
+                THIN_ID_HEADER: {
+                    "type": "string",
+                    "format": "uuid",
+                    "description": "The id of the event that caused it, the same on every "
+                    "redelivery: deduplicate on it.",
+                },
+                "content-type": {"type": "string", "const": THIN_CONTENT_TYPE},
+            },
+            "required": [THIN_ID_HEADER],
+        },
+        "payload": {"$ref": f"#/components/schemas/{THIN_MESSAGE}"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "The case id."},
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    }
+    channels[THIN_CHANNEL_NAME] = {
+        "address": f"{topics.INTEGRATION_PREFIX}{{region}}{topics.THIN_SUFFIX}",
+        "title": "A region's thin notifications",
+        "description": "One thin notification per event on the region's integration stream.",
+        "parameters": {"region": _REGION},
+        "messages": {THIN_MESSAGE: {"$ref": f"#/components/messages/{THIN_MESSAGE}"}},
+        "bindings": {"kafka": {"partitions": topics.PARTITIONS, "bindingVersion": _KAFKA_BINDING}},
+    }
+    messages[DEAD_LETTER_MESSAGE] = {
+        "name": DEAD_LETTER_MESSAGE,
+        "title": "Dead letter",
+        "summary": "A record a consumer group set aside: failed for what it is, not for now.",
+        "description": "The value is the record's own, byte for byte (it may not be JSON at "
+        "all); the headers say why and where from, followed by the record's own headers.",
+        "headers": {
+            "type": "object",
+            "properties": {
+                header: {"type": "string", "description": text}
+                for header, text in DEAD_LETTER_HEADERS.items()
+            },
+            "required": sorted(DEAD_LETTER_HEADERS),
+        },
+        "payload": {"description": "The record's value as it was read."},
+    }
+    channels[DEAD_LETTER_CHANNEL] = {
+        "address": "{topic}.dlq.{consumerGroup}",
+        "title": "Dead letters, for operators",
+        "description": "One topic per event topic and consumer group that set records aside.",
+        "parameters": {
+            "topic": {
+                "description": "The event topic the record was read from.",
+                "enum": list(topics.ALL),
+            },
+            "consumerGroup": {"description": "The consumer group that set it aside."},
+        },
+        "messages": {DEAD_LETTER_MESSAGE: {"$ref": f"#/components/messages/{DEAD_LETTER_MESSAGE}"}},
+    }
+    for operation, channel, title in (
+        ("receive.integration", INTEGRATION_CHANNEL, "A municipality reads its region's cases"),
+        ("receive.integrationThin", THIN_CHANNEL_NAME, "A municipality reads thin notifications"),
+        ("receive.deadLetters", DEAD_LETTER_CHANNEL, "An operator reads what was set aside"),
+    ):
+        operations[operation] = {
+            "action": "receive",
+            "title": title,
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [
+                {"$ref": f"#/channels/{channel}/messages/{name}"}
+                for name in channels[channel]["messages"]
+            ],
+        }
+
+
+def _minimised(schema: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    """``schema`` with only ``fields`` (the allow-list keeps every required field)."""
+    shown = dict(schema)
+    shown["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k in fields}
+    if "required" in schema:
+        shown["required"] = [k for k in schema["required"] if k in fields]
+    shown.pop("title", None)
+    return shown

@@ -11,6 +11,12 @@ from passend_contracts.asyncapi import header_name
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
 from passend_contracts.examples import example_of
+from passend_contracts.integration import (
+    DEAD_LETTER_HEADERS,
+    MUNICIPALITY_FIELDS,
+    THIN_ID_HEADER,
+    ThinNotification,
+)
 from passend_contracts.jsonschemas import envelope_schema, event_schema
 
 _HEADER = """\
@@ -34,7 +40,54 @@ def catalogue(event_types: Mapping[str, type[EventPayload]]) -> str:
         out.append("")
         for _, cls in in_topic:
             out += _event(cls)
+    out += _outside(event_types)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _outside(event_types: Mapping[str, type[EventPayload]]) -> list[str]:
+    """The channels outsiders read: a region's stream, its thin notifications, dead letters."""
+    lines = [
+        "## Channels for outside organisations and operators",
+        "",
+        f"### `{topics.INTEGRATION_PREFIX}<region>`",
+        "",
+        "Written by the integration gateway only: the events of one region's cases (the "
+        "pupil's municipality; `<region>` is its key, for a municipality its CBS code such "
+        "as `gm0622`), of these types and with only these fields. Who acted on whose "
+        "behalf is dropped (the actor is the producing service); event ids are the source "
+        "events' ids, to deduplicate on.",
+        "",
+        "| event type | fields |",
+        "|---|---|",
+    ]
+    for event_type in sorted(MUNICIPALITY_FIELDS):
+        if event_type in event_types:
+            fields = ", ".join(f"`{f}`" for f in sorted(MUNICIPALITY_FIELDS[event_type]))
+            lines.append(f"| [`{event_type}`](#{_anchor(event_type)}) | {fields} |")
+    lines += [
+        "",
+        f"### `{topics.INTEGRATION_PREFIX}<region>{topics.THIN_SUFFIX}`",
+        "",
+        "One thin notification per event on the region's stream: \"case X changed, fetch "
+        "it\", with no case content. **Its shape is the ZGW Notificaties API's (VNG) on "
+        "purpose**, so systems that take ZGW notifications take these as they are. The "
+        f"record's key is the case id; its `{THIN_ID_HEADER}` header is the id of the "
+        "event that caused it, the same on every redelivery.",
+        "",
+    ]
+    lines += _fields(ThinNotification.model_json_schema(by_alias=True), {})
+    lines += [
+        "### `<topic>.dlq.<consumer group>` (operators)",
+        "",
+        "A record a consumer group set aside because it failed for what it is (never for a "
+        "passing fault): its value byte for byte, these headers, then its own headers.",
+        "",
+        "| header | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{h}` | {_cell(text)} |" for h, text in DEAD_LETTER_HEADERS.items()]
+    lines.append("")
+    return lines
 
 
 def _envelope() -> list[str]:

@@ -1,4 +1,4 @@
-"""Dev e-mail addresses: registered with the notifications service once the dev stack is up."""
+"""Dev addresses of the SWV's functional mailboxes, registered with notifications at start."""
 
 from __future__ import annotations
 

@@ -41,6 +41,7 @@ from passend_devstack.infra import (
     tansu_broker,
 )
 from passend_devstack.mailsink import MailSink, mail_sink
+from passend_devstack.oidc_provider import STRANGER, DevClient, OidcProvider, users_of_directory
 from passend_devstack.processes import (
     ServiceFailed,
     ServiceProcess,
@@ -51,11 +52,15 @@ from passend_devstack.processes import (
     start_service,
     wait_ready,
 )
+from passend_devstack.service_tokens import token_dir, write_tokens
 from passend_devstack.supervisor import Supervised, Supervisor
 
 DEV_ISSUER = "passend-dev-issuer"
 DEV_AUDIENCE = "passend"
 PREFERRED_BROKER_PORT = 9092
+# The dev OpenID provider listens here (base port + 9, so 8010) when that port is free.
+OIDC_PORT_OFFSET = 9
+PORTAL_CLIENT_ID = "passend-portal"
 # Services get this long to stop cleanly (their own bound is 10 s) before they are killed.
 STOP_GRACE_SECONDS = 15.0
 
@@ -150,6 +155,13 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             mail = stack.enter_context(mail_sink(data_dir / "mail"))
             say(f"Starting the mail sink on {mail.host}:{mail.port} ...")
 
+        provider: OidcProvider | None = None
+        if "portal" in ports and not os.environ.get("PORTAL_OIDC_ISSUER"):
+            provider = stack.enter_context(
+                _dev_provider(data_dir, options.project_root, options.base_port, ports["portal"])
+            )
+            say(f"Starting the dev OpenID provider on {provider.url} ...")
+
         asyncio.run(
             _create_databases(database, [s.database for s in options.services if s.owns_data])
         )
@@ -170,6 +182,7 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             on_exit=lambda exited, code: _show_exit(exited, code, say),
         )
         stack.callback(_stop_all, supervisor, say)
+        renew_tokens_at = _service_tokens(data_dir, issuer)
         for service in options.services:
             env = {
                 **base_env,
@@ -191,11 +204,10 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             env.update(_dev_files(service, options.project_root, env))
             if service.name == "portal":
                 env.update(_portal_env(ports, data_dir, issuer))
-            elif service.name == "notifications" and "portal" in ports:
-                # Links in e-mails open the case in the portal.
-                env.setdefault(
-                    "NOTIFICATIONS_CASE_LINK_BASE", f"http://127.0.0.1:{ports['portal']}/zaken"
-                )
+                if provider is not None:
+                    env.update(_portal_oidc_env(provider, data_dir))
+            elif service.name == "notifications":
+                env.update(_notifications_env(ports, data_dir, env))
             say(f"Starting {service.name} on port {ports[service.name]} ...")
             log_path = logs / f"{service.name}.log"
             start = _starter(service, ports[service.name], env, log_path, options.project_root)
@@ -211,16 +223,45 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
             return _stopped(say)
         _register_dev_contacts(processes, issuer, say)
 
-        out.write(_table(processes, database, broker, fresh_broker, data_dir, mail))
+        out.write(_table(processes, database, broker, fresh_broker, data_dir, mail, provider))
         out.flush()
-        return _watch(supervisor, stop)
+        return _watch(supervisor, stop, lambda: _service_tokens(data_dir, issuer), renew_tokens_at)
 
 
-def _watch(supervisor: Supervisor, stop: threading.Event) -> int:
-    """Until ``stop``: start a service that exited again, after a back-off (supervisor.py)."""
+def _watch(
+    supervisor: Supervisor,
+    stop: threading.Event,
+    renew: Callable[[], float] | None = None,
+    renew_at: float = float("inf"),
+) -> int:
+    """Until ``stop``: start a service that exited again, after a back-off (supervisor.py),
+    and mint the service tokens again before they expire."""
     while not stop.wait(0.5):
         supervisor.check()
+        if renew is not None and time.time() >= renew_at:
+            renew_at = renew()
     return 0
+
+
+def _service_tokens(data_dir: Path, issuer: IssuerKey) -> float:
+    """The notifications service's tokens for intake, per SWV (service_tokens.py)."""
+    return write_tokens(token_dir(data_dir), issuer, issuer_name=DEV_ISSUER, audience=DEV_AUDIENCE)
+
+
+def _notifications_env(
+    ports: dict[str, int], data_dir: Path, env: dict[str, str]
+) -> dict[str, str]:
+    """Notifications asks intake for a parent's address and link at delivery, with a service
+    token of the SWV; links in e-mails open the portal (the case, or the parent's page)."""
+    found = {"NOTIFICATIONS_SERVICE_TOKENS": str(token_dir(data_dir))}
+    if "intake" in ports:
+        found["NOTIFICATIONS_INTAKE_URL"] = f"http://127.0.0.1:{ports['intake']}"
+    if "portal" in ports:
+        portal = f"http://127.0.0.1:{ports['portal']}"
+        found["NOTIFICATIONS_CASE_LINK_BASE"] = f"{portal}/zaken"
+        found["NOTIFICATIONS_PARENT_LINK_BASE"] = f"{portal}/toestemming"
+    # Settings from the environment of `passend-dev up` win.
+    return {name: value for name, value in found.items() if name not in env}
 
 
 def _starter(
@@ -303,10 +344,50 @@ def _portal_env(ports: dict[str, int], data_dir: Path, issuer: IssuerKey) -> dic
     }
 
 
+def _client_secret(data_dir: Path) -> str:
+    """The portal's client secret at the dev provider (kept in the data dir, like a Secret)."""
+    secret_file = data_dir / "portal-oidc-client-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    return secret_file.read_text().strip()
+
+
+@contextlib.contextmanager
+def _dev_provider(
+    data_dir: Path, root: Path, base_port: int, portal_port: int
+) -> Iterator[OidcProvider]:
+    """The dev OpenID provider: the dev directory's people (and one person it doesn't
+    know) sign in with one click; the portal is its registered client."""
+    _, relative = _DEV_FILES["assignment"]
+    directory = root / relative
+    users = [*(users_of_directory(directory) if directory.is_file() else []), STRANGER]
+    portal = f"http://127.0.0.1:{portal_port}"
+    client = DevClient(
+        PORTAL_CLIENT_ID,
+        _client_secret(data_dir),
+        redirect_uris=(f"{portal}/aanmelden/terug",),
+        post_logout_redirect_uris=(f"{portal}/afgemeld",),
+    )
+    preferred = base_port + OIDC_PORT_OFFSET
+    port = preferred if port_is_free(preferred) else free_port()
+    with OidcProvider(data_dir / "oidc-provider", users, [client], port=port) as provider:
+        yield provider
+
+
+def _portal_oidc_env(provider: OidcProvider, data_dir: Path) -> dict[str, str]:
+    """The portal signs people in through the dev provider, as in production."""
+    return {
+        "PORTAL_OIDC_ISSUER": provider.url,
+        "PORTAL_OIDC_CLIENT_ID": PORTAL_CLIENT_ID,
+        "PORTAL_OIDC_CLIENT_SECRET": _client_secret(data_dir),
+    }
+
+
 def _register_dev_contacts(
     processes: list[ServiceProcess], issuer: IssuerKey, say: _Printer
 ) -> None:
-    """Give the dev people their addresses (devstack/dev_contacts.yaml), so their mail
+    """Give the SWV's functional mailboxes their addresses (dev_contacts.yaml), so their mail
     reaches the sink instead of waiting for an address; a problem is reported, not fatal."""
     notifications = next((p for p in processes if p.entry.name == "notifications"), None)
     if notifications is None:
@@ -443,6 +524,7 @@ def _table(
     fresh_broker: bool,
     data_dir: Path,
     mail: MailSink | None = None,
+    provider: OidcProvider | None = None,
 ) -> str:
     rows = [("service", "URL", "API docs", "database", "log")]
     rows += [
@@ -478,6 +560,12 @@ def _table(
             f"(SMTP sink on {mail.host}:{mail.port})"
             if mail
             else "to NOTIFICATIONS_SMTP_HOST"
+        ),
+        "Sign-in": (
+            f"the dev OpenID provider at {provider.url}: the dev directory's people, one "
+            "click each (no password)"
+            if provider
+            else "the provider of PORTAL_OIDC_ISSUER"
         ),
         "Dev tokens": f"{_command()} token --role ib --swv swv-waterweg --school-id brin-11aa"
         " --subject ib-marieke  (paste into /docs, Authorize)",

@@ -1,8 +1,13 @@
-"""Consent by personal link reaches the bus, assignment and trajectory; a reused link is refused."""
+"""Consent by personal link reaches the bus, assignment and trajectory; a reused link is refused;
+and on `make up` the consent e-mail with the link reaches the address typed into the request."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import tempfile
 import uuid
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +17,18 @@ from aiokafka import AIOKafkaConsumer
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_backbone.auth import Role
+from passend_backbone.auth.keys import IssuerKey
+from passend_backbone.auth.principal import Principal
+from passend_backbone.auth.tokens import mint
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_devstack.infra import Broker, Database, free_port
+from passend_devstack.stack import DEV_AUDIENCE, DEV_ISSUER, issuer_dir
 from passend_devstack.test_tokens import auth_env, auth_header
 from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.e2e.test_assignment_flow import _ready, processes
+from tests.e2e.test_devstack import stack_up
 from tests.topics import on_broker
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +37,7 @@ SERVICES = ("intake", "assignment", "trajectory", "notifications")
 SWV = "swv-waterweg"
 SCHOOL = "brin-11aa"
 PARENT = "ouder-1"
+PARENT_ADDRESS = "m.visser@example.nl"
 
 
 def _submission() -> dict[str, Any]:
@@ -165,3 +176,62 @@ async def test_parent_confirms_by_link_and_trajectory_sees_it(
 
             state = await eventually(intake_consent, timeout=30, what="consent in intake")
             assert state["individual_support_allowed"] is True
+
+
+async def test_w10_on_make_up_the_address_in_the_request_gets_the_consent_mail_with_the_link() -> (
+    None
+):
+    """`passend-dev up` as a new user runs it: the parent's address typed into the request
+    reaches the parent with the personal link (a portal page), with nothing registered by
+    hand; notifications asks intake with the service token the dev stack minted."""
+    with tempfile.TemporaryDirectory(prefix="passend-consent-", ignore_cleanup_errors=True) as tmp:
+        data_dir = Path(tmp) / "dev"
+        with stack_up(data_dir, services=0, timeout=150) as stack:
+            assert "Could not register" not in stack.output, stack.output
+            assert list((data_dir / "service-tokens").glob(f"{SWV}.jwt"))
+            intake = stack.url("intake")
+            principal = Principal(subject="ib-marieke", role=Role.IB, swv=SWV, school_id=SCHOOL)
+            ib = {"Authorization": f"Bearer {_dev_token(data_dir, principal)}"}
+            async with httpx.AsyncClient(timeout=10) as http:
+                submitted = await http.post(
+                    f"{intake}/requests",
+                    headers={**ib, "Idempotency-Key": str(uuid.uuid4())},
+                    json=_submission(),
+                )
+                assert submitted.status_code == 201, submitted.text
+                case_id = submitted.json()["case_id"]
+                asked = await http.post(
+                    f"{intake}/requests/{case_id}/consent/requests",
+                    headers={**ib, "Idempotency-Key": str(uuid.uuid4())},
+                    json={
+                        "method": "personal_link",
+                        "parent_refs": [PARENT],
+                        "expires_in_hours": 72,
+                    },
+                )
+                assert asked.status_code == 201, asked.text
+                (link,) = asked.json()["links"]
+
+            async def parent_mail() -> list[EmailMessage] | None:
+                return [m for m in _mails(data_dir / "mail") if m["To"] == PARENT_ADDRESS] or None
+
+            [mail] = await eventually(parent_mail, timeout=90, what="the parent's .eml")
+            body = mail.get_content()
+            portal = stack.url("portal")
+            assert f"{portal}/toestemming/{link['token']}" in body
+            assert mail["Subject"] == "Uw toestemming gevraagd: begeleiding van Noor"
+        assert stack.process.returncode == 0, stack.output
+
+
+def _dev_token(data_dir: Path, principal: Principal) -> str:
+    key = IssuerKey(issuer_dir(data_dir))
+    return mint(key, principal, issuer=DEV_ISSUER, audience=DEV_AUDIENCE)
+
+
+def _mails(folder: Path) -> list[EmailMessage]:
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        found.append(parsed)
+    return found

@@ -71,6 +71,8 @@ async def test_relay_projection_rebuild_and_verify_cover_the_whole_store(bench: 
     for f in figures.values():
         _measured(f)
         assert f.settings["events"] == 100
+    # The rebuild's figure says how many processes read the bulk, run by run.
+    assert figures["rebuild"].settings["workers_per_run"] == [pipeline.REBUILD_WORKERS]
 
 
 async def test_growth_reports_each_level_the_ratio_and_the_disk(bench: Bench) -> None:
@@ -102,6 +104,11 @@ async def test_latency_follows_commands_into_the_other_services_read_model(bench
     assert set(hops) == {name for name, _, _ in (*latency.HOPS, latency._ANSWER)}
     assert all(h["p50_ms"] is not None for h in hops.values())
     assert {t["title"].split(" (")[0] for t in settings["tables"]} >= {"Per hop"}
+    # Every command's own trace goes into the results file: one row each, every moment there.
+    traces = settings["traces"]
+    rows = [row.value for row in traces["rows"]]
+    assert len(rows) == 20 and all(None not in row for row in rows)
+    assert len(traces["columns"]) == len(rows[0]) == 2 + len(latency.TRACE_MOMENTS)
 
 
 async def test_the_broker_alone_is_measured_per_fill_level(bench: Bench) -> None:

@@ -289,6 +289,11 @@ async def test_a_parallel_rebuild_leaves_the_tables_of_an_event_by_event_rebuild
         **common,
     )
 
+    # The parallel rebuild really read the bulk in two forked processes (it reads in-process
+    # when it can't fork, which would leave this test comparing two in-process rebuilds).
+    assert parallel.workers == 2
+    assert serial.workers == single.workers == 1
+
     failed = {(f.topic, f.partition, f.offset, f.stage) for f in serial.failed}
     assert len(failed) == 1 and next(iter(failed))[3] == "parse"
     for report in (serial, single, parallel):

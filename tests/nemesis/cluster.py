@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import time
@@ -25,12 +26,13 @@ import asyncpg
 import httpx
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
+from passend_backbone.auth import Role
 from passend_devstack.catalog import ServiceEntry
 from passend_devstack.infra import Broker, Database, tansu_broker, tcp_postgres
 from passend_devstack.mailsink import MailSink, mail_sink
 from passend_devstack.processes import ServiceProcess, start_service
 from passend_devstack.supervisor import BackOff, Supervised, Supervisor
-from passend_devstack.test_tokens import auth_env
+from passend_devstack.test_tokens import auth_env, token_for
 from tests.nemesis import network
 from tests.nemesis.network import Host
 
@@ -42,6 +44,8 @@ HTTP_PORT = 8000
 POSTGRES_PORT = 5432
 BROKER_PORT = 9092
 MAIL_PORT = 2525
+INTAKE_SERVICE_PORT = 8001
+SERVICE_TOKEN_SWV = "swv-waterweg"  # the load's SWV (load.SWV)
 # Delivery lease of the notifications worker, and the send timeouts it must outlive: short,
 # so that pauses longer than the lease fit in a run of minutes.
 LEASE_SECONDS = 6.0
@@ -104,6 +108,8 @@ class Cluster:
         )
         self.instances: dict[str, Instance] = {}
         self.pools: dict[str, asyncpg.Pool] = {}
+        self.token_dir = workdir / "service-tokens"
+        _write_service_token(self.token_dir)
 
     def say(self, line: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -134,6 +140,13 @@ class Cluster:
                     "NOTIFICATIONS_LEASE_SECONDS": str(LEASE_SECONDS),
                     "NOTIFICATIONS_SMTP_TIMEOUT_SECONDS": str(SEND_TIMEOUT_SECONDS),
                     "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS": str(SEND_TIMEOUT_SECONDS),
+                    "NOTIFICATIONS_INTAKE_TIMEOUT_SECONDS": str(SEND_TIMEOUT_SECONDS),
+                    # Parents' details are asked of intake at delivery, through its
+                    # service address, with a service token per SWV.
+                    "NOTIFICATIONS_INTAKE_URL": (
+                        f"http://{network.INTAKE_ADDRESS}:{INTAKE_SERVICE_PORT}"
+                    ),
+                    "NOTIFICATIONS_SERVICE_TOKENS": str(self.token_dir),
                     "NOTIFICATIONS_POLL_SECONDS": "0.5",
                     "NOTIFICATIONS_BACKOFF_BASE_SECONDS": "2",
                     "NOTIFICATIONS_BACKOFF_CAP_SECONDS": "10",
@@ -244,6 +257,51 @@ class Cluster:
         self._log.close()
 
 
+def _write_service_token(directory: Path) -> None:
+    """Notifications' token for intake (role ``service``), as the deployment provides it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    token = token_for(Role.SERVICE, SERVICE_TOKEN_SWV, subject="service:notifications")
+    path = directory / f"{SERVICE_TOKEN_SWV}.jwt"
+    path.write_text(token, encoding="utf-8")
+    path.chmod(0o600)
+
+
+@contextlib.asynccontextmanager
+async def service_address(cluster: Cluster, service: str, port: int) -> AsyncIterator[None]:
+    """A service's one address, as a Kubernetes Service gives it: each connection goes to
+    one of its running instances (another one if that one doesn't take it within 1 s)."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        with contextlib.suppress(OSError, ConnectionError):
+            writer.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        candidates = [i for i in cluster.supervised() if i.service == service]
+        random.shuffle(candidates)
+        for instance in candidates:
+            try:
+                upstream = await asyncio.wait_for(
+                    asyncio.open_connection(instance.host.http_address, HTTP_PORT), 1.0
+                )
+            except (OSError, TimeoutError):
+                continue
+            await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
+            return
+        writer.close()
+
+    server = await asyncio.start_server(serve, network.INTAKE_ADDRESS, port)
+    try:
+        yield
+    finally:
+        server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 5)
+
+
 def children(parent: int) -> list[int]:
     """The pids whose parent is ``parent`` (from /proc)."""
     found = []
@@ -316,10 +374,11 @@ async def running_cluster(
     """Everything started and ready; everything stopped and removed at the end."""
     (workdir / "logs").mkdir(parents=True, exist_ok=True)
     stop_leftover_processes()
-    with contextlib.ExitStack() as stack:
+    async with contextlib.AsyncExitStack() as stack:
         database, broker, mail = stack.enter_context(_servers(workdir))
         cluster = Cluster(workdir, database, broker, mail, workdir / "logs" / "nemesis.log")
         stack.callback(cluster.close)
+        await stack.enter_async_context(service_address(cluster, "intake", INTAKE_SERVICE_PORT))
         await _create_databases(database)
         index = 0
         hosts: list[Host] = []

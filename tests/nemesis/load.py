@@ -35,13 +35,13 @@ SWV = "swv-waterweg"
 SCHOOL = "brin-11aa"
 WORKER = "ow-anouk"
 IB = "ib-marieke"
-PARENT = "ouder-nemesis"  # one parent reference, registered as a contact, for every case
+PARENT = "ouder-nemesis"  # the one parent reference of every case (intake has the address)
 REQUEST_TIMEOUT = 6.0
 # A command not answered within this long is given up (counted, never "acknowledged").
 COMMAND_DEADLINE = 240.0
 
 IB_AUTH = auth_header(Role.IB, SWV, subject=IB, school_id=SCHOOL)
-WORKER_AUTH = auth_header(Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-1")
+WORKER_AUTH = auth_header(Role.SUPPORT_WORKER, SWV, subject=WORKER, work_unit_id="wu-vlaardingen")
 OPERATOR_AUTH = auth_header(Role.OPERATOR, SWV, subject="nemesis")
 
 

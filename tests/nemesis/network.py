@@ -1,10 +1,12 @@
 """The nemesis's own test hosts: one network namespace per service instance, cut and healed.
 
 Every instance gets a namespace with three veth links to the host's namespace, each a /30
-of its own: ``http`` (the driver reaches its API, and the mail sink), ``db`` (the only way
-to PostgreSQL) and ``bus`` (the only way to the broker). PostgreSQL, the broker and the
-mail sink listen on addresses of the host's loopback device (``SERVICES_NET``), so no
-traffic leaves these namespaces and loopback, and nothing listens on a real interface.
+of its own: ``http`` (the driver reaches its API; it reaches the mail sink and intake's
+service address), ``db`` (the only way to PostgreSQL) and ``bus`` (the only way to the
+broker). PostgreSQL, the broker, the mail sink and intake's service address (a small
+proxy in the nemesis, see :mod:`tests.nemesis.cluster`) listen on addresses of the host's
+loopback device (``SERVICES_NET``), so no traffic leaves these namespaces and loopback,
+and nothing listens on a real interface.
 
 A partition sets the host end of a link down: the instance's packets on it are dropped
 without a word, so open connections hang until their own timeouts, and new ones fail to
@@ -25,6 +27,9 @@ SERVICES_NET = "10.76.0.0/24"
 POSTGRES_ADDRESS = "10.76.0.2"
 BROKER_ADDRESS = "10.76.0.3"
 MAIL_ADDRESS = "10.76.0.4"
+# Intake's service address (as a Kubernetes Service has one): notifications asks it for parents.
+INTAKE_ADDRESS = "10.76.0.5"
+SHARED_ADDRESSES = (POSTGRES_ADDRESS, BROKER_ADDRESS, MAIL_ADDRESS, INTAKE_ADDRESS)
 # Instance k's links are 10.77.k.0/30 (http), 10.77.k.4/30 (db), 10.77.k.8/30 (bus).
 INSTANCE_NET = "10.77.0.0/16"
 IP = shutil.which("ip") or "/usr/sbin/ip"
@@ -98,6 +103,7 @@ def create_host(index: int, name: str) -> Host:
         (POSTGRES_ADDRESS, "db"),
         (BROKER_ADDRESS, "bus"),
         (MAIL_ADDRESS, "http"),
+        (INTAKE_ADDRESS, "http"),
     ):
         ip("-n", ns, "route", "add", f"{address}/32", "via", host.gateway(link))
     return host
@@ -120,7 +126,7 @@ def remove_leftovers() -> None:
         device = line.split(":")[1].strip().split("@")[0]
         if device.startswith(PREFIX) and device[len(PREFIX) : len(PREFIX) + 1].isdigit():
             ip("link", "del", device, check=False)
-    for address in (POSTGRES_ADDRESS, BROKER_ADDRESS, MAIL_ADDRESS):
+    for address in SHARED_ADDRESSES:
         ip("addr", "del", f"{address}/32", "dev", "lo", check=False)
 
 
@@ -128,7 +134,7 @@ def remove_leftovers() -> None:
 def shared_addresses() -> Iterator[None]:
     """The servers' addresses on the host's loopback device, removed afterwards."""
     remove_leftovers()
-    for address in (POSTGRES_ADDRESS, BROKER_ADDRESS, MAIL_ADDRESS):
+    for address in SHARED_ADDRESSES:
         ip("addr", "add", f"{address}/32", "dev", "lo")
     try:
         yield

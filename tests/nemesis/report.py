@@ -8,6 +8,7 @@ import shutil
 import statistics
 import subprocess
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,48 @@ def machine() -> dict[str, Any]:
     }
 
 
+@dataclass
+class Conditions:
+    """The machine's load while the run went on, sampled every few seconds: the run shares
+    its cores with whatever else runs (other test suites, say), and its times mean little
+    without that."""
+
+    load: list[float] = field(default_factory=list)  # 1-minute load average
+    others: list[int] = field(default_factory=list)  # other pytest processes running
+
+    def sample(self) -> None:
+        self.load.append(os.getloadavg()[0])
+        self.others.append(_other_test_processes())
+
+    def figures(self) -> dict[str, Any]:
+        if not self.load:
+            return {}
+        return {
+            "1-minute load average during the run (median, max)": [
+                round(statistics.median(self.load), 2),
+                round(max(self.load), 2),
+            ],
+            "other test processes (pytest) running beside it (median, max)": [
+                statistics.median(self.others),
+                max(self.others),
+            ],
+            "samples": len(self.load),
+        }
+
+
+def _other_test_processes() -> int:
+    found = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"pytest" in command:
+                found += 1
+    return found
+
+
 def heal_times(faults: list[Fault]) -> dict[str, str]:
     """Median and longest time from healing to ready again, per kind of fault."""
     found: dict[str, str] = {}
@@ -61,12 +104,14 @@ def figures(
     ready_seconds: float,
     answers: dict[str, int],
     skipped: dict[str, int],
+    conditions: Conditions | None = None,
 ) -> dict[str, Any]:
     by_kind = Counter(f.kind for f in faults)
     by_what = Counter(f"{f.kind}: {f.what}" for f in faults)
     unhealed = [f"{f.what} -> {f.target}" for f in faults if f.ready is None]
     return {
         "machine": machine(),
+        "load on the machine": conditions.figures() if conditions else {},
         "minutes under faults": round(minutes, 1),
         "faults injected": len(faults),
         "faults by kind": {k: by_kind.get(k, 0) for k in KINDS},
@@ -78,7 +123,7 @@ def figures(
         "cases started": len(ledger.cases),
         "cases finished": sum(c.finished for c in ledger.cases),
         "commands acknowledged": ledger.acknowledged,
-        "commands lost": len(verdict.lost),
+        "lost (acknowledged commands' effects, messages owed)": len(verdict.lost),
         "effects doubled": len(verdict.doubled),
         "other problems": len(verdict.problems),
         "requests sent (with retries)": ledger.attempts,

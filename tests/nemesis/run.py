@@ -16,7 +16,7 @@ from tests.nemesis import checks, report
 from tests.nemesis.checks import Verdict
 from tests.nemesis.cluster import Cluster, running_cluster, wait_ready
 from tests.nemesis.faults import Nemesis
-from tests.nemesis.load import PARENT, Balancer, Driver, Ledger, counting, register_contacts
+from tests.nemesis.load import Balancer, Driver, Ledger, counting, register_contacts
 
 WARM_UP_SECONDS = 15.0
 
@@ -35,18 +35,20 @@ async def run(options: Options, say: Callable[[str], None] = print) -> int:
     random.seed(options.seed)
     say(f"Starting PostgreSQL, the broker and two instances of every service in {options.workdir}")
     async with running_cluster(options.workdir) as cluster:
-        say("Ready. Registering the recipients' addresses ...")
-        contacts = [(c.recipient_id, c.email) for c in load_dev_contacts()]
-        await register_contacts(cluster, [*contacts, (PARENT, "ouder@nemesis.test")])
+        # The SWV's functional mailboxes; people's addresses come from the directory, the
+        # parent's from intake (the address the school gave with the request).
+        say("Ready. Registering the mailboxes' addresses ...")
+        await register_contacts(cluster, [(c.recipient_id, c.email) for c in load_dev_contacts()])
         ledger = Ledger()
         balancer = Balancer(cluster)
         driver = Driver(cluster, balancer, ledger)
         nemesis = Nemesis(cluster)
         stop_load, stop_faults, stop_watch = asyncio.Event(), asyncio.Event(), asyncio.Event()
         progress = counting(ledger)
+        conditions = report.Conditions()
         watchers = [
             asyncio.create_task(balancer.watch(stop_watch)),
-            asyncio.create_task(_tick(cluster, stop_watch, nemesis, progress, say)),
+            asyncio.create_task(_tick(cluster, stop_watch, nemesis, progress, say, conditions)),
         ]
         load = asyncio.create_task(driver.run(options.workers, stop_load))
         faults: asyncio.Task[None] | None = None
@@ -87,6 +89,7 @@ async def run(options: Options, say: Callable[[str], None] = print) -> int:
             ready_seconds=ready_seconds,
             answers=driver.answers,
             skipped=nemesis.skipped,
+            conditions=conditions,
         )
     text = report.render(found, verdict)
     say(text)
@@ -109,11 +112,17 @@ async def _tick(
     nemesis: Nemesis,
     progress: Callable[[], str],
     say: Callable[[str], None],
+    conditions: report.Conditions,
 ) -> None:
-    """Let the supervisor restart what exited; say how far the run is every 30 s."""
-    last = time.monotonic()
+    """Let the supervisor restart what exited; sample the machine's load every 5 s; say how
+    far the run is every 30 s."""
+    last = sampled = time.monotonic()
+    conditions.sample()
     while not stop.is_set():
         cluster.supervisor.check()
+        if time.monotonic() - sampled > 5:
+            sampled = time.monotonic()
+            conditions.sample()
         if time.monotonic() - last > 30:
             last = time.monotonic()
             kinds: dict[str, int] = {}

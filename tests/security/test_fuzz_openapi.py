@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
 
-SERVICES = ["intake", "assignment", "gateway"]
+SERVICES = ["intake", "assignment", "trajectory", "notifications", "gateway"]
 # Bounded for CI: a few examples per operation and caller, the same ones every run.
 EXAMPLES = 4
 

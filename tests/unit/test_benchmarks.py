@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 
 from benchmarks.__main__ import parse_args, sizes_of
 from benchmarks.plan import GROWTH_LEVELS, Sizes
 from benchmarks.profiling import summarise
 from benchmarks.results import Target, detail_table, details, figure, median, table, write_json
 from benchmarks.stack import libpq_params
-from benchmarks.stages import latency
+from benchmarks.stages import broker, latency
 
 
 def test_the_figure_is_the_median_of_its_runs_and_judged_against_its_target() -> None:
@@ -160,8 +161,75 @@ def test_each_command_is_followed_hop_by_hop_and_the_hops_add_up() -> None:
     assert by_name[latency._ANSWER[0]] == pytest.approx(22.0)
 
 
+def test_every_command_s_trace_goes_into_the_results_file_and_gives_back_its_hops(
+    tmp_path: Path,
+) -> None:
+    c = "b1-1"
+    spans = [
+        _span("http", c, t0=1.000, t1=1.020) | {"path": "/requests"},
+        _span("append", c, t0=1.005, t1=1.010) | {"source": "/passend/intake"},
+        _span("relay", c, woken=1.010, t0=1.011, read=1.013, acked=1.016, t1=1.017)
+        | {"source": "/passend/intake"},
+        _span("consume", c, t0=1.030, applied=1.045, t1=1.046) | {"consumer": "routing"},
+        _span("append", c, t0=1.035, t1=1.040) | {"source": "/passend/assignment"},
+        _span("relay", c, woken=1.040, t0=1.046, read=1.048, acked=1.050, t1=1.051)
+        | {"source": "/passend/assignment"},
+        _span("consume", c, t0=1.060, applied=1.070, t1=1.071) | {"consumer": "case_board"},
+    ]
+    window = latency._Window(
+        commands=[
+            latency._Command(2, "b1-2", 1.009, answered=1.030),  # answered, never seen
+            latency._Command(1, c, 0.999, answered=1.022, seen=1.074),
+        ]
+    )
+    traces = latency.command_traces(window, spans)
+    fig = figure("latency_p99", "p99", [1.0], "ms", settings={"traces": traces})
+    path = tmp_path / "results.json"
+    write_json(path, [fig], {"cpu": "test"}, {"commit": "abc", "date": "today"})
+    text = path.read_text()
+    assert "[1,0.0,1.0,11.0,14.0,17.0,31.0,46.0,49.0,51.0,61.0,71.0,75.0,23.0]" in text
+    stored = json.loads(text)["figures"][0]["settings"]["traces"]
+    columns = stored["columns"]
+    first, second = (dict(zip(columns, row, strict=True)) for row in stored["rows"])
+    assert first["command"] == 1 and second["command"] == 2 and second["sent_s"] == 0.01
+    assert second["seen_ms"] is None and second["answered_ms"] == pytest.approx(21.0)
+    # Each hop is the difference of two of its moments; they add up to the whole way.
+    sent_ms = {"scheduled": 0.0} | {
+        name.removesuffix("_ms"): value for name, value in first.items() if name.endswith("_ms")
+    }
+    hops = [sent_ms[end] - sent_ms[start] for _, start, end in stored["hops"]][:-1]
+    assert hops[4] == pytest.approx(14.0) and sum(hops) == pytest.approx(75.0)
+
+
 def test_a_command_without_every_hop_in_the_traces_counts_but_is_not_traced() -> None:
     window = latency._Window(commands=[latency._Command(1, "b1-9", 5.0, answered=5.01, seen=5.05)])
     minutes, hops = latency.summarise(window, [], slice_seconds=60)
     assert minutes[0]["seen"] == 1 and minutes[0]["traced"] == 0
     assert all(h["p50_ms"] is None for h in hops)
+
+
+class _StuckReader:
+    """A reader whose position never moves (the broker acknowledged a record it never serves)."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+
+    def assignment(self) -> set[Any]:
+        return {TopicPartition("bench.broker", 0)}
+
+    async def position(self, tp: Any) -> int:
+        return 15_000
+
+    async def getmany(self, *partitions: Any, timeout_ms: int = 0) -> dict[Any, Any]:
+        self.fetches += 1
+        return {}
+
+
+async def test_a_record_that_never_reaches_a_reader_fails_the_wait_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(broker, "REACH_SECONDS", 0.01)
+    reader = _StuckReader()
+    with pytest.raises(broker.Undelivered, match="stayed at offset 15000"):
+        await broker._until(reader, 15_001)
+    assert reader.fetches >= 1

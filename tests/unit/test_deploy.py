@@ -124,6 +124,8 @@ def test_compose_service_variables_are_read_by_a_setting_and_documented() -> Non
         env = service["environment"]
         assert set(env) - known == set(), f"{name} sets variables no setting reads"
         assert set(env) - documented == set(), f"{name} sets undocumented variables"
+        if name == "portal":
+            continue  # no database, no broker (test_the_portal_is_in_compose)
         assert env["KAFKA_BROKER_KIND"] == "kafka"  # idempotent producer in production
         svc = service["build"]["args"]["SERVICE"]
         assert env["DATABASE_URL"].endswith(f"/passend_{svc}"), "each service its own database"
@@ -216,7 +218,7 @@ def test_the_dockerfile_installs_the_local_packages_a_service_needs() -> None:
 def test_kubernetes_manifests_are_consistent() -> None:
     by_kind = k8s_by_kind()
     deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
-    assert set(deployments) == {f"passend-{s}" for s in SERVICES}
+    assert set(deployments) == {f"passend-{s}" for s in (*SERVICES, "portal")}
     for pdb in by_kind["PodDisruptionBudget"]:
         labels = pdb["spec"]["selector"]["matchLabels"]
         assert labels == deployments[pdb["metadata"]["name"]]["spec"]["selector"]["matchLabels"]
@@ -237,6 +239,8 @@ def test_kubernetes_manifests_are_consistent() -> None:
 
     for name, deployment in deployments.items():
         svc = name.removeprefix("passend-")
+        if svc == "portal":
+            continue  # test_the_portal_is_in_the_kubernetes_manifests
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         (init,) = pod["initContainers"]
@@ -258,6 +262,68 @@ def test_kubernetes_manifests_are_consistent() -> None:
         assert pod["securityContext"]["runAsUser"] == 10001
     for svc in ("notifications", "gateway"):
         assert f"passend-{svc}-config" in config_maps
+
+
+def test_the_portal_is_in_compose_with_its_sign_in_settings() -> None:
+    services = compose()["services"]
+    portal = services["portal"]
+    assert portal["build"] == {
+        "context": "..",
+        "dockerfile": "deploy/Dockerfile",
+        "args": {"SERVICE": "portal"},
+    }
+    env = portal["environment"]
+    (mapping,) = portal["ports"]
+    assert mapping.split(":")[1] == env["HTTP_PORT"]
+    assert f"127.0.0.1:{env['HTTP_PORT']}/health/ready" in " ".join(portal["healthcheck"]["test"])
+    for name in (
+        "PORTAL_OIDC_ISSUER",
+        "PORTAL_OIDC_CLIENT_ID",
+        "PORTAL_OIDC_CLIENT_SECRET",
+        "PORTAL_SESSION_SECRET",
+        "PORTAL_TOKEN_KEY_FILE",
+    ):
+        assert name in env, name
+    assert "PORTAL_DEV_ISSUER_DIR" not in env, "no persona picker outside the dev stack"
+    for svc in ("intake", "assignment", "trajectory", "notifications"):
+        assert env[f"PORTAL_{svc.upper()}_URL"] == f"http://{svc}:8000"
+    # The services trust the tokens the portal signs.
+    assert (
+        "http://portal:8000/.well-known/jwks.json" in services["intake"]["environment"]["AUTH_JWKS"]
+    )
+    project = tomllib.loads((ROOT / "services/portal/pyproject.toml").read_text())
+    assert project["project"]["scripts"]["passend-portal"] == "passend_portal.__main__:main"
+
+
+def test_the_portal_is_in_the_kubernetes_manifests() -> None:
+    by_kind = k8s_by_kind()
+    (deployment,) = [d for d in by_kind["Deployment"] if d["metadata"]["name"] == "passend-portal"]
+    assert "passend-portal" in {s["metadata"]["name"] for s in by_kind["Service"]}
+    pod = deployment["spec"]["template"]["spec"]
+    assert "initContainers" not in pod, "no database: nothing to migrate"
+    (container,) = pod["containers"]
+    assert container["image"].startswith("passend-portal:")
+    assert "args" not in container and "command" not in container
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    assert pod["securityContext"]["runAsUser"] == 10001
+    sources = container["envFrom"]
+    assert {"secretRef": {"name": "passend-portal-secrets"}} in sources
+    config_maps = {c["metadata"]["name"]: c["data"] for c in by_kind["ConfigMap"]}
+    config = config_maps["passend-portal-config"]
+    assert {"configMapRef": {"name": "passend-portal-config"}} in sources
+    for name in ("PORTAL_OIDC_ISSUER", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_REDIRECT_URI"):
+        assert config[name].startswith("http") or name == "PORTAL_OIDC_CLIENT_ID"
+    assert "PORTAL_OIDC_CLIENT_SECRET" not in config and "PORTAL_SESSION_SECRET" not in config
+    assert config["PORTAL_SECURE_COOKIES"] == "true"
+    (mount,) = container["volumeMounts"]
+    assert mount["readOnly"] is True
+    assert config["PORTAL_TOKEN_KEY_FILE"].startswith(mount["mountPath"] + "/")
+    (volume,) = pod["volumes"]
+    assert volume["secret"]["secretName"] == "passend-portal-token-key"
+    shared = config_maps["passend-config"]
+    assert shared["AUTH_ISSUER"] == config["PORTAL_TOKEN_ISSUER"]
+    assert shared["AUTH_JWKS"].startswith("http://passend-portal.")
 
 
 @pytest.mark.parametrize("script", ["deploy/k8s/generate.py"])

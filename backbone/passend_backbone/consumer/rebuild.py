@@ -112,6 +112,9 @@ class RebuildReport:
     seconds: float
     resumed: bool
     failed: tuple[FailedRecord, ...] = field(default=())
+    # Processes that read the bulk: the forked workers, or 1 when it was read in-process
+    # (one worker asked for, fewer than two partitions, or not called from the main thread).
+    workers: int = 1
 
 
 async def rebuild(
@@ -160,8 +163,9 @@ async def rebuild(
             )
             build.raw = raw and isinstance(projection, RawBatchProjection)
             old, new, resumed = await build.prepare(fresh=fresh)
+            forked = 0
             if workers > 1 and database_url:
-                await build.consume_in_workers(workers, database_url, max_records)
+                forked = await build.consume_in_workers(workers, database_url, max_records)
             await build.consume_bulk(max_records)
             await build.swap(old, max_records, swap_timeout)
         finally:
@@ -176,6 +180,7 @@ async def rebuild(
         seconds=time.monotonic() - started,
         resumed=resumed,
         failed=tuple(build.failed),
+        workers=max(1, forked),
     )
     log.info(
         "rebuild.done",
@@ -184,6 +189,7 @@ async def rebuild(
         records=report.records,
         seconds=round(report.seconds, 3),
         failed=len(report.failed),
+        workers=report.workers,
     )
     return report
 
@@ -243,23 +249,24 @@ class _Build:
             self.log.info("rebuild.start", generation=self.generation, resumed=resumed)
             return active, self.generation, resumed
 
-    async def consume_in_workers(self, workers: int, database_url: str, max_records: int) -> None:
+    async def consume_in_workers(self, workers: int, database_url: str, max_records: int) -> int:
         """The bulk in ``workers`` forked processes, each over its share of the partitions.
 
         Each worker reads its partitions from where the generation's ``consumed`` says to
         the highwater of its first fetches (two passes, as :meth:`consume_bulk`), applying
         batches in their own transactions; the parent shows progress from ``consumed``.
+        Returns how many processes were forked (0 when the bulk is left to this process).
         """
         partitions = await self._partitions()
         shares = [partitions[i::workers] for i in range(workers)]
         shares = [share for share in shares if share]
         if len(shares) < 2:
-            return  # one worker would only add a process start: read here instead
+            return 0  # one worker would only add a process start: read here instead
         if threading.current_thread() is not threading.main_thread():
             # A process forked from another thread than the main one does not exit
             # cleanly (exit code 1 after its work): read here instead.
             self.log.warning("rebuild.workers_need_the_main_thread", workers=workers)
-            return
+            return 0
         context = multiprocessing.get_context("fork")
         results = [context.SimpleQueue() for _ in shares]
         processes = [
@@ -303,6 +310,7 @@ class _Build:
                 raise RuntimeError(f"rebuild worker {process.name} failed: {error}")
             self.records += outcome["records"]
             self.failed += [FailedRecord(*f) for f in outcome["failed"]]
+        return len(processes)
 
     def _worker_job(
         self, partitions: list[TopicPartition], database_url: str, max_records: int

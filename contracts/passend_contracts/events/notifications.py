@@ -191,6 +191,8 @@ class NotificationCancelled(EventPayload):
     case_id: UUID
     channel: str
     reason_code: str = Field(
-        description="link_used, link_replaced, link_expired or erased", min_length=1
+        description="link_used, link_replaced, link_expired, erased, or handed_to_parents "
+        "(a message to a case's parents became one message per parent)",
+        min_length=1,
     )
     cancelled_at: datetime

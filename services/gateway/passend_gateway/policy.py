@@ -15,12 +15,8 @@ from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import RequestRouted
 from passend_contracts.events.base import EventPayload
-from passend_contracts.events.trajectory import (
-    EscalatedToTeamNO,
-    TeamNODecisionRecorded,
-    TrajectoryClosed,
-    YouthCareNoted,
-)
+from passend_contracts.events.trajectory import EscalatedToTeamNO
+from passend_contracts.integration import MUNICIPALITY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -31,40 +27,8 @@ class Audience:
     fields: Mapping[str, frozenset[str]]
 
 
-# R: the municipality sits in Team NO and runs the wijkteam. It learns that a case of its
-# region escalated and what Team NO decided, when youth care (its wijkteam) got involved,
-# and when the trajectory ended - nothing of the request, the plan or the sessions.
-MUNICIPALITY = Audience(
-    name="municipality",
-    fields={
-        EscalatedToTeamNO.event_type: frozenset(
-            {
-                "case_id",
-                "municipality",
-                "region",
-                "reasons",
-                "draft_plan",
-                "escalated_at",
-                "escalation_id",
-            }
-        ),
-        TeamNODecisionRecorded.event_type: frozenset(
-            {
-                "case_id",
-                "escalation_id",
-                "decision",
-                "assignment",
-                "provider",
-                "decided_by",
-                "decided_at",
-            }
-        ),
-        YouthCareNoted.event_type: frozenset(
-            {"case_id", "wijkteam_worker_id", "reason", "noted_by", "noted_at"}
-        ),
-        TrajectoryClosed.event_type: frozenset({"case_id", "closed_by", "closed_at"}),
-    },
-)
+# R: what a municipality learns of its region's cases is the public contract's allow-list.
+MUNICIPALITY = Audience(name="municipality", fields=MUNICIPALITY_FIELDS)
 
 # The events that name the municipality of the case's pupil, and the field that holds it.
 # R: an escalation goes to the Team NO of the pupil's municipality. The school's

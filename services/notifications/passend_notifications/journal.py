@@ -22,10 +22,13 @@ from passend_contracts.events.notifications import (
     NotificationCancelled,
     NotificationFailed,
     NotificationParked,
+    NotificationScheduled,
     NotificationSent,
 )
+from passend_notifications.domain.messages import message_id as derived_message_id
+from passend_notifications.domain.planning import PlannedMessage
 from passend_notifications.domain.replay import REPLAY, Bounce, CaseMessages, Replay
-from passend_notifications.queue import Claimed
+from passend_notifications.queue import Claimed, enqueue
 
 ACTOR = "service:notifications"
 _EVENT_NAMESPACE = UUID("5d2c8f3e-0a7b-4e61-b3c9-2f8a61d4e7c5")
@@ -156,6 +159,80 @@ async def record_cancelled(
         (reason_code, now),
         [("cancelled", payload)],
     )
+
+
+HANDED_TO_PARENTS = "handed_to_parents"
+
+
+async def hand_to_parents(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    message: Claimed,
+    parent_refs: tuple[str, ...],
+    now: datetime,
+) -> bool:
+    """Replace a ``parents:<case>`` placeholder by one message per parent now known.
+
+    Each gets the id the scheduler would have given it had it known the parents (event,
+    parent), so a parent is told once however the placeholder and the parents met; the
+    placeholder is cancelled in the same transaction.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        changed = await conn.fetchval(
+            "UPDATE deliveries SET status = 'cancelled', lease_until = NULL, reason_code = $4, "
+            "updated_at = $5 WHERE message_id = $1 AND status = 'attempting' AND attempts = $2 "
+            "AND owner IS NOT DISTINCT FROM $3 RETURNING true",
+            message.message_id,
+            message.attempt,
+            message.owner,
+            HANDED_TO_PARENTS,
+            now,
+        )
+        if not changed:
+            return False
+        events = [
+            NewEvent.of(
+                NotificationCancelled(
+                    message_id=message.message_id,
+                    case_id=message.case_id,
+                    channel=message.channel,
+                    reason_code=HANDED_TO_PARENTS,
+                    cancelled_at=now,
+                ),
+                event_id=event_id(message.message_id, "cancelled", message.attempt),
+            )
+        ]
+        for parent_ref in parent_refs:
+            planned = PlannedMessage(
+                message_id=derived_message_id(
+                    message.caused_by_event, message.recipient_role, parent_ref
+                ),
+                case_id=message.case_id,
+                channel=message.channel,
+                role=message.recipient_role,
+                recipient_id=parent_ref,
+                template=message.template,
+                facts=message.facts,
+            )
+            if not await enqueue(
+                conn, message.swv, planned, message.caused_by_event, message.correlation_id, now
+            ):
+                continue  # the scheduler knew this parent after all: told once
+            scheduled = NotificationScheduled(
+                message_id=planned.message_id,
+                case_id=message.case_id,
+                recipient_role=message.recipient_role,
+                recipient_id=parent_ref,
+                template=message.template,
+                caused_by_event=message.caused_by_event,
+                scheduled_at=now,
+                channel=message.channel,
+            )
+            events.append(
+                NewEvent.of(scheduled, event_id=event_id(planned.message_id, "scheduled"))
+            )
+        await append_to_case(conn, store, message.case_id, events, _meta(message))
+    return True
 
 
 async def record_failure(

@@ -78,6 +78,8 @@ async def resolve(
     """The address and values of ``message``; :class:`DeliveryFailed` when nobody can be
     reached (now), :class:`Cancelled` when nothing is to be sent any more."""
     if message.recipient_role == RecipientRole.PARENTS:
+        if message.recipient_id.startswith("parents:"):
+            raise await _parents_now(pool, message)
         return await _parent(parents, message, wording, parent_link_base)
     recipient = message.recipient_id
     if recipient.startswith(CASE_PLACEHOLDERS):
@@ -100,6 +102,25 @@ async def resolve(
             code=NO_ADDRESS,
         )
     return Target(contact.email, {"aanhef": salutation(contact.display_name)})
+
+
+class ForParents(Exception):
+    """The case's parents placeholder is known now: the message is for each of these
+    parents (``refs``), as it would have been had the scheduler known them."""
+
+    def __init__(self, refs: tuple[str, ...]) -> None:
+        super().__init__(f"{len(refs)} parent(s)")
+        self.refs = refs
+
+
+async def _parents_now(pool: asyncpg.Pool, message: Claimed) -> ForParents:
+    """W10, R: a message to ``parents:<case>`` (scheduled before the request's parents were
+    consumed; no order across topics) waits until they are known, then goes to each of
+    them. The placeholder itself is never asked of intake: it names no parent."""
+    case = await directory.case_facts(pool, message.swv, message.case_id)
+    if not case.parent_refs:
+        raise DeliveryFailed("the case's parents are not known (yet)", code=NO_RECIPIENT)
+    return ForParents(case.parent_refs)
 
 
 async def _placeholder(pool: asyncpg.Pool, message: Claimed) -> str:

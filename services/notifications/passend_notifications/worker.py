@@ -193,6 +193,11 @@ class _Run:
         except _NotOurs:
             log.warning("message_taken_over_before_sending")
             return
+        except recipients.ForParents as found:
+            recorded = await journal.hand_to_parents(
+                self.ctx.pool, self.ctx.store, message, found.refs, self.clock()
+            )
+            log.info("handed_to_parents", parents=len(found.refs))
         except recipients.Cancelled as cancelled:
             recorded = await journal.record_cancelled(
                 self.ctx.pool, self.ctx.store, message, cancelled.code, self.clock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
@@ -24,10 +24,13 @@ from passend_portal import (
     routes_worker,
 )
 from passend_portal.clients import ServiceDown, ServiceError, Services
+from passend_portal.identity import TokenSigner
 from passend_portal.messages import explain
-from passend_portal.session import COOKIE
+from passend_portal.oidc import OidcClient
+from passend_portal.session import COOKIE, read
+from passend_portal.session_refresh import SessionUpkeep
 from passend_portal.settings import PortalSettings
-from passend_portal.web import Portal, SignInRequired, WrongRole, make_templates
+from passend_portal.web import Form, Portal, SignInRequired, WrongRole, make_templates
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -53,11 +56,32 @@ class SameOrigin(BaseHTTPMiddleware):
 
 
 def create_app(
-    settings: PortalSettings, transport: httpx.AsyncBaseTransport | None = None
+    settings: PortalSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    oidc_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The portal; ``transport`` lets tests answer for the services."""
+    """The portal; ``transport`` lets tests answer for the services, ``oidc_transport``
+    for the identity provider."""
     http = httpx.AsyncClient(timeout=settings.timeout_seconds, transport=transport)
     portal = Portal(settings, Services(settings.service_urls, http), make_templates())
+    oidc = OidcClient(settings.oidc, oidc_transport) if settings.oidc else None
+    key_file = settings.signing_key_file
+    signer = (
+        TokenSigner(
+            key_file,
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            previous_pem_path=settings.previous_token_key_file,
+        )
+        if key_file is not None and key_file.exists()
+        else None
+    )
+    if oidc is not None and signer is None:
+        # Nobody could sign in: say so at start, not at the first sign-in.
+        raise RuntimeError(
+            "PORTAL_OIDC_ISSUER is set but there is no key to sign the services' tokens: "
+            f"set PORTAL_TOKEN_KEY_FILE to an RSA key (PEM) (now: {key_file})"
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -68,15 +92,34 @@ def create_app(
 
     app = FastAPI(title="Passend portaal", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.portal = portal
+    app.add_middleware(SessionUpkeep, portal=portal, oidc=oidc, signer=signer)
     app.add_middleware(SameOrigin)
     static = files("passend_portal") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _: Exception) -> Response:
+        target = "/aanmelden"
         if request.headers.get("HX-Request") == "true":
-            return Response(status_code=204, headers={"HX-Redirect": "/aanmelden"})
-        return RedirectResponse("/aanmelden", status_code=303)
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        ended = read(request.cookies.get(COOKIE), settings.session_secret) is not None
+        if request.method == "POST" and ended:
+            # The session ended while a form was being filled in: show what was typed, so
+            # it can be copied into the form again after signing in.
+            form = await Form.of(request)
+            typed = {
+                name: " ".join(values)
+                for name, values in form.data.items()
+                if len(" ".join(values).strip()) > 20
+            }
+            back = urlsplit(request.headers.get("referer") or "/").path or "/"
+            context = {"typed": typed, "sign_in": f"/aanmelden?terug={quote(back)}"}
+            response = portal.render(
+                request, "session_ended.html", context, status=401, anonymous=True
+            )
+            response.delete_cookie(COOKIE)
+            return response
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(WrongRole)
     async def wrong_role(request: Request, _: Exception) -> HTMLResponse:
@@ -107,8 +150,8 @@ def create_app(
         # shows on the pages that need it, not as an unready portal.
         return {"status": "ok"}
 
+    app.include_router(routes_auth.router(portal, oidc, signer))
     for module in (
-        routes_auth,
         routes_parent,
         routes_ib,
         routes_case,

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from passend_portal import undelivered
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.labels import AMSTERDAM
 from passend_portal.messages import Problem
@@ -161,7 +162,20 @@ async def case_page(
     if not data.known and not data.unavailable and not wait:
         context["message"] = "Deze casus is niet gevonden, of u heeft er geen toegang toe."
         return portal.render(request, "error.html", context, status=404, session=session)
+    if session.role == "ib":
+        context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
     template = "ib/case.html" if session.role in ("ib", "teacher") else "worker/case.html"
     status = 422 if problem else 200
     page: HTMLResponse = portal.render(request, template, context, status=status, session=session)
     return page
+
+
+async def undelivered_to_parents(
+    portal: Portal, session: Session, case_id: str
+) -> list[undelivered.Undelivered]:
+    """W10: the case's e-mails to parents that did not arrive; none when notifications is
+    away (the page says the rest without it)."""
+    answer = await optional(
+        portal.services.get("notifications", f"/cases/{case_id}/notifications", token=session.token)
+    )
+    return undelivered.to_parents(case_id, (answer or {}).get("messages", []))

@@ -1,4 +1,4 @@
-"""The SWV coordinator's overview: lead times, missed deadlines, caseloads, open evaluations."""
+"""The SWV coordinator's overview: lead times, deadlines, caseloads, evaluations, lost messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from passend_portal import casedata
+from passend_portal import casedata, undelivered
 from passend_portal.charts import bar_chart
 from passend_portal.web import Portal
 
@@ -48,6 +48,11 @@ def router(portal: Portal) -> APIRouter:
         evaluations = [
             e for per in await asyncio.gather(*(due(w["worker_id"]) for w in loads)) for e in per
         ]
+        # W10, R: messages that did not reach their recipient (no addresses, only who by
+        # role, which message and why); the page shows the rest when notifications is away.
+        parked = await casedata.optional(
+            services.get("notifications", "/messages/undeliverable", token=token)
+        )
         missed = [
             d
             for d in deadlines
@@ -64,6 +69,8 @@ def router(portal: Portal) -> APIRouter:
             "deadlines": deadlines,
             "missed": missed,
             "evaluations": sorted(evaluations, key=lambda e: str(e.get("due_on"))),
+            "undelivered": undelivered.listed(parked or []),
+            "undelivered_known": parked is not None,
         }
         return portal.render(request, "coordinator/overview.html", context, session=session)
 

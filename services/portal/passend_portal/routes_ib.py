@@ -146,9 +146,16 @@ def router(portal: Portal) -> APIRouter:
         if method == "personal_link":
             days = form.get("days") or "7"
             body["expires_in_hours"] = int(days) * 24 if days.isdigit() else None
+        # The form's key makes a double click (or a retry after a lost answer) one request;
+        # each answer recorded with it gets a key of its own, derived from the form's.
+        key = form.get("idempotency_key") or None
         try:
             asked = await services.post(
-                "intake", f"/requests/{case_id}/consent/requests", token=session.token, json=body
+                "intake",
+                f"/requests/{case_id}/consent/requests",
+                token=session.token,
+                json=body,
+                idempotency_key=key,
             )
             answer = form.get("answer")
             version = 0
@@ -159,6 +166,7 @@ def router(portal: Portal) -> APIRouter:
                         f"/requests/{case_id}/consent/{answer}",
                         token=session.token,
                         json={"parent_ref": parent, "method": method},
+                        idempotency_key=f"{key}:{answer}:{parent}" if key else None,
                     )
                     version = int(recorded.get("version", 0))
         except (ServiceError, ServiceDown) as exc:
@@ -174,6 +182,21 @@ def router(portal: Portal) -> APIRouter:
             return portal.render(request, "ib/consent_links.html", context, session=session)
         return redirect(f"/zaken/{case_id}?wacht=intake:{version}#toestemming")
 
+    @routes.get("/zaken/{case_id}/toestemming/links")
+    async def consent_links(request: Request, case_id: str) -> Response:
+        """W10: the parents' links that still work, to hand over when an e-mail did not
+        arrive (the same links the e-mails carry; intake logs the read)."""
+        session = portal.session_of_role(request, "ib", "support_worker")
+        found = await services.get(
+            "intake", f"/requests/{case_id}/consent/links", token=session.token
+        )
+        links = [
+            {**link, "portal_url": f"{portal.settings.public_url}/toestemming/{link['token']}"}
+            for link in found.get("links", [])
+        ]
+        context = {"case_id": case_id, "links": links, "letter": True}
+        return portal.render(request, "ib/consent_links.html", context, session=session)
+
     @routes.post("/zaken/{case_id}/toestemming/intrekken")
     async def withdraw_consent(request: Request, case_id: str) -> Response:
         """W10: a parent withdrew consent; support pauses until new consent."""
@@ -185,6 +208,7 @@ def router(portal: Portal) -> APIRouter:
                 f"/requests/{case_id}/consent/withdrawals",
                 token=session.token,
                 json={"parent_ref": form.get("parent_ref")},
+                idempotency_key=form.get("idempotency_key") or None,
             )
         except (ServiceError, ServiceDown) as exc:
             return await casedata.case_page(
@@ -241,6 +265,7 @@ def router(portal: Portal) -> APIRouter:
                 f"/requests/{case_id}/pupil-hearings",
                 token=session.token,
                 json={"view": form.get("view")},
+                idempotency_key=form.get("idempotency_key") or None,
             )
         except (ServiceError, ServiceDown) as exc:
             return await casedata.case_page(

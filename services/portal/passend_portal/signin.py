@@ -1,7 +1,9 @@
-"""Development sign-in: mint a token with the dev issuer's key for a chosen persona.
+"""Development sign-in without a provider: mint a token with the dev issuer's key for a
+chosen persona.
 
-In production an OIDC authorization-code redirect to the SWV's identity provider takes
-this module's place (see docs/portal.md); the rest of the portal only sees the token.
+Only when the dev issuer is configured and no OpenID provider is (``PORTAL_OIDC_ISSUER``);
+everywhere else people sign in through OIDC (signin_oidc.py, docs/sign-in.md). The rest
+of the portal only sees the session and its token.
 """
 
 from __future__ import annotations

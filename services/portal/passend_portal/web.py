@@ -46,7 +46,11 @@ class Portal:
     templates: jinja2.Environment
 
     def session(self, request: Request) -> Session:
-        session = decode(request.cookies.get(COOKIE), self.settings.session_secret)
+        session = decode(
+            request.cookies.get(COOKIE),
+            self.settings.session_secret,
+            idle_seconds=self.settings.session_idle_seconds,
+        )
         if session is None:
             raise SignInRequired
         return session
@@ -65,9 +69,15 @@ class Portal:
         *,
         status: int = 200,
         session: Session | None = None,
+        anonymous: bool = False,
     ) -> HTMLResponse:
-        if session is None:
-            session = decode(request.cookies.get(COOKIE), self.settings.session_secret)
+        """``template`` with ``context``; ``anonymous``: as for someone not signed in."""
+        if session is None and not anonymous:
+            session = decode(
+                request.cookies.get(COOKIE),
+                self.settings.session_secret,
+                idle_seconds=self.settings.session_idle_seconds,
+            )
         variables: dict[str, Any] = {
             "request": request,
             "session": session,

@@ -16,6 +16,7 @@ from passend_backbone.service import ServiceContext
 from passend_backbone.working_days import local_day
 from passend_trajectory import calendars, reach, views
 from passend_trajectory.api import READERS, require
+from passend_trajectory.api_runner import no_trajectory
 from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.state import TrajectoryState
 
@@ -24,7 +25,7 @@ REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
 
 
 def _not_found(case_id: UUID) -> Refusal:
-    return Refusal.not_found("W25", f"no trajectory for case {case_id}")
+    return no_trajectory(case_id)
 
 
 def _require_region(principal: Principal, region: str) -> None:

@@ -32,11 +32,20 @@ StreamCheck = Callable[[TrajectoryState, Sequence[RecordedEvent]], None]
 FactsOf = Callable[[str, UUID], Awaitable[CaseFacts]]
 
 
+def no_trajectory(case_id: UUID) -> Refusal:
+    """Issue 9, 24: 404 for a case with no trajectory and for one out of the caller's reach,
+    alike, under the technical rule ``case_reach`` (as intake answers): a domain rule (it
+    was W25) would say more about the case than the caller may know."""
+    return Refusal.not_found("case_reach", f"no trajectory for case {case_id}")
+
+
 def in_reach(
     principal: Principal, case_id: UUID, known: CaseFacts, then: Check | None = None
 ) -> StreamCheck:
     """W25, issue 9: 404 unless the stream is a trajectory of the caller's SWV and the case is
     within their reach; then ``then``'s check.
+
+    The 404 is :func:`no_trajectory`, the same for an unknown case and one out of reach.
 
     ``known`` comes from the read model; the stream adds its own facts, so a case claimed a
     moment ago is already its worker's.
@@ -44,9 +53,9 @@ def in_reach(
 
     def check(state: TrajectoryState, records: Sequence[RecordedEvent]) -> None:
         if not records or records[0].swv != principal.swv:
-            raise Refusal.not_found("W25", f"no trajectory for case {case_id}")
+            raise no_trajectory(case_id)
         if not reach.within_reach(principal, reach.with_stream(known, state)):
-            raise Refusal.not_found("W25", f"no trajectory for case {case_id}")
+            raise no_trajectory(case_id)
         if then is not None:
             then(state)
 

@@ -61,10 +61,15 @@ async def reading(pool: asyncpg.Pool, swv: str, case_id: UUID) -> AsyncIterator[
     may not see a case can't tell from the time of the 404 whether it exists (issue 24;
     ``tests/integration/trajectory/test_timing.py``). The state itself, whose size varies,
     is parsed only for a caller who sees the case (:meth:`Reading.state`).
+
+    The ``case_reach`` facts are read first, on a connection given back before the
+    trajectory's is taken: a request holding one pool connection while it waits for a
+    second would, with as many such requests as the pool has connections, wait for ever
+    (``tests/integration/trajectory/test_reading_pool.py``).
     """
+    known = await reach.case_facts(pool, swv, case_id)
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         row = await conn.fetchrow(_SCOPE, case_id, swv)
-        known = await reach.case_facts(pool, swv, case_id)
         if row is not None:
             known = reach.with_trajectory(known, row["school_id"], row["worker_id"], row["region"])
         yield Reading(conn, case_id, swv, row is not None, known)

@@ -159,6 +159,8 @@ MESSAGES = 200
 KILLS = 10
 
 
+# Ten restarts of a process, each waiting for readiness: minutes on a loaded two-core machine.
+@pytest.mark.timeout(600)
 async def test_killed_ten_times_while_200_messages_are_due_none_missing_none_thrice(
     db_url: str, broker: Broker
 ) -> None:

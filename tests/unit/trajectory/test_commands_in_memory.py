@@ -128,7 +128,7 @@ async def test_w25_issue_9_an_unknown_foreign_or_out_of_reach_case_is_not_found(
     for who, case in ((worker, uuid4()), (foreign, case_id), (stranger, case_id)):
         with pytest.raises(Refusal) as refused:
             await m.post(who, case, "start-conversation", conversation())
-        assert (refused.value.kind, refused.value.rule) == (RefusalKind.NOT_FOUND, "W25")
+        assert (refused.value.kind, refused.value.rule) == (RefusalKind.NOT_FOUND, "case_reach")
     assert await m.types(case_id) == ["TrajectoryOpened", "CaseDirectorChanged"]
 
 
@@ -202,7 +202,7 @@ async def test_tno_a_member_decides_on_escalations_to_their_own_region_only() ->
     elsewhere = Principal("tno-2", Role.TEAM_NO_MEMBER, SWV, region="GM0363")
     with pytest.raises(Refusal) as refused:
         await m.post(elsewhere, case_id, "team-no", decision, check=own_region(elsewhere))
-    assert (refused.value.kind, refused.value.rule) == (RefusalKind.NOT_FOUND, "W25")
+    assert (refused.value.kind, refused.value.rule) == (RefusalKind.NOT_FOUND, "case_reach")
     answer = await m.post(member, case_id, "team-no", decision, check=own_region(member))
     assert [e["type"].split(".")[-2] for e in answer["events"]] == ["TeamNODecisionRecorded"]
 

@@ -83,11 +83,24 @@ def test_w14_complex_case_cannot_start_without_the_specialists_analysis() -> Non
     t.complex("nl.passend.assignment.SpecialistRequired.v1")
     t.plan()
     t.consent()
-    with conflict(r"marked complex \(nl.passend.assignment") as refused:
+    with conflict(r"marked complex \(the education specialist was required") as refused:
         t.start()
     assert refused.value.rule == "W14"
+    assert "nl.passend" not in refused.value.message  # issue 24: no internal event type
     t.analyse()
     assert isinstance(t.start()[0], SupportStarted)
+
+
+def test_w14_issue_24_the_refusal_says_in_words_that_the_school_named_multiple_problems() -> None:
+    t = explored()
+    t.complex("nl.passend.intake.RequestSubmitted.v1")
+    t.plan()
+    t.consent()
+    with conflict(r"marked complex \(the school's request names multiple problems\)") as refused:
+        t.start()
+    assert "nl.passend" not in refused.value.message and "RequestSubmitted" not in (
+        refused.value.message
+    )
 
 
 def test_w14_complexity_is_noted_once_whichever_signal_comes_first() -> None:

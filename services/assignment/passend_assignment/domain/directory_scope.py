@@ -101,7 +101,8 @@ def _outside(state: DirectoryState, event: EventPayload, unit: str) -> str | Non
                 return f"the roles of {event.person_id}"
             return None
         case _:
-            return f"{type(event).__name__}"
+            # Named for a person, never by an internal event name (issue 24).
+            return "other parts of the directory"
 
 
 def require_within(state: DirectoryState, events: Iterable[EventPayload], scope: Scope) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from passend_backbone.commands import Refusal
+from passend_contracts.events.assignment import SpecialistRequired
 from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import RequestSubmitted
 from passend_contracts.events.trajectory import (
     ConsentStatus,
     SupportStarted,
@@ -34,11 +36,24 @@ def consent_gate(state: TrajectoryState) -> None:
         )
 
 
+# What marked a case complex, in words: a refusal names no internal event type (issue 24).
+_MARKED_BY = {
+    RequestSubmitted.event_type: "the school's request names multiple problems",
+    SpecialistRequired.event_type: "the education specialist was required when the case was routed",
+}
+
+
+def complex_by(source: str) -> str:
+    """What marked the case complex, for a person (``source`` is an event type)."""
+    return _MARKED_BY.get(source, "marked by another service")
+
+
 def specialist_gate(state: TrajectoryState) -> None:
     """W14: support for a complex case doesn't start before the education specialist's
-    analysis ("alvorens er ondersteuning geboden wordt"); the plan may come first."""
+    analysis ("alvorens er ondersteuning geboden wordt"); the plan may come first. The
+    refusal says in words what marked the case complex, never an event type."""
     if state.complex and state.specialist_analysis is None:
-        marked_by = ", ".join(sorted({c.source for c in state.complexity}))
+        marked_by = "; ".join(sorted({complex_by(c.source) for c in state.complexity}))
         raise Refusal.conflict(
             "W14",
             f"the case is marked complex ({marked_by}): the education specialist's analysis "
