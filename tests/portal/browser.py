@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, Playwright, ViewportSize
 from playwright.async_api import Error as PlaywrightError
@@ -96,3 +97,32 @@ async def sign_in(page: Page, persona: str) -> None:
     await page.goto("/aanmelden")
     await page.get_by_label(persona).check()
     await page.get_by_role("button", name="Aanmelden").click()
+
+
+async def wait_until_ready(health: dict[str, str], logs: Path, timeout: float = 240) -> None:
+    """Wait until every process answers its health URL; on time-out, say which did not and
+    show the end of its log (the suite runs in parallel on two cores: starts can be slow)."""
+    waiting: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=5) as http:
+
+        async def ready() -> bool:
+            waiting.clear()
+            for name, url in health.items():
+                try:
+                    answer = await http.get(url)
+                except httpx.TransportError as exc:
+                    waiting[name] = repr(exc)
+                    continue
+                if answer.status_code != 200:
+                    waiting[name] = f"{answer.status_code} {answer.text[:200]}"
+            return not waiting
+
+        try:
+            await eventually(ready, timeout=timeout, interval=0.3, what="services and portal")
+        except AssertionError as exc:
+            tails = []
+            for name in waiting:
+                log = logs / f"{name}.log"
+                text = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+                tails.append(f"--- {name}: {waiting[name]}\n{text}")
+            raise AssertionError(f"{exc}\n" + "\n".join(tails)) from None

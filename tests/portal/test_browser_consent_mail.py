@@ -20,7 +20,6 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -31,10 +30,11 @@ from passend_devstack.mailsink import mail_sink
 from passend_devstack.test_tokens import ISSUER, auth_env, issuer_key, token_for
 from passend_devstack.waiting import eventually
 from tests.conftest import create_database
-from tests.portal.browser import check, launch, person, reload_until, sign_in
+from tests.portal.browser import check, launch, person, reload_until, sign_in, wait_until_ready
 from tests.portal.test_browser_flow import SLOW, processes, wait_until_waiting_is_over
 
-pytestmark = pytest.mark.e2e
+# A whole stack in a browser, beside the rest of the suite on two cores: minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SERVICES = ("intake", "assignment", "trajectory", "notifications")
 SWV = "swv-waterweg"
@@ -171,16 +171,7 @@ async def test_w10_consent_refusal_and_withdrawal_by_e_mail_link_in_chromium(
             database, broker, dict(sink.env()), tmp_path / "tokens"
         )
         with processes(commands, tmp_path):
-            async with httpx.AsyncClient(timeout=5) as http:
-
-                async def ready() -> bool:
-                    try:
-                        answers = [await http.get(url) for url in health.values()]
-                    except httpx.TransportError:
-                        return False
-                    return all(a.status_code == 200 for a in answers)
-
-                await eventually(ready, timeout=120, interval=0.3, what="services and portal")
+            await wait_until_ready(health, tmp_path)
 
             async with async_playwright() as playwright:
                 browser = await launch(playwright)

@@ -14,18 +14,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_devstack.infra import Broker, Database, free_port
 from passend_devstack.test_tokens import ISSUER, auth_env, issuer_key
-from passend_devstack.waiting import eventually
 from tests.conftest import create_database
-from tests.portal.browser import TABLET, check, launch, person, reload_until, sign_in
+from tests.portal.browser import (
+    TABLET,
+    check,
+    launch,
+    person,
+    reload_until,
+    sign_in,
+    wait_until_ready,
+)
 
-pytestmark = pytest.mark.e2e
+# A whole stack in a browser, beside the rest of the suite on two cores: minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "assignment", "trajectory", "notifications")
@@ -109,17 +116,7 @@ async def test_from_request_to_team_no_decision_on_screen(
     commands, base, health = await stack(database, broker)
     checked: list[str] = []
     with processes(commands, tmp_path):
-        async with httpx.AsyncClient(timeout=5) as http:
-
-            async def ready() -> bool:
-                try:
-                    return all(
-                        [(await http.get(url)).status_code == 200 for url in health.values()]
-                    )
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, timeout=120, interval=0.3, what="services and portal ready")
+        await wait_until_ready(health, tmp_path)
 
         async with async_playwright() as playwright:
             browser = await launch(playwright)

@@ -205,7 +205,22 @@ async def _started(name: str, task: asyncio.Task[None], ready: asyncio.Event) ->
 
 @asynccontextmanager
 async def running_system(database: Database, shared: Broker, tmp: Path) -> AsyncIterator[System]:
-    os.environ.setdefault(ENV_VAR, str(DEV_FILE))
+    # The dev directory for this system only: other test modules on this worker start
+    # assignment without one (a leaked variable changed their calendars).
+    before = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(DEV_FILE)
+    try:
+        async with _system(database, shared, tmp) as system:
+            yield system
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
+
+
+@asynccontextmanager
+async def _system(database: Database, shared: Broker, tmp: Path) -> AsyncIterator[System]:
     async with private_broker(shared, tmp) as broker:
         with mail_sink() as smtp_port:
             notifications = notifications_spec(
