@@ -21,7 +21,6 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # Metadata and keys are fetched again after this long; an unknown ``kid`` fetches the keys
@@ -240,12 +239,12 @@ class OidcClient:
         key), issuer, audience, expiry, nonce and ``at_hash``; else :class:`SignInFailed`."""
         metadata = await self.metadata()
         algorithms = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        registry = JWSRegistry(algorithms=[a for a in algorithms if a != "none"])
+        allowed = [a for a in algorithms if a != "none"]
         try:
             try:
-                decoded = jwt.decode(id_token, await self._key_set(), registry=registry)
+                decoded = jwt.decode(id_token, await self._key_set(), algorithms=allowed)
             except InvalidKeyIdError:
-                decoded = jwt.decode(id_token, await self._key_set(force=True), registry=registry)
+                decoded = jwt.decode(id_token, await self._key_set(force=True), algorithms=allowed)
             params: dict[str, Any] = {"client_id": self.config.client_id}
             if nonce is not None:
                 params["nonce"] = nonce
