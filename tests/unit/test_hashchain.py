@@ -36,6 +36,7 @@ def fields(**overrides: object) -> dict[str, object]:
         "causation_id": "cmd-1",
         "on_behalf_of": None,
         "occurred_at": AT,
+        "recorded_at": AT + timedelta(milliseconds=3),
     }
     base.update(overrides)
     return base
@@ -59,14 +60,21 @@ def test_canonical_bytes_ignore_key_order_and_offset_spelling() -> None:
         **fields(  # type: ignore[arg-type]
             data=data_bytes({"a": {"x": 3, "y": 2}, "b": 1}),
             occurred_at=AT.astimezone(timezone(timedelta(hours=2))),
+            recorded_at=(AT + timedelta(milliseconds=3)).astimezone(timezone(timedelta(hours=-5))),
         )
     )
     assert a == b
-    # Length-prefixed fields: the version first, then the event id, the stored JSON last.
+    # Length-prefixed fields: the version first, then the event id, the stored JSON, and
+    # last the moment the store took the event (8 bytes: microseconds since 2000-01-01).
     event_id = UUID("00000000-0000-4000-8000-000000000001").bytes
     assert a.startswith(b"\x00\x00\x00\x04\x00\x00\x00\x01\x00\x00\x00\x10" + event_id)
     assert b"\x00\x00\x00\x06case-1" in a
-    assert a.endswith(b'\x00\x00\x00\x19{"a":{"x":3,"y":2},"b":1}')
+    recorded = (AT + timedelta(milliseconds=3) - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(
+        microseconds=1
+    )
+    assert a.endswith(
+        b'\x00\x00\x00\x19{"a":{"x":3,"y":2},"b":1}' + b"\x00\x00\x00\x08" + recorded.to_bytes(8)
+    )
 
 
 def test_canonical_bytes_change_with_every_field() -> None:
@@ -83,6 +91,7 @@ def test_canonical_bytes_change_with_every_field() -> None:
         "causation_id": "cmd-2",
         "on_behalf_of": "parent-1",
         "occurred_at": AT + timedelta(microseconds=1),
+        "recorded_at": AT + timedelta(days=30),
     }
     for name, value in changes.items():
         assert canonical_bytes(**fields(**{name: value})) != base, name  # type: ignore[arg-type]

@@ -32,7 +32,10 @@ from passend_backbone.audit.report import (
 )
 from passend_contracts import topics
 
-DEFAULT_URLS = {name: f"http://127.0.0.1:{8001 + i}" for i, name in enumerate(SERVICE_ORDER)}
+# The stores whose chains `verify` checks: the four services', and the integration
+# gateway's (8005), which holds no case history of its own but is an event store all the same.
+VERIFIED = (*SERVICE_ORDER, "gateway")
+DEFAULT_URLS = {name: f"http://127.0.0.1:{8001 + i}" for i, name in enumerate(VERIFIED)}
 TOPICS = {
     "intake": topics.INTAKE,
     "assignment": topics.ASSIGNMENT,
@@ -92,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Audit Passend cases across the four services (auditor token needed).",
     )
     parser.add_argument("--token", help="auditor bearer token (default: $PASSEND_TOKEN)")
-    for name in SERVICE_ORDER:
+    for name in VERIFIED:
         parser.add_argument(
             f"--{name}-url",
             default=os.environ.get(f"PASSEND_{name.upper()}_URL", DEFAULT_URLS[name]),
@@ -141,7 +144,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if not token:
         print("passend-audit: give an auditor token with --token or PASSEND_TOKEN", file=sys.stderr)
         return USAGE
-    urls = {name: getattr(args, f"{name}_url") for name in SERVICE_ORDER}
+    urls = {name: getattr(args, f"{name}_url") for name in VERIFIED}
     auditor = Auditor(token, urls)
     try:
         if args.command == "history":
@@ -228,7 +231,7 @@ def _as_of(auditor: Auditor, args: argparse.Namespace) -> int:
 
 def _verify(auditor: Auditor, kafka: str | None, topic_prefix: str = "") -> int:
     reports: list[ChainReport] = []
-    for service in SERVICE_ORDER:
+    for service in VERIFIED:
         try:
             body = auditor.get(service, "/audit/verify")
         except Unreachable as exc:

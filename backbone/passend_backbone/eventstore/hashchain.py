@@ -6,7 +6,9 @@ text the store keeps (column type ``json`` keeps it byte for byte), written once
 with sorted keys. The canonical bytes are the fields as PostgreSQL's binary ``COPY`` sends
 them (:data:`CANONICAL_COLUMNS`), so the verifier hashes rows as they arrive, without
 decoding them. Changing any stored field of any event breaks the link of that event, and
-rewriting the hashes too breaks the link of the next one.
+rewriting the hashes too breaks the link of the next one. ``recorded_at`` (when the store
+took the event, what the audit's as-of view counts by) is covered too: the append sets it
+itself, once for all events of one append, instead of leaving it to a column default.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ GENESIS: bytes = bytes(32)
 # The columns the hash covers, in the order of the canonical bytes: each field is its
 # length in bytes (-1 for NULL) and its binary form (int4 and int8 in network order, the
 # uuid's 16 bytes, timestamptz as microseconds since 2000-01-01 UTC, text and json as UTF-8).
+# ``recorded_at`` comes last so the fixed-size start of a row stays where the verifier reads it.
 CANONICAL_COLUMNS = (
     "stream_version",
     "event_id",
@@ -38,6 +41,7 @@ CANONICAL_COLUMNS = (
     "causation_id",
     "on_behalf_of",
     "data",
+    "recorded_at",
 )
 
 # PostgreSQL's timestamp epoch: ``timestamptz_send`` gives microseconds since then.
@@ -45,6 +49,7 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # stream_version (int4), event_id (uuid), occurred_at (timestamptz), each with its length.
 _FIXED = Struct(">iii16siq")
+_MOMENT = Struct(">iq")
 _LENGTH = Struct(">i")
 _NULL = _LENGTH.pack(-1)
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
@@ -65,6 +70,7 @@ class Link:
     causation_id: str
     on_behalf_of: str | None
     occurred_at: datetime
+    recorded_at: datetime
     prev_hash: bytes
     hash: bytes
 
@@ -137,8 +143,10 @@ class Canonicalizer:
         correlation_id: str,
         causation_id: str,
         on_behalf_of: str | None,
+        recorded_at: datetime,
     ) -> None:
         self._stream = _text(stream_id)
+        self._recorded = _MOMENT.pack(8, _micros(recorded_at))
         self._meta = b"".join(
             _text(v) for v in (swv, actor, correlation_id, causation_id, on_behalf_of)
         )
@@ -156,9 +164,7 @@ class Canonicalizer:
     ) -> bytes:
         """The canonical bytes of one event of this stream and metadata."""
         if occurred_at is not self._moment:
-            if occurred_at.tzinfo is None:
-                raise ValueError(f"{occurred_at!r} has no time zone; give an aware datetime")
-            self._micros = (occurred_at - _PG_EPOCH) // _MICROSECOND
+            self._micros = _micros(occurred_at)
             self._moment = occurred_at
         kind = self._types.get(event_type)
         if kind is None:
@@ -171,8 +177,16 @@ class Canonicalizer:
                 self._meta,
                 _LENGTH.pack(len(data)),
                 data,
+                self._recorded,
             )
         )
+
+
+def _micros(moment: datetime) -> int:
+    """``moment`` as PostgreSQL's binary timestamptz: microseconds since 2000-01-01 UTC."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone; give an aware datetime")
+    return (moment - _PG_EPOCH) // _MICROSECOND
 
 
 def canonical_bytes(
@@ -188,6 +202,7 @@ def canonical_bytes(
     causation_id: str,
     on_behalf_of: str | None,
     occurred_at: datetime,
+    recorded_at: datetime,
 ) -> bytes:
     """The bytes an event's hash covers; ``data`` is the stored JSON text (:func:`data_bytes`).
 
@@ -201,6 +216,7 @@ def canonical_bytes(
         correlation_id=correlation_id,
         causation_id=causation_id,
         on_behalf_of=on_behalf_of,
+        recorded_at=recorded_at,
     )
     return canonical(event_id, stream_version, occurred_at, event_type, data)
 
@@ -226,6 +242,7 @@ def hash_of(link: Link) -> bytes:
             causation_id=link.causation_id,
             on_behalf_of=link.on_behalf_of,
             occurred_at=link.occurred_at,
+            recorded_at=link.recorded_at,
         ),
     )
 

@@ -43,6 +43,7 @@ class InMemoryEventStore:
         self._events: list[RecordedEvent] = []  # in position order
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._ids: dict[Any, RecordedEvent] = {}
+        self._recorded_at: dict[Any, datetime] = {}
         self._listeners: list[Callable[[], None]] = []
         # The last position given out. Like PostgreSQL's identity column it only grows: a
         # position taken by an append that rolled back is never given again, so positions
@@ -82,6 +83,7 @@ class InMemoryEventStore:
             correlation_id=meta.correlation_id,
             causation_id=meta.causation_id,
             on_behalf_of=meta.on_behalf_of,
+            recorded_at=now,
         )
         prev = stream[-1].hash if stream else GENESIS
         recorded: list[RecordedEvent] = []
@@ -120,6 +122,7 @@ class InMemoryEventStore:
         self._streams[stream_id] = [*stream, *recorded]
         for record in recorded:
             self._ids[record.event_id] = record
+            self._recorded_at[record.event_id] = now
         if isinstance(conn, MemoryTx):
             conn.on_rollback(lambda: self._undo(stream_id, recorded))
         for callback in self._listeners:
@@ -156,7 +159,7 @@ class InMemoryEventStore:
 
     async def verify(self) -> VerificationReport:
         ordered = sorted(self._events, key=lambda e: (e.stream_id, e.stream_version))
-        return verify_links(_link(e) for e in ordered)
+        return verify_links(_link(e, self._recorded_at[e.event_id]) for e in ordered)
 
     def tamper(self, event_id: Any, **changes: Any) -> None:
         """Change a stored event in place (for tests of the chain's verification)."""
@@ -168,7 +171,7 @@ class InMemoryEventStore:
         self._streams[old.stream_id] = [new if e.event_id == event_id else e for e in stream]
 
 
-def _link(event: RecordedEvent) -> Link:
+def _link(event: RecordedEvent, recorded_at: datetime) -> Link:
     return Link(
         event_id=event.event_id,
         stream_id=event.stream_id,
@@ -181,6 +184,7 @@ def _link(event: RecordedEvent) -> Link:
         causation_id=event.causation_id,
         on_behalf_of=event.on_behalf_of,
         occurred_at=event.occurred_at,
+        recorded_at=recorded_at,
         prev_hash=event.prev_hash,
         hash=event.hash,
     )

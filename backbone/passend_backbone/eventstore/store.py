@@ -39,14 +39,14 @@ COLUMNS = (
 # One round trip: see migration 004_events_append.sql.
 _APPEND = """
 SELECT out_outcome, out_version, out_positions, out_prev_hashes, out_hashes
-FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
-# The same, and a NOTIFY on channel $14, which PostgreSQL delivers when (and only if) the
+# The same, and a NOTIFY on channel $15, which PostgreSQL delivers when (and only if) the
 # appending transaction commits: see PostgresEventStore.notify_on_commit.
 _APPEND_NOTIFYING = """
 SELECT out_outcome, out_version, out_positions, out_prev_hashes, out_hashes,
-       pg_notify($14, '') AS notified
-FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       pg_notify($15, '') AS notified
+FROM events_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 
@@ -192,6 +192,7 @@ class PostgresEventStore:
             correlation_id=meta.correlation_id,
             causation_id=meta.causation_id,
             on_behalf_of=meta.on_behalf_of,
+            recorded_at=now,
         )
         texts: list[str] = []
         moments: list[datetime] = []
@@ -236,6 +237,7 @@ class PostgresEventStore:
             meta.correlation_id,
             meta.causation_id,
             meta.on_behalf_of,
+            now,
             *(() if notify is None else (notify,)),
         )
         outcome = row["out_outcome"]

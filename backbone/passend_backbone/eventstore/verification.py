@@ -31,14 +31,15 @@ _SELECTED = {
     "event_id": "coalesce(event_id, '00000000-0000-0000-0000-000000000000')",
     "occurred_at": "coalesce(occurred_at, '-infinity')",
     "stream_id": "coalesce(stream_id, '')",
+    "recorded_at": "coalesce(recorded_at, '-infinity')",
 }
 # Their lengths: 4 bytes each for the lengths, then the fixed-size values, then the texts.
 _TOTAL = " + ".join(
-    [str(4 * len(CANONICAL_COLUMNS) + 4 + 16 + 8)]
+    [str(4 * len(CANONICAL_COLUMNS) + 4 + 16 + 8 + 8)]
     + [
         f"coalesce(octet_length({c}{'::text' if c == 'data' else ''}), 0)"
         for c in CANONICAL_COLUMNS
-        if c not in ("stream_version", "event_id", "occurred_at")
+        if c not in ("stream_version", "event_id", "occurred_at", "recorded_at")
     ]
 )
 # Each row: the canonical bytes' length, hash, prev_hash, then the canonical fields, so

@@ -4,6 +4,7 @@
 -- leaves an existing stream to this function (p_canonical), which alone knows its head.
 -- p_event_types and p_occurred_at hold one element when every event shares it (the usual
 -- case: one kind of event, all at the time of the append), or one per event.
+-- p_recorded_at is the moment of the append, which the caller's canonical bytes cover.
 -- One row back. Outcomes: 'appended' (out_version is the stream's new version, with the
 -- events' positions, and their prev_hash and hash when this function chained them),
 -- 'duplicate' (an event id is already stored: nothing written), 'conflict' (the stream is
@@ -22,7 +23,8 @@ CREATE FUNCTION events_append(
     p_actor          text,
     p_correlation_id text,
     p_causation_id   text,
-    p_on_behalf_of   text
+    p_on_behalf_of   text,
+    p_recorded_at    timestamptz
 ) RETURNS TABLE (out_outcome text, out_version integer, out_positions bigint[],
                  out_prev_hashes bytea[], out_hashes bytea[])
 LANGUAGE plpgsql
@@ -80,12 +82,12 @@ BEGIN
         WITH inserted AS (
             INSERT INTO events (event_id, stream_id, stream_version, event_type, data, swv,
                                 actor, correlation_id, causation_id, on_behalf_of,
-                                occurred_at, prev_hash, hash)
+                                occurred_at, recorded_at, prev_hash, hash)
             SELECT u.event_id, p_stream_id, p_expected + u.ord::integer,
                    coalesce(u.event_type, p_event_types[1]),
                    u.data::json, p_swv, p_actor, p_correlation_id, p_causation_id,
-                   p_on_behalf_of, coalesce(u.occurred_at, p_occurred_at[1]), u.prev_hash,
-                   u.hash
+                   p_on_behalf_of, coalesce(u.occurred_at, p_occurred_at[1]), p_recorded_at,
+                   u.prev_hash, u.hash
             FROM unnest(p_event_ids, p_event_types, p_data, p_occurred_at, prevs, hashes)
                  WITH ORDINALITY AS u(event_id, event_type, data, occurred_at, prev_hash,
                                       hash, ord)

@@ -6,9 +6,11 @@ import asyncio
 
 from fastapi import FastAPI
 
+from passend_backbone.audit.router import audit_router
 from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
 from passend_gateway.config import GatewayConfig
+from passend_gateway.held import held_event_gauges
 from passend_gateway.publisher import Publisher
 from passend_gateway.reactor import IntegrationReactor
 
@@ -34,8 +36,11 @@ def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
         await publisher.close()
 
     def create_app(ctx: ServiceContext) -> FastAPI:
-        # Health only (added by the lifecycle): the gateway's output is its topics.
-        return FastAPI(title="Passend integration gateway", version="0.1.0")
+        # Health (added by the lifecycle) and the audit API: the gateway's output is its
+        # topics, but its store is verified like every other (issue 20).
+        app = FastAPI(title="Passend integration gateway", version="0.1.0")
+        app.include_router(audit_router(ctx))
+        return app
 
     return ServiceSpec(
         name=config.name,
@@ -43,5 +48,6 @@ def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
         migrations="passend_gateway.migrations",
         create_app=create_app,
         reactors=(IntegrationReactor(publisher),),
+        gauges=(held_event_gauges,),
         background=(close_publisher,),
     )

@@ -33,6 +33,8 @@ from passend_backbone.settings import ServiceSettings
 from passend_devstack.infra import Broker, Database, free_port, tansu_broker
 from passend_devstack.test_tokens import auth_env, auth_header, token_for
 from passend_devstack.waiting import eventually
+from passend_gateway.config import GatewayConfig
+from passend_gateway.service import build_spec as gateway_spec
 from passend_intake.domain.state import CaseState as IntakeState
 from passend_intake.domain.state import evolve as intake_evolve
 from passend_intake.service import SPEC as INTAKE
@@ -248,6 +250,18 @@ async def _system(database: Database, shared: Broker, tmp: Path) -> AsyncIterato
                     await _started(name, task, ready)
                     urls[name] = f"http://127.0.0.1:{settings.http_port}"
                     pools[name] = await db.create_pool(db_urls[name], max_size=4)
+                # The integration gateway too: its store is verified like the others.
+                db_urls["gateway"] = await create_database(database, prefix="audit_gateway")
+                settings = _settings(db_urls["gateway"], broker)
+                gateway = gateway_spec(
+                    settings,
+                    GatewayConfig(name="gateway", trajectory_url="https://trajectory.example.nl"),
+                )
+                ready = asyncio.Event()
+                task = asyncio.create_task(serve(gateway, settings, stop, ready=ready))
+                tasks.append(task)
+                await _started("gateway", task, ready)
+                urls["gateway"] = f"http://127.0.0.1:{settings.http_port}"
                 async with httpx.AsyncClient(timeout=30) as http:
                     yield System(broker, urls, db_urls, pools, specs, http)
             finally:
@@ -264,7 +278,12 @@ async def run_cli(
 ) -> tuple[int, str]:
     """``passend-audit`` in a thread (it blocks on HTTP to services running in this loop)."""
     bases = {**system.urls, **(urls or {})}
-    argv = ["--token", AUDITOR_TOKEN, *(f"--{n}-url={bases[n]}" for n in NAMES), *args]
+    argv = [
+        "--token",
+        AUDITOR_TOKEN,
+        *(f"--{n}-url={bases[n]}" for n in (*NAMES, "gateway")),
+        *args,
+    ]
 
     def call() -> tuple[int, str]:
         out = io.StringIO()

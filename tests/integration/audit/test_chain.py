@@ -63,6 +63,13 @@ async def test_an_intact_store_passes_and_a_tenant_sees_only_its_streams(
             "the event was changed",
         ),
         (
+            # The as-of view counts by recorded_at: moving it changes what the case looked
+            # like on a date, so the chain covers it (issue 20).
+            "UPDATE events SET recorded_at = recorded_at + interval '30 days' "
+            "WHERE stream_id = 'b' AND stream_version = 2",
+            "the event was changed",
+        ),
+        (
             "ALTER TABLE events ALTER COLUMN actor DROP NOT NULL; "
             "UPDATE events SET actor = NULL WHERE stream_id = 'b' AND stream_version = 2",
             "the event was changed",

@@ -91,6 +91,10 @@ async def test_every_topic_holds_exactly_its_store(system: System) -> None:
     code, out = await run_cli(system, "verify", "--kafka", system.broker.bootstrap_servers)
     assert code == 0, out
     assert "passend.intake.events" in out
+    # The gateway's store is checked as well (issue 20), by its own /audit/verify.
+    assert re.search(r"^gateway\s+\d+\s+\d+\s+geen$", out, re.MULTILINE), out
+    answer = await system.audit("gateway", "/verify")
+    assert answer.status_code == 200 and answer.json()["ok"] is True
 
 
 async def test_republishing_a_store_doubles_nothing_in_the_read_models(
