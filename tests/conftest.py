@@ -8,6 +8,8 @@ Each test that needs a database gets a fresh one, so tests don't see each other'
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import tempfile
 import uuid
@@ -17,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from passend_backbone import topics
 from passend_devstack.infra import (
     Broker,
     Database,
@@ -31,6 +34,11 @@ from passend_devstack.test_tokens import auth_env
 # not defaulted: a parallel worker inherits its parent's variables but mints with its own key.
 for _name, _value in auth_env().items():
     os.environ[_name] = _value
+# Intake seals pupils' keys under a key-encryption key (passend_backbone.sealing): one per
+# test run, inherited by the services and parallel workers this process starts.
+os.environ.setdefault(
+    "INTAKE_KEY_ENCRYPTION_KEYS", f"test-run:{base64.b64encode(os.urandom(32)).decode()}"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -46,6 +54,36 @@ def topic_namespace() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KAFKA_TOPIC_PREFIX", prefix)
         yield prefix
+
+
+# The municipalities whose integration topics the test topics step creates (the dev
+# directory's; a test of another region creates its topics itself). Dev stacks started by
+# tests create the same, not one pair per municipality of the country.
+TEST_MUNICIPALITIES = ("GM0556", "GM0606", "GM0622")
+os.environ.setdefault("KAFKA_INTEGRATION_MUNICIPALITIES", ",".join(TEST_MUNICIPALITIES))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_topics(request: pytest.FixtureRequest, topic_namespace: str) -> None:
+    """The operator's topics step for this module's namespace, before its services start.
+
+    Services never create topics (``passend-ops topics apply`` does) and are not ready
+    without them. Only modules whose tests use the broker get it, so the unit tests start
+    no broker.
+    """
+    uses_broker = any(
+        "broker" in getattr(item, "fixturenames", ())
+        for item in request.session.items
+        if getattr(item, "module", None) is request.module
+    )
+    if not uses_broker:
+        return
+    broker: Broker = request.getfixturevalue("broker")
+    wanted = topics.plan(topics.load_catalogue(), TEST_MUNICIPALITIES, topic_namespace)
+    report = asyncio.run(
+        topics.apply(topics.KafkaTopics(broker.bootstrap_servers), wanted, topics.Durability())
+    )
+    assert report.ok, report.remaining
 
 
 @pytest.fixture(scope="session")

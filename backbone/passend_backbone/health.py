@@ -2,7 +2,8 @@
 
 ``/health/live`` answers 200 while the process runs. ``/health/ready`` answers 200 only
 when every readiness probe passes (database reachable, no pending migrations, broker
-reachable) and the service isn't shutting down; otherwise 503 with the failing probes.
+reachable, the service's topics as planned: :class:`passend_backbone.topics.TopicsProbe`)
+and the service isn't shutting down; otherwise 503 with the failing probes.
 Probe results are cached for about a second, so frequent polling costs the database and
 the broker almost nothing.
 """

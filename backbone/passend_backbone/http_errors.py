@@ -18,11 +18,14 @@ error answer is ``application/problem+json``::
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -196,10 +199,13 @@ def install_backbone_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, Refusal)
         return refusal_problem(exc)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail, rule, field = _http_detail(exc.detail)
-        return problem(exc.status_code, detail, rule=rule, field=field, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed(app, request.url.path)}
+        return problem(exc.status_code, detail, rule=rule, field=field, headers=headers)
 
     async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -239,6 +245,31 @@ def install_backbone_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ProjectionNotSetUp, starting)
+
+
+def _allowed(app: FastAPI, path: str) -> str:
+    """Every method the document gives ``path``: routing names only the methods of the first
+    route of the path it meets (GET and PUT of one path are two routes). A concrete path
+    goes before templated ones that also match it, as OpenAPI matches them."""
+    paths = app.openapi().get("paths", {})
+    matching = (
+        [path]
+        if path in paths
+        else [
+            template
+            for template in paths
+            if re.fullmatch(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)), path)
+        ]
+    )
+    methods: set[str] = set()
+    for template in matching:
+        methods.update(m.upper() for m in paths[template] if m.upper() in _METHODS)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 
 class BodySizeLimit:
@@ -341,3 +372,103 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # What a command endpoint and a read endpoint can answer besides success.
 COMMAND_ERRORS = problem_responses(401, 403, 404, 409, 413, 422, 503)
 READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
+
+_COMMAND_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def common_statuses(method: str, operation: Mapping[str, Any]) -> list[int]:
+    """The error statuses an operation of a Passend service can answer by its shape alone.
+
+    - 413, 500, 503: any request (the body limit comes before routing; an unexpected
+      error; a lost connection or a read model still being set up);
+    - 400: a request with a body (one that cannot be read at all, e.g. not UTF-8);
+    - 422: any request that carries input or a caller (a request that does not match,
+      a rule that refuses whatever the state, a reused Idempotency-Key);
+    - 401 and 403: an operation that takes a bearer token (no valid token; a role that
+      may not do this: every such operation checks roles);
+    - 404: an operation on a path with a parameter (nothing there within reach);
+    - 409: a command of a caller (it may lose a race, or the state may not allow it).
+
+    An operation declares what else it answers itself (e.g. 410, or 404 on a path without
+    parameters) with :func:`problem_responses`.
+    """
+    secured = bool(operation.get("security"))
+    parameters = operation.get("parameters") or []
+    statuses = [413, 500, 503] + ([400] if "requestBody" in operation else [])
+    if secured or parameters or "requestBody" in operation:
+        statuses.append(422)
+    if secured:
+        statuses += [401, 403]
+        if method in _COMMAND_METHODS:
+            statuses.append(409)
+    if any(p.get("in") == "path" for p in parameters):
+        statuses.append(404)
+    return statuses
+
+
+def declare_problem_answers(app: FastAPI) -> None:
+    """Declare the error answers of every route ``app`` has now in its OpenAPI document.
+
+    Each of those operations gets :func:`common_statuses` (where it declares no answer of
+    its own for that status), and every error answer of the document (also FastAPI's own
+    422) is ``application/problem+json`` with the :class:`Problem` schema, as the handlers
+    answer. Routes added later (health, metrics) keep their own declarations.
+    """
+    routes = list(app.routes)  # the service's own, before the lifecycle adds its routers
+    generate = app.openapi
+    own: set[tuple[str, str]] = set()
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # FastAPI keeps it once made; the edits below are idempotent
+        if not own:
+            mine = get_openapi(title=app.title, version=app.version, routes=routes)
+            own.update((path, m) for path, item in mine.get("paths", {}).items() for m in item)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in _problem_schemas().items():
+            schemas.setdefault(name, schema)
+        for path, item in document.get("paths", {}).items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                if (path, method) in own:
+                    for status in common_statuses(method, operation):
+                        responses.setdefault(str(status), problem_responses(status)[status])
+                for status, response in list(responses.items()):
+                    if status.isdigit() and int(status) >= 400 and (path, method) in own:
+                        responses[status] = _as_problem(int(status), response)
+                operation["responses"] = dict(
+                    sorted(responses.items(), key=lambda item: (not item[0].isdigit(), item[0]))
+                )
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if unused in schemas and f'"#/components/schemas/{unused}"' not in json.dumps(document):
+                del schemas[unused]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _as_problem(status: int, response: dict[str, Any]) -> dict[str, Any]:
+    """An error answer in the document as the handlers give it: problem details only."""
+    return {
+        **{k: v for k, v in response.items() if k not in ("content", "model")},
+        "description": (
+            response["description"]
+            if response.get("description") not in (None, "", "Validation Error")
+            else _DESCRIPTIONS.get(status, _TITLES.get(status, "Error"))
+        ),
+        "content": {
+            MEDIA_TYPE: {
+                **response.get("content", {}).get(MEDIA_TYPE, {}),  # its examples, if any
+                "schema": {"$ref": "#/components/schemas/Problem"},
+            }
+        },
+    }
+
+
+def _problem_schemas() -> dict[str, Any]:
+    """The JSON schemas of :class:`Problem` and what it refers to, for the document."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    found: dict[str, Any] = dict(schema.pop("$defs", {}))
+    found["Problem"] = schema
+    return found

@@ -1,4 +1,10 @@
-"""Starting Kafka producers and creating event topics, with the settings of the broker kind."""
+"""Starting Kafka producers; creating topics of their own for tests and benchmarks.
+
+Services never create a topic: every topic of the system is the operator's
+(``passend-ops topics apply``, :mod:`passend_backbone.topics`), and a service checks its
+topics at start. :func:`ensure_topics` is for tests and benchmarks that name topics of
+their own; it gives them the settings the plan gives every topic.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from passend_backbone.kafka_settings import (
     client_security_settings,
     producer_settings,
 )
+from passend_backbone.topics import Durability
 from passend_contracts import topics
 
 
@@ -41,9 +48,10 @@ def replication_factor() -> int:
 async def ensure_topics(
     bootstrap: str, names: Sequence[str], partitions: int = topics.PARTITIONS
 ) -> list[str]:
-    """Create the topics of ``names`` that don't exist yet; returns those it created.
+    """Create the topics of ``names`` that don't exist yet, keeping history as the plan's
+    topics do (``retention.ms=-1``); returns those it created.
 
-    Safe when several services start at once: "already exists" counts as success.
+    Safe when several callers create at once: "already exists" counts as success.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_security_settings())
     await admin.start()
@@ -53,8 +61,14 @@ async def ensure_topics(
         if not missing:
             return []
         factor = replication_factor()
+        configs = Durability(factor, 1).configs()
         response = await admin.create_topics(
-            [NewTopic(n, num_partitions=partitions, replication_factor=factor) for n in missing]
+            [
+                NewTopic(
+                    n, num_partitions=partitions, replication_factor=factor, topic_configs=configs
+                )
+                for n in missing
+            ]
         )
         created: list[str] = []
         for entry in response.topic_errors:

@@ -1,4 +1,4 @@
-"""Runs one service: database, migrations, topics, outbox relay, consumers, HTTP, shutdown.
+"""Runs one service: database, migrations, topic check, outbox relay, consumers, HTTP, shutdown.
 
 A service declares itself with a :class:`~passend_backbone.service.ServiceSpec`; its console script
 ``passend-<svc>`` (the image's entrypoint) calls :func:`main`, which serves, or runs an
@@ -27,15 +27,20 @@ from aiokafka.client import AIOKafkaClient
 from fastapi import FastAPI
 from structlog.stdlib import BoundLogger
 
-from passend_backbone import db, kafka_io, opscli
+from passend_backbone import db, kafka_io, opscli, topics
 from passend_backbone.auth.dependency import install_verifier
-from passend_backbone.auth.keys import KeySet
-from passend_backbone.auth.tokens import TokenVerifier
+from passend_backbone.auth.tokens import verifier_for
 from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.correlation import CorrelationIdMiddleware
+from passend_backbone.deadletters.api import dead_letter_router
+from passend_backbone.deadletters.desk import desk_for
 from passend_backbone.eventstore.store import PostgresEventStore
 from passend_backbone.health import Readiness, health_router
-from passend_backbone.http_errors import BodySizeLimit, install_backbone_error_handlers
+from passend_backbone.http_errors import (
+    BodySizeLimit,
+    declare_problem_answers,
+    install_backbone_error_handlers,
+)
 from passend_backbone.http_server import Server, bind, serve_http
 from passend_backbone.kafka_settings import (
     KafkaSecuritySettings,
@@ -187,6 +192,7 @@ class _Run:
         self.server: Server | None = None
         self.http_task: asyncio.Task[None] | None = None
         self.readiness: Readiness | None = None
+        self.topics_probe: topics.TopicsProbe | None = None
         self.metrics = ServiceMetrics(spec.name)
 
     @property
@@ -206,11 +212,18 @@ class _Run:
         store = PostgresEventStore(pool, f"/passend/{spec.name}")
         ctx = ServiceContext(spec.name, settings, pool, store, self.clock)
 
-        # Consumers may start before the producing service ever ran: create every topic
-        # this service touches, with the partition count the contracts fix.
-        await kafka_io.ensure_topics(
-            bootstrap, [prefix + t for t in sorted({spec.topic, *spec.consumed_topics})]
+        # Topics are the operator's (passend-ops topics apply): check, never create. The
+        # service runs either way and says in its readiness what is wrong.
+        self.topics_probe = topics.TopicsProbe(
+            topics.KafkaTopics(bootstrap),
+            topics.ServiceTopics.of_spec(spec).wanted(prefix),
+            topics.Durability(
+                settings.kafka_replication_factor, settings.kafka_min_insync_replicas
+            ),
         )
+        problem = await self.topics_probe.problem()
+        if problem:
+            self.log.error("topics_not_as_planned", problem=problem)
         self.producer = await kafka_io.start_producer(bootstrap, kind)
         self.metadata_client = AIOKafkaClient(
             bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_security_settings()
@@ -248,25 +261,34 @@ class _Run:
                 store=store,
                 log=get_logger("passend.consumer"),
                 on_dead_letter=metrics.message_dead_lettered,
+                on_unknown_type=metrics.unknown_type_skipped,
                 topic_prefix=prefix,
             )
             await self.runner.start(producer=self.producer)
             metrics.watch_consumers(self.runner, [p.name for p in spec.projections])
         metrics.watch_deadlines(ctx, spec.deadlines)
+        metrics.watch_gauges(ctx, spec.gauges)
 
         for work in spec.background:
             name = getattr(work, "__name__", "background")
             task = asyncio.create_task(_await(work(ctx, self.background_stop)), name=name)
             self.background_tasks.append(task)
 
+        for step in spec.before_serving:
+            await step(ctx)
         self.readiness = Readiness(self._probes(pool))
         app = spec.create_app(ctx)
+        if spec.projections or spec.reactors:
+            # Operators list, acknowledge and replay this service's dead letters here.
+            app.include_router(dead_letter_router(desk_for(spec, settings, pool)))
         self._prepare_app(app, self.readiness)
         await self._start_http(app)
 
     def _probes(self, pool: asyncpg.Pool) -> dict[str, Callable[[], Awaitable[str | None]]]:
         packages = self.migration_packages
         client = self.metadata_client
+        topics_probe = self.topics_probe
+        assert topics_probe is not None, "start() checks the topics first"
 
         async def database() -> str | None:
             await pool.fetchval("SELECT 1")
@@ -281,9 +303,16 @@ class _Run:
             await client.fetch_all_metadata()
             return None
 
-        return {"database": database, "migrations": migrations, "broker": broker}
+        return {
+            "database": database,
+            "migrations": migrations,
+            "broker": broker,
+            "topics": topics_probe.problem,
+        }
 
     def _prepare_app(self, app: FastAPI, readiness: Readiness) -> None:
+        # Before health and metrics: those declare their own answers.
+        declare_problem_answers(app)
         app.include_router(health_router(readiness))
         app.include_router(metrics_router(self.metrics))
         # The last added runs first: the correlation id is bound before anything logs.
@@ -293,9 +322,11 @@ class _Run:
         app.add_middleware(BodySizeLimit, max_bytes=self.settings.http_max_body_bytes)
         install_backbone_error_handlers(app)
         if getattr(app.state, "token_verifier", None) is None:
-            keys = KeySet(self.settings.auth_jwks)
-            verifier = TokenVerifier(
-                issuer=self.settings.auth_issuer, audience=self.settings.auth_audience, keys=keys
+            verifier = verifier_for(
+                issuer=self.settings.auth_issuer,
+                audience=self.settings.auth_audience,
+                jwks=self.settings.auth_jwks,
+                trusted=self.settings.auth_trusted_issuers,
             )
             install_verifier(app.state, verifier)
 

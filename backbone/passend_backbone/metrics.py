@@ -18,12 +18,17 @@ scraped, each source bounded in time, with cheap queries (index look-ups, no sca
                                             projection committed
 ``passend_dead_lettered_messages_total``    records sent to a dead-letter topic, by
                                             ``consumer`` and source ``topic``
+``passend_unknown_event_types_skipped_total`` records skipped because the contracts don't
+                                            know their type, by ``consumer``, ``event_type``
 ``passend_deadlines_due``                   open deadlines whose moment has come, by ``kind``
 ``passend_deadlines_missed``                deadlines passed without the action, by ``kind``
 ``passend_http_request_duration_seconds``   HTTP latency, by ``method``, ``route`` (the
                                             template, e.g. ``/cases/{case_id}``), ``status``
 ``passend_metrics_source_up``               1 when a scrape-time source answered, by ``source``
 =========================================== ==================================================
+
+A service adds gauges of its own with ``ServiceSpec.gauges`` (e.g. the gateway's
+``passend_gateway_held_events``), measured at scrape time like the deadlines.
 
 Every metric also carries the ``service`` label.
 """
@@ -45,7 +50,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from passend_backbone.consumer.readmodel import read_model
 from passend_backbone.consumer.subscribers import ConsumerProgress
 from passend_backbone.logs import log_context
-from passend_backbone.service import DeadlineCount, DeadlineSource, ServiceContext
+from passend_backbone.service import (
+    DeadlineCount,
+    DeadlineSource,
+    GaugeReading,
+    GaugeSource,
+    ServiceContext,
+)
 
 
 class _HasProgress(Protocol):
@@ -56,6 +67,9 @@ class _HasProgress(Protocol):
 SOURCE_TIMEOUT = 2.0
 # Requests that match no route share one label value (bounded cardinality).
 UNMATCHED_ROUTE = "<unmatched>"
+# Distinct unknown event types counted by name; more share the label value OTHER_TYPES.
+MAX_UNKNOWN_TYPES = 50
+OTHER_TYPES = "<other>"
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -114,6 +128,13 @@ class ServiceMetrics:
             [*labels, "consumer", "topic"],
             **own,
         )
+        self.unknown_types = Counter(
+            "passend_unknown_event_types_skipped",
+            "Consumed records skipped because the contracts do not know their event type",
+            [*labels, "consumer", "event_type"],
+            **own,
+        )
+        self._own_gauges: dict[str, Gauge] = {}
         self.http_latency = Histogram(
             "passend_http_request_duration_seconds",
             "HTTP request latency",
@@ -170,6 +191,7 @@ class ServiceMetrics:
             **own,
         )
         self._counted_up_to: int | None = None
+        self._unknown_seen: set[str] = set()
         self._sources: dict[str, Callable[[], Awaitable[None]]] = {}
 
     # Hooks for the outbox relay and the consumer runner.
@@ -192,6 +214,13 @@ class ServiceMetrics:
     def message_dead_lettered(self, consumer: str, topic: str) -> None:
         """The runner sent a record of ``topic`` to the dead-letter topic."""
         self.dead_lettered.labels(self.service, consumer, topic).inc()
+
+    def unknown_type_skipped(self, consumer: str, event_type: str) -> None:
+        """The runner skipped a record of a type the contracts don't know."""
+        if len(self._unknown_seen) >= MAX_UNKNOWN_TYPES and event_type not in self._unknown_seen:
+            event_type = OTHER_TYPES  # a producer sending random types can't flood the series
+        self._unknown_seen.add(event_type)
+        self.unknown_types.labels(self.service, consumer, event_type).inc()
 
     # Scrape-time sources.
 
@@ -251,6 +280,31 @@ class ServiceMetrics:
 
         if sources:
             self.add_source("deadlines", measure)
+
+    def watch_gauges(self, ctx: ServiceContext, sources: Sequence[GaugeSource]) -> None:
+        """Measure the service's own gauges (``ServiceSpec.gauges``) at scrape time."""
+
+        async def measure() -> None:
+            readings: list[GaugeReading] = []
+            for source in sources:
+                readings.extend(await source(ctx))
+            for gauge in self._own_gauges.values():
+                gauge.clear()
+            for reading in readings:
+                found = self._own_gauges.get(reading.name)
+                if found is None:
+                    found = Gauge(
+                        reading.name,
+                        reading.help,
+                        ["service", *sorted(reading.labels)],
+                        registry=self.collectors,
+                    )
+                    self._own_gauges[reading.name] = found
+                values = [reading.labels[k] for k in sorted(reading.labels)]
+                found.labels(self.service, *values).set(reading.value)
+
+        if sources:
+            self.add_source("service_gauges", measure)
 
     async def refresh(self) -> None:
         """Run every scrape-time source at once; one that fails or hangs is reported down."""

@@ -1,7 +1,9 @@
-"""Operator subcommands of every service's console script: migrate, republish, rebuild, verify.
+"""Operator subcommands of every service's console script: migrate, republish, rebuild, verify,
+dead-letters.
 
 ``passend-<svc> migrate | republish [--from N] | rebuild <projection> | rebuild --all
-[--fresh] | verify [--kafka]``, with the service's own environment (``DATABASE_URL``,
+[--fresh] | verify [--kafka] | dead-letters list|show|acknowledge|replay``
+(:mod:`passend_backbone.deadletters.cli`), with the service's own environment (``DATABASE_URL``,
 ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_BROKER_KIND``). Exit codes: 0 done, 1 a broken chain,
 a differing topic or a failed rebuild, 64 wrong usage, 130 interrupted.
 """
@@ -21,18 +23,20 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from passend_backbone import db, kafka_io
+from passend_backbone import db, topics
 from passend_backbone.audit.chain import verify_chains
 from passend_backbone.audit.cli import chain_table, topic_table
 from passend_backbone.audit.kafka_check import check_topic
 from passend_backbone.consumer.kinds import Projection
 from passend_backbone.consumer.rebuild import RebuildConflict, RebuildProgress, rebuild
+from passend_backbone.deadletters import cli as dead_letter_cli
 from passend_backbone.eventstore.store import PostgresEventStore
 from passend_backbone.relay import OutboxRelay
 from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
+from passend_contracts import topics as contract_topics
 
-COMMANDS = ("migrate", "republish", "rebuild", "verify")
+COMMANDS = ("migrate", "republish", "rebuild", "verify", dead_letter_cli.COMMAND)
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 64, 130
 
 
@@ -70,6 +74,7 @@ def _parser(spec: ServiceSpec) -> argparse.ArgumentParser:
         default=default_workers(),
         help="processes reading the topic partitions (default: one per CPU core)",
     )
+    dead_letter_cli.add_parser(commands)
     verify = commands.add_parser("verify", help="check every stream's hash chain")
     verify.add_argument(
         "--kafka", action="store_true", help="also check the topic holds exactly the store"
@@ -120,6 +125,8 @@ async def _run(spec: ServiceSpec, settings: ServiceSettings, args: argparse.Name
             applied = await db.migrate(pool, spec.migration_packages)
             print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {a}" for a in applied))
             return OK
+        if args.command == dead_letter_cli.COMMAND:
+            return await dead_letter_cli.run(spec, settings, pool, args)
         if args.command == "republish":
             return await _republish(spec, settings, pool, args.position)
         if args.command == "rebuild":
@@ -138,10 +145,21 @@ async def _republish(
     """Reset the relay's checkpoint: the service's relay publishes everything after it again.
 
     Consumers handle each event id once, so a second copy changes no read model and no
-    reactor appends twice. Lost topics are created again first, with their partitions.
+    reactor appends twice. A lost topic is not created here: that is the operator's
+    ``passend-ops topics apply``, with the plan's partitions and retention; until then
+    this refuses (exit 1) and says so.
     """
     topic = settings.kafka_topic_prefix + spec.topic
-    await kafka_io.ensure_topics(settings.kafka_bootstrap_servers, [topic])
+    wanted = [topics.Topic(topic, contract_topics.PARTITIONS, "events")]
+    durability = topics.Durability(
+        settings.kafka_replication_factor, settings.kafka_min_insync_replicas
+    )
+    found = await topics.check(
+        topics.KafkaTopics(settings.kafka_bootstrap_servers), wanted, durability
+    )
+    if found:
+        print(f"{topic}: not republished: {topics.with_command(found)}", file=sys.stderr)
+        return FAILED
     store = PostgresEventStore(pool, f"/passend/{spec.name}")
     # reset() only moves the checkpoint; the relay of the running service publishes.
     relay = OutboxRelay(pool, store, cast(AIOKafkaProducer, None), topic, source=store.source)
@@ -212,12 +230,22 @@ async def _rebuild(
             f"({rate:,.0f}/s){', resumed' if report.resumed else ''}",
             file=sys.stderr,
         )
-        if report.failed:
+        if report.unacknowledged:
             status = FAILED
-            for failed in report.failed:
+        for failed in report.failed:
+            place = f"{failed.topic}[{failed.partition}]@{failed.offset}"
+            if failed.acknowledged_by is None:
                 print(
-                    f"  not applied: {failed.topic}[{failed.partition}]@{failed.offset} "
-                    f"({failed.stage}): {failed.reason}",
+                    f"  not applied: {place} ({failed.stage}): {failed.reason}\n"
+                    f"    acknowledge it once handled: passend-{spec.name} dead-letters "
+                    f"acknowledge {projection.name}:{failed.topic}:{failed.partition}:"
+                    f"{failed.offset} --why ...",
+                    file=sys.stderr,
+                )
+            else:
+                print(
+                    f"  acknowledged, not applied: {place} ({failed.stage}): {failed.reason}"
+                    f" [acknowledged by {failed.acknowledged_by}: {failed.acknowledged_why}]",
                     file=sys.stderr,
                 )
     return status

@@ -6,8 +6,8 @@ These are the shared types only; :mod:`passend_backbone.lifecycle` runs a spec.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -53,10 +53,24 @@ class DeadlineCount:
     missed: int
 
 
+@dataclass(frozen=True)
+class GaugeReading:
+    """One value of a service's own gauge, measured at scrape time (``ServiceSpec.gauges``)."""
+
+    name: str  # the metric's name, e.g. passend_gateway_held_events
+    help: str
+    value: float
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
 # Work a service runs next to its API until the stop event is set (schedulers, workers).
 Background = Callable[[ServiceContext, asyncio.Event], Awaitable[None]]
+# Work that must be done before the service answers its first request (``before_serving``).
+BeforeServing = Callable[[ServiceContext], Awaitable[None]]
 # A service's deadlines, counted at scrape time (``ServiceSpec.deadlines``).
 DeadlineSource = Callable[[ServiceContext], Awaitable[Sequence[DeadlineCount]]]
+# A service's own gauges, read at every scrape (``ServiceSpec.gauges``): keep it cheap.
+GaugeSource = Callable[[ServiceContext], Awaitable[Sequence[GaugeReading]]]
 
 
 @dataclass(frozen=True)
@@ -72,9 +86,14 @@ class ServiceSpec:
     background: Sequence[Background] = ()
     # Counted at every scrape into passend_deadlines_due / _missed (see metrics.py).
     deadlines: Sequence[DeadlineSource] = ()
+    # Gauges of the service's own, measured at every scrape (see metrics.py).
+    gauges: Sequence[GaugeSource] = ()
     # The service's own settings, loaded by ``main`` before anything starts, so a wrong
     # value stops the process naming its variable (e.g. ``lambda: load_config(Cfg)``).
     config: Sequence[Callable[[], object]] = ()
+    # Run once at start, after the migrations and before the HTTP port opens: a step that
+    # fails stops the start (e.g. intake applying erasures again after a restore).
+    before_serving: Sequence[BeforeServing] = ()
 
     @property
     def migration_packages(self) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from passend_backbone.auth.trust import TrustedIssuer
 from passend_backbone.kafka_settings import BrokerKind, KafkaSecuritySettings
 
 ConfigT = TypeVar("ConfigT", bound=BaseSettings)
@@ -51,7 +52,12 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(
         default=1,
         ge=1,
-        description="Replication of the topics a service creates when they are missing",
+        description="Replicas each topic must have (production: 3); checked at start",
+    )
+    kafka_min_insync_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="min.insync.replicas each topic must have (production: 2); checked at start",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to")
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API")
@@ -69,6 +75,14 @@ class ServiceSettings(BaseSettings):
     auth_jwks: str = Field(
         description="Where the issuer's signing keys are: a JWKS URL (https://...) or a file path",
         min_length=1,
+    )
+    auth_trusted_issuers: list[TrustedIssuer] = Field(
+        default_factory=list,
+        description=(
+            "More issuers whose tokens are accepted, as JSON (docs/sign-in.md): identity "
+            "providers of machine clients (client credentials), each with its audience, "
+            "keys, algorithms and the Passend role of every client"
+        ),
     )
     republish_on_start: bool = Field(
         default=False,

@@ -54,19 +54,20 @@ from faststream import BaseMiddleware
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.message import StreamMessage
 
+from passend_consumerkit.reasons import explain
+
 # Kafka header names on a record that was set aside: part of the public contract.
 from passend_contracts.integration import DLQ_ERROR as DLQ_ERROR
 from passend_contracts.integration import DLQ_ERROR_TYPE as DLQ_ERROR_TYPE
 from passend_contracts.integration import DLQ_GROUP as DLQ_GROUP
 from passend_contracts.integration import DLQ_OFFSET as DLQ_OFFSET
 from passend_contracts.integration import DLQ_PARTITION as DLQ_PARTITION
+from passend_contracts.integration import DLQ_REASON as DLQ_REASON
 from passend_contracts.integration import DLQ_STAGE as DLQ_STAGE
 from passend_contracts.integration import DLQ_TOPIC as DLQ_TOPIC
 
 log = logging.getLogger("passend_consumerkit.delivery")
 
-
-_MAX_ERROR = 2000
 
 # Errors that say "not now" rather than "not this record".
 _TRANSIENT_KAFKA: tuple[type[BaseException], ...] = (
@@ -123,9 +124,14 @@ class Failure:
 
     @property
     def reason(self) -> str:
-        """One line for a person: the error's type and message, shortened."""
-        text = f"{type(self.error).__name__}: {self.error}"
-        return text if len(text) <= _MAX_ERROR else text[: _MAX_ERROR - 1] + "…"
+        """One line for a person: what is wrong with the record in words (a handler's
+        failure: the error's type and message), shortened."""
+        return explain(self.stage, self.error, getattr(self.record, "value", None)).words
+
+    @property
+    def reason_code(self) -> str:
+        """The reason's short code (``passend_consumerkit.reasons.REASON_CODES``)."""
+        return explain(self.stage, self.error, getattr(self.record, "value", None)).code
 
 
 def dead_letter_headers(failure: Failure, group: str) -> list[tuple[str, bytes]]:
@@ -134,6 +140,7 @@ def dead_letter_headers(failure: Failure, group: str) -> list[tuple[str, bytes]]
     headers = [
         (DLQ_ERROR, failure.reason.encode()),
         (DLQ_ERROR_TYPE, type(failure.error).__name__.encode()),
+        (DLQ_REASON, failure.reason_code.encode()),
         (DLQ_STAGE, failure.stage.encode()),
         (DLQ_TOPIC, str(record.topic).encode()),
         (DLQ_PARTITION, str(record.partition).encode()),

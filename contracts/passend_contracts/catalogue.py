@@ -15,6 +15,7 @@ from passend_contracts.integration import (
     DEAD_LETTER_HEADERS,
     MUNICIPALITY_FIELDS,
     THIN_ID_HEADER,
+    WEBHOOK_HEADERS,
     ThinNotification,
 )
 from passend_contracts.jsonschemas import envelope_schema, event_schema
@@ -77,6 +78,24 @@ def _outside(event_types: Mapping[str, type[EventPayload]]) -> list[str]:
     ]
     lines += _fields(ThinNotification.model_json_schema(by_alias=True), {})
     lines += [
+        "### Webhooks (the notifications service's subscriptions)",
+        "",
+        "The same channel pushed over HTTPS, not a side door: a subscription names one "
+        "municipality and some of the event types above, and receives those events of that "
+        "municipality's cases with the same fields, the same minimisation and the same ids "
+        "as its topic (events before the municipality is known are held, then delivered). "
+        "The body is the CloudEvent in JSON (`application/cloudevents+json`); the headers "
+        "follow Standard Webhooks (standardwebhooks.com). The secret is kept encrypted; "
+        "when an operator rotates it, both the previous and the new secret sign during the "
+        "overlap period, then only the new one. `consumerkit/examples/webhook_receiver.py` "
+        "verifies a delivery.",
+        "",
+        "| header | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{h}` | {_cell(text)} |" for h, text in WEBHOOK_HEADERS.items()]
+    lines += [
+        "",
         "### `<topic>.dlq.<consumer group>` (operators)",
         "",
         "A record a consumer group set aside because it failed for what it is (never for a "

@@ -32,6 +32,8 @@ SHARED_CONFIG = {
     "KAFKA_BOOTSTRAP_SERVERS": ",".join(f"kafka-{i}.kafka:9093" for i in range(3)),
     "KAFKA_BROKER_KIND": "kafka",
     "KAFKA_REPLICATION_FACTOR": "3",
+    # Two in-sync copies before a write counts: one broker may fail without losing an event.
+    "KAFKA_MIN_INSYNC_REPLICAS": "2",
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
     "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
     "HTTP_HOST": "0.0.0.0",
@@ -43,6 +45,9 @@ SHARED_CONFIG = {
     "AUTH_ISSUER": "https://passend.example-swv.nl",
     "AUTH_AUDIENCE": "passend",
     "AUTH_JWKS": "http://passend-portal.passend.svc/.well-known/jwks.json",
+    # Machine clients (a municipality's system, an operator's script): their identity
+    # provider, its client-credentials tokens and each client's role (docs/sign-in.md).
+    "AUTH_TRUSTED_ISSUERS": "[]",
 }
 
 # The portal's settings. Its secrets (PORTAL_SESSION_SECRET, PORTAL_OIDC_CLIENT_SECRET) are
@@ -262,6 +267,46 @@ def _hpa(service: str) -> dict[str, Any]:
     }
 
 
+def _topics_job() -> dict[str, Any]:
+    """The operator's topics step (``passend-ops topics apply``, deploy/README.md): run it
+    before the services start and after adding a municipality; it is safe to run again.
+    Its principal (Secret passend-ops-secrets: KAFKA_SASL_USERNAME/PASSWORD) may create
+    topics and set their configuration (deploy/kafka/acls/ops.txt); services may not."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "passend-topics", "namespace": NAMESPACE, "labels": _labels("topics")},
+        "spec": {
+            "backoffLimit": 6,
+            "template": {
+                "metadata": {"labels": _labels("topics")},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+                    "containers": [
+                        {
+                            "name": "topics",
+                            # Every service image carries passend-ops and the topic catalogue.
+                            "image": image("intake"),
+                            "command": ["passend-ops"],
+                            "args": ["topics", "apply"],
+                            "envFrom": [
+                                {"configMapRef": {"name": "passend-config"}},
+                                {"secretRef": {"name": "passend-ops-secrets"}},
+                            ],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
 def _config_map(name: str, data: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -278,6 +323,7 @@ def manifests() -> list[dict[str, Any]]:
     ]
     for service, data in SERVICE_CONFIG.items():
         docs.append(_config_map(f"passend-{service}-config", data))
+    docs.append(_topics_job())
     for service in SERVICES:
         docs += [_deployment(service), _service(service), _pdb(service)]
         if service not in SINGLE_REPLICA:
@@ -294,7 +340,9 @@ def render() -> str:
         "# KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (notifications: also\n"
         "# NOTIFICATIONS_SMTP_PASSWORD). The portal needs the Secret passend-portal-secrets\n"
         "# (PORTAL_SESSION_SECRET, PORTAL_OIDC_CLIENT_SECRET) and passend-portal-token-key\n"
-        "# (key.pem). See deploy/README.md and docs/sign-in.md.\n"
+        "# (key.pem). The Job passend-topics (passend-ops topics apply) needs the Secret\n"
+        "# passend-ops-secrets (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD of User:passend-ops).\n"
+        "# See deploy/README.md and docs/sign-in.md.\n"
     )
     body: str = yaml.safe_dump_all(manifests(), sort_keys=False, width=100)
     return header + body

@@ -6,7 +6,13 @@ flow with PKCE, token, JWKS, userinfo, RP-initiated logout, refresh tokens, and 
 client-credentials grant for machine clients), so the portal's production code path is
 the one exercised every day. Its signing keys can be rotated while it runs
 (:meth:`OidcProvider.rotate`), and tests can ask it for a bad ID token
-(:attr:`OidcProvider.tamper`) to see that the portal refuses it.
+(:attr:`OidcProvider.tamper`) to see that the portal refuses it, or sign access tokens
+of their own making (:meth:`OidcProvider.sign`) to see that the services refuse them.
+
+Its machine clients (:func:`machine_clients`, from ``dev_machine_clients.yaml``) get
+access tokens for the services' audience through the client-credentials grant; the
+services trust the provider for exactly those clients (:func:`trusted_issuer_entry`),
+with the Passend role each has there.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ from jwt.algorithms import RSAAlgorithm
 from passend_backbone.auth.keys import IssuerKey
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+DEV_MACHINE_CLIENTS = Path(__file__).with_name("dev_machine_clients.yaml")
+# The ``aud`` of client-credentials tokens: the services' AUTH_AUDIENCE.
+MACHINE_AUDIENCE = "passend"
 COOKIE = "dev_op_sessie"
 CODE_SECONDS = 60
 ACCESS_SECONDS = 300
@@ -64,6 +73,33 @@ class DevClient:
 
 # Someone the provider knows but the directory does not: to see the portal's answer.
 STRANGER = DevUser("nieuw-onbekend", "Nina Nieuw (niet in de directory)", "nina@example.test")
+
+
+def machine_clients(path: Path = DEV_MACHINE_CLIENTS) -> list[DevClient]:
+    """The dev machine clients (a municipality's system, an operator's script, ...)."""
+    document = yaml.safe_load(path.read_text())
+    clients = []
+    for entry in document.get("clients", []):
+        claims = {
+            name: str(entry[name])
+            for name in ("role", "swv", "school_id", "work_unit_id", "region")
+            if entry.get(name) is not None
+        }
+        clients.append(DevClient(str(entry["client_id"]), str(entry["secret"]), claims=claims))
+    return clients
+
+
+def trusted_issuer_entry(
+    issuer: str, clients: Iterable[DevClient], audience: str = MACHINE_AUDIENCE
+) -> dict[str, Any]:
+    """The services' ``AUTH_TRUSTED_ISSUERS`` entry for this provider and its machine clients:
+    keys through discovery, and each client's Passend role from here, not from its token."""
+    return {
+        "issuer": issuer,
+        "audience": audience,
+        "kind": "clients",
+        "clients": {c.client_id: dict(c.claims) for c in clients if c.claims},
+    }
 
 
 def users_of_directory(path: Path) -> list[DevUser]:
@@ -128,6 +164,7 @@ class OidcProvider:
         self.tamper: str | None = None
         self.code_seconds = CODE_SECONDS
         self.access_seconds = ACCESS_SECONDS
+        self.machine_audience = MACHINE_AUDIENCE
         self._lock = threading.Lock()
         self._codes: dict[str, _Grant] = {}
         self._refresh: dict[str, _Refresh] = {}
@@ -136,8 +173,12 @@ class OidcProvider:
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self.port: int = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"
+        self._unpublished: _Key | None = None
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="dev-oidc-provider", daemon=True
+            # A short poll: close() (every test's teardown) waits for it.
+            target=lambda: self._server.serve_forever(poll_interval=0.05),
+            name="dev-oidc-provider",
+            daemon=True,
         )
         self._thread.start()
 
@@ -157,6 +198,33 @@ class OidcProvider:
     def _sign(self, claims: dict[str, Any], key: _Key | None = None) -> str:
         key = key or self._keys[0]
         return jwt.encode(claims, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+    def sign(self, claims: dict[str, Any], *, published: bool = True) -> str:
+        """A token with these claims signed by the provider's current key, for tests; with
+        ``published=False`` by a key of its own that the JWKS never shows (an unknown kid)."""
+        if published:
+            return self._sign(claims)
+        if self._unpublished is None:
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._unpublished = _Key(private)
+        return self._sign(claims, self._unpublished)
+
+    def machine_claims(self, client_id: str, lifetime_seconds: int | None = None) -> dict[str, Any]:
+        """The claims of a client-credentials token of ``client_id`` (RFC 9068 names)."""
+        now = int(time.time())
+        client = self.clients[client_id]
+        return {
+            "iss": self.url,
+            "sub": client_id,
+            "client_id": client_id,
+            "aud": self.machine_audience,
+            "iat": now,
+            "exp": now + (self.access_seconds if lifetime_seconds is None else lifetime_seconds),
+            "jti": secrets.token_urlsafe(12),
+            # Only for a reader's convenience: the services take a client's role from their
+            # own configuration (AUTH_TRUSTED_ISSUERS), never from the token.
+            **client.claims,
+        }
 
     def discovery(self) -> dict[str, Any]:
         base = self.url
@@ -286,17 +354,8 @@ class OidcProvider:
                 return 400, {"error": "invalid_grant", "error_description": "refresh token"}
             return 200, self._tokens(held.user, client_id, None, held.session)
         if grant_type == "client_credentials" and client.claims:
-            now = int(time.time())
-            claims = {
-                "iss": self.url,
-                "sub": client_id,
-                "aud": "passend",
-                "iat": now,
-                "exp": now + self.access_seconds,
-                **client.claims,
-            }
             return 200, {
-                "access_token": self._sign(claims),
+                "access_token": self._sign(self.machine_claims(client_id)),
                 "token_type": "Bearer",
                 "expires_in": self.access_seconds,
             }

@@ -1,6 +1,7 @@
 """``passend-dev up``: PostgreSQL, the broker and the services, until Ctrl-C stops them all.
 
-Order matters both ways. Up: PostgreSQL, broker, one database per service, the services
+Order matters both ways. Up: PostgreSQL, broker, one database per service, the topics
+(``passend-ops topics apply``'s plan, topic_step.py), the services
 (in their own process groups), then wait for every ``/health/ready``. While it runs, a
 service that exits is started again after a back-off, as an orchestrator would
 (supervisor.py), and ``stack.json`` names the pid that runs now. Down, in reverse:
@@ -11,9 +12,11 @@ broker, then PostgreSQL; nothing is left running.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -41,7 +44,14 @@ from passend_devstack.infra import (
     tansu_broker,
 )
 from passend_devstack.mailsink import MailSink, mail_sink
-from passend_devstack.oidc_provider import STRANGER, DevClient, OidcProvider, users_of_directory
+from passend_devstack.oidc_provider import (
+    STRANGER,
+    DevClient,
+    OidcProvider,
+    machine_clients,
+    trusted_issuer_entry,
+    users_of_directory,
+)
 from passend_devstack.processes import (
     ServiceFailed,
     ServiceProcess,
@@ -52,8 +62,10 @@ from passend_devstack.processes import (
     start_service,
     wait_ready,
 )
+from passend_devstack.sealing_keys import sealing_env
 from passend_devstack.service_tokens import token_dir, write_tokens
 from passend_devstack.supervisor import Supervised, Supervisor
+from passend_devstack.topic_step import apply_topics
 
 DEV_ISSUER = "passend-dev-issuer"
 DEV_AUDIENCE = "passend"
@@ -165,6 +177,11 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
         asyncio.run(
             _create_databases(database, [s.database for s in options.services if s.owns_data])
         )
+        try:
+            # Services never create topics: the operator's step comes first, as in production.
+            apply_topics(broker.bootstrap_servers, options.services, say)
+        except RuntimeError as exc:
+            raise StackError(f"{exc}\nRun `passend-ops topics check` against the broker.") from exc
         issuer = IssuerKey(issuer_dir(data_dir))
         base_env = dict(os.environ)
         described = state.StackState(
@@ -199,9 +216,12 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
                 "AUTH_ISSUER": DEV_ISSUER,
                 "AUTH_AUDIENCE": DEV_AUDIENCE,
                 "AUTH_JWKS": str(issuer.jwks_path),
+                **(_machine_trust_env(provider) if provider else {}),
                 **(mail.env() if mail else {}),
             }
             env.update(_dev_files(service, options.project_root, env))
+            if service.name == "intake":
+                env.update(sealing_env(data_dir, env))
             if service.name == "portal":
                 env.update(_portal_env(ports, data_dir, issuer))
                 if provider is not None:
@@ -248,12 +268,27 @@ def _service_tokens(data_dir: Path, issuer: IssuerKey) -> float:
     return write_tokens(token_dir(data_dir), issuer, issuer_name=DEV_ISSUER, audience=DEV_AUDIENCE)
 
 
+def _webhook_secret_key(data_dir: Path) -> str:
+    """The dev stack's key that seals webhook secrets at rest: made once per data directory,
+    so the subscriptions of an earlier run still open."""
+    path = data_dir / "webhook-secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _notifications_env(
     ports: dict[str, int], data_dir: Path, env: dict[str, str]
 ) -> dict[str, str]:
     """Notifications asks intake for a parent's address and link at delivery, with a service
-    token of the SWV; links in e-mails open the portal (the case, or the parent's page)."""
-    found = {"NOTIFICATIONS_SERVICE_TOKENS": str(token_dir(data_dir))}
+    token of the SWV; links in e-mails open the portal (the case, or the parent's page);
+    webhook secrets are sealed with the data directory's own key."""
+    found = {
+        "NOTIFICATIONS_SERVICE_TOKENS": str(token_dir(data_dir)),
+        "NOTIFICATIONS_WEBHOOK_SECRET_KEY": _webhook_secret_key(data_dir),
+    }
     if "intake" in ports:
         found["NOTIFICATIONS_INTAKE_URL"] = f"http://127.0.0.1:{ports['intake']}"
     if "portal" in ports:
@@ -371,8 +406,16 @@ def _dev_provider(
     )
     preferred = base_port + OIDC_PORT_OFFSET
     port = preferred if port_is_free(preferred) else free_port()
-    with OidcProvider(data_dir / "oidc-provider", users, [client], port=port) as provider:
+    clients = [client, *machine_clients()]
+    with OidcProvider(data_dir / "oidc-provider", users, clients, port=port) as provider:
         yield provider
+
+
+def _machine_trust_env(provider: OidcProvider) -> dict[str, str]:
+    """The services take the dev provider's client-credentials tokens of its machine
+    clients (dev_machine_clients.yaml) besides the portal's tokens."""
+    entry = trusted_issuer_entry(provider.url, provider.clients.values())
+    return {"AUTH_TRUSTED_ISSUERS": json.dumps([entry])}
 
 
 def _portal_oidc_env(provider: OidcProvider, data_dir: Path) -> dict[str, str]:

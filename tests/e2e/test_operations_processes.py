@@ -156,7 +156,12 @@ async def test_services_run_as_the_image_runs_them_from_the_documented_variables
             for name in running:
                 base = f"http://127.0.0.1:{envs[name]['HTTP_PORT']}"
                 ready = (await http.get(f"{base}/health/ready")).json()
-                assert ready["checks"] == {"database": "ok", "migrations": "ok", "broker": "ok"}
+                assert ready["checks"] == {
+                    "database": "ok",
+                    "migrations": "ok",
+                    "broker": "ok",
+                    "topics": "ok",
+                }
                 text = (await http.get(f"{base}/metrics")).text
                 for metric in METRICS:
                     assert metric in text, f"{name} /metrics lacks {metric}"

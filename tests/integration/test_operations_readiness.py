@@ -29,6 +29,7 @@ from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
 from tests.conftest import create_database
 from tests.integration.fake_service import SPEC
+from tests.topics import apply_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,7 @@ def settings_for(db_url: str, bootstrap: str, kind: str) -> ServiceSettings:
 @asynccontextmanager
 async def running(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
     """The fake service in a task; an HTTP client on it. It must stop in time at the end."""
+    await apply_for(settings.kafka_bootstrap_servers, SPEC)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(SPEC, settings, stop, ready=ready))
 

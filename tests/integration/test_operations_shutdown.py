@@ -42,6 +42,7 @@ from passend_devstack.infra import Broker, free_port
 from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
 from tests.integration.consumer_crash_worker import CountingProjection, create_topic
+from tests.topics import apply_for
 
 pytestmark = pytest.mark.integration
 
@@ -125,6 +126,7 @@ async def ledger_process(
     """The ledger service as a process; killed at the end if a test left it running."""
     settings = {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BROKER_KIND", "HTTP_PORT"}
     base = {k: v for k, v in os.environ.items() if k.upper() not in settings}
+    await apply_for(env["KAFKA_BOOTSTRAP_SERVERS"], ledger_spec(topic), prefix="")
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.test_operations_shutdown"],
         cwd=ROOT,

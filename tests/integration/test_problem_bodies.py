@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from passend_backbone.auth import Role
-from passend_backbone.http_errors import MEDIA_TYPE
+from passend_backbone.http_errors import MEDIA_TYPE, declare_problem_answers
 from passend_contracts import registry
 from passend_devstack.infra import Broker, Database
 from passend_devstack.waiting import eventually
@@ -63,11 +63,13 @@ def named(text: str) -> list[str]:
 
 
 def documents() -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every service's OpenAPI document, as its app gives it."""
+    """Every service's OpenAPI document, as its app gives it (with the error answers the
+    lifecycle declares on every service's routes)."""
     unused = MagicMock(bootstrap_servers="127.0.0.1:1", kind="tansu")
     settings = settings_for("postgresql://unused/unused", unused)
     for name in SERVICE_NAMES:
         app = spec_of(name, settings).create_app(MagicMock())  # routes only keep ctx
+        declare_problem_answers(app)
         yield name, app.openapi()
 
 
@@ -104,6 +106,43 @@ def test_no_documented_error_answer_names_an_event_type() -> None:
                         found.append(f"{service} {method.upper()} {path} {status}: {named(text)}")
     assert checked > 100, checked  # every service declares its error answers
     assert not found, "\n".join(found)
+
+
+def test_every_documented_error_answer_is_problem_details_and_names_no_event_type() -> None:
+    """Each error answer in the documents, and each example any of them gives, is
+    ``application/problem+json`` with the problem-details schema, and its examples name
+    no event type."""
+    wrong: list[str] = []
+    for service, document in documents():
+        for path, item in document["paths"].items():
+            for method, op in item.items():
+                if method not in HTTP_METHODS:
+                    continue
+                for status, response in op.get("responses", {}).items():
+                    if not status.isdigit() or int(status) < 400:
+                        continue
+                    where = f"{service} {method.upper()} {path} {status}"
+                    content = response.get("content", {})
+                    if list(content) != [MEDIA_TYPE]:
+                        wrong.append(f"{where}: {list(content)}")
+                        continue
+                    schema = content[MEDIA_TYPE].get("schema", {})
+                    if schema != {"$ref": "#/components/schemas/Problem"}:
+                        wrong.append(f"{where}: {schema}")
+                    examples = [content[MEDIA_TYPE].get("example")] + [
+                        e.get("value") for e in content[MEDIA_TYPE].get("examples", {}).values()
+                    ]
+                    for example in filter(None, examples):
+                        if named(json.dumps(example)):
+                            wrong.append(f"{where}: example names {named(json.dumps(example))}")
+        components = document.get("components", {})
+        for kind in ("examples", "responses"):
+            text = json.dumps(_resolved(document, components.get(kind, {})))
+            if named(text):
+                wrong.append(f"{service} components.{kind}: {named(text)}")
+        problem = json.dumps(components["schemas"]["Problem"])
+        assert not named(problem), problem
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_check_finds_an_event_type_and_an_event_name() -> None:

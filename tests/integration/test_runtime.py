@@ -30,6 +30,7 @@ from passend_devstack.infra import Broker, free_port
 from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
 from tests.integration.fake_service import SPEC
+from tests.topics import apply_for
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,7 @@ async def running(
     spec: ServiceSpec, settings: ServiceSettings
 ) -> AsyncIterator[asyncio.Task[None]]:
     """The service running in a task until the block ends; then it must stop in time."""
+    await apply_for(settings.kafka_bootstrap_servers, spec, prefix=settings.kafka_topic_prefix)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(serve(spec, settings, stop, ready=ready))
     await eventually(
@@ -86,7 +88,12 @@ async def test_ready_health_and_correlation_ids(db_url: str, broker: Broker) -> 
         assert live.status_code == 200
         ready = await http.get("/health/ready")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "broker": "ok"}
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "migrations": "ok",
+            "broker": "ok",
+            "topics": "ok",
+        }
 
         given = await http.get("/greetings", headers={"X-Correlation-ID": "corr-123"})
         assert given.json()["correlation_id"] == "corr-123"
@@ -256,6 +263,7 @@ async def test_sigterm_stops_the_process_cleanly_with_exit_code_0(
         name.upper(): str(value).lower() if isinstance(value, bool) else str(value)
         for name, value in settings.model_dump().items()
     }
+    await apply_for(settings.kafka_bootstrap_servers, SPEC, prefix="")
     process = service_process(env)
     try:
 

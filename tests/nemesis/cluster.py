@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
+from passend_backbone import topics
 from passend_backbone.auth import Role
 from passend_devstack.catalog import ServiceEntry
 from passend_devstack.infra import Broker, Database, tansu_broker, tcp_postgres
@@ -325,6 +326,10 @@ async def _create_databases(database: Database) -> None:
         await conn.close()
 
 
+# The municipalities whose integration topics the cluster's topics step creates.
+NEMESIS_MUNICIPALITIES = ("GM0556", "GM0606", "GM0622")
+
+
 @contextlib.contextmanager
 def _servers(workdir: Path) -> Iterator[tuple[Database, Broker, MailSink]]:
     with (
@@ -380,6 +385,12 @@ async def running_cluster(
         stack.callback(cluster.close)
         await stack.enter_async_context(service_address(cluster, "intake", INTAKE_SERVICE_PORT))
         await _create_databases(database)
+        # The operator's topics step: the services create none (passend-ops topics apply).
+        wanted = topics.plan(topics.load_catalogue(), NEMESIS_MUNICIPALITIES)
+        applied = await topics.apply(
+            topics.KafkaTopics(broker.bootstrap_servers), wanted, topics.Durability()
+        )
+        assert applied.ok, applied.remaining
         index = 0
         hosts: list[Host] = []
         try:
@@ -389,7 +400,7 @@ async def running_cluster(
                     hosts.append(host)
                     cluster.instances[f"{service}-{slot}"] = Instance(service, slot, host)
                     index += 1
-            # One instance of each first: migrations and topics are made once, not raced.
+            # One instance of each first: migrations are made once, not raced.
             for slot in REGULAR_SLOTS:
                 for instance in cluster.regular():
                     if instance.slot == slot:

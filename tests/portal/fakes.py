@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
-from passend_portal.session import Session, encode
+from passend_assignment.directory_file import DEV_FILE
+from passend_portal import csrf
+from passend_portal.session import COOKIE, Session, encode, read
 from passend_portal.settings import PortalSettings
 
 SECRET = b"test-secret-of-32-bytes-for-hmac!"
@@ -28,11 +31,53 @@ def settings(issuer_dir: Path | None = None) -> PortalSettings:
     )
 
 
+def dev_directory() -> dict[str, Any]:
+    """The dev directory's SWV as assignment's ``GET /directory`` answers it (its names)."""
+    swv = yaml.safe_load(DEV_FILE.read_text())["swvs"][0]
+    return {
+        "version": 1,
+        "settings": {
+            "swv_id": swv["swv_id"],
+            "name": swv["name"],
+            "expertise_areas": swv.get("expertise_areas", []),
+        },
+        "calendar": {},
+        "work_units": [
+            {"work_unit_id": u["work_unit_id"], "name": u["name"]} for u in swv["work_units"]
+        ],
+        "workers": [
+            {"worker_id": w["worker_id"], "expertise": w.get("expertise", [])}
+            for w in swv.get("workers", [])
+        ],
+        "schools": [{"school_id": s["school_id"], "name": s["name"]} for s in swv["schools"]],
+        "school_holidays": {},
+    }
+
+
+def dev_names() -> dict[str, str]:
+    swv = yaml.safe_load(DEV_FILE.read_text())["swvs"][0]
+    return {p["person_id"]: p["display_name"] for p in swv.get("people", [])}
+
+
+def names_answer(request: httpx.Request) -> tuple[int, Any]:
+    """``GET /directory/names?ids=...`` from the dev directory: unknown ids left out."""
+    known = dev_names()
+    wanted = [i for i in request.url.params.get("ids", "").split(",") if i]
+    return 200, {i: known[i] for i in wanted if i in known}
+
+
 class FakeServices:
-    """``(METHOD, service, path)`` -> answer; unknown routes answer 404, ``down`` ones fail."""
+    """``(METHOD, service, path)`` -> answer; unknown routes answer 404, ``down`` ones fail.
+
+    The directory's names (people, schools, work units) answer from the dev directory
+    unless a test says otherwise: every page shows names.
+    """
 
     def __init__(self) -> None:
-        self.routes: dict[tuple[str, str, str], Answer] = {}
+        self.routes: dict[tuple[str, str, str], Answer] = {
+            ("GET", "assignment", "/directory/names"): names_answer,
+            ("GET", "assignment", "/directory"): (200, dev_directory()),
+        }
         self.down: set[str] = set()
         self.calls: list[tuple[str, str, str, Any, httpx.Headers]] = []
 
@@ -57,16 +102,38 @@ class FakeServices:
         return httpx.MockTransport(self.handler)
 
 
+# One sign-in moment for the whole test run: a person's cookies are one session, so the
+# forms' CSRF token of one request is valid in the next.
+SIGNED_IN_AT = time.time()
+
+
 def cookie(role: str, subject: str, **claims: Any) -> dict[str, str]:
     session = Session(
         token=f"token-of-{subject}",
         subject=subject,
         role=role,
         swv="swv-waterweg",
-        started=time.time(),
+        started=SIGNED_IN_AT,
         **claims,
     )
-    return {"passend_sessie": encode(session, SECRET)}
+    return {COOKIE: encode(session, SECRET)}
+
+
+def csrf_token(cookies: dict[str, str] | None = None, link: str | None = None) -> str:
+    """The token the portal puts in the forms of this session (or of a parent's link)."""
+    if link is not None:
+        token = csrf.link_token(f"{csrf.LINK_PREFIX}{link}", SECRET)
+        assert token is not None
+        return token
+    session = read((cookies or {}).get(COOKIE), SECRET)
+    assert session is not None, "a session's token needs the session's cookie"
+    return csrf.session_token(session, SECRET)
+
+
+def with_token(body: str, cookies: dict[str, str] | None = None, link: str | None = None) -> str:
+    """A form body as the portal's page sends it: with its CSRF token."""
+    field = f"{csrf.FIELD}={csrf_token(cookies, link)}"
+    return f"{body}&{field}" if body else field
 
 
 IB = {"role": "ib", "subject": "ib-marieke", "school_id": "brin-11aa"}
@@ -171,6 +238,10 @@ def trajectory(**changes: Any) -> dict[str, Any]:
         "escalations": [],
         "closed": None,
         "evaluations_due": [],
+        "group": None,
+        "measures": [],
+        "reflections": [],
+        "invitations": [],
     }
     view.update(changes)
     return view

@@ -104,6 +104,10 @@ class Browser:
         """Put a session cookie in place of the one the portal set (as a clock would age it)."""
         self.portal.cookies.set("passend_sessie", value, domain="portal.test", path="/")
 
+    async def form_token(self, path: str = "/aanmelden") -> str:
+        """The CSRF token the portal's page at ``path`` gives its forms (csrf.py)."""
+        return csrf_token_of((await self.portal.get(path)).text)
+
     async def get(self, url: str) -> httpx.Response:
         if url.startswith((PORTAL, "/")):
             path = url.removeprefix(PORTAL)
@@ -147,6 +151,15 @@ def hidden_fields(page: str) -> dict[str, str]:
 
     found = re.findall(r"<input type='hidden' name='([^']*)' value='([^']*)'>", page)
     return {html.unescape(k): html.unescape(v) for k, v in found}
+
+
+def csrf_token_of(page: str) -> str:
+    """The CSRF token in a portal page (every page carries it for htmx, on its body)."""
+    import re
+
+    found = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
 
 
 def query_of(url: str) -> dict[str, str]:

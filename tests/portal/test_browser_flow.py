@@ -199,7 +199,7 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
     await check(worker, "casus-oppakken", checked=checked)
     await worker.get_by_role("button", name="Casus oppakken").click()
     await wait_until_waiting_is_over(worker)
-    await expect(worker.get_by_test_id("opgepakt")).to_have_text("ow-anouk")
+    await expect(worker.get_by_test_id("opgepakt")).to_have_text("Anouk Jansen")
     await worker.get_by_role("button", name="Eerste contact vastleggen").click()
     await expect(worker.get_by_role("heading", name="Eerste contact met de school")).to_have_count(
         0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.portal.fakes import CASE, IB, REQUEST_DETAIL, FakeServices, cookie
+from tests.portal.fakes import CASE, IB, REQUEST_DETAIL, FakeServices, cookie, with_token
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -61,7 +61,9 @@ async def test_w10_the_parent_withdraws_through_the_link_naming_school_and_child
     assert 'value="ja"' not in page.text  # a withdrawal link answers no consent request
 
     answer = await portal.post(
-        f"/toestemming/{TOKEN}", content="antwoord=intrekken&idempotency_key=k-1", headers=FORM
+        f"/toestemming/{TOKEN}",
+        content=with_token("antwoord=intrekken&idempotency_key=k-1", link=TOKEN),
+        headers=FORM,
     )
     assert "U heeft uw toestemming ingetrokken" in answer.text
     method, service, path, _, headers = fake.calls[-1]
@@ -74,7 +76,9 @@ async def test_w10_without_a_choice_the_page_asks_for_one(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     fake.on("GET", "intake", f"/consent/{TOKEN}", (200, link_view("consent")))
-    answer = await portal.post(f"/toestemming/{TOKEN}", content="", headers=FORM)
+    answer = await portal.post(
+        f"/toestemming/{TOKEN}", content=with_token("", link=TOKEN), headers=FORM
+    )
     assert answer.status_code == 422
     assert "Kies een antwoord" in answer.text
     assert not [c for c in fake.calls if c[0] == "POST"]

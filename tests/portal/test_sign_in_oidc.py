@@ -269,6 +269,8 @@ async def test_an_idle_session_ends_with_a_clear_page_keeping_what_was_typed(
     await browser.sign_in("ib-marieke")
     session = read(session_cookie(browser), SECRET)
     assert session is not None
+    # The form was loaded while the session was alive.
+    token = await browser.form_token()
     idle = dataclasses.replace(session, seen=time.time() - 31 * 60)
     browser.set_session(encode(idle, SECRET))
     answer = await browser.portal.get("/school")
@@ -278,7 +280,7 @@ async def test_an_idle_session_ends_with_a_clear_page_keeping_what_was_typed(
     typed = "Lees- en spellingsproblemen sinds groep 3, ondanks extra begeleiding."
     posted = await browser.portal.post(
         "/school/aanvraag",
-        data={"concern": typed},
+        data={"concern": typed, "csrf_token": token},
         headers={"Referer": f"{PORTAL}/school/aanvraag"},
     )
     assert posted.status_code == 401
@@ -292,7 +294,7 @@ async def test_sign_out_ends_the_session_in_the_portal_and_at_the_provider(
     await browser.sign_in("co-henk")
     session = read(session_cookie(browser), SECRET)
     assert session is not None and provider.sessions
-    out = await browser.portal.post("/afmelden")
+    out = await browser.portal.post("/afmelden", data={"csrf_token": await browser.form_token()})
     assert out.status_code == 303
     params = query_of(out.headers["location"])
     assert out.headers["location"].startswith(f"{provider.url}/end-session")
@@ -341,7 +343,8 @@ async def test_someone_who_left_the_directory_is_unknown(
 
 
 async def test_the_persona_picker_is_off_when_a_provider_is_set(browser: Browser) -> None:
-    answer = await browser.portal.post("/aanmelden", data={"persona": "ib"})
+    token = await browser.form_token()
+    answer = await browser.portal.post("/aanmelden", data={"persona": "ib", "csrf_token": token})
     assert answer.status_code == 403
     assert session_cookie(browser) is None
 

@@ -8,7 +8,7 @@ endpoint without a decided policy fails the suite.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -53,6 +53,7 @@ WORKER = _roles(Role.SUPPORT_WORKER)
 STAFF = _roles(
     Role.SUPPORT_WORKER, Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE
 )
+PRIVACY = _roles(Role.PRIVACY_OFFICER)
 DIRECTORY_KEEPERS = _roles(Role.OPERATOR, Role.SWV_ADMIN, Role.COORDINATOR)
 HEALTH = {
     "GET /health/live": Rule(Kind.PUBLIC),
@@ -111,6 +112,34 @@ INTAKE: dict[str, Rule] = {
         Kind.CASE, IB_AND_WORKER, body=lambda _: {"view": "agrees"}
     ),
     "GET /requests/{case_id}/consent": Rule(Kind.CASE, READERS),
+    # The privacy officer's desk (issue 20): erasure and access on request. The matrix
+    # names a pupil nobody has and a request nobody made, so nothing is ever erased here.
+    "GET /privacy/pupils/{pupil_ref}": Rule(
+        Kind.TENANT, PRIVACY, missing="no pupil with this reference"
+    ),
+    "GET /privacy/pupils/{pupil_ref}/export": Rule(
+        Kind.TENANT, PRIVACY, missing="no pupil with this reference"
+    ),
+    "GET /privacy/erasure-requests": Rule(Kind.TENANT, PRIVACY),
+    "POST /privacy/pupils/{pupil_ref}/erasure": Rule(
+        Kind.TENANT,
+        PRIVACY,
+        body=lambda _: {
+            "requested_by": "de moeder",
+            "received_on": "2026-01-05",
+            "grounds": "AVG art. 17",
+        },
+        missing="no pupil with this reference",
+    ),
+    "POST /privacy/erasure-requests/{request_id}/confirmation": Rule(
+        Kind.TENANT, PRIVACY, missing="no such erasure request"
+    ),
+    "POST /privacy/erasure-requests/{request_id}/rejection": Rule(
+        Kind.TENANT,
+        PRIVACY,
+        body=lambda _: {"reason": "niet van toepassing"},
+        missing="no such erasure request",
+    ),
     # The links to hand over in person when a parent's e-mail did not arrive.
     "GET /requests/{case_id}/consent/links": Rule(Kind.CASE, IB_AND_WORKER),
     # A parent's address and link, for the message being delivered: notifications only.
@@ -164,17 +193,53 @@ GATEWAY: dict[str, Rule] = {**HEALTH}
 AUDITOR = _roles(Role.AUDITOR)
 # The audit API the runtime may mount in any service (passend_backbone.audit.router).
 AUDIT: dict[str, Rule] = {
-    "GET /audit/cases/{case_id}/events": Rule(Kind.CASE, AUDITOR),
+    # The privacy officer reads a case's events for a pupil's access request (GDPR art. 15).
+    "GET /audit/cases/{case_id}/events": Rule(
+        Kind.CASE, _roles(Role.AUDITOR, Role.PRIVACY_OFFICER)
+    ),
     "GET /audit/cases/{case_id}/state": Rule(Kind.CASE, AUDITOR),
     "GET /audit/verify": Rule(Kind.TENANT, AUDITOR),
     "GET /audit/event-ids": Rule(Kind.TENANT, AUDITOR),
+    # What one person read (issue 20).
+    "GET /audit/reads": Rule(Kind.TENANT, AUDITOR),
+}
+# The gateway keeps no case history of its own: its audit API knows no case (issue 20).
+GATEWAY_AUDIT: dict[str, Rule] = {
+    op: replace(rule, missing="no_case") if rule.kind is Kind.CASE else rule
+    for op, rule in AUDIT.items()
+}
+
+
+OPERATOR = _roles(Role.OPERATOR)
+# The dead-letter worklist every service with consumers mounts (passend_backbone.deadletters):
+# the operator's only. The seed sets nothing aside, so a named one is missing.
+NO_DEAD_LETTER = "no dead letter"
+DEAD_LETTERS: dict[str, Rule] = {
+    "GET /operator/dead-letters": Rule(Kind.TENANT, OPERATOR),
+    "POST /operator/dead-letters/replay": Rule(Kind.TENANT, OPERATOR, missing=NO_DEAD_LETTER),
+    "GET /operator/dead-letters/{dead_letter_id}": Rule(
+        Kind.TENANT, OPERATOR, missing=NO_DEAD_LETTER
+    ),
+    "POST /operator/dead-letters/{dead_letter_id}/acknowledge": Rule(
+        Kind.TENANT, OPERATOR, body=lambda swv: {"reason": "test"}, missing=NO_DEAD_LETTER
+    ),
+    "POST /operator/dead-letters/{dead_letter_id}/replay": Rule(
+        Kind.TENANT, OPERATOR, missing=NO_DEAD_LETTER
+    ),
 }
 
 
 def rules_of(service: str, operations: set[str]) -> dict[str, Rule]:
-    """The service's rules, with the audit API's where the service mounts it."""
-    mounted = any(op.split(" ", 1)[1].startswith("/audit/") for op in operations)
-    return {**MATRIX[service], **(AUDIT if mounted else {})}
+    """The service's rules, with the audit API's and the dead letters' where it mounts them."""
+    paths = [op.split(" ", 1)[1] for op in operations]
+    audit = any(p.startswith("/audit/") for p in paths)
+    dead_letters = any(p.startswith("/operator/dead-letters") for p in paths)
+    audit_rules = GATEWAY_AUDIT if service == "gateway" else AUDIT
+    return {
+        **MATRIX[service],
+        **(audit_rules if audit else {}),
+        **(DEAD_LETTERS if dead_letters else {}),
+    }
 
 
 MATRIX: dict[str, dict[str, Rule]] = {
@@ -281,6 +346,13 @@ TRAJECTORY: dict[str, Rule] = {
     "GET /workers/{worker_id}/evaluations-due": Rule(
         Kind.LIST, _roles(Role.SUPPORT_WORKER) | REGION_OVERSIGHT
     ),
+    # TNO, issue 25: the SWV's Team NO regions (configuration, no case content): those who
+    # escalate to them and those who work in or oversee them.
+    "GET /regions": Rule(
+        Kind.TENANT,
+        _roles(Role.TEAM_NO_MEMBER, Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST)
+        | REGION_OVERSIGHT,
+    ),
     "GET /regions/{region}/team-no-agenda": Rule(
         Kind.LIST, _roles(Role.TEAM_NO_MEMBER) | REGION_OVERSIGHT
     ),
@@ -315,6 +387,10 @@ NOTIFICATIONS: dict[str, Rule] = {
     "GET /webhooks": Rule(Kind.TENANT, OPERATOR),
     "DELETE /webhooks/{subscription_id}": Rule(
         Kind.TENANT, OPERATOR, missing="no such subscription"
+    ),
+    # A secret rotation with an overlap (issue 25); the matrix names no subscription.
+    "POST /webhooks/{subscription_id}/secret": Rule(
+        Kind.TENANT, OPERATOR, synthetic=True, missing="no such subscription"
     ),
 }
 

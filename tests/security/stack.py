@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,8 +82,8 @@ def directory(swv: str) -> dict[str, Any]:
             {"worker_id": STRANGER, "work_unit_id": OTHER_UNIT, "weekly_case_hours": 20},
         ],
         "schools": [
-            {"school_id": SCHOOL, "name": "School 1", "municipality": "Vlaardingen"},
-            {"school_id": OTHER_SCHOOL, "name": "School 2", "municipality": "Schiedam"},
+            {"school_id": SCHOOL, "name": "School 1", "municipality": "GM0622"},
+            {"school_id": OTHER_SCHOOL, "name": "School 2", "municipality": "GM0606"},
         ],
     }
 
@@ -114,7 +114,11 @@ def request_body(pupil_ref: str, school: str = SCHOOL) -> dict[str, Any]:
     }
 
 
-def settings_for(db_url: str, broker: Broker) -> ServiceSettings:
+def settings_for(
+    db_url: str, broker: Broker, trusted: Sequence[dict[str, Any]] = ()
+) -> ServiceSettings:
+    """A service's settings: the test issuer as its own, and ``trusted`` issuers besides
+    (``AUTH_TRUSTED_ISSUERS``: the provider of machine clients, the portal)."""
     auth = auth_env()
     values: dict[str, Any] = {
         "database_url": db_url,
@@ -124,6 +128,7 @@ def settings_for(db_url: str, broker: Broker) -> ServiceSettings:
         "auth_issuer": auth["AUTH_ISSUER"],
         "auth_audience": auth["AUTH_AUDIENCE"],
         "auth_jwks": auth["AUTH_JWKS"],
+        "auth_trusted_issuers": list(trusted),
     }
     return ServiceSettings(**values)
 
@@ -162,14 +167,19 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(
-    database: Database, broker: Broker, names: list[str], clock: Callable[[], datetime]
+    database: Database,
+    broker: Broker,
+    names: list[str],
+    clock: Callable[[], datetime],
+    trusted: Sequence[dict[str, Any]] = (),
 ) -> AsyncIterator[Stack]:
-    """The named services, each on its own fresh database, until the block ends."""
+    """The named services, each on its own fresh database, until the block ends; they
+    trust the test issuer and the ``trusted`` issuers."""
     async with AsyncExitStack() as exits:
         services: dict[str, Service] = {}
         for name in names:
             db_url = await create_database(database, prefix=f"sec_{name}")
-            settings = settings_for(db_url, broker)
+            settings = settings_for(db_url, broker, trusted)
             spec = spec_of(name, settings)
             stop, ready = asyncio.Event(), asyncio.Event()
             task = asyncio.create_task(serve(spec, settings, stop, ready=ready, clock=clock))
@@ -272,7 +282,7 @@ async def seed_tenant(stack: Stack, swv: str) -> str:
         swv,
         EscalatedToTeamNO(
             case_id=case_id,
-            municipality="Vlaardingen",
+            municipality="GM0622",
             region=REGION,
             reasons=[next(iter(StagnationReason))],
             draft_plan="Bridging care two mornings a week.",

@@ -1,22 +1,37 @@
-"""Every role against every endpoint of every service: within reach, out of it, another tenant."""
+"""Every role against every endpoint of every service: within reach, out of it, another tenant.
+
+The matrix runs three times, with each kind of token the services accept: the test
+issuer's (``dev``), a person's token after signing in at the dev OpenID provider and the
+portal's signer (``user``), and a machine client's client-credentials token from the same
+provider (``machine``). Tokens of an untrusted issuer, for another audience, expired or
+signed by a key the issuer doesn't publish get 401 from every endpoint.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import httpx
 import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.auth.policy import WHOLE_SWV
 from passend_devstack.infra import Broker, Database
+from passend_devstack.oidc_provider import DevClient, OidcProvider
 from tests.security.matrix import MATRIX, Kind, Rule, from_schema, rules_of
+from tests.security.provider_tokens import (
+    ProviderTokens,
+    machine_client_id,
+    provider_tokens,
+)
 from tests.security.stack import (
     COACH,
     COLLEAGUE,
@@ -41,6 +56,8 @@ from tests.security.stack import (
 pytestmark = pytest.mark.integration
 
 SERVICES = list(MATRIX)
+# Where the callers' tokens come from (module docstring).
+SOURCES = ("dev", "user", "machine")
 
 
 @dataclass(frozen=True)
@@ -50,8 +67,34 @@ class Caller:
     claims: dict[str, Any]
     swv: str
 
-    def headers(self) -> dict[str, str]:
-        return auth_header(self.role, self.swv, **self.claims)
+    @property
+    def key(self) -> str:
+        return f"{self.role.value}-{self.scope}-{self.swv}"
+
+    def directory_claims(self) -> dict[str, Any]:
+        """What the directory says this caller is (the portal signs these)."""
+        claims: dict[str, Any] = {"sub": self.claims["subject"], "role": self.role.value}
+        claims["swv"] = self.swv
+        for name in ("school_id", "work_unit_id", "region"):
+            claims[name] = self.claims.get(name)
+        if self.claims.get("pupil_refs"):
+            claims["pupil_refs"] = list(self.claims["pupil_refs"])
+        return claims
+
+    def machine_claims(self) -> dict[str, Any]:
+        """What this caller is as a machine client, in the services' configuration."""
+        claims = {k: v for k, v in self.directory_claims().items() if v is not None}
+        claims["actor"] = claims.pop("sub")
+        return claims
+
+    def headers(self, tokens: ProviderTokens | None = None, source: str = "dev") -> dict[str, str]:
+        if source == "dev" or tokens is None:
+            return auth_header(self.role, self.swv, **self.claims)
+        if source == "user":
+            token = tokens.user(self.key, self.directory_claims())
+        else:
+            token = tokens.machine(self.key)
+        return {"Authorization": f"Bearer {token}", "X-Purpose": "security test"}
 
 
 def _claims(role: Role, pupil_ref: str, *, reach: bool) -> dict[str, Any]:
@@ -79,10 +122,19 @@ def _claims(role: Role, pupil_ref: str, *, reach: bool) -> dict[str, Any]:
             return {"subject": f"{role.value}-1"}
 
 
-def callers(stack: Stack) -> list[Caller]:
+def callers(stack: Stack, source: str = "dev") -> list[Caller]:
+    everyone = callers_of(stack.pupil_refs[SWV_A])
+    if source == "machine":
+        # A teacher's reach is the pupils the school's system names in a person's token:
+        # no machine client is a teacher.
+        return [c for c in everyone if c.role is not Role.TEACHER]
+    return everyone
+
+
+def callers_of(pupil_ref: str) -> list[Caller]:
     out = []
     for role in Role:
-        own = _claims(role, stack.pupil_refs[SWV_A], reach=True)
+        own = _claims(role, pupil_ref, reach=True)
         out.append(Caller(role, "own", own, SWV_A))
         # The same claims in another SWV: ids repeat across tenants on purpose.
         out.append(Caller(role, "foreign", own, SWV_B))
@@ -92,8 +144,18 @@ def callers(stack: Stack) -> list[Caller]:
 
 
 @pytest.fixture(scope="module")
-async def stack(database: Database, broker: Broker) -> AsyncIterator[Stack]:
-    async with running_stack(database, broker, SERVICES, lambda: datetime.now(UTC)) as s:
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderTokens]:
+    with provider_tokens(tmp_path_factory.mktemp("oidc")) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+async def stack(database: Database, broker: Broker, tokens: ProviderTokens) -> AsyncIterator[Stack]:
+    machines = {c.key: c.machine_claims() for c in callers_of("") if c.role is not Role.TEACHER}
+    trusted = tokens.trusted_issuers(machines)
+    async with running_stack(
+        database, broker, SERVICES, lambda: datetime.now(UTC), trusted=trusted
+    ) as s:
         await seed_tenant(s, SWV_A)
         await seed_tenant(s, SWV_B)
         yield s
@@ -123,6 +185,9 @@ def url_of(template: str, case_id: str) -> str:
         subscription_id=uuid4(),
         person_id=WORKER,
         parent_ref=PARENT,
+        dead_letter_id="nobody:nowhere:0:0",
+        pupil_ref="p-matrix-nobody",
+        request_id=uuid4(),
     )
 
 
@@ -197,9 +262,10 @@ async def test_no_endpoint_answers_without_a_token(stack: Stack, service: str) -
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("service", SERVICES)
 async def test_each_role_in_its_reach_out_of_it_and_in_another_tenant(
-    stack: Stack, service: str
+    stack: Stack, tokens: ProviderTokens, service: str, source: str
 ) -> None:
     case_a = stack.cases[SWV_A]
     wrong = []
@@ -210,8 +276,8 @@ async def test_each_role_in_its_reach_out_of_it_and_in_another_tenant(
         if rule.kind is Kind.PUBLIC:
             continue
         method, template = operation.split(" ", 1)
-        for caller in callers(stack):
-            headers = caller.headers()
+        for caller in callers(stack, source):
+            headers = caller.headers(tokens, source)
             for name in rule.headers:
                 headers[name] = str(uuid4())
             body = rule.body(caller.swv) if rule.body else None
@@ -222,9 +288,68 @@ async def test_each_role_in_its_reach_out_of_it_and_in_another_tenant(
             problem = judge(rule, caller, answer.status_code, answer.text, case_a)
             if problem:
                 wrong.append(
-                    f"{operation} as {caller.role.value} ({caller.scope}): {problem}: "
+                    f"{operation} as {caller.role.value} ({caller.scope}, {source}): {problem}: "
                     f"{answer.text[:160]}"
                 )
     assert calls > 0 or all(r.kind is Kind.PUBLIC for r in rules.values())
     report = f"{len(wrong)} of {calls} answers break the policy:\n" + "\n".join(wrong)
     assert not wrong, report
+
+
+def refused_tokens(tokens: ProviderTokens, elsewhere: OidcProvider) -> dict[str, str]:
+    """Tokens every endpoint must answer 401, each wrong in one way only (the claims are
+    those of a trusted machine client that may do a lot: the SWV's operator)."""
+    provider = tokens.provider
+    client_id = machine_client_id(f"{Role.OPERATOR.value}-own-{SWV_A}")
+    good = provider.machine_claims(client_id)
+    expired = provider.machine_claims(client_id, lifetime_seconds=-3600)
+    expired["iat"] -= 7200
+    untrusted = httpx.post(
+        f"{elsewhere.url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, "elsewhere"),
+    )
+    untrusted.raise_for_status()
+    return {
+        "untrusted issuer": untrusted.json()["access_token"],
+        "the trusted issuer's name, another key": elsewhere.sign(good),
+        "another audience": provider.sign({**good, "aud": "another-api"}),
+        "expired": provider.sign(expired),
+        "unknown kid": provider.sign(good, published=False),
+        "a person's token of the provider": provider.sign({**good, "sub": IB, "role": "ib"}),
+        "a client Passend doesn't know": provider.sign(
+            {**good, "sub": "m-unknown", "client_id": "m-unknown"}
+        ),
+    }
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_tokens_of_an_untrusted_issuer_audience_expiry_or_key_get_401(
+    stack: Stack, tokens: ProviderTokens, service: str, tmp_path: Path
+) -> None:
+    client_id = machine_client_id(f"{Role.OPERATOR.value}-own-{SWV_A}")
+    operator = DevClient(client_id, "elsewhere", claims={"role": "operator", "swv": SWV_A})
+    with OidcProvider(tmp_path / "elsewhere", [], [operator]) as elsewhere:
+        bad = refused_tokens(tokens, elsewhere)
+    openapi = (await stack[service].http.get("/openapi.json")).json()
+    rules = rules_of(service, operations(openapi))
+    wrong, calls = [], 0
+    for operation, rule in bodies(openapi, rules).items():
+        if rule.kind is Kind.PUBLIC:
+            continue
+        method, template = operation.split(" ", 1)
+        body = rule.body(SWV_A) if rule.body else None
+        for what, token in bad.items():
+            headers = {"Authorization": f"Bearer {token}", "X-Purpose": "security test"}
+            for name in rule.headers:
+                headers[name] = str(uuid4())
+            answer = await stack[service].http.request(
+                method, url_of(template, stack.cases[SWV_A]), json=body, headers=headers
+            )
+            calls += 1
+            if answer.status_code != 401 or "Bearer" not in answer.headers.get(
+                "WWW-Authenticate", ""
+            ):
+                wrong.append(f"{operation} with {what}: {answer.status_code}")
+    assert calls > 0 or all(r.kind is Kind.PUBLIC for r in rules.values())
+    assert not wrong, f"{len(wrong)} of {calls} answers were not 401:\n" + "\n".join(wrong)

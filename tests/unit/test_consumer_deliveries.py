@@ -16,6 +16,7 @@ from passend_consumerkit.delivery import (
     DLQ_GROUP,
     DLQ_OFFSET,
     DLQ_PARTITION,
+    DLQ_REASON,
     DLQ_STAGE,
     DLQ_TOPIC,
     Failure,
@@ -103,12 +104,13 @@ def test_dead_letter_headers_carry_reason_and_origin_then_the_original_headers()
     original = record_of(event())
     original.headers.append(("dlq-error", b"from an earlier dead-lettering"))
     headers = dead_letter_headers(Failure(original, "handle", RuntimeError("boom")), "svc.p")
-    as_dict = dict(headers[:7])
+    as_dict = dict(headers[:8])
     assert as_dict[DLQ_ERROR] == b"RuntimeError: boom"
+    assert as_dict[DLQ_REASON] == b"handler-failed"
     assert as_dict[DLQ_STAGE] == b"handle"
     assert (as_dict[DLQ_TOPIC], as_dict[DLQ_PARTITION], as_dict[DLQ_OFFSET]) == (b"t", b"2", b"7")
     assert as_dict[DLQ_GROUP] == b"svc.p"
-    assert headers[7:] == [h for h in original.headers if not h[0].startswith("dlq-")]
+    assert headers[8:] == [h for h in original.headers if not h[0].startswith("dlq-")]
 
 
 def test_a_long_error_is_cut_short() -> None:
@@ -127,3 +129,32 @@ def test_reaction_ids_are_deterministic_per_reactor_cause_and_index() -> None:
     cause = uuid.uuid4()
     assert reaction_id("r", cause) == reaction_id("r", cause, 0)
     assert len({reaction_id("r", cause), reaction_id("r", cause, 1), reaction_id("s", cause)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "says"),
+    [
+        # Zero bytes make a JSON parser guess UTF-16: the reason must not read like a codec.
+        (b"\x00\x9c\xff garbage \x00", "not-text", "not UTF-8 text"),
+        (b"\xc3\x28 {}", "not-text", "not UTF-8 text"),
+        (b"{nope", "not-json", "not JSON"),
+        (b"[1]", "not-an-event", "not an event"),
+    ],
+)
+def test_a_garbage_record_is_set_aside_with_its_reason_in_words(
+    value: bytes, code: str, says: str
+) -> None:
+    parsed = parse_record(Record(value, record_of(event()).headers))
+    assert isinstance(parsed, Failure)
+    assert (parsed.reason_code, parsed.stage) == (code, "parse")
+    assert says in parsed.reason
+    assert "codec" not in parsed.reason
+    assert dict(dead_letter_headers(parsed, "svc.p"))[DLQ_REASON] == code.encode()
+
+
+def test_parse_records_names_the_unknown_types_it_skipped() -> None:
+    unknown: list[str] = []
+    future = record_of(event(type="nl.passend.future.Thing.v9"))
+    _, _, skipped = parse_records([record_of(event()), future, future], unknown)
+    assert skipped == 2
+    assert unknown == ["nl.passend.future.Thing.v9"] * 2

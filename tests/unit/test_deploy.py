@@ -24,6 +24,8 @@ from passend_assignment.directory_file import ENV_VAR as ASSIGNMENT_DIRECTORY_FI
 from passend_backbone import opscli
 from passend_backbone.kafka_settings import KafkaSecuritySettings
 from passend_backbone.settings import ServiceSettings
+from passend_backbone.topics import Durability, TopicSettings, load_catalogue
+from passend_backbone.topics import plan as plan_topics
 from passend_contracts import topics
 from passend_devstack.catalog import default_services
 from passend_gateway.config import GatewayConfig
@@ -34,6 +36,7 @@ DEPLOY = ROOT / "deploy"
 SERVICES = ("intake", "assignment", "trajectory", "notifications", "gateway")
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     ServiceSettings,
+    TopicSettings,
     KafkaSecuritySettings,
     NotificationSettings,
     GatewayConfig,
@@ -43,12 +46,13 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
 
 def _read_from_environ() -> set[str]:
     """Variables some modules read straight from the environment, not via a settings class."""
-    from passend_intake import retention
+    from passend_intake import privacy, pupil_keys, retention
 
     portal = (ROOT / "services/portal/passend_portal/settings.py").read_text()
     services = ("intake", "assignment", "trajectory", "notifications")
     return (
         {ASSIGNMENT_DIRECTORY_FILE, retention.ENV_VAR, retention.POLL_ENV_VAR}
+        | {pupil_keys.SEALING_SETTING, privacy.SECOND_OFFICER_SETTING}
         | set(re.findall(r'"(PORTAL_[A-Z_]+)"', portal))
         | {f"PORTAL_{name.upper()}_URL" for name in services}
     )
@@ -124,8 +128,8 @@ def test_compose_service_variables_are_read_by_a_setting_and_documented() -> Non
         env = service["environment"]
         assert set(env) - known == set(), f"{name} sets variables no setting reads"
         assert set(env) - documented == set(), f"{name} sets undocumented variables"
-        if name == "portal":
-            continue  # no database, no broker (test_the_portal_is_in_compose)
+        if name in ("portal", "topics"):
+            continue  # no database (test_the_portal_is_in_compose, ..._keep_events_forever)
         assert env["KAFKA_BROKER_KIND"] == "kafka"  # idempotent producer in production
         svc = service["build"]["args"]["SERVICE"]
         assert env["DATABASE_URL"].endswith(f"/passend_{svc}"), "each service its own database"
@@ -173,12 +177,30 @@ def test_compose_start_order_waits_for_health_topics_and_migrations() -> None:
 
 
 def test_compose_event_topics_keep_events_forever() -> None:
-    script = " ".join(compose()["services"]["topics"]["command"])
-    assert "retention.ms=-1" in script
-    assert "min.insync.replicas" in script
-    assert f"--partitions {topics.PARTITIONS}" in script
+    """The topics step is the one operator command, with the plan every image carries."""
+    step = compose()["services"]["topics"]
+    assert step["entrypoint"] == ["passend-ops"] and step["command"] == ["topics", "apply"]
+    assert step["restart"] == "no"
+    assert {"KAFKA_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS"} <= set(step["environment"])
+    scripts = tomllib.loads((ROOT / "backbone/pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["passend-ops"] == "passend_backbone.ops:main"
+    configs = Durability().configs()
+    assert configs["retention.ms"] == "-1" and "min.insync.replicas" in configs
+    plan = {t.name: t for t in plan_topics(load_catalogue())}
     for topic in topics.ALL:
-        assert topic in script
+        assert plan[topic].partitions == topics.PARTITIONS
+
+
+def test_kubernetes_runs_the_topics_step_as_a_job() -> None:
+    (job,) = k8s_by_kind()["Job"]
+    assert job["metadata"]["name"] == "passend-topics"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["passend-ops"] and container["args"] == ["topics", "apply"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    config = {c["metadata"]["name"]: c["data"] for c in k8s_by_kind()["ConfigMap"]}
+    shared = config["passend-config"]
+    assert int(shared["KAFKA_MIN_INSYNC_REPLICAS"]) >= 2, "production: two in-sync copies"
+    assert int(shared["KAFKA_REPLICATION_FACTOR"]) > int(shared["KAFKA_MIN_INSYNC_REPLICAS"])
 
 
 def test_dockerfile_entrypoint_is_the_service_console_script() -> None:
@@ -326,7 +348,7 @@ def test_the_portal_is_in_the_kubernetes_manifests() -> None:
     assert shared["AUTH_JWKS"].startswith("http://passend-portal.")
 
 
-@pytest.mark.parametrize("script", ["deploy/k8s/generate.py"])
+@pytest.mark.parametrize("script", ["deploy/k8s/generate.py", "deploy/kafka/generate.py"])
 def test_generated_manifests_are_current(script: str) -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / script), "--check"], capture_output=True, text=True

@@ -31,6 +31,17 @@ TEMPLATES: dict[str, str] = {
         "Gegevens van leerling {pupil_ref} gewist door {erased_by} (reden: {reason}); "
         "de sleutel is vernietigd"
     ),
+    "nl.passend.intake.CaseErased": (
+        "Leerlinggegevens van deze casus gewist door {erased_by}; gevraagd door: {requested_by}"
+    ),
+    "nl.passend.intake.ErasureRequested": (
+        "Verzoek tot wissing van leerling {pupil_ref} toegekend door {decided_by} "
+        "(gevraagd door: {requested_by}; grond: {grounds})"
+    ),
+    "nl.passend.intake.ErasureConfirmed": (
+        "Wissing bevestigd door tweede functionaris {confirmed_by}"
+    ),
+    "nl.passend.intake.ErasureRejected": "Wissing niet bevestigd door {rejected_by}: {reason}",
     # assignment
     "nl.passend.assignment.SwvConfigured": "Samenwerkingsverband ingericht: {name}",
     "nl.passend.assignment.WorkUnitDefined": (
@@ -45,6 +56,9 @@ TEMPLATES: dict[str, str] = {
     "nl.passend.assignment.PersonDeactivated": "{person_id} uit de lijst van medewerkers: {reason}",
     "nl.passend.assignment.SchoolRegistered": "School {school_id} ingeschreven: {name}",
     "nl.passend.assignment.SchoolHolidaysConfigured": "Schoolvakanties regio {region} ingesteld",
+    "nl.passend.assignment.TeamNoRegionConfigured": (
+        "Team NO-regio {region} ({name}) ingesteld: gemeenten {municipalities}"
+    ),
     "nl.passend.assignment.RequestRouted": (
         "Hulpvraag doorgezet naar ondersteuner {receiving_worker_id}; eerste contact uiterlijk "
         "{contact_due_on}"

@@ -9,7 +9,7 @@ log write refuses the read rather than serving it unlogged.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -30,6 +30,20 @@ _INSERT = """
 INSERT INTO case_reads (case_id, swv, reader, reader_role, on_behalf_of, purpose, view,
                         correlation_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+_INSERT_MANY = """
+INSERT INTO case_reads (case_id, swv, reader, reader_role, on_behalf_of, purpose, view,
+                        correlation_id)
+SELECT DISTINCT c, $2, $3, $4, $5, $6, $7, $8 FROM unnest($1::text[]) AS c
+"""
+_BY_READER = """
+SELECT read_id, case_id, swv, reader, reader_role, on_behalf_of, purpose, view,
+       correlation_id, read_at
+FROM case_reads
+WHERE swv = $1 AND reader = $2
+ORDER BY read_at DESC, read_id DESC
+LIMIT $3
 """
 
 _SELECT = """
@@ -121,6 +135,44 @@ async def record_read(
         correlation_id,
     )
     return True
+
+
+async def record_list_read(
+    pool: asyncpg.Pool | Any,
+    principal: Principal,
+    case_ids: Iterable[object],
+    *,
+    view: str,
+    purpose: str = ORDINARY_PURPOSE,
+    correlation_id: str | None = None,
+) -> int:
+    """Log a person's read of every case a list, inbox, agenda or report showed them (one
+    row per case, one statement); returns how many cases were logged (0 for a service)."""
+    ids = sorted({str(c) for c in case_ids if c})
+    if not ids or not is_person(principal):
+        return 0
+    target = getattr(pool, "pool", pool)  # a service context holds its pool
+    await _with_read_log(
+        target,
+        _INSERT_MANY,
+        ids,
+        principal.swv,
+        principal.subject,
+        principal.role.value,
+        None,
+        purpose,
+        view,
+        correlation_id,
+    )
+    return len(ids)
+
+
+async def reads_by(
+    pool: asyncpg.Pool, swv: str, reader: str, *, limit: int = 1000
+) -> list[CaseRead]:
+    """The logged reads of one person in tenant ``swv``, newest first."""
+    rows = await _with_read_log(pool, _BY_READER, swv, reader, limit)
+    return [CaseRead(**dict(row)) for row in rows]
 
 
 async def reads_of(

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from passend_backbone.audit.chain import verify_chains
 from passend_backbone.audit.descriptions import describe as default_describe
 from passend_backbone.audit.entries import Describe, event_entry
-from passend_backbone.audit.readlog import reads_of, record_read, required_purpose
+from passend_backbone.audit.readlog import reads_by, reads_of, record_read, required_purpose
 from passend_backbone.audit.state import StateAsOf, summary_state
 from passend_backbone.auth import Principal, Role
 from passend_backbone.auth.dependency import current_principal
@@ -66,6 +66,19 @@ def auditor(principal: Annotated[Principal, Depends(current_principal)]) -> Prin
 Auditor = Annotated[Principal, Depends(auditor)]
 
 
+def case_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """An auditor, or a privacy officer answering a pupil's request for access (GDPR art.
+    15: everything held on the pupil, who read it included); 403 otherwise."""
+    if principal.role not in (Role.AUDITOR, Role.PRIVACY_OFFICER):
+        raise HTTPException(
+            403, detail="a case's events are for the auditor and the privacy officer only"
+        )
+    return principal
+
+
+CaseReader = Annotated[Principal, Depends(case_reader)]
+
+
 def _aware(as_of: datetime | None) -> datetime | None:
     if as_of is not None and as_of.tzinfo is None:
         raise HTTPException(
@@ -112,7 +125,11 @@ def audit_router(
 
     @router.get("/cases/{case_id}/events")
     async def case_events(
-        request: Request, case_id: str, principal: Auditor, purpose: Purpose, as_of: AsOf = None
+        request: Request,
+        case_id: str,
+        principal: CaseReader,
+        purpose: Purpose,
+        as_of: AsOf = None,
     ) -> dict[str, Any]:
         """This service's events of the case (up to ``as_of``) and the logged reads of it."""
         moment = _aware(as_of)
@@ -149,6 +166,20 @@ def audit_router(
             "last_recorded_at": events[-1].recorded_at.isoformat() if events else None,
             "state": fold([e.event for e in events]) if events else None,
         }
+
+    @router.get("/reads")
+    async def reads_of_person(
+        principal: Auditor,
+        reader: Annotated[
+            str | None, Query(min_length=1, max_length=200, description="The person")
+        ] = None,
+    ) -> dict[str, Any]:
+        """What one person read in this service (single cases, lists, agendas, exports),
+        newest first: the read log per person."""
+        if reader is None:
+            raise HTTPException(422, detail="name the person: ?reader=<their id>")
+        reads = await reads_by(ctx.pool, principal.swv, reader)
+        return {"service": ctx.name, "reader": reader, "reads": [r.as_json() for r in reads]}
 
     @router.get("/verify")
     async def verify(principal: Auditor) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import structlog
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from passend_backbone.auth.keys import KeysUnavailable
 from passend_backbone.auth.principal import Principal
 from passend_backbone.auth.tokens import InvalidToken, TokenVerifier
 
@@ -40,6 +41,13 @@ async def current_principal(
             status.HTTP_401_UNAUTHORIZED,
             detail=f"invalid bearer token: {exc}",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+    except KeysUnavailable as exc:
+        # Not the caller's fault: the issuer's keys could not be fetched (yet).
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the identity provider's keys can't be fetched; try again shortly",
+            headers={"Retry-After": "10"},
         ) from exc
     structlog.contextvars.bind_contextvars(actor=principal.subject, swv=principal.swv)
     return principal

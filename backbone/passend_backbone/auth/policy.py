@@ -32,6 +32,10 @@ CASE_ROLES: frozenset[Role] = frozenset(Role) - {
     Role.PRIVACY_OFFICER,
 }
 
+# Roles that run the system: dead letters (``passend_backbone.deadletters``) and other
+# operations. Blind to cases otherwise; reading a dead letter's record is logged.
+OPERATIONS: frozenset[Role] = frozenset({Role.OPERATOR})
+
 
 @dataclass(frozen=True)
 class CaseFacts:

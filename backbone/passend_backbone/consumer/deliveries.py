@@ -66,8 +66,14 @@ def _envelope(headers: Sequence[tuple[str, bytes]], value: bytes | None) -> Clou
     return CloudEvent.model_validate(attrs)
 
 
-def parse_records(records: Sequence[Any]) -> tuple[list[Delivery], list[Failure], int]:
-    """(deliveries, failures, number of records skipped as unknown types)."""
+def parse_records(
+    records: Sequence[Any], unknown: list[str] | None = None
+) -> tuple[list[Delivery], list[Failure], int]:
+    """(deliveries, failures, number of records skipped as unknown types).
+
+    With ``unknown`` given, the type of each skipped record is appended to it (for the
+    count and the log line per type; see :func:`event_type_of`).
+    """
     deliveries: list[Delivery] = []
     failures: list[Failure] = []
     skipped = 0
@@ -80,6 +86,8 @@ def parse_records(records: Sequence[Any]) -> tuple[list[Delivery], list[Failure]
             parsed = parse_record(record)
             if parsed is None:
                 skipped += 1
+                if unknown is not None:
+                    unknown.append(event_type_of(record))
             elif isinstance(parsed, Failure):
                 failures.append(parsed)
             else:
@@ -88,6 +96,17 @@ def parse_records(records: Sequence[Any]) -> tuple[list[Delivery], list[Failure]
         if collecting:
             gc.enable()
     return deliveries, failures, skipped
+
+
+def event_type_of(record: Any) -> str:
+    """The record's ``ce_type`` header as text (``"?"`` when it has none readable)."""
+    for name, raw in record.headers or ():
+        if name == "ce_type":
+            try:
+                return str(raw.decode())[:200]
+            except (AttributeError, UnicodeDecodeError):
+                break
+    return "?"
 
 
 @dataclass(frozen=True, slots=True)

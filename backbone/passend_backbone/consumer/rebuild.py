@@ -43,7 +43,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -73,11 +73,17 @@ from passend_backbone.kafka_settings import (
     client_security_settings,
     consumer_settings,
 )
+from passend_backbone.topics import KafkaTopics, TopicInspector, lost_history
 from passend_consumerkit.delivery import DeliveryPolicy, Failure
 
 
 class RebuildConflict(RuntimeError):
     """Another rebuild of the same projection runs, or swapped while this one ran."""
+
+
+class HistoryLost(RebuildConflict):
+    """A topic the projection reads no longer starts at offset 0: its oldest events are
+    gone, so a read model built from it would silently miss them. Nothing is swapped."""
 
 
 @dataclass(frozen=True)
@@ -92,13 +98,19 @@ class RebuildProgress:
 
 @dataclass(frozen=True)
 class FailedRecord:
-    """A record the rebuild could not apply (the live consumer dead-lettered it already)."""
+    """A record the rebuild could not apply (the live consumer dead-lettered it already).
+
+    ``acknowledged_by``/``acknowledged_why``: an operator acknowledged its dead letter as
+    handled (``passend_backbone.deadletters``), so the rebuild passes over it knowingly.
+    """
 
     topic: str
     partition: int
     offset: int
     stage: str
     reason: str
+    acknowledged_by: str | None = None
+    acknowledged_why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,11 @@ class RebuildReport:
     # Processes that read the bulk: the forked workers, or 1 when it was read in-process
     # (one worker asked for, fewer than two partitions, or not called from the main thread).
     workers: int = 1
+
+    @property
+    def unacknowledged(self) -> tuple[FailedRecord, ...]:
+        """The failed records no operator acknowledged: these make the rebuild fail."""
+        return tuple(f for f in self.failed if f.acknowledged_by is None)
 
 
 async def rebuild(
@@ -134,21 +151,27 @@ async def rebuild(
     workers: int = 1,
     database_url: str | None = None,
     raw: bool = True,
+    log_starts: TopicInspector | None = None,
 ) -> RebuildReport:
     """Build the next generation of ``projection`` from offset zero and make it active.
 
     ``workers`` > 1 reads the bulk in that many processes (forked; each connects to
     ``database_url``, which it then needs); ``raw=False`` applies every event through the
-    contract even when the projection could take it as JSON.
+    contract even when the projection could take it as JSON. ``log_starts`` tells where each
+    partition's log starts (default: the broker at ``bootstrap``).
 
     Raises :class:`RebuildConflict` when another rebuild of it is running, or when the
     final catch-up under the swap lock (which holds up the live consumer) takes longer
-    than ``swap_timeout`` seconds.
+    than ``swap_timeout`` seconds; :class:`HistoryLost` when a topic it reads lost its
+    oldest records (checked before reading and again before the swap).
     """
     if workers > 1 and not database_url:
         raise ValueError("workers > 1 need database_url: each worker connects on its own")
     log = (log or default_log()).bind(projection=projection.name, service=service)
     started = time.monotonic()
+    inspector = log_starts or KafkaTopics(bootstrap)
+    read_topics = [topic_prefix + t for t in projection.topics]
+    await _refuse_lost_history(inspector, read_topics, projection.name)
     await ensure_projection(pool, projection)
     async with pool.acquire() as guard:
         # Held for the whole rebuild; released by PostgreSQL if this process dies.
@@ -167,6 +190,7 @@ async def rebuild(
             if workers > 1 and database_url:
                 forked = await build.consume_in_workers(workers, database_url, max_records)
             await build.consume_bulk(max_records)
+            await _refuse_lost_history(inspector, read_topics, projection.name)
             await build.swap(old, max_records, swap_timeout)
         finally:
             await guard.execute(
@@ -179,7 +203,7 @@ async def rebuild(
         records=build.records,
         seconds=time.monotonic() - started,
         resumed=resumed,
-        failed=tuple(build.failed),
+        failed=await _acknowledgements(pool, f"{service}.{projection.name}", build.failed),
         workers=max(1, forked),
     )
     log.info(
@@ -696,6 +720,44 @@ async def _work(job: dict[str, Any]) -> tuple[int, list[tuple[str, int, int, str
         return build.records, failed
     finally:
         await pool.close()
+
+
+async def _refuse_lost_history(
+    inspector: TopicInspector, names: Sequence[str], projection: str
+) -> None:
+    """Raise :class:`HistoryLost` when a partition of ``names`` doesn't start at offset 0."""
+    lost = lost_history(await inspector.log_starts(names))
+    if lost:
+        raise HistoryLost(
+            f"projection {projection!r} not rebuilt, the active read model stays: "
+            + "; ".join(lost)
+            + ". Restore the topic (republish from the event store of the service that "
+            "owns it: passend-<service> republish) before rebuilding."
+        )
+
+
+async def _acknowledgements(
+    pool: asyncpg.Pool, group: str, failed: Sequence[FailedRecord]
+) -> tuple[FailedRecord, ...]:
+    """``failed`` with the acknowledgements of their dead letters (consumer group ``group``)."""
+    if not failed:
+        return ()
+    if not await pool.fetchval("SELECT to_regclass('public.dead_letter_resolutions') IS NOT NULL"):
+        return tuple(failed)
+    rows = await pool.fetch(
+        'SELECT topic, "partition", "offset", resolved_by, reason '
+        "FROM public.dead_letter_resolutions "
+        "WHERE consumer_group = $1 AND resolution = 'acknowledged'",
+        group,
+    )
+    acked = {(r["topic"], r["partition"], r["offset"]): r for r in rows}
+    marked = []
+    for f in failed:
+        row = acked.get((f.topic, f.partition, f.offset))
+        if row is not None:
+            f = replace(f, acknowledged_by=row["resolved_by"], acknowledged_why=row["reason"])
+        marked.append(f)
+    return tuple(marked)
 
 
 async def _generation_schemas(conn: asyncpg.Connection, projection: str) -> dict[int, str]:

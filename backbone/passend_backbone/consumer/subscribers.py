@@ -12,7 +12,8 @@ consumer uses too: a handler that raises for one event has that event retried an
 ``retries`` failures, dead-lettered with the reason; transient failures (deadlocks,
 serialization failures, a lost database or broker connection) are retried with back-off
 for as long as they last and never dead-letter anything (:func:`is_transient`). A record
-that can't be parsed is dead-lettered at once. Unknown event types are skipped.
+that can't be parsed is dead-lettered at once. Unknown event types are skipped, counted
+(``on_unknown_type``) and logged once per type.
 
 Every consumer has its own FastStream router, so each carries its own delivery state
 (attempts per record, progress for the metrics). The same wiring runs on
@@ -54,7 +55,6 @@ from passend_backbone.consumer.schema import (
     use_schema,
 )
 from passend_backbone.eventstore.port import EventStore
-from passend_backbone.kafka_io import ensure_topics
 from passend_backbone.kafka_settings import (
     BrokerKind,
     client_security_settings,
@@ -87,6 +87,8 @@ GRACEFUL_SECONDS = 5.0
 
 # Told (consumer name, source topic) each time a record goes to a dead-letter topic.
 DeadLetterHook = Callable[[str, str], None]
+# Told (consumer name, event type) for each record skipped as a type the contracts don't know.
+UnknownTypeHook = Callable[[str, str], None]
 
 
 def group_id(service: str, consumer_name: str) -> str:
@@ -132,6 +134,7 @@ class Consumers:
         log: Any = None,
         retries: int = 3,
         on_dead_letter: DeadLetterHook | None = None,
+        on_unknown_type: UnknownTypeHook | None = None,
         broker: KafkaBroker | None = None,
         bookkeeping: Bookkeeping | None = None,
         dead_letters: DeadLetters | None = None,
@@ -158,6 +161,9 @@ class Consumers:
         self._log = log or get_logger("passend.consumer")
         self._retries = retries
         self._on_dead_letter = on_dead_letter
+        self._on_unknown_type = on_unknown_type
+        # (consumer, event type) already logged: one line per type, not one per record.
+        self._unknown_logged: set[tuple[str, str]] = set()
         self._own_broker = broker is None
         self._prefix = topic_prefix
         self.broker = broker or new_broker(bootstrap, kind)
@@ -224,7 +230,10 @@ class Consumers:
         async def handle(records: Any, message: KafkaMessage) -> None:
             started = hoptrace.now() if hoptrace.on else 0
             todo, aside = delivery.split(records)
-            parsed, unparsed, _skipped = parse_records(todo)
+            unknown: list[str] = []
+            parsed, unparsed, _skipped = parse_records(todo, unknown)
+            if unknown:
+                self._skipped_unknown(consumer.name, unknown)
             # In the order they came, so the dead-letter topic reads like the source.
             aside = sorted([*aside, *unparsed], key=lambda f: record_key(f.record))
             if projection is not None:
@@ -280,6 +289,24 @@ class Consumers:
             except HandlerFailed as exc:
                 raise RecordFailed(exc.delivery.record, exc.cause) from exc.cause
 
+    def _skipped_unknown(self, name: str, types: Sequence[str]) -> None:
+        """Count each skipped record of an unknown type; log each type once per consumer.
+
+        A newer producer may publish types this version does not know (skipped, not
+        dead-lettered); an operator still has to be able to see that it happens.
+        """
+        for event_type in types:
+            if self._on_unknown_type is not None:
+                self._on_unknown_type(name, event_type)
+            if (name, event_type) not in self._unknown_logged:
+                self._unknown_logged.add((name, event_type))
+                self._log.warning(
+                    "consumer.unknown_event_type_skipped",
+                    consumer=name,
+                    event_type=event_type,
+                    note="logged once per type; passend_unknown_event_types_skipped_total counts",
+                )
+
     def _set_aside_for(self, group: str) -> Callable[[Failure], Any]:
         async def set_aside(failure: Failure) -> None:
             record = failure.record
@@ -310,7 +337,10 @@ class Consumers:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self, producer: AIOKafkaProducer | None = None) -> None:
-        """Set up read models and dead-letter topics, join the groups, start consuming.
+        """Set up read models, join the groups, start consuming.
+
+        The dead-letter topics, like every topic, are the operator's (``passend-ops topics
+        apply``); the service's readiness says when one is missing.
 
         ``producer`` (the service's, already started) writes the dead letters; without one
         the consumers start their own.
@@ -320,17 +350,6 @@ class Consumers:
                 await check_consumer_tables(conn)
             for projection in self._projections:
                 await ensure_projection(self._pool, projection)
-        consumers: list[Projection | Reactor] = [*self._projections, *self._reactors]
-        await ensure_topics(
-            self._bootstrap,
-            [
-                # The records' topics carry the prefix, so their dead-letter topics do too.
-                contract_topics.dead_letter(self._prefix + topic, group_id(self.service, c.name))
-                for c in consumers
-                for topic in c.topics
-            ],
-            partitions=1,
-        )
         if self._dead_letters is None:
             if producer is None:
                 producer = AIOKafkaProducer(

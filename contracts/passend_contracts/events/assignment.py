@@ -149,6 +149,24 @@ class PersonDeactivated(EventPayload):
     deactivated_at: datetime
 
 
+class TeamNoRegionConfigured(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.assignment.TeamNoRegionConfigured.v1"
+    topic: ClassVar[str] = topics.ASSIGNMENT
+    meaning: ClassVar[str] = (
+        "A Team NO region of the SWV was set: its name, the municipalities it covers (CBS "
+        "codes) and its members. An escalation goes to the region that covers the pupil's "
+        "municipality (TNO); a municipality is in at most one region of an SWV. A region "
+        "with no municipalities covers none any more."
+    )
+
+    swv_id: str
+    region: str = Field(min_length=1, max_length=100)  # the id in tokens and agendas
+    name: str = Field(min_length=1, max_length=200)
+    municipalities: list[str] = Field(default_factory=list)  # CBS codes, such as GM0622
+    members: list[str] = Field(default_factory=list)  # person ids of its Team NO members
+    configured_at: datetime
+
+
 class SchoolRegistered(EventPayload):
     event_type: ClassVar[str] = "nl.passend.assignment.SchoolRegistered.v1"
     topic: ClassVar[str] = topics.ASSIGNMENT

@@ -1,6 +1,6 @@
 """Events the intake service publishes: support requests and parental consent."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 from uuid import UUID
@@ -330,4 +330,99 @@ class PupilErased(EventPayload):
     reason: ErasureReason
     category: str | None = Field(default=None, description="Retention data category")
     erased_by: str
+    erased_at: datetime
+    request_id: UUID | None = Field(
+        default=None, description="The erasure request it carried out (reason `request`)"
+    )
+    requested_by: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Who asked for the erasure, as the privacy officer recorded it",
+    )
+    confirmed_by: str | None = Field(
+        default=None, description="The second privacy officer, where the SWV requires one"
+    )
+    grounds: str | None = Field(
+        default=None, max_length=2000, description="Why: the legal ground of the decision"
+    )
+
+
+class ErasureRequested(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.ErasureRequested.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "A privacy officer recorded a request to erase a pupil (AVG art. 17) and decided to "
+        "grant it. Where the SWV requires a second officer, the erasure waits for their "
+        "confirmation; otherwise `PupilErased` follows at once."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "request_id": "0d7f7c1e-3a55-4f7e-9a0b-6c1d2e3f4a5b",
+        "pupil_ref": "ll-2024-0193",
+        "requested_by": "Moeder van de leerling, per brief van 2 december",
+        "received_on": "2026-12-02",
+        "grounds": "AVG art. 17 lid 1 sub b: de toestemming is ingetrokken",
+        "decided_by": "fg-sanne",
+        "decided_at": "2026-12-04T10:00:00+00:00",
+        "needs_confirmation": True,
+    }
+
+    request_id: UUID
+    pupil_ref: str = Field(min_length=1)
+    requested_by: str = Field(min_length=1, max_length=200)
+    received_on: date
+    grounds: str = Field(min_length=1, max_length=2000)
+    decided_by: str
+    decided_at: datetime
+    needs_confirmation: bool
+
+
+class ErasureConfirmed(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.ErasureConfirmed.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "A second privacy officer confirmed a pending erasure request; `PupilErased` "
+        "follows in the same transaction."
+    )
+
+    request_id: UUID
+    confirmed_by: str
+    confirmed_at: datetime
+
+
+class ErasureRejected(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.ErasureRejected.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The second privacy officer did not confirm a pending erasure request; nothing was erased."
+    )
+
+    request_id: UUID
+    rejected_by: str
+    reason: str = Field(min_length=1, max_length=2000)
+    rejected_at: datetime
+
+
+class CaseErased(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.CaseErased.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The pupil of this case was erased (`PupilErased`): the case's own history records "
+        "that it happened, when, why and by whom. What stays of the case is pseudonymous; "
+        "an open request was withdrawn just before (`RequestWithdrawn`), which ends the "
+        "trajectory in every service."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "reason": "request",
+        "requested_by": "Moeder van de leerling, per brief van 2 december",
+        "erased_by": "fg-sanne",
+        "confirmed_by": "fg-ahmed",
+        "erased_at": "2026-12-04T10:05:00+00:00",
+    }
+
+    case_id: UUID
+    reason: ErasureReason
+    requested_by: str | None = None
+    erased_by: str
+    confirmed_by: str | None = None
     erased_at: datetime

@@ -18,6 +18,7 @@ from passend_backbone.correlation import correlation_id_of
 from passend_backbone.eventstore import Metadata
 from passend_backbone.http_errors import problem_responses
 from passend_backbone.service import ServiceContext
+from passend_contracts.municipalities import display_name
 
 
 def directory_router(ctx: ServiceContext) -> APIRouter:
@@ -26,7 +27,8 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
     @router.get("/directory")
     async def get_directory(principal: CurrentPrincipal) -> dict[str, Any]:
         """The caller's SWV: settings (with its calendar policy, W26), work units, workers
-        (expertise is public, W27), schools and school holidays."""
+        (expertise is public, W27), schools, school holidays and Team NO regions (TNO: the
+        municipalities each covers, by CBS code and name, and its members)."""
         state, version = await load_directory(ctx.store, principal.swv)
         if state.settings is None:
             raise Refusal.not_found("tenant", f"directory of {principal.swv} not found")
@@ -41,6 +43,13 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
                 region: [p.model_dump(mode="json") for p in h.periods]
                 for region, h in state.holidays.items()
             },
+            "team_no_regions": [
+                {
+                    **r.model_dump(mode="json"),
+                    "municipality_names": {c: display_name(c) for c in r.municipalities},
+                }
+                for _, r in sorted(state.regions.items())
+            ],
         }
 
     @router.put(

@@ -26,7 +26,7 @@ from passend_assignment.schemas import (
 )
 from passend_assignment.streams import load_case, load_directory
 from passend_backbone import tenancy
-from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.commands import Refusal
 from passend_backbone.consumer.readmodel import tenant_read_model
@@ -49,11 +49,16 @@ def _not_ready() -> Refusal:
 def views_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["views"])
 
-    async def board(principal: Principal, rows: list[Any]) -> list[BoardCaseOut]:
-        """The rows within the caller's reach, with the time left on their deadlines."""
+    async def board(principal: Principal, rows: list[Any], view: str) -> list[BoardCaseOut]:
+        """The rows within the caller's reach, with the time left on their deadlines; every
+        case shown is logged as read by the person (``view``: which list showed it)."""
         directory, _ = await load_directory(ctx.store, principal.swv)
         now = ctx.clock()
-        return [BoardCaseOut.of(r, _left(r, directory, now)) for r in visible_rows(principal, rows)]
+        shown = [
+            BoardCaseOut.of(r, _left(r, directory, now)) for r in visible_rows(principal, rows)
+        ]
+        await record_list_read(ctx.pool, principal, (c.case_id for c in shown), view=view)
+        return shown
 
     async def reachable_case(principal: Principal, case_id: UUID) -> CaseState:
         async with tenancy.tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
@@ -112,7 +117,7 @@ def views_router(ctx: ServiceContext) -> APIRouter:
                 rows = await views.inbox(conn, principal.swv, worker_id)
         except ProjectionNotSetUp:
             raise _not_ready() from None
-        return await board(principal, rows)
+        return await board(principal, rows, "assignment.inbox")
 
     @router.get("/work-units/{work_unit_id}/queue")
     async def queue(work_unit_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:
@@ -124,7 +129,7 @@ def views_router(ctx: ServiceContext) -> APIRouter:
                 rows = await views.queue(conn, principal.swv, work_unit_id)
         except ProjectionNotSetUp:
             raise _not_ready() from None
-        return await board(principal, rows)
+        return await board(principal, rows, "assignment.queue")
 
     @router.get("/caseloads")
     async def caseloads(
@@ -171,7 +176,7 @@ def views_router(ctx: ServiceContext) -> APIRouter:
                 rows = await views.open_deadlines(conn, principal.swv, worker_id)
         except ProjectionNotSetUp:
             raise _not_ready() from None
-        return await board(principal, rows)
+        return await board(principal, rows, "assignment.deadlines")
 
     @router.get("/lead-times")
     async def lead_times(principal: CurrentPrincipal) -> LeadTimesOut:

@@ -9,6 +9,7 @@ from aiokafka.errors import KafkaError
 
 from passend_backbone import kafka_io
 from passend_backbone.kafka_settings import BrokerKind
+from passend_backbone.topics import KafkaTopics
 from passend_consumerkit.thin import kafka_record
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
@@ -21,8 +22,22 @@ class BrokerUnavailable(ConnectionError):
     back-off for as long as the broker is away, and the event is never dead-lettered."""
 
 
+class RegionTopicMissing(Exception):
+    """The region's integration topic does not exist: the operator's topics step makes it
+    (``passend-ops topics apply``); the gateway never creates a topic."""
+
+    def __init__(self, region: str, missing: list[str]) -> None:
+        super().__init__(
+            f"integration topic(s) {', '.join(missing)} of region {region!r} do not exist: "
+            "run `passend-ops topics apply` (deploy/README.md, Topics)"
+        )
+        self.region = region
+        self.missing = missing
+
+
 class Publisher:
-    """One producer for every region's topics, started on first use, creating topics once."""
+    """One producer for every region's topics, started on first use. It never creates a
+    topic: a region whose topics are missing raises :class:`RegionTopicMissing`."""
 
     def __init__(
         self, bootstrap: str, kind: BrokerKind, thin: ApiUrls | None, topic_prefix: str = ""
@@ -34,6 +49,7 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self._ready_regions: set[str] = set()
+        self._inspector = KafkaTopics(bootstrap)
 
     def topics_of(self, region: str) -> list[str]:
         """The topics a region's events go to: the filtered stream, and thin if enabled."""
@@ -51,7 +67,10 @@ class Publisher:
         try:
             producer = await self._started()
             if region not in self._ready_regions:
-                await kafka_io.ensure_topics(self._bootstrap, self.topics_of(region))
+                found = await self._inspector.describe(self.topics_of(region))
+                missing = [name for name, state in found.items() if state is None]
+                if missing:
+                    raise RegionTopicMissing(region, missing)
                 self._ready_regions.add(region)
             key, headers, value = event.to_kafka()
             await producer.send_and_wait(

@@ -7,14 +7,18 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import structlog
 
 from passend_backbone.eventstore import EventStore
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_gateway import unpublished
 from passend_gateway.policy import MUNICIPALITY, Audience, case_of
-from passend_gateway.publisher import Publisher
+from passend_gateway.publisher import Publisher, RegionTopicMissing
 from passend_gateway.routing import Route, decide
+
+_log = structlog.get_logger("passend.gateway")
 
 
 class IntegrationReactor:
@@ -74,7 +78,16 @@ class IntegrationReactor:
         if decision.released:
             await conn.execute("DELETE FROM held_events WHERE case_id = $1", case_id)
         for region, shown in decision.publish:
-            await self.publisher.publish(region, shown)
+            if await unpublished.waiting(conn, region):
+                await unpublished.park(conn, region, shown)  # in order behind the waiting
+                continue
+            try:
+                await self.publisher.publish(region, shown)
+            except RegionTopicMissing as exc:
+                # One region's missing topic must not stall the others: park it (in this
+                # transaction) and send it once the operator made the topic.
+                _log.error("integration_topic_missing", region=region, problem=str(exc))
+                await unpublished.park(conn, region, shown)
 
 
 def _route_fields(row: asyncpg.Record) -> dict[str, Any]:

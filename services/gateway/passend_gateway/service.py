@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from passend_backbone.audit.router import audit_router
 from passend_backbone.service import ServiceContext, ServiceSpec
 from passend_backbone.settings import ServiceSettings
+from passend_gateway import unpublished
 from passend_gateway.config import GatewayConfig
 from passend_gateway.held import held_event_gauges
 from passend_gateway.publisher import Publisher
@@ -48,6 +49,6 @@ def build_spec(settings: ServiceSettings, config: GatewayConfig) -> ServiceSpec:
         migrations="passend_gateway.migrations",
         create_app=create_app,
         reactors=(IntegrationReactor(publisher),),
-        gauges=(held_event_gauges,),
-        background=(close_publisher,),
+        gauges=(held_event_gauges, unpublished.unpublished_gauges),
+        background=(close_publisher, unpublished.sender(publisher)),
     )

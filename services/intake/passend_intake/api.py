@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
@@ -18,6 +18,7 @@ from passend_intake.access import READERS, case_facts, no_such_case, require_rol
 from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
 from passend_intake.api_consent import consent_router, internal_router, parent_router
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
+from passend_intake.api_privacy import privacy_router
 from passend_intake.domain.state import CaseState, evolve
 from passend_intake.schemas import (
     Accepted,
@@ -122,13 +123,14 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         responses=READ_ERRORS,
     )
     async def list_requests(
+        request: Request,
         principal: CurrentPrincipal,
         school_id: Annotated[str, Path(min_length=1, max_length=64, examples=["school-04ab"])],
         limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
         offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
     ) -> list[RequestSummary]:
         require_school_access(principal, school_id)
-        return await queries.school_requests(
+        found = await queries.school_requests(
             ctx.pool,
             principal.swv,
             school_id,
@@ -136,6 +138,15 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
             offset=offset,
             visible=lambda facts: sees_case(principal, facts),
         )
+        # A list shows the cases too: every one it showed is logged as read.
+        await record_list_read(
+            ctx.pool,
+            principal,
+            (r.case_id for r in found),
+            view="intake.school_requests",
+            correlation_id=correlation_id(request),
+        )
+        return found
 
     @router.get(
         "/requests/{case_id}",
@@ -224,6 +235,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, CaseState())))
     app.include_router(parent_router(ctx))
     app.include_router(internal_router(ctx))
+    app.include_router(privacy_router(ctx))
     return app
 
 

@@ -2,7 +2,8 @@
 
 The events stay as they are (append-only, hash chain intact): their ciphertext can no
 longer be opened, so every read model, projection rebuild and topic replay shows the
-identity as erased. What remains is pseudonymous (``pupil_ref``, the case's facts).
+identity as erased. What remains is pseudonymous (``pupil_ref``, the case's facts), and
+each case's own history records the erasure (``CaseErased``).
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from typing import Literal
 
 import asyncpg
 
-from passend_backbone.eventstore import EventStore, Metadata, NewEvent
-from passend_contracts import registry
-from passend_contracts.events.intake import RequestSubmitted
+from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.consumer.schema import ProjectionNotSetUp
+from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_contracts.events.intake import ErasureReason, PupilErased, RequestSubmitted
 from passend_intake import consent_links
-
-# Proposed contract event (contracts/passend_contracts/events/intake.py); while the
-# contracts lack it, the erasure is recorded in ``pupil_erasures`` only.
-PUPIL_ERASED = "nl.passend.intake.PupilErased.v1"
+from passend_intake.domain.decider import CASE
+from passend_intake.domain.erasure import ErasureDecision, case_erasure
+from passend_intake.projections import RequestsProjection
 
 Reason = Literal["request", "retention"]
+_ATTEMPTS = 5
 
 
 async def erase_pupil(
@@ -36,6 +38,8 @@ async def erase_pupil(
     category: str | None = None,
     expected_cases: int | None = None,
     store: EventStore | None = None,
+    decision: ErasureDecision | None = None,
+    conn: asyncpg.Connection | None = None,
 ) -> bool:
     """Delete the pupil's key (crypto-shredding) and record that it happened, atomically.
 
@@ -46,64 +50,122 @@ async def erase_pupil(
     submitted cases than that: a new request came in since the candidate was chosen. The
     key row is locked first, so a submission encrypting with it either committed before
     (and is counted) or waits and makes a new key. With ``store`` a ``PupilErased`` event
-    is appended when the contracts define it. True when a key was deleted.
+    is appended, and every case of the pupil records ``CaseErased`` in its own history (an
+    open one withdrawn first: :func:`passend_intake.domain.erasure.case_erasure`); a case
+    command racing it makes the whole erasure run again. ``conn``: erase inside the
+    caller's transaction (the privacy officer's command). True when a key was deleted.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT key_id FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR UPDATE",
+    closed = await _closed_cases(pool, swv) if store is not None else set()
+    args = (swv, pupil_ref, erased_by, now, reason, category, expected_cases, store, decision)
+    if conn is not None:
+        # The caller's transaction: a lost race (ConcurrencyError) rolls it back whole, and
+        # the caller's command runs again (passend_backbone.commands.execute).
+        return await _erase(conn, *args, closed)
+    for attempt in range(_ATTEMPTS):
+        try:
+            async with pool.acquire() as own, own.transaction():
+                return await _erase(own, *args, closed)
+        except ConcurrencyError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+async def _closed_cases(pool: asyncpg.Pool, swv: str) -> set[uuid.UUID]:
+    """Cases whose trajectory closed (W21): erasing their pupil does not withdraw them."""
+    try:
+        async with tenant_read_model(pool, RequestsProjection.name, swv) as conn:
+            rows = await conn.fetch(
+                "SELECT case_id FROM case_progress WHERE closed_at IS NOT NULL AND swv = $1", swv
+            )
+    except ProjectionNotSetUp:  # a fresh store: nothing is known to be closed
+        return set()
+    return {r["case_id"] for r in rows}
+
+
+async def _erase(
+    conn: asyncpg.Connection,
+    swv: str,
+    pupil_ref: str,
+    erased_by: str,
+    now: datetime,
+    reason: Reason,
+    category: str | None,
+    expected_cases: int | None,
+    store: EventStore | None,
+    decision: ErasureDecision | None,
+    closed: set[uuid.UUID],
+) -> bool:
+    row = await conn.fetchrow(
+        "SELECT key_id FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR UPDATE",
+        swv,
+        pupil_ref,
+    )
+    if row is None:
+        return False
+    case_ids: list[uuid.UUID] = [
+        r["stream_id"]
+        for r in await conn.fetch(
+            "SELECT stream_id::uuid AS stream_id FROM public.events WHERE event_type = $1 "
+            "AND swv = $2 AND data->>'pupil_ref' = $3",
+            RequestSubmitted.event_type,
             swv,
             pupil_ref,
         )
-        if row is None:
-            return False
-        case_ids: list[uuid.UUID] = [
-            r["stream_id"]
-            for r in await conn.fetch(
-                "SELECT stream_id::uuid AS stream_id FROM public.events WHERE event_type = $1 "
-                "AND swv = $2 AND data->>'pupil_ref' = $3",
-                RequestSubmitted.event_type,
-                swv,
-                pupil_ref,
-            )
-        ]
-        if expected_cases is not None and len(case_ids) != expected_cases:
-            return False
-        await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", row["key_id"])
-        # The links could no longer be derived anyway; voided, none can be used either.
-        await consent_links.void_cases(conn, case_ids, now)
-        await conn.execute(
-            "INSERT INTO public.pupil_erasures "
-            "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            row["key_id"],
-            swv,
-            pupil_ref,
-            erased_by,
-            now,
-            reason,
-            category,
-        )
-        if store is not None and PUPIL_ERASED in registry.EVENT_TYPES:
-            payload = registry.EVENT_TYPES[PUPIL_ERASED].model_validate(
-                {
-                    "pupil_ref": pupil_ref,
-                    "key_id": str(row["key_id"]),
-                    "reason": reason,
-                    "category": category,
-                    "erased_by": erased_by,
-                    "erased_at": now.isoformat(),
-                }
-            )
-            await store.append(
-                f"pupil-erasure:{row['key_id']}",
-                0,
-                [NewEvent.of(payload)],
-                Metadata(
-                    swv=swv,
-                    actor=erased_by,
-                    correlation_id=str(uuid.uuid4()),
-                    causation_id=f"erasure:{row['key_id']}",
-                ),
-                conn=conn,
-            )
+    ]
+    if expected_cases is not None and len(case_ids) != expected_cases:
+        return False
+    await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", row["key_id"])
+    # The links could no longer be derived anyway; voided, none can be used either.
+    await consent_links.void_cases(conn, case_ids, now)
+    await conn.execute(
+        "INSERT INTO public.pupil_erasures "
+        "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        row["key_id"],
+        swv,
+        pupil_ref,
+        erased_by,
+        now,
+        reason,
+        category,
+    )
+    if store is None:
         return True
+    correlation = str(uuid.uuid4())
+    meta = Metadata(
+        swv=swv,
+        actor=erased_by,
+        correlation_id=correlation,
+        causation_id=f"erasure:{row['key_id']}",
+    )
+    erased = PupilErased(
+        pupil_ref=pupil_ref,
+        key_id=row["key_id"],
+        reason=ErasureReason(reason),
+        category=category,
+        erased_by=erased_by,
+        erased_at=now,
+        request_id=decision.request_id if decision else None,
+        requested_by=decision.requested_by if decision else None,
+        confirmed_by=decision.confirmed_by if decision else None,
+        grounds=decision.grounds if decision else None,
+    )
+    await store.append(f"pupil-erasure:{row['key_id']}", 0, [NewEvent.of(erased)], meta, conn=conn)
+    for case_id in case_ids:
+        records = await store.read_stream(str(case_id), conn=conn)
+        state = CASE.fold_stored(records)
+        events = case_erasure(
+            state,
+            case_id,
+            reason=ErasureReason(reason),
+            erased_by=erased_by,
+            now=now,
+            decision=decision,
+            still_open=case_id not in closed,
+        )
+        if events:
+            await store.append(
+                str(case_id), len(records), [NewEvent.of(e) for e in events], meta, conn=conn
+            )
+    return True

@@ -1,4 +1,10 @@
-"""Per-pupil AES-GCM keys, and encrypting the pupil's identity with them (crypto-shredding)."""
+"""Per-pupil AES-GCM keys, and encrypting the pupil's identity with them (crypto-shredding).
+
+A pupil's key is stored *sealed* under the key-encryption keys of
+``INTAKE_KEY_ENCRYPTION_KEYS`` (:mod:`passend_backbone.sealing`), never in the clear: a
+database dump, a backup or the WAL holds no key that opens anything without them, and a
+deleted key row cannot be brought back to life from the KEK alone.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,13 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from passend_backbone.sealing import KeyRing, NotOpened, SealingKeyMissing, ring_from_environment
 from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake.domain.identity import PupilIdentity, age_on
 
 _NONCE_BYTES = 12
+SEALING_SETTING = "INTAKE_KEY_ENCRYPTION_KEYS"
+_rings: dict[str, KeyRing] = {}
 
 
 _KEY_OF_PUPIL = (
@@ -31,6 +40,35 @@ _KEY_OF_PUPIL = (
 
 def _new_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
+
+
+def key_ring() -> KeyRing:
+    """The key-encryption keys from the environment (read again when they change)."""
+    text = os.environ.get(SEALING_SETTING, "")
+    ring = _rings.get(text)
+    if ring is None:
+        ring = _rings[text] = ring_from_environment(SEALING_SETTING)
+    return ring
+
+
+def check_key_ring() -> None:
+    """Stops the process at start, naming the variable, when the KEKs are missing or bad."""
+    try:
+        key_ring()
+    except SealingKeyMissing as exc:
+        raise SystemExit(f"configuration error:\n  {exc}") from None
+
+
+def _context(swv: str, pupil_ref: str) -> str:
+    # A sealed key opens only on its own row: copied onto another pupil it does not.
+    return f"passend-intake/pupil-key/{swv}/{pupil_ref}"
+
+
+def _opened(sealed: bytes, swv: str, pupil_ref: str) -> bytes:
+    try:
+        return key_ring().open(sealed, _context(swv, pupil_ref))
+    except NotOpened as exc:
+        raise IdentityUnreadable(f"the key of pupil {pupil_ref} does not open: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -54,9 +92,10 @@ async def get_or_create_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) 
         # One statement: the new key if this inserted it, else the stored one (locked).
         # A key another transaction made but had not committed when this statement began
         # is waited for, then not seen by this statement's snapshot: the loop asks again.
-        row = await conn.fetchrow(_KEY_OF_PUPIL, swv, pupil_ref, uuid4(), _new_key())
+        sealed = key_ring().seal(_new_key(), _context(swv, pupil_ref))
+        row = await conn.fetchrow(_KEY_OF_PUPIL, swv, pupil_ref, uuid4(), sealed)
         if row is not None:
-            return PupilKey(row["key_id"], bytes(row["key"]))
+            return PupilKey(row["key_id"], _opened(bytes(row["key"]), swv, pupil_ref))
     raise RuntimeError(f"the key of pupil {pupil_ref} kept being erased while it was made")
 
 
@@ -66,8 +105,46 @@ async def key_by_id(conn: asyncpg.Connection, key_id: str) -> PupilKey | None:
         parsed = UUID(key_id)
     except ValueError:
         return None
-    row = await conn.fetchrow("SELECT key_id, key FROM public.pupil_keys WHERE key_id = $1", parsed)
-    return PupilKey(row["key_id"], bytes(row["key"])) if row else None
+    row = await conn.fetchrow(
+        "SELECT key_id, key, swv, pupil_ref FROM public.pupil_keys WHERE key_id = $1", parsed
+    )
+    if row is None:
+        return None
+    return PupilKey(row["key_id"], _opened(bytes(row["key"]), row["swv"], row["pupil_ref"]))
+
+
+async def reseal_keys(pool: asyncpg.Pool, *, batch: int = 500) -> int:
+    """Seal every key sealed with an earlier key-encryption key with the current one.
+
+    After a KEK rotation (the new KEK first in ``INTAKE_KEY_ENCRYPTION_KEYS``, the old one
+    still listed): once this returns, the old KEK can be removed. Returns how many keys were
+    resealed; running it again reseals none.
+    """
+    ring = key_ring()
+    resealed = 0
+    after: UUID | None = None
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT key_id, key, swv, pupil_ref FROM public.pupil_keys "
+                "WHERE $1::uuid IS NULL OR key_id > $1 ORDER BY key_id LIMIT $2 FOR UPDATE",
+                after,
+                batch,
+            )
+            if not rows:
+                return resealed
+            for row in rows:
+                sealed = bytes(row["key"])
+                if ring.needs_reseal(sealed):
+                    context = _context(row["swv"], row["pupil_ref"])
+                    fresh = ring.seal(ring.open(sealed, context), context)
+                    await conn.execute(
+                        "UPDATE public.pupil_keys SET key = $2 WHERE key_id = $1",
+                        row["key_id"],
+                        fresh,
+                    )
+                    resealed += 1
+            after = rows[-1]["key_id"]
 
 
 def _aad(swv: str, pupil_ref: str) -> bytes:

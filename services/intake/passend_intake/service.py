@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from passend_backbone.service import ServiceSpec
 from passend_contracts import topics
+from passend_intake import erasure_ledger, pupil_keys
 from passend_intake.api import create_app
 from passend_intake.projections import RequestsProjection
 from passend_intake.retention import retention_job
@@ -16,4 +17,8 @@ SPEC = ServiceSpec(
     projections=(RequestsProjection(),),
     # Erases pupils whose retention period after closure passed (INTAKE_RETENTION).
     background=(retention_job(),),
+    # No start without the key-encryption keys the pupils' keys are sealed with.
+    config=(pupil_keys.check_key_ring,),
+    # After a restore from a backup: the erasures recorded since, applied before serving.
+    before_serving=(erasure_ledger.reapply_before_serving,),
 )

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from passend_backbone.auth import Role
 from passend_backbone.auth.dependency import CurrentPrincipal
 from passend_backbone.commands import IdempotencyHeader, Refusal, StoredAnswer
+from passend_backbone.http_errors import COMMAND_ERRORS
 from passend_backbone.service import ServiceContext
 from passend_backbone.tenancy import tenant_transaction
 from passend_contracts import topics
-from passend_contracts.registry import EVENT_TYPES
+from passend_contracts.integration import MUNICIPALITY_FIELDS
+from passend_contracts.municipalities import MunicipalityCode
 from passend_notifications.access import require
+from passend_notifications.config import NotificationSettings
 from passend_notifications.domain.templates import DEFAULTS, TemplateError, validate
 from passend_notifications.idempotent import NO_CONTENT, write_once
 from passend_notifications.recipients import is_mailbox
+from passend_notifications.secret_box import SecretBox, SecretNotOpened, context_of
 
-# Webhooks carry other services' events; this service's own are not offered (a webhook
-# about a webhook delivery would feed itself).
-# Only case events: a webhook delivery belongs to a case's record.
-SUBSCRIBABLE = frozenset(
-    t
-    for t, cls in EVENT_TYPES.items()
-    if cls.topic != topics.NOTIFICATIONS and "case_id" in cls.model_fields
-)
+# R: webhooks are an integration channel, not a side door: a subscriber is a
+# municipality's system and gets what its integration topic carries - the allow-listed
+# event types and fields of the cases of its own municipality, nothing else.
+SUBSCRIBABLE = frozenset(MUNICIPALITY_FIELDS)
+MAX_OVERLAP_SECONDS = 30 * 24 * 3600
 
 
 class ContactIn(BaseModel):
@@ -52,23 +54,57 @@ class TemplateView(BaseModel):
 
 class SubscriptionIn(BaseModel):
     url: AnyHttpUrl
-    event_types: list[str] = Field(min_length=1)
-    secret: str = Field(min_length=32, description="Shared secret for the HMAC-SHA256 signature")
+    # A CBS code of a municipality that exists today (422 naming the list otherwise).
+    municipality: MunicipalityCode = Field(
+        description="The municipality whose cases it receives (CBS code, e.g. GM0606): the "
+        "same cases as its topic passend.integration.<municipality>",
+    )
+    event_types: list[str] = Field(
+        min_length=1, description="Event types of the integration allow-list it wants"
+    )
+    secret: str = Field(
+        min_length=32, max_length=500, description="Shared secret for the HMAC-SHA256 signature"
+    )
+
+
+class SecretRotationIn(BaseModel):
+    secret: str = Field(min_length=32, max_length=500, description="The new shared secret")
+    overlap_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        le=MAX_OVERLAP_SECONDS,
+        description="How long the previous secret signs too, so the receiver can switch",
+    )
 
 
 class SubscriptionView(BaseModel):
     id: UUID
     url: str
+    municipality: str
     event_types: list[str]
     active: bool
     created_at: datetime
+    secret_rotated_at: datetime | None = None
+    previous_valid_until: datetime | None = Field(
+        default=None, description="Until when the previous secret signs too (a rotation)"
+    )
+
+
+def _box(settings: NotificationSettings) -> SecretBox:
+    box = settings.secret_box
+    if box is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "webhook secrets can't be stored: NOTIFICATIONS_WEBHOOK_SECRET_KEY is not set",
+        )
+    return box
 
 
 def _unknown_template(name: str) -> Refusal:
     return Refusal.not_found("templates", f"no template {name!r}")
 
 
-def admin_router(ctx: ServiceContext) -> APIRouter:
+def admin_router(ctx: ServiceContext, settings: NotificationSettings) -> APIRouter:
     """The settings endpoints. Every one that writes takes an ``Idempotency-Key``."""
     router = APIRouter(tags=["settings"])
 
@@ -211,9 +247,13 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
     async def subscribe(
         body: SubscriptionIn, principal: CurrentPrincipal, key: IdempotencyHeader = None
     ) -> Response:
-        """Register an outside system's URL for some event types (operator).
+        """Register a municipality's URL for some of its integration events (operator).
 
-        With an ``Idempotency-Key`` a retried request gets the first answer (the same
+        R: the same channel as its integration topic: only the cases of ``municipality``,
+        only the event types and fields of the allow-list
+        (``passend_contracts.integration.MUNICIPALITY_FIELDS``); other types are refused
+        (422). The secret is stored sealed and never shown again. With an
+        ``Idempotency-Key`` a retried request gets the first answer (the same
         subscription) instead of making a second one.
         """
         require(principal, Role.OPERATOR)
@@ -221,19 +261,29 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
         if unknown:
             raise Refusal.invalid(
                 "webhooks",
-                f"unknown event types {unknown}; see the event catalogue for the names",
+                f"event types {unknown} are not on the integration allow-list; a webhook "
+                f"carries only {sorted(SUBSCRIBABLE)}",
                 field="event_types",
             )
+        try:
+            region = topics.region_key(body.municipality)
+        except ValueError as exc:
+            raise Refusal.invalid("webhooks", str(exc), field="municipality") from exc
+        box = _box(settings)
 
         async def work(conn: Any) -> StoredAnswer:
+            subscription_id = uuid.uuid4()
             row = await conn.fetchrow(
-                "INSERT INTO webhook_subscriptions (id, swv, url, event_types, secret, "
-                "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
-                uuid.uuid4(),
+                "INSERT INTO webhook_subscriptions (id, swv, url, municipality, region, "
+                "event_types, secret_sealed, created_by, created_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
+                subscription_id,
                 principal.swv,
                 str(body.url),
+                body.municipality,
+                region,
                 sorted(set(body.event_types)),
-                body.secret,
+                box.seal(body.secret, context_of(principal.swv, subscription_id)),
                 principal.subject,
                 ctx.clock(),
             )
@@ -243,6 +293,70 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
         return await write_once(
             ctx.commands, principal, key, "POST /webhooks", body.model_dump(mode="json"), work
         )
+
+    @router.post(
+        "/webhooks/{subscription_id}/secret",
+        response_model=SubscriptionView,
+        responses=COMMAND_ERRORS,
+    )
+    async def rotate_secret(
+        subscription_id: UUID,
+        body: SecretRotationIn,
+        principal: CurrentPrincipal,
+        key: IdempotencyHeader = None,
+    ) -> Response:
+        """Rotate the secret: the new one signs from now on, the previous one too for
+        ``overlap_seconds`` (two signatures per delivery), then only the new one.
+
+        A rotation during another's overlap ends that overlap: at most two secrets sign.
+        A secret sealed under another key-encryption key can't sign any more, so the new
+        one takes over at once (this is how deliveries parked for that reason resume).
+        404 for an unknown subscription, 409 for a removed one, 422 for the same secret.
+        """
+        require(principal, Role.OPERATOR)
+        context = context_of(principal.swv, subscription_id)
+
+        async def work(conn: Any) -> StoredAnswer:
+            row = await conn.fetchrow(
+                "SELECT secret_sealed, active FROM webhook_subscriptions "
+                "WHERE id = $1 AND swv = $2 FOR UPDATE",
+                subscription_id,
+                principal.swv,
+            )
+            if row is None:
+                raise Refusal.not_found("webhooks", "no such subscription")
+            if not row["active"]:
+                raise Refusal.conflict("webhooks", "the subscription was removed")
+            box = _box(settings)
+            current = bytes(row["secret_sealed"])
+            try:
+                opened: str | None = box.open(current, context)
+            except SecretNotOpened:
+                # Sealed under another key: it can't sign any more, so there is no overlap.
+                opened = None
+            if opened is not None and hmac.compare_digest(opened, body.secret):
+                raise Refusal.invalid(
+                    "webhooks", "the new secret is the current one", field="secret"
+                )
+            now = ctx.clock()
+            overlap = body.overlap_seconds > 0 and opened is not None
+            updated = await conn.fetchrow(
+                "UPDATE webhook_subscriptions SET secret_sealed = $3, previous_sealed = $4, "
+                "previous_valid_until = $5, secret_rotated_at = $6 "
+                "WHERE id = $1 AND swv = $2 RETURNING *",
+                subscription_id,
+                principal.swv,
+                box.seal(body.secret, context),
+                current if overlap else None,
+                now + timedelta(seconds=body.overlap_seconds) if overlap else None,
+                now,
+            )
+            view = SubscriptionView.model_validate(dict(updated))
+            return StoredAnswer(status.HTTP_200_OK, view.model_dump(mode="json"))
+
+        asked = {"subscription_id": str(subscription_id), **body.model_dump(mode="json")}
+        operation = "POST /webhooks/{subscription_id}/secret"
+        return await write_once(ctx.commands, principal, key, operation, asked, work)
 
     @router.get("/webhooks")
     async def subscriptions(principal: CurrentPrincipal) -> list[SubscriptionView]:

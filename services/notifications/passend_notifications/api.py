@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.auth import Role, sees_case
 from passend_backbone.auth.dependency import CurrentPrincipal
@@ -24,6 +24,7 @@ from passend_notifications import journal, reach
 from passend_notifications.access import require
 from passend_notifications.admin_api import admin_router
 from passend_notifications.channels.outcome import redact
+from passend_notifications.config import NotificationSettings, load_notification_settings
 from passend_notifications.domain.rules import RecipientRole
 from passend_notifications.idempotent import response_of
 from passend_notifications.projections import CaseMessages
@@ -94,11 +95,12 @@ class ParkedMessage(BaseModel):
     parked_at: datetime
 
 
-def create_app(ctx: ServiceContext) -> FastAPI:
+def create_app(ctx: ServiceContext, settings: NotificationSettings | None = None) -> FastAPI:
+    """The HTTP API; without ``settings`` they are read from ``NOTIFICATIONS_*``."""
     app = FastAPI(title="Passend notifications", version="1")
     app.include_router(_case_router(ctx))
     app.include_router(_operator_router(ctx))
-    app.include_router(admin_router(ctx))
+    app.include_router(admin_router(ctx, settings or load_notification_settings()))
     app.include_router(audit_router(ctx))  # auditors replay this service's log (issue 7)
     return app
 
@@ -170,6 +172,9 @@ def _case_router(ctx: ServiceContext) -> APIRouter:
                     found.append(UndeliverableMessage.model_validate(dict(row)))
                 if len(found) >= limit:
                     break
+        await record_list_read(
+            ctx.pool, principal, (m.case_id for m in found), view="notifications.undeliverable"
+        )
         return found
 
     return router

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from passend_notifications.domain.retry import RetryPolicy
+from passend_notifications.secret_box import SecretBox, key_ring
 
 
 class NotificationSettings(BaseSettings):
@@ -50,6 +51,11 @@ class NotificationSettings(BaseSettings):
     )
     intake_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption key of the webhook secrets at rest: 32 random bytes in "
+        "base64 (url-safe or standard). Without it no webhook can be subscribed or delivered",
+    )
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_seconds: float = Field(default=30.0, gt=0)
     backoff_cap_seconds: float = Field(default=7200.0, gt=0)
@@ -73,6 +79,8 @@ class NotificationSettings(BaseSettings):
                 f"NOTIFICATIONS_LEASE_SECONDS ({self.lease_seconds}) must exceed the longest "
                 f"send timeout ({longest})"
             )
+        if self.webhook_secret_key is not None:
+            key_ring(self.webhook_secret_key)  # a key of the wrong shape stops the start
         if self.smtp_starttls and self.smtp_tls:
             raise ValueError("set NOTIFICATIONS_SMTP_STARTTLS or NOTIFICATIONS_SMTP_TLS, not both")
         return self
@@ -84,6 +92,13 @@ class NotificationSettings(BaseSettings):
             base=timedelta(seconds=self.backoff_base_seconds),
             cap=timedelta(seconds=max(self.backoff_cap_seconds, self.backoff_base_seconds)),
         )
+
+    @property
+    def secret_box(self) -> SecretBox | None:
+        """What seals the webhook secrets at rest; None without a key-encryption key."""
+        if self.webhook_secret_key is None:
+            return None
+        return SecretBox(key_ring(self.webhook_secret_key))
 
     @property
     def lease(self) -> timedelta:

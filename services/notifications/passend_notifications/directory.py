@@ -32,9 +32,22 @@ class Contact:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A subscription's URL and sealed secrets (:mod:`passend_notifications.secret_box`)."""
+
     url: str
-    secret: str
+    secret_sealed: bytes
     active: bool
+    previous_sealed: bytes | None = None
+    previous_valid_until: datetime | None = None
+
+    def sealed_secrets(self, now: datetime) -> list[bytes]:
+        """The secrets that sign a delivery at ``now``: the previous one too during the
+        overlap of a rotation, so a receiver that has not switched yet still verifies."""
+        found = [self.secret_sealed]
+        until = self.previous_valid_until
+        if self.previous_sealed is not None and until is not None and now < until:
+            found.append(self.previous_sealed)
+        return found
 
 
 async def mailbox(db: Executor, swv: str, recipient_id: str) -> Contact | None:
@@ -133,21 +146,32 @@ async def template(db: Executor, swv: str, name: str) -> MessageTemplate:
     return MessageTemplate(name, row["subject"], row["body"], base.extra)
 
 
-async def subscriptions(db: Executor, swv: str, event_type: str) -> list[Subscription]:
-    """The SWV's active subscriptions that want ``event_type``."""
+async def subscriptions(db: Executor, swv: str, region: str, event_type: str) -> list[Subscription]:
+    """The SWV's active subscriptions of the municipality ``region`` that want ``event_type``."""
     rows = await db.fetch(
         "SELECT id, event_types FROM webhook_subscriptions "
-        "WHERE swv = $1 AND active AND $2 = ANY(event_types) ORDER BY id",
+        "WHERE swv = $1 AND region = $2 AND active AND $3 = ANY(event_types) ORDER BY id",
         swv,
+        region,
         event_type,
     )
     return [Subscription(r["id"], frozenset(r["event_types"])) for r in rows]
 
 
 async def endpoint(db: Executor, swv: str, subscription_id: UUID) -> Endpoint | None:
+    """Where a subscription's deliveries go, and its sealed secrets."""
     row = await db.fetchrow(
-        "SELECT url, secret, active FROM webhook_subscriptions WHERE swv = $1 AND id = $2",
+        "SELECT url, secret_sealed, previous_sealed, previous_valid_until, active "
+        "FROM webhook_subscriptions WHERE swv = $1 AND id = $2",
         swv,
         subscription_id,
     )
-    return Endpoint(row["url"], row["secret"], row["active"]) if row else None
+    if row is None:
+        return None
+    return Endpoint(
+        row["url"],
+        bytes(row["secret_sealed"]),
+        row["active"],
+        None if row["previous_sealed"] is None else bytes(row["previous_sealed"]),
+        row["previous_valid_until"],
+    )

@@ -16,7 +16,7 @@ from passend_contracts.events.assignment import PersonDeactivated, PersonRegiste
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import PupilErased
 from passend_contracts.events.notifications import NotificationScheduled
-from passend_notifications import directory, erasure, journal, reach
+from passend_notifications import directory, erasure, journal, reach, webhook_routes
 from passend_notifications.domain.planning import PlannedMessage, plan
 from passend_notifications.domain.rules import RecipientRole
 from passend_notifications.queue import enqueue
@@ -76,8 +76,10 @@ class Scheduler:
         case_id = UUID(str(event.data["case_id"]))
         case = await directory.learn_case(conn, event.swv, case_id, event.data)
         await reach.learn(conn, event, case_id)
-        wanted_by = await directory.subscriptions(conn, event.swv, event.type)
-        planned = plan(event, wanted_by, case)
+        planned = plan(event, case)
+        # Webhooks are an integration channel: the allow-listed fields of the cases of the
+        # subscriber's own municipality only, as on the gateway's topics.
+        planned += await webhook_routes.plan_for_event(conn, event, payload, case_id)
         if planned and await erasure.case_of_erased_pupil(conn, event.swv, case_id):
             planned = [m for m in planned if not _to_parents(m)]
         if not planned:

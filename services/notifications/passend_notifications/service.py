@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 
@@ -33,7 +34,7 @@ def build_spec(
         name="notifications",
         topic=own_topic,
         migrations="passend_notifications.migrations",
-        create_app=create_app,
+        create_app=functools.partial(create_app, settings=settings),
         projections=(CaseMessages(own_topic),),
         reactors=(Scheduler(clock, consumes),),
         background=(worker or DeliveryWorker(settings, clock=clock),),

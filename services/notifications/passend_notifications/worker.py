@@ -14,8 +14,10 @@ Once, exactly — what holds and what can't:
   the lease. The lease is the last resort for an owner that hangs while connected. A
   loop that lost its message can't hand a copy over any more: entering the data phase
   needs its ownership (below).
-- **Webhooks are at-least-once with a stable delivery id.** ``Passend-Delivery-Id`` is
-  the message id on every attempt, so a receiver that remembers ids sees each event once.
+- **Webhooks are at-least-once with a stable delivery id.** ``webhook-id`` is the
+  message id on every attempt, so a receiver that remembers ids sees each event once.
+  Each attempt is signed anew (``webhook-timestamp``, ``webhook-signature``) with the
+  subscription's secrets valid at that moment: two during a rotation's overlap.
 - **E-mail: at most two copies per message, ever; every message at least once.** No
   mail server takes part in our transaction, so a process that dies after the server
   accepted and before ``NotificationSent`` is recorded leaves the outcome unknown. The
@@ -68,6 +70,7 @@ from passend_notifications.domain.planning import EMAIL
 from passend_notifications.domain.templates import TemplateError, render
 from passend_notifications.parents import IntakeParents, ParentDirectory, TokenDirectory
 from passend_notifications.queue import Claimed, claim, hold_ownership, mark_data_phase
+from passend_notifications.secret_box import SecretNotOpened, context_of
 
 _log = get_logger("passend.notifications.worker")
 
@@ -280,12 +283,30 @@ class _Run:
             raise DeliveryFailed("webhook subscription removed", permanent=True)
         if message.body is None:
             raise DeliveryFailed("webhook message has no body", permanent=True)
+        box = self.settings.secret_box
+        if box is None:
+            raise DeliveryFailed(
+                "NOTIFICATIONS_WEBHOOK_SECRET_KEY is not set: the webhook's secret can't be opened",
+                permanent=True,
+            )
+        now = self.clock()
+        context = context_of(message.swv, message.recipient_id)
+        current, *previous = target.sealed_secrets(now)
+        try:
+            secrets = [box.open(current, context)]
+        except SecretNotOpened as exc:
+            raise DeliveryFailed(str(exc), permanent=True) from exc
+        for sealed in previous:
+            # The overlap is a courtesy to the receiver: a previous secret that no longer
+            # opens (sealed under another key) stops signing; the current one suffices.
+            with contextlib.suppress(SecretNotOpened):
+                secrets.append(box.open(sealed, context))
         return await post_webhook(
             self.client,
             target.url,
-            target.secret,
+            secrets,
             message.message_id,
             message.template,
             message.body,
-            self.clock(),
+            now,
         )

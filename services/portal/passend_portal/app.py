@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -14,12 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from passend_portal import (
+    csrf,
     routes_audit,
     routes_auth,
     routes_case,
     routes_coordinator,
+    routes_directory,
     routes_ib,
+    routes_operator,
     routes_parent,
+    routes_partners,
+    routes_privacy,
     routes_teamno,
     routes_worker,
 )
@@ -41,8 +47,14 @@ SECURITY_HEADERS = {
 }
 
 
+# Fields a form carries that nobody typed: not shown back when a session ended.
+HIDDEN_FIELDS = frozenset({csrf.FIELD, "idempotency_key", "key"})
+log = logging.getLogger("passend_portal.app")
+
+
 class SameOrigin(BaseHTTPMiddleware):
-    """Refuse a POST whose ``Origin`` is another site (with the SameSite cookie: no CSRF)."""
+    """Refuse a POST whose ``Origin`` is another site (the first lock against CSRF; the
+    SameSite cookie and the form's token, csrf.py, are the others)."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         if request.method == "POST":
@@ -93,6 +105,14 @@ def create_app(
     app = FastAPI(title="Passend portaal", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.portal = portal
     app.add_middleware(SessionUpkeep, portal=portal, oidc=oidc, signer=signer)
+
+    def refused_form(request: Request) -> Response:
+        # No path or field in the log: a refused form says nothing about a person.
+        log.warning("form_refused reason=csrf_token")
+        return portal.render(request, "error.html", {"message": csrf.REFUSED}, status=403)
+
+    # Every POST: the form's token first (csrf.py), the Origin before that (SameOrigin).
+    app.add_middleware(csrf.CsrfProtection, secret=settings.session_secret, refuse=refused_form)
     app.add_middleware(SameOrigin)
     static = files("passend_portal") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -111,6 +131,7 @@ def create_app(
                 name: " ".join(values)
                 for name, values in form.data.items()
                 if len(" ".join(values).strip()) > 20
+                and name.rsplit(".", 1)[-1] not in HIDDEN_FIELDS
             }
             back = urlsplit(request.headers.get("referer") or "/").path or "/"
             context = {"typed": typed, "sign_in": f"/aanmelden?terug={quote(back)}"}
@@ -159,6 +180,10 @@ def create_app(
         routes_teamno,
         routes_audit,
         routes_coordinator,
+        routes_partners,
+        routes_directory,
+        routes_operator,
+        routes_privacy,
     ):
         app.include_router(module.router(portal))
     return app

@@ -7,6 +7,8 @@ from html import escape
 
 from markupsafe import Markup
 
+from passend_portal.labels import counted, number
+
 BAR = 28
 GAP = 10
 LABEL_WIDTH = 300
@@ -14,8 +16,11 @@ WIDTH = 680
 VALUE_ROOM = 130
 
 
-def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, unit: str = "") -> Markup:
-    """Horizontal bars with their values written out; the ``<title>`` names the chart.
+def bar_chart(
+    title: str, bars: Sequence[tuple[str, float]], *, unit: str = "", unit_one: str = ""
+) -> Markup:
+    """Horizontal bars with their values written out (Dutch numbers; ``unit_one`` for
+    exactly one, ``unit`` else); the ``<title>`` names the chart.
 
     The same numbers are always also shown in a table next to the chart (WCAG 1.1.1).
     """
@@ -31,7 +36,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, unit: str = "") 
     for i, (name, value) in enumerate(bars):
         y = GAP + i * (BAR + GAP)
         length = max(2.0, room * value / top) if value else 0.0
-        shown = f"{value:g}{(' ' + unit) if unit else ''}"
+        shown = counted(value, unit_one or unit, unit) if unit else number(value)
         parts.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{y + BAR * 0.68:.1f}" text-anchor="end" '
             f'class="grafiek-label">{escape(name)}</text>'

@@ -12,6 +12,12 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MAX_GOALS = 3
 
 
+def people(form: Form, chosen: str, others: str) -> list[str]:
+    """Who took part: the people ticked (directory ids), then the others typed by name."""
+    ticked = [p for value in form.all(chosen) for p in comma_list(value)]
+    return list(dict.fromkeys([*ticked, *comma_list(form.get(others))]))
+
+
 def first_contact(form: Form) -> dict[str, Any]:
     """W26: the moment of contact, entered in Dutch local time, sent with its offset."""
     day, time = form.get("contacted_on"), form.get("contacted_time") or "00:00"
@@ -25,7 +31,7 @@ def first_contact(form: Form) -> dict[str, Any]:
 def start_conversation(form: Form) -> dict[str, Any]:
     """W6, W7, W17."""
     return {
-        "participants": comma_list(form.get("participants")),
+        "participants": people(form, "participants", "others"),
         "sharpened_question": form.get("sharpened_question"),
         "reformulated_request": form.optional("reformulated_request"),
         "levels": form.all("levels"),
@@ -44,7 +50,7 @@ def plan(form: Form) -> dict[str, Any]:
         "goals": goals,
         "supported": form.all("supported"),
         "form": form.get("form"),
-        "school_participants": comma_list(form.get("school_participants")),
+        "school_participants": people(form, "school_participants", "school_others"),
         "duration_weeks": form.get("duration_weeks") or None,
         "frequency": form.get("frequency"),
         "parents_informed": form.get("parents_informed"),
@@ -90,7 +96,7 @@ def evaluation(form: Form) -> dict[str, Any]:
     outcome = form.get("outcome") or None
     body: dict[str, Any] = {
         "evaluation_id": form.get("evaluation_id"),
-        "participants": comma_list(form.get("participants")),
+        "participants": people(form, "participants", "others"),
         "goal_results": results,
         "outcome": outcome,
         "care_level": form.get("care_level") or None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ TRAJECTORY_STATUS = {
     "in_support": "Begeleiding loopt",
     "paused": "Gepauzeerd (toestemming ontbreekt)",
     "closed": "Afgesloten",
+    "withdrawn": "Aanvraag ingetrokken",
 }
 LEVELS = {"pupil": "Leerling", "teacher": "Leerkracht", "group": "Groep", "team": "Team"}
 OUTCOMES = {
@@ -52,6 +54,32 @@ SIGNAL_TOPICS = {
     "school_offer": "Het aanbod van de school",
 }
 DUE_STATUS = {"due": "Binnenkort", "overdue": "Te laat", "upcoming": "Gepland"}
+EVALUATION_KINDS = {"plan": "Evaluatie van het plan", "opp": "Evaluatie van het OPP"}
+CASE_DIRECTOR_ROLES = {
+    "ib": "de IB van de school",
+    "education_specialist": "de onderwijsspecialist",
+    "wijkteam_worker": "een medewerker van het wijkteam",
+}
+PROCESSING_BASES = {
+    "public_task": "publieke taak",
+    "legal_obligation": "wettelijke verplichting",
+    "consent": "toestemming",
+}
+SIGNAL_RECIPIENTS = {"ib": "de IB", "teacher": "de leerkracht"}
+# Notifications' words in its descriptions: to whom, by which channel.
+MESSAGE_WORDS = {"parents": "ouders", "email": "e-mail", "webhook": "koppeling"}
+# The dev directory's expertise areas: an SWV names its own in the directory, which the
+# pages use first (names.py); these stand in when the directory gives no label.
+EXPERTISE = {
+    "reading": "Lezen en spelling",
+    "maths": "Rekenen",
+    "behaviour": "Gedrag",
+    "social_emotional": "Sociaal-emotionele ontwikkeling",
+    "language": "Taal en spraak, NT2",
+    "giftedness": "Meer- en hoogbegaafdheid",
+    "executive": "Executieve functies, concentratie",
+    "autism": "Autisme",
+}
 PUPIL_VIEWS = {"agrees": "Eens", "disagrees": "Oneens", "no_view": "Geen mening"}
 CONSENT_METHODS = {
     "personal_link": "Persoonlijke link",
@@ -117,18 +145,61 @@ _MONTHS = [
 
 
 def label(table: dict[str, str], code: object) -> str:
-    """The Dutch word for ``code``, or the code itself when there is none."""
-    if code is None:
+    """The Dutch word for ``code``; a code without one is shown as readable words
+    (``some_new_value`` -> ``some new value``), never as a code."""
+    if code is None or code == "":
         return "–"
-    return table.get(str(code), str(code))
+    return table.get(str(code)) or str(code).replace("_", " ")
+
+
+def all_codes() -> dict[str, str]:
+    """Every code of the services this module has a word for (for codes inside free text)."""
+    words: dict[str, str] = {}
+    for table in (
+        OUTCOMES,
+        STAGNATION_REASONS,
+        SIGNAL_TOPICS,
+        PUPIL_VIEWS,
+        CONSENT_METHODS,
+        PROCESSING_BASES,
+        CASE_DIRECTOR_ROLES,
+        EXPERTISE,
+        TRAJECTORY_STATUS,
+        REQUEST_STATUS,
+        CONSENT_STATUS,
+        MESSAGE_WORDS,
+    ):
+        words.update({code: text[:1].lower() + text[1:] for code, text in table.items()})
+    return words
+
+
+def number(value: object, decimals: int = 2) -> str:
+    """A number in Dutch: ``1234.5`` -> ``1.234,5``, ``0.0166`` -> ``0,02``, ``3.0`` -> ``3``."""
+    try:
+        amount = round(float(str(value)), decimals)
+    except ValueError:
+        return str(value)
+    text = f"{amount:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    # Python writes 1,234.5; Dutch writes 1.234,5.
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 def hours(value: object) -> str:
-    """``1.0`` -> ``1``, ``1.5`` -> ``1,5`` (Dutch decimal comma)."""
+    """``1.0`` -> ``1``, ``1.5`` -> ``1,5``, ``0.0166`` -> ``0,02`` (Dutch decimal comma)."""
+    return number(value)
+
+
+def counted(n: object, one: str, many: str) -> str:
+    """``1 casus``, ``2 casussen``: the noun agrees with the number."""
     try:
-        return f"{float(str(value)):g}".replace(".", ",")
+        amount = float(str(n))
     except ValueError:
-        return str(value)
+        return f"{n} {many}"
+    return f"{number(amount)} {one if amount == 1 else many}"
 
 
 def event_name(event_type: str) -> str:
@@ -190,20 +261,29 @@ _CASELOAD = re.compile(
 )
 
 
-def factor_reason(factor: str, score: float, why: str) -> str:
-    """W24: a ranking factor's reason in Dutch (the service gives it in English)."""
+def factor_reason(
+    factor: str, score: float, why: str, area: Callable[[str], str] | None = None
+) -> str:
+    """W24: a ranking factor's reason in Dutch (the service gives it in English); ``area``
+    names an expertise area (the SWV's own label, names.py)."""
     if factor == "expertise":
         found = _EXPERTISE.fullmatch(why)
         if found:
             have, needed, areas = found.groups()
+            named = area or (lambda code: label(EXPERTISE, code))
             text = f"heeft {have} van de {needed} gevraagde expertisegebieden"
-            return text + (f" ({areas})" if areas else "")
+            if areas:
+                text += " (" + ", ".join(named(a.strip()) for a in areas.split(",")) + ")"
+            return text
         return "geen expertisegebieden bekend voor deze casus"
     if factor == "caseload_room":
         found = _CASELOAD.fullmatch(why)
         if found:
             n, taken, capacity, free = found.groups()
-            return f"{n} open casussen kosten {taken} van {capacity} uur per week; {free} uur vrij"
+            return (
+                f"{counted(n, 'open casus kost', 'open casussen kosten')} {number(taken)} van "
+                f"{number(capacity)} uur per week; {number(free)} uur vrij"
+            )
         return "geen uren voor casuswerk"
     if factor == "school_familiarity":
         return "kent de school al" if score >= 1 else "kent de school nog niet"

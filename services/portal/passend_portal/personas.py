@@ -11,6 +11,11 @@ ROLE_LABELS = {
     "team_no_member": "Lid Team NO",
     "auditor": "Auditor",
     "coordinator": "Coördinator werkeenheid",
+    "teacher": "Leerkracht",
+    "swv_admin": "Beheerder van het SWV",
+    "route_coach": "Routebegeleider",
+    "operator": "Beheerder van Passend",
+    "privacy_officer": "Functionaris gegevensbescherming",
 }
 
 
@@ -26,6 +31,8 @@ class Persona:
     school_id: str | None = None
     work_unit_id: str | None = None
     region: str | None = None
+    # A teacher's pupils, as the school's identity provider would name them in the token.
+    pupil_refs: tuple[str, ...] = ()
 
     @property
     def role_label(self) -> str:
@@ -63,6 +70,19 @@ PERSONAS: tuple[Persona, ...] = (
         "coordinator",
         work_unit_id="wu-vlaardingen",
     ),
+    Persona(
+        "lk",
+        "Sanne (leerkracht groep 5, De Havenmeester)",
+        "lk-sanne",
+        "teacher",
+        school_id="brin-11aa",
+        pupil_refs=("leerling-042", "leerling-043", "leerling-044"),
+    ),
+    Persona("beheer", "Linda (beheerder van het SWV)", "beheer-linda", "swv_admin"),
+    # Runs Passend (dead letters and other operations); sees no case content otherwise.
+    Persona("beheerder", "Kees (beheerder van Passend)", "op-kees", "operator"),
+    # Functionaris gegevensbescherming: erasure on request; a colleague confirms.
+    Persona("fg", "Yvonne (functionaris gegevensbescherming)", "fg-yvonne", "privacy_officer"),
 )
 
 

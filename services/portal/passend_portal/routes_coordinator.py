@@ -58,13 +58,17 @@ def router(portal: Portal) -> APIRouter:
             for d in deadlines
             if d.get("deadline_missed") or (d.get("time_left") or {}).get("lapsed")
         ]
+        # The chart's labels are written here, not in the template: names, never ids.
+        worker_names = await portal.names.people(session, [w["worker_id"] for w in loads])
         context = {
             "lead": lead,
             "lead_chart": bar_chart("Doorlooptijden in uren", lead_time_bars(lead), unit="uur"),
             "loads": loads,
             "load_chart": bar_chart(
                 "Open casussen per onderwijsondersteuner",
-                [(w["worker_id"], float(w["open_cases"])) for w in loads],
+                [(worker_names[w["worker_id"]], float(w["open_cases"])) for w in loads],
+                unit="casussen",
+                unit_one="casus",
             ),
             "deadlines": deadlines,
             "missed": missed,

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from passend_contracts.municipalities import display_name
 from passend_portal import casedata, commands, labels
 from passend_portal.charts import bar_chart
 from passend_portal.clients import ServiceDown, ServiceError
@@ -15,14 +16,27 @@ from passend_portal.session import Session
 from passend_portal.web import Form, Portal, redirect
 
 OVERSIGHT = ("team_no_member", "education_specialist", "coordinator", "auditor")
-REGIONS = ("waterweg",)
 
 
-def region_of(session: Session, asked: str | None) -> str:
-    """A Team NO member sees their own region; oversight roles pick one (R)."""
+def region_of(session: Session, asked: str | None, regions: list[dict[str, Any]]) -> str:
+    """A Team NO member sees their own region; oversight roles pick one of the regions the
+    SWV configured (R, TNO), the first when they picked none."""
     if session.role == "team_no_member" and session.region:
         return session.region
-    return asked or REGIONS[0]
+    known = [r["region"] for r in regions]
+    if asked and (asked in known or not known):
+        return asked
+    return known[0] if known else (asked or "")
+
+
+async def configured_regions(portal: Portal, session: Session) -> list[dict[str, Any]]:
+    """TNO: the SWV's Team NO regions as its directory configures them (trajectory's list),
+    for the oversight roles that pick one; a Team NO member has their own."""
+    if session.role == "team_no_member" and session.region:
+        return []
+    answer = await portal.services.get("trajectory", "/regions", token=session.token)
+    regions: list[dict[str, Any]] = answer.get("regions", [])
+    return regions
 
 
 def stagnation_charts(report: dict[str, Any]) -> dict[str, Any]:
@@ -32,13 +46,13 @@ def stagnation_charts(report: dict[str, Any]) -> dict[str, Any]:
         for reason, n in sorted(report.get("by_reason", {}).items())
     ]
     by_municipality = [
-        (labels.label(labels.MUNICIPALITIES, code), float(n))
+        (display_name(code), float(n))  # every CBS code, from the contracts' list
         for code, n in sorted(report.get("by_municipality", {}).items())
     ]
     return {
         "reason_chart": bar_chart("Stagnaties per reden", by_reason, unit="keer"),
         "municipality_chart": bar_chart(
-            "Aanmeldingen per gemeente", by_municipality, unit="casussen"
+            "Aanmeldingen per gemeente", by_municipality, unit="casussen", unit_one="casus"
         ),
         "by_reason": by_reason,
         "by_municipality": by_municipality,
@@ -53,11 +67,14 @@ def router(portal: Portal) -> APIRouter:
     async def agenda(request: Request, regio: str | None = None) -> HTMLResponse:
         """R: the cases awaiting the region's decision, with reasons and the draft plan."""
         session = portal.session_of_role(request, *OVERSIGHT)
-        region = region_of(session, regio)
-        answer = await services.get(
-            "trajectory", f"/regions/{region}/team-no-agenda", token=session.token
-        )
-        context = {"region": region, "cases": answer.get("cases", [])}
+        regions = await configured_regions(portal, session)
+        region = region_of(session, regio, regions)
+        answer: dict[str, Any] = {}
+        if region:  # an SWV without regions has no agenda yet
+            answer = await services.get(
+                "trajectory", f"/regions/{region}/team-no-agenda", token=session.token
+            )
+        context = {"region": region, "regions": regions, "cases": answer.get("cases", [])}
         return portal.render(request, "teamno/agenda.html", context, session=session)
 
     async def case_view(
@@ -107,11 +124,25 @@ def router(portal: Portal) -> APIRouter:
     async def stagnations(request: Request, regio: str | None = None) -> HTMLResponse:
         """R: stagnations by reason and municipality, to learn from structurally."""
         session = portal.session_of_role(request, *OVERSIGHT)
-        region = region_of(session, regio)
-        report = await services.get(
-            "trajectory", f"/regions/{region}/stagnations", token=session.token
-        )
-        context = {"region": region, "report": report, **stagnation_charts(report)}
+        regions = await configured_regions(portal, session)
+        region = region_of(session, regio, regions)
+        # An SWV without regions has nothing to report yet.
+        report: dict[str, Any] = {
+            "escalations": 0,
+            "by_reason": {},
+            "by_municipality": {},
+            "by_reason_and_municipality": [],
+        }
+        if region:
+            report = await services.get(
+                "trajectory", f"/regions/{region}/stagnations", token=session.token
+            )
+        context = {
+            "region": region,
+            "regions": regions,
+            "report": report,
+            **stagnation_charts(report),
+        }
         return portal.render(request, "teamno/stagnations.html", context, session=session)
 
     return routes

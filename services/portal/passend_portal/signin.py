@@ -42,6 +42,7 @@ def session_for(
         school_id=persona.school_id,
         work_unit_id=persona.work_unit_id,
         region=persona.region,
+        pupil_refs=persona.pupil_refs,
     )
     token = mint(
         _key(issuer_dir),

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
+import markupsafe
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from passend_portal import labels
-from passend_portal.clients import Services
+from passend_portal import csrf, labels, names
+from passend_portal.clients import SERVICE_NAMES_NL, Services
 from passend_portal.messages import Problem
 from passend_portal.personas import ROLE_LABELS
 from passend_portal.session import COOKIE, Session, decode
@@ -26,6 +27,10 @@ HOME_OF_ROLE = {
     "team_no_member": "/team-no",
     "auditor": "/audit",
     "coordinator": "/overzicht",
+    "operator": "/beheer",
+    "teacher": "/klas",
+    "swv_admin": "/mensen",
+    "privacy_officer": "/privacy",
 }
 
 
@@ -44,6 +49,10 @@ class Portal:
     settings: PortalSettings
     services: Services
     templates: jinja2.Environment
+    names: names.DirectoryNames = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = names.DirectoryNames(self.services)
 
     def session(self, request: Request) -> Session:
         session = decode(
@@ -87,9 +96,28 @@ class Portal:
             "problem": Problem(),
             "values": {},
         }
+        token, new_browser = csrf.token_for_page(
+            request.url.path, request.cookies, self.settings.session_secret
+        )
+        variables["csrf_token"] = token
         variables.update(context or {})
-        page = self.templates.get_template(template).render(variables)
-        return HTMLResponse(page, status_code=status)
+        response = names.Page(
+            self.templates.get_template(template),
+            variables,
+            status=status,
+            names=self.names,
+            session=session,
+        )
+        if new_browser is not None:
+            # The binding of this browser's forms before anyone signed in (csrf.py).
+            response.set_cookie(
+                csrf.BROWSER_COOKIE,
+                new_browser,
+                httponly=True,
+                samesite="lax",
+                secure=self.settings.secure_cookies,
+            )
+        return response
 
 
 def make_templates() -> jinja2.Environment:
@@ -105,6 +133,9 @@ def make_templates() -> jinja2.Environment:
     env.filters["gebeurtenis"] = labels.event_name
     env.filters["uren"] = labels.hours
     env.filters["kort"] = labels.short_datetime
+    env.filters["getal"] = labels.number
+    env.filters["aantal"] = labels.counted
+    names.install(env)
     env.globals.update(
         REQUEST_STATUS=labels.REQUEST_STATUS,
         CONSENT_STATUS=labels.CONSENT_STATUS,
@@ -117,12 +148,24 @@ def make_templates() -> jinja2.Environment:
         DUE_STATUS=labels.DUE_STATUS,
         CONSENT_METHODS=labels.CONSENT_METHODS,
         PUPIL_VIEWS=labels.PUPIL_VIEWS,
+        EVALUATION_KINDS=labels.EVALUATION_KINDS,
+        CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
+        SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
+        SERVICE_NAMES=SERVICE_NAMES_NL,
         label=labels.label,
         factor_reason=labels.factor_reason,
         FACTORS=labels.FACTORS,
         new_key=lambda: str(uuid.uuid4()),
+        csrf_field=csrf_field,
     )
     return env
+
+
+@jinja2.pass_context
+def csrf_field(context: jinja2.runtime.Context) -> markupsafe.Markup:
+    """The hidden CSRF input every ``<form method="post">`` carries: ``{{ csrf_field() }}``."""
+    token = context.get("csrf_token", "")
+    return markupsafe.Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
 
 
 class Form:

@@ -16,6 +16,7 @@ from passend_backbone.service import ServiceContext
 from passend_trajectory.api import WORKERS, require
 from passend_trajectory.api_runner import Answer, Runner, own_region
 from passend_trajectory.domain import care_level, case_director, evaluation, team_no
+from passend_trajectory.team_no_regions import routed, routed_evaluation
 
 
 def outcomes_router(ctx: ServiceContext) -> APIRouter:
@@ -30,8 +31,10 @@ def outcomes_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
     ) -> Answer:
-        """W21, S, TNO: record an evaluation and its outcome."""
+        """W21, S, TNO: record an evaluation and its outcome; one that escalates goes to the
+        Team NO region the SWV configured for the pupil's municipality (a CBS code)."""
         require(principal, *WORKERS, what="record an evaluation")
+        body = await routed_evaluation(ctx.pool, principal.swv, body)
         return await run(request, principal, case_id, "evaluation", body, key)
 
     @router.post("/close")
@@ -102,8 +105,11 @@ def outcomes_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         key: IdempotencyHeader = None,
     ) -> Answer:
-        """TNO: the route stagnates; escalate to the Team NO of the pupil's municipality."""
+        """TNO: the route stagnates; escalate to the Team NO of the pupil's municipality (a CBS
+        code of a municipality that exists, 422 naming the list otherwise): the region the
+        SWV configured for it in the directory (422 when none covers it)."""
         require(principal, *WORKERS, what="escalate to Team NO")
+        body = await routed(ctx.pool, principal.swv, body)
         return await run(request, principal, case_id, "escalate", body, key)
 
     @router.post("/team-no-decision")

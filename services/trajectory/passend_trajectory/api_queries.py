@@ -9,16 +9,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from passend_backbone.audit.readlog import record_case_read
+from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
 from passend_backbone.commands import Refusal
 from passend_backbone.service import ServiceContext
 from passend_backbone.working_days import local_day
 from passend_trajectory import calendars, reach, views
-from passend_trajectory.api import READERS, require
+from passend_trajectory.api import READERS, WORKERS, require
 from passend_trajectory.api_runner import no_trajectory
 from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.state import TrajectoryState
+from passend_trajectory.team_no_regions import regions_of
 
 # Who oversees a region's Team NO agenda and stagnations besides its members.
 REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
@@ -38,6 +39,11 @@ def _require_region(principal: Principal, region: str) -> None:
             )
         return
     require(principal, Role.TEAM_NO_MEMBER, *REGION_OVERSIGHT, what="see a Team NO region")
+
+
+def _case_ids(rows: Any) -> list[object]:
+    """The case ids of a list's rows (dicts with ``case_id``)."""
+    return [r.get("case_id") for r in rows if isinstance(r, dict)]
 
 
 def queries_router(ctx: ServiceContext) -> APIRouter:
@@ -86,7 +92,18 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         )
         if principal.subject != worker_id:
             due = await reach.visible(ctx.pool, principal, due)
+        await record_list_read(
+            ctx.pool, principal, _case_ids(due), view="trajectory.evaluations_due"
+        )
         return {"worker_id": worker_id, "evaluations": due}
+
+    @router.get("/regions")
+    async def team_no_regions(principal: CurrentPrincipal) -> dict[str, Any]:
+        """TNO: the SWV's Team NO regions as its directory configures them: the
+        municipalities each covers (CBS code and name) and its members. Workers see them
+        too: they escalate to them."""
+        require(principal, Role.TEAM_NO_MEMBER, *REGION_OVERSIGHT, *WORKERS, what="see regions")
+        return {"regions": await regions_of(ctx.pool, principal.swv)}
 
     @router.get("/regions/{region}/team-no-agenda")
     async def team_no_agenda(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -94,6 +111,10 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         _require_region(principal, region)
         cases = await reach.visible(
             ctx.pool, principal, await views.team_no_agenda(ctx.pool, principal.swv, region)
+        )
+        # The agenda shows draft plans and reasons: a read of every case on it.
+        await record_list_read(
+            ctx.pool, principal, _case_ids(cases), view="trajectory.team_no_agenda"
         )
         return {"region": region, "cases": cases}
 
@@ -108,6 +129,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         """C: the meetings the caller was invited to as an adviser, with their goals."""
         require(principal, *READERS, what="see invitations")
         found = await views.invitations_for(ctx.pool, principal.swv, principal.subject)
+        await record_list_read(ctx.pool, principal, _case_ids(found), view="trajectory.invitations")
         return {"adviser_id": principal.subject, "invitations": found}
 
     return router

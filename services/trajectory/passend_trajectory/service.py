@@ -14,6 +14,7 @@ from passend_trajectory.projections import TrajectoryProjection
 from passend_trajectory.reach import CaseReach
 from passend_trajectory.reactors import ClaimReactor, IntakeReactor
 from passend_trajectory.scheduler import evaluation_reminders
+from passend_trajectory.team_no_regions import TeamNoRegions
 
 
 def build_spec(
@@ -25,7 +26,7 @@ def build_spec(
         topic=topics.TRAJECTORY,
         migrations="passend_trajectory.migrations",
         create_app=create_app,
-        projections=(TrajectoryProjection(), CaseReach(), Calendars(), People()),
+        projections=(TrajectoryProjection(), CaseReach(), Calendars(), People(), TeamNoRegions()),
         reactors=(ClaimReactor(clock), IntakeReactor(clock)),
         background=(evaluation_reminders(reminder_poll_seconds),),
     )

@@ -215,7 +215,8 @@ async def test_directory_document_with_one_key_is_applied_once(service: Service)
     assert [a.status_code for a in answers] == [200] * RETRIES, [a.text for a in answers]
     first = answers[0].json()
     assert all(a.json() == first for a in answers)
-    assert len(first["events"]) == 1 + 2 + 6 + 1 + 6 + 18  # settings .. workers, people
+    # settings .. workers, people, the Team NO region
+    assert len(first["events"]) == 1 + 2 + 6 + 1 + 6 + 18 + 1
     stream = directory_stream(swv)
     version = len(await service.types(stream))
     assert version == len(first["events"])

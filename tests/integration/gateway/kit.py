@@ -72,9 +72,26 @@ async def running_gateway(
         await asyncio.wait_for(task, SHUTDOWN_SECONDS + 5)
 
 
-async def publish(broker: Broker, events: Sequence[CloudEvent]) -> None:
-    """Publish ``events`` to their services' topics, as the outbox relays do."""
+async def publish(
+    broker: Broker,
+    events: Sequence[CloudEvent],
+    *,
+    thin: bool = True,
+    region_topics: bool = True,
+) -> None:
+    """Publish ``events`` to their services' topics, as the outbox relays do.
+
+    The integration topics of the municipalities the events name are made first, as the
+    operator's topics step makes them for every municipality (the gateway never creates a
+    topic); the thin ones too when ``thin``; none when not ``region_topics``.
+    """
     await kafka_io.ensure_topics(broker.bootstrap_servers, [on_broker(t) for t in topics.ALL])
+    named = sorted({str(e.data["municipality"]) for e in events if e.data.get("municipality")})
+    integration = [on_broker(topics.integration(r)) for r in named]
+    if thin:
+        integration += [on_broker(topics.integration_thin(r)) for r in named]
+    if integration and region_topics:
+        await kafka_io.ensure_topics(broker.bootstrap_servers, integration)
     kind: BrokerKind = "kafka" if broker.kind == "kafka" else "tansu"
     producer = AIOKafkaProducer(
         bootstrap_servers=broker.bootstrap_servers, **producer_settings(kind)

@@ -134,7 +134,7 @@ async def test_after_a_broker_loss_the_gateway_publishes_everything_again(
     region = unique("GM0556")
     case = uuid4()
     events = events_of(youth_care(case), escalated(case, region))
-    await publish(broker, events)
+    await publish(broker, events, thin=False)
     async with running_gateway(db_url, broker, thin=False):
         await wait_handled(db_url, events)
     assert len(await read_topic(broker, on_broker(topics.integration(region)))) == 2

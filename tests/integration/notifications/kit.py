@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import email
@@ -47,6 +48,8 @@ from passend_notifications.service import build_spec
 from passend_notifications.worker import DeliveryWorker
 
 SWV = "swv-rijnmond"
+# Seals the webhook secrets at rest (NOTIFICATIONS_WEBHOOK_SECRET_KEY).
+WEBHOOK_SECRET_KEY = base64.b64encode(b"k" * 32).decode()
 OPERATOR = auth_header(Role.OPERATOR, SWV, subject="op-1")
 # Sees every message of every case of the SWV (the operator sees no case content).
 AUDITOR = auth_header(Role.AUDITOR, SWV, subject="au-1")
@@ -308,6 +311,7 @@ def notification_settings(smtp_port: int, **overrides: Any) -> NotificationSetti
         "case_link_base": "https://passend.test/zaken",
         "parent_link_base": "https://passend.test/toestemming",
         "mail_from": "Passend <noreply@passend.test>",
+        "webhook_secret_key": WEBHOOK_SECRET_KEY,
         **overrides,
     }
     return NotificationSettings(**values)

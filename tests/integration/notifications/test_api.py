@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_contracts.events.assignment import CaseClaimed
+from passend_contracts.events.trajectory import EscalatedToTeamNO
 from passend_devstack.infra import Broker
 from passend_devstack.test_tokens import auth_header
 
@@ -127,7 +129,11 @@ async def test_who_sees_a_case_and_who_may_replay_or_subscribe(db_url: str, brok
             foreign_op = auth_header(Role.OPERATOR, "swv-other")
             assert (await http.post(replay, headers=foreign_op)).status_code == 404
 
-            hook = {"url": "https://gemeente.test/hook", "secret": "s" * 32}
+            hook = {
+                "url": "https://gemeente.test/hook",
+                "secret": "s" * 32,
+                "municipality": "GM0606",
+            }
             unknown = await http.post(
                 "/webhooks", json={**hook, "event_types": ["nl.passend.Nope.v1"]}, headers=OPERATOR
             )
@@ -138,9 +144,30 @@ async def test_who_sees_a_case_and_who_may_replay_or_subscribe(db_url: str, brok
                 headers=OPERATOR,
             )
             assert own_events.status_code == 422
+            # R: a webhook is an integration channel: what the municipality's topic doesn't
+            # carry (the claim, who claimed it) no webhook carries either.
+            claims = {**hook, "event_types": [CaseClaimed.event_type]}
+            side_door = await http.post("/webhooks", json=claims, headers=OPERATOR)
+            assert side_door.status_code == 422
+            assert side_door.json()["field"] == "event_types"
+            nowhere = await http.post(
+                "/webhooks",
+                json={**hook, "municipality": "???", "event_types": [EscalatedToTeamNO.event_type]},
+                headers=OPERATOR,
+            )
+            assert nowhere.status_code == 422
+            assert nowhere.json()["field"] == "municipality"
+            # Municipalities are CBS codes of the current list, never free text.
+            escalation = EscalatedToTeamNO.event_type
+            for code in ("GM9999", "Schiedam"):
+                wrong = {**hook, "municipality": code, "event_types": [escalation]}
+                refused = await http.post("/webhooks", json=wrong, headers=OPERATOR)
+                assert refused.status_code == 422, code
+                assert refused.json()["field"] == "municipality"
+                assert "CBS" in json.dumps(refused.json()), "the answer names the list"
             short_secret = await http.post(
                 "/webhooks",
-                json={**hook, "secret": "kort", "event_types": [CaseClaimed.event_type]},
+                json={**hook, "secret": "kort", "event_types": [EscalatedToTeamNO.event_type]},
                 headers=OPERATOR,
             )
             assert short_secret.status_code == 422

@@ -22,6 +22,8 @@ from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
 from passend_notifications.channels.email import POSSIBLE_DUPLICATE_HEADER
 from passend_notifications.domain.messages import message_id
+from passend_notifications.service import build_spec
+from tests.topics import apply_for
 
 from .kit import (
     SWV,
@@ -71,6 +73,16 @@ async def start_crashing_service(
         "NOTIFICATIONS_POLL_SECONDS": "0.05",
         "NOTIFICATIONS_MESSAGE_ID_DOMAIN": "test.passend",
     }
+    # The operator's topics step for the kit's topics (the service creates none).
+    spec = build_spec(
+        own_topic=f"{topics.prefix}.notifications",
+        consumes=(
+            f"{topics.prefix}.intake",
+            f"{topics.prefix}.assignment",
+            f"{topics.prefix}.trajectory",
+        ),
+    )
+    await apply_for(broker.bootstrap_servers, spec, prefix="")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

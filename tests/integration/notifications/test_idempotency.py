@@ -12,6 +12,7 @@ import pytest
 
 from passend_contracts.events.assignment import CaseClaimed
 from passend_contracts.events.notifications import NotificationReplayed
+from passend_contracts.events.trajectory import EscalatedToTeamNO
 from passend_devstack.infra import Broker
 
 from .kit import (
@@ -33,7 +34,7 @@ from .kit import (
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-HOOK = {"url": "https://gemeente.test/hook", "secret": "s" * 32}
+HOOK = {"url": "https://gemeente.test/hook", "secret": "s" * 32, "municipality": "GM0606"}
 
 
 def keyed(key: str, caller: dict[str, str] = OPERATOR) -> dict[str, str]:
@@ -128,7 +129,7 @@ async def test_settings_writes_act_once_per_key_and_refuse_a_reused_key(
             assert shown.json()["overridden"] is True, "the retried reset reset nothing"
 
             # POST and DELETE /webhooks
-            hook = {**HOOK, "event_types": [CaseClaimed.event_type]}
+            hook = {**HOOK, "event_types": [EscalatedToTeamNO.event_type]}
             first = await http.post("/webhooks", json=hook, headers=keyed("w-1"))
             assert first.status_code == 201, first.text
             same(first, await http.post("/webhooks", json=hook, headers=keyed("w-1")))

@@ -60,14 +60,13 @@ async def test_an_event_reacted_to_twice_schedules_its_message_once(
     """As when an auditor's replay or a reset consumer group brings an event back."""
     store = PostgresEventStore(service_pool, "/passend/notifications")
     scheduler = Scheduler(lambda: NOW)
-    event = bus_event(
-        CaseClaimed(
-            case_id=uuid.uuid4(), school_id="s", ib_id="ib-7", worker_id="w", claimed_at=NOW
-        )
+    payload = CaseClaimed(
+        case_id=uuid.uuid4(), school_id="s", ib_id="ib-7", worker_id="w", claimed_at=NOW
     )
+    event = bus_event(payload)
     for _ in range(2):
         async with service_pool.acquire() as conn, conn.transaction():
-            await scheduler.react(conn, event, None, store)  # type: ignore[arg-type]
+            await scheduler.react(conn, event, payload, store)
     rows = await service_pool.fetch("SELECT recipient_id, status FROM deliveries")
     assert [tuple(r) for r in rows] == [("ib-7", "pending")]
     stream = await store.read_stream(event.subject)

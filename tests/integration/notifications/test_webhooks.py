@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from passend_consumerkit.webhooks import WebhookRejected, verify
 from passend_contracts.events.assignment import CaseClaimed
 from passend_contracts.events.trajectory import EscalatedToTeamNO, StagnationReason
 from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
-from passend_notifications.domain.signing import verify
 
 from .kit import (
     OPERATOR,
@@ -48,15 +48,16 @@ def escalated(case_id: uuid.UUID) -> EscalatedToTeamNO:
 
 
 async def subscribe(http, receiver: HookReceiver, *types: str) -> str:
+    hook = {"url": receiver.url, "municipality": "GM0606", "secret": SECRET}
     response = await http.post(
         "/webhooks",
-        json={"url": receiver.url, "event_types": list(types), "secret": SECRET},
+        json={**hook, "event_types": list(types)},
         headers={**OPERATOR, "Idempotency-Key": "sub-1"},
     )
     assert response.status_code == 201, response.text
     retried = await http.post(
         "/webhooks",
-        json={"url": receiver.url, "event_types": list(types), "secret": SECRET},
+        json={**hook, "event_types": list(types)},
         headers={**OPERATOR, "Idempotency-Key": "sub-1"},
     )
     # The same key and body: the first answer again, and no second subscription.
@@ -103,23 +104,13 @@ async def test_delivery_is_signed_and_retried_with_backoff_after_500(
             assert 40 <= waits[0] <= 45
             assert 85 <= waits[1] <= 90, "the second wait doubles"
             assert [r.status for r in receiver.received] == [500, 500, 200]
-            ids = {r.headers["passend-delivery-id"] for r in receiver.received}
+            ids = {r.headers["webhook-id"] for r in receiver.received}
             assert len(ids) == 1, "every attempt carries the same delivery id"
             last = receiver.received[-1]
-            assert verify(
-                SECRET,
-                int(last.headers["passend-timestamp"]),
-                last.body,
-                last.headers["passend-signature"],
-                now=int(clock().timestamp()),
-            )
-            assert not verify(
-                "wrong-secret",
-                int(last.headers["passend-timestamp"]),
-                last.body,
-                last.headers["passend-signature"],
-                now=int(clock().timestamp()),
-            )
+            now = int(clock().timestamp())
+            assert verify(last.headers, last.body, [SECRET], now=now) == ids.pop()
+            with pytest.raises(WebhookRejected):
+                verify(last.headers, last.body, ["wrong-secret-" + "x" * 20], now=now)
             delivered = json.loads(last.body)
             assert delivered["id"] == str(event.id)
             assert delivered["type"] == EscalatedToTeamNO.event_type
@@ -195,7 +186,7 @@ async def test_a_timed_out_delivery_is_retried_and_recorded_as_possible_duplicat
             clock.advance(timedelta(minutes=2))
             sent = await _webhook_message(http, case_id, "sent", attempts=2)
             assert sent["possible_duplicate"] is True
-            ids = {r.headers["passend-delivery-id"] for r in receiver.received}
+            ids = {r.headers["webhook-id"] for r in receiver.received}
             assert len(receiver.received) == 2
             assert len(ids) == 1, "the receiver can tell the second copy by its delivery id"
 

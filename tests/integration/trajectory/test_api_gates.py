@@ -29,6 +29,7 @@ from tests.integration.trajectory.kit import (
     deliver,
     headers,
 )
+from tests.integration.trajectory.regions import configure_region
 
 pytestmark = pytest.mark.integration
 
@@ -141,8 +142,9 @@ async def test_s_care_level_4_without_an_opp_is_refused(service: Service) -> Non
 
 
 async def test_tno_team_no_decides_only_escalated_cases_of_its_own_region(
-    service: Service,
+    service: Service, broker: Broker
 ) -> None:
+    await configure_region(service, broker)  # waterweg: Maassluis, Schiedam, Vlaardingen
     case_id = await opened(service)
     decision = {"decision": "d", "assignment": "a", "provider": "p"}
     member = headers("team_no_member", "tno-1", region="waterweg")

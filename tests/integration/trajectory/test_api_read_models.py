@@ -32,6 +32,7 @@ from tests.integration.trajectory.kit import (
     deliver,
     headers,
 )
+from tests.integration.trajectory.regions import configure_region
 from tests.topics import on_broker
 
 pytestmark = pytest.mark.integration
@@ -125,15 +126,19 @@ async def test_w21_evaluations_due_per_worker_and_reminded_once(service: Service
         service.clock.advance(weeks=-6, days=2)
 
 
-async def test_tno_team_no_agenda_and_stagnation_report_per_region(service: Service) -> None:
-    region = f"GM9{uuid4().int % 1000:03d}"  # a municipality of its own: its own Team NO
+async def test_tno_team_no_agenda_and_stagnation_report_per_region(
+    service: Service, broker: Broker
+) -> None:
+    region = f"delfland-{uuid4().hex[:6]}"  # the SWV's region for Delft, its own Team NO
+    municipality = "GM0503"  # Delft
+    await configure_region(service, broker, region, [municipality])
     cases = [await opened(service) for _ in range(2)]
     for case_id, reasons in zip(
         cases, (["waiting_list"], ["waiting_list", "budget_dispute"]), strict=True
     ):
         body = {
             "escalation_id": str(uuid4()),
-            "municipality": region,
+            "municipality": municipality,
             "reasons": reasons,
             "draft_plan": "draft",
         }
@@ -157,7 +162,7 @@ async def test_tno_team_no_agenda_and_stagnation_report_per_region(service: Serv
     report = response.json()
     assert report["escalations"] == 2
     assert report["by_reason"] == {"budget_dispute": 1, "waiting_list": 2}
-    assert report["by_municipality"] == {region: 2}
+    assert report["by_municipality"] == {municipality: 2}
     stranger = headers("team_no_member", "tno-2", region="waterweg")
     response = await service.http.get(f"/regions/{region}/stagnations", headers=stranger)
     assert response.status_code == 403

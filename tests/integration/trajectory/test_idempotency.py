@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from passend_devstack.infra import Broker
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     IB_H,
@@ -20,6 +21,7 @@ from tests.integration.trajectory.flows import (
     session,
 )
 from tests.integration.trajectory.kit import claimed, consent_confirmed, deliver, headers
+from tests.integration.trajectory.regions import configure_region
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +91,10 @@ async def test_openapi_lists_the_idempotency_key_on_every_command(service: Servi
         assert "Idempotency-Key" in names, path
 
 
-async def test_the_same_key_and_body_append_once_on_every_endpoint(service: Service) -> None:
+async def test_the_same_key_and_body_append_once_on_every_endpoint(
+    service: Service, broker: Broker
+) -> None:
+    await configure_region(service, broker)  # the escalation below goes to waterweg
     case_id = uuid4()
     today = service.clock().date()
     await deliver(service.pool, service.store, claimed(case_id), clock=service.clock)

@@ -31,7 +31,7 @@ docs = st.builds(
     work_units=st.just([WorkUnitDoc(work_unit_id="wu-1", name="Een")]),
     workers=workers,
     schools=st.lists(
-        st.builds(SchoolDoc, school_id=IDS, name=st.just("School"), municipality=st.just("M")),
+        st.builds(SchoolDoc, school_id=IDS, name=st.just("School"), municipality=st.just("GM0622")),
         unique_by=lambda s: s.school_id,
     ),
 )

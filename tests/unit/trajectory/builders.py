@@ -179,9 +179,10 @@ def escalation(
 ) -> EscalationDetails:
     return EscalationDetails(
         escalation_id=uuid4(),
-        municipality="GM0622",
+        municipality="GM0622",  # Vlaardingen, in the SWV's region waterweg
         reasons=list(reasons),
         draft_plan="Bridging care at school two mornings a week.",
+        region="waterweg",  # as the service routes it (passend_trajectory.team_no_regions)
     )
 
 

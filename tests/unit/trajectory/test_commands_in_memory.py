@@ -193,6 +193,7 @@ async def test_tno_a_member_decides_on_escalations_to_their_own_region_only() ->
         municipality="GM0622",  # Vlaardingen: Team NO waterweg
         reasons=[StagnationReason.WAITING_LIST],
         draft_plan="Overbrugging op school.",
+        region="waterweg",  # as the service routes it from the SWV's regions
     )
     await m.post(worker, case_id, "escalate", escalation)
     decision = RecordTeamNODecision(decision="d", assignment="a", provider="p")
@@ -215,6 +216,7 @@ def test_tno_the_decision_check_refuses_a_member_of_another_teams_region() -> No
             municipality="GM0606",  # Schiedam: Team NO waterweg
             reasons=[StagnationReason.BUDGET_DISPUTE],
             draft_plan="draft",
+            region="waterweg",
         )
     )
     own_region(Principal("tno-1", Role.TEAM_NO_MEMBER, SWV, region="waterweg"))(t.state)

@@ -105,6 +105,7 @@ def _escalate(t: Trajectory, n: int) -> object:
         municipality=["GM0606", "GM0363"][n % 2],
         reasons=[list(StagnationReason)[n % 5]],
         draft_plan="draft",
+        region=["waterweg", "amsterdam"][n % 2],  # as the SWV's regions route them
     )
     return t.run(cmd)
 

@@ -1,9 +1,13 @@
-"""Team NO (TNO): reasons and draft plan to the region, one at a time; the decision continues;
-only a member of the region's Team NO decides."""
+"""Team NO (TNO): reasons and draft plan to the region the SWV configured for the pupil's
+municipality (a CBS code that exists), one at a time; the decision continues; only a member
+of the region's Team NO decides."""
 
 from __future__ import annotations
 
 from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
 
 from passend_backbone.commands import RefusalKind
 from passend_contracts.events.trajectory import StagnationReason, TeamNODecisionRecorded
@@ -13,9 +17,15 @@ from passend_trajectory.domain.team_no import (
     decides_in_region,
     escalate,
     record_decision,
-    region_of,
 )
-from tests.unit.trajectory.builders import Trajectory, act, conflict, not_found, running
+from tests.unit.trajectory.builders import (
+    Trajectory,
+    act,
+    conflict,
+    invalid,
+    not_found,
+    running,
+)
 
 DECISION = RecordTeamNODecision(
     decision="Bridging care at school until a place is free",
@@ -24,18 +34,35 @@ DECISION = RecordTeamNODecision(
 )
 
 
-def escalate_cmd(municipality: str = "GM0606") -> Escalate:
+def escalate_cmd(municipality: str = "GM0606", region: str | None = "waterweg") -> Escalate:
+    """An escalation as the service routes it: the region is the one the SWV's directory
+    configured for the municipality (``passend_trajectory.team_no_regions``)."""
     return Escalate(
         escalation_id=uuid4(),
         municipality=municipality,
         reasons=[StagnationReason.BUDGET_DISPUTE, StagnationReason.NO_AGREEMENT],
         draft_plan="Draft plan of the support team",
+        region=region,
     )
 
 
-def test_tno_maassluis_vlaardingen_schiedam_share_one_team_no() -> None:
-    assert {region_of(m) for m in ("GM0556", "GM0622", "GM0606")} == {"waterweg"}
-    assert region_of("GM0363") == "GM0363"
+@pytest.mark.parametrize("municipality", ["Vlaardingen", "GM9999", "GM0614", "gm0622", ""])
+def test_tno_an_escalation_names_a_municipality_that_exists_by_its_cbs_code(
+    municipality: str,
+) -> None:
+    """Free text, an unknown code and one that ended (Westvoorne, 2023) are refused, and the
+    refusal names the list the codes come from."""
+    with pytest.raises(ValidationError) as refused:
+        escalate_cmd(municipality)
+    assert "CBS Gemeentelijke indeling" in str(refused.value)
+
+
+def test_tno_an_escalation_no_region_covers_is_refused_not_sent_to_nobody() -> None:
+    t = running()
+    with invalid(r"no Team NO region of this SWV covers GM0363 \(Amsterdam\)") as refused:
+        escalate(t.state, escalate_cmd("GM0363", region=None), act())
+    assert (refused.value.rule, refused.value.field) == ("TNO", "municipality")
+    assert t.state.open_escalation is None
 
 
 def test_tno_escalation_carries_reasons_draft_plan_and_region() -> None:
@@ -79,7 +106,7 @@ def test_tno_no_escalation_before_a_trajectory() -> None:
 def test_tno_only_a_member_of_the_escalations_region_decides() -> None:
     t = running()
     assert decides_in_region(t.state, "GM0363") is None  # nothing pending: nothing to refuse
-    t.run(escalate_cmd("GM0622"))  # Vlaardingen: Team NO waterweg
+    t.run(escalate_cmd("GM0622"))  # Vlaardingen: in region waterweg
     assert decides_in_region(t.state, "waterweg") is None
     refused = decides_in_region(t.state, "GM0363")
     assert refused is not None

@@ -105,6 +105,7 @@ def _steps() -> dict[str, Callable[[Trajectory], object]]:
                 municipality="GM0622",
                 reasons=["waiting_list"],
                 draft_plan="d",
+                region="waterweg",
             )
         ),
         "group": lambda t: t.run(NotePupilGroup(group="groep 6"), IB),

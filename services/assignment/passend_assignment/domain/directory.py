@@ -1,4 +1,5 @@
-"""An SWV's directory: settings, calendar policy, work units, workers, schools, holidays, people.
+"""An SWV's directory: settings, calendar policy, work units, workers, schools, holidays,
+people and Team NO regions.
 
 The directory is one event stream per SWV. Configuring it from a document (a file at
 start-up, or the API) compares the document with the current state and emits only what
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from passend_assignment.domain.directory_doc import SwvDoc
 from passend_assignment.domain.people import register_people
+from passend_assignment.domain.team_no_regions import configure_regions
 from passend_backbone.working_days import WorkingCalendar, calendar_for
 from passend_contracts.events.assignment import (
     CalendarPolicy,
@@ -23,6 +25,7 @@ from passend_contracts.events.assignment import (
     SchoolRegistered,
     SupportWorkerProfiled,
     SwvConfigured,
+    TeamNoRegionConfigured,
     WorkUnitDefined,
 )
 from passend_contracts.events.base import EventPayload
@@ -47,6 +50,8 @@ class DirectoryState:
     # Everyone ever registered, as last registered; who left, until registered again.
     people: dict[str, PersonRegistered] = field(default_factory=dict)
     departed: dict[str, PersonDeactivated] = field(default_factory=dict)
+    # TNO: the Team NO regions, by id.
+    regions: dict[str, TeamNoRegionConfigured] = field(default_factory=dict)
 
     def active_person(self, person_id: str) -> PersonRegistered | None:
         """The person as registered, unless they left (``None`` also when never registered)."""
@@ -104,6 +109,8 @@ def evolve(state: DirectoryState, event: EventPayload) -> DirectoryState:
             )
         case PersonDeactivated():
             return replace(state, departed={**state.departed, event.person_id: event})
+        case TeamNoRegionConfigured():
+            return replace(state, regions={**state.regions, event.region: event})
         case _:
             return state
 
@@ -166,4 +173,5 @@ def configure(state: DirectoryState, doc: SwvDoc, now: datetime) -> list[EventPa
             gone = known.model_copy(update={"active": False, "profiled_at": now})
             out.append(gone)
     out += register_people(state.people, state.departed, doc, now)
+    out += configure_regions(state.regions, doc, now)
     return out

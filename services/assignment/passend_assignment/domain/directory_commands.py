@@ -17,6 +17,7 @@ from passend_assignment.domain.directory_scope import (
 )
 from passend_assignment.domain.handover import HandOver, leaving_workers, plan_hand_overs
 from passend_assignment.domain.people import require_known_places
+from passend_assignment.domain.team_no_regions import require_consistent_regions
 from passend_backbone.commands import Decider, Refusal
 from passend_contracts.events.base import EventPayload
 
@@ -48,13 +49,17 @@ def changes(
 
     A unit's coordinator must be its coordinator and change nothing outside the unit
     (403 ``directory``); people are placed in work units and schools the directory knows
-    (422); W25: the open cases of workers who leave are handed over (409 otherwise).
+    (422); Team NO regions and their members agree (422 ``TNO``); W25: the open cases of
+    workers who leave are handed over (409 otherwise).
     """
     doc = command.doc
     require_coordinator(state, command.scope)
     events = configure(state, doc, now)
     after = _applied(state, events)
     require_known_places(doc, set(after.work_units), set(after.schools))
+    if events:
+        active = {p for p in after.people if p not in after.departed}
+        require_consistent_regions(after.regions, after.people, active)
     require_within(state, events, command.scope)
     plan = plan_hand_overs(
         after,

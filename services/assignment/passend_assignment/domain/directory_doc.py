@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from passend_backbone.auth import Role
 from passend_contracts.events.assignment import CalendarPolicy, ExpertiseArea, HolidayPeriod
+from passend_contracts.municipalities import MunicipalityCode
 
 
 class _Doc(BaseModel):
@@ -32,8 +33,31 @@ class WorkerDoc(_Doc):
 class SchoolDoc(_Doc):
     school_id: str = Field(min_length=1)
     name: str
-    municipality: str
+    municipality: MunicipalityCode
     holiday_region: str | None = None
+
+
+class TeamNoRegionDoc(_Doc):
+    """TNO: a Team NO region of the SWV, the municipalities it covers and its members."""
+
+    region: str = Field(
+        min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$", description="Its id"
+    )
+    name: str = Field(min_length=1, max_length=200, description="How screens name it")
+    municipalities: list[MunicipalityCode] = Field(
+        default_factory=list, description="The CBS codes of the municipalities it covers"
+    )
+    members: list[str] = Field(
+        default_factory=list, description="Person ids of its Team NO members"
+    )
+
+    @model_validator(mode="after")
+    def _once(self) -> TeamNoRegionDoc:
+        for what, values in (("municipality", self.municipalities), ("member", self.members)):
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"region {self.region}: {what} listed twice: {', '.join(twice)}")
+        return self
 
 
 # What a role needs to be placed: an IB's and a teacher's school, a support worker's and a
@@ -106,6 +130,14 @@ class SwvDoc(_Doc):
     workers: list[WorkerDoc] = Field(default_factory=list)
     schools: list[SchoolDoc] = Field(default_factory=list)
     school_holidays: dict[str, list[HolidayPeriod]] = Field(default_factory=dict)
+    team_no_regions: list[TeamNoRegionDoc] = Field(
+        default_factory=list,
+        description=(
+            "TNO: the SWV's Team NO regions, each with the municipalities it covers (CBS "
+            "codes, each in one region at most) and its members (people with the "
+            "team_no_member role and that region). Regions left out stay as they are."
+        ),
+    )
     calendar: CalendarPolicy | None = Field(
         default=None,
         description=(
@@ -137,6 +169,21 @@ class SwvDoc(_Doc):
             "cases otherwise)"
         ),
     )
+
+    @model_validator(mode="after")
+    def _regions_apart(self) -> SwvDoc:
+        """TNO: a region once, and a municipality in one region only (its Team NO is one)."""
+        seen: dict[str, str] = {}
+        ids = [r.region for r in self.team_no_regions]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"regions listed twice: {', '.join(twice)}")
+        for region in self.team_no_regions:
+            for code in region.municipalities:
+                other = seen.setdefault(code, region.region)
+                if other != region.region:
+                    raise ValueError(f"{code} is in region {other} and in region {region.region}")
+        return self
 
     @model_validator(mode="after")
     def _people_and_workers_agree(self) -> SwvDoc:

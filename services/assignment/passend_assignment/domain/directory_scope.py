@@ -21,6 +21,7 @@ from passend_contracts.events.assignment import (
     SchoolRegistered,
     SupportWorkerProfiled,
     SwvConfigured,
+    TeamNoRegionConfigured,
     WorkUnitDefined,
 )
 from passend_contracts.events.base import EventPayload
@@ -81,6 +82,8 @@ def _outside(state: DirectoryState, event: EventPayload, unit: str) -> str | Non
             return f"school {event.school_id}"
         case SchoolHolidaysConfigured():
             return f"the school holidays of {event.region}"
+        case TeamNoRegionConfigured():
+            return f"Team NO region {event.region}"
         case SupportWorkerProfiled():
             before = state.workers.get(event.worker_id)
             if event.work_unit_id != unit or (before and before.work_unit_id != unit):

@@ -18,3 +18,17 @@ CREATE TABLE held_events (
     held_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX held_events_case ON held_events (case_id, seq);
+
+-- Minimised events whose region's integration topic does not exist (yet): the gateway never
+-- creates a topic (an operator's `passend-ops topics apply` does), and one region's missing
+-- topic must not stall every other region. Sent in this order once the topic is there
+-- (passend_gateway.unpublished), counted by a gauge and alerted on until then.
+CREATE TABLE unpublished_events (
+    seq        bigserial   PRIMARY KEY,
+    event_id   uuid        NOT NULL,
+    region     text        NOT NULL,
+    event      jsonb       NOT NULL,
+    held_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (event_id, region)
+);
+CREATE INDEX unpublished_events_region ON unpublished_events (region, seq);

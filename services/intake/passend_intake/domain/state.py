@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (
+    CaseErased,
     ConsentConfirmed,
     ConsentMethod,
     ConsentRefused,
@@ -58,6 +59,7 @@ class CaseState(BaseModel):
     consent_asked: tuple[str, ...] = ()
     consent_changed_at: datetime | None = None
     pupil_heard: bool = False
+    erased_at: datetime | None = None  # the pupil was erased (CaseErased)
 
 
 def evolve(state: CaseState, event: EventPayload) -> CaseState:
@@ -84,6 +86,8 @@ def evolve(state: CaseState, event: EventPayload) -> CaseState:
             changes["fields"] = event.current
         case RequestWithdrawn():
             changes |= {"status": RequestStatus.WITHDRAWN, "withdrawn_at": event.withdrawn_at}
+        case CaseErased():
+            changes["erased_at"] = event.erased_at
         case ConsentRequested():
             changes |= {
                 "consent": ConsentStatus.REQUESTED,

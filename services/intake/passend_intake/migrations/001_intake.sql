@@ -4,7 +4,8 @@ CREATE TABLE pupil_keys (
     swv        text        NOT NULL,
     pupil_ref  text        NOT NULL,
     key_id     uuid        NOT NULL UNIQUE,
-    key        bytea       NOT NULL CHECK (length(key) = 32),
+    -- Sealed under INTAKE_KEY_ENCRYPTION_KEYS (pupil_keys.py), never the key itself.
+    key        bytea       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (swv, pupil_ref)
 );

@@ -6,3 +6,6 @@ SELECT passend_protect_tenant_tables();
 SELECT passend_protect_tenant_table('pupil_keys');
 SELECT passend_protect_tenant_table('pupil_erasures');
 SELECT passend_protect_tenant_table('consent_links');
+-- Erasure on request runs as the privacy officer's command, in the tenant's transaction:
+-- deleting the pupil's key is that command's whole point (passend_intake.erasure).
+GRANT DELETE ON pupil_keys TO passend_app;

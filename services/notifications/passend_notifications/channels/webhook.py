@@ -1,23 +1,25 @@
-"""Webhooks over HTTP with httpx: a signed POST of the event to a subscriber's URL."""
+"""Webhooks over HTTP with httpx: a POST of the event to a subscriber's URL, signed in the
+Standard Webhooks style (:mod:`passend_consumerkit.webhooks`, where receivers verify)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import httpx
 
-from passend_notifications.channels.outcome import DeliveryFailed
-from passend_notifications.domain.signing import (
-    DELIVERY_HEADER,
+from passend_consumerkit.webhooks import (
     EVENT_TYPE_HEADER,
+    ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    sign,
+    signature_header,
 )
+from passend_notifications.channels.outcome import DeliveryFailed
 
 
 def body_bytes(body: dict[str, Any]) -> bytes:
@@ -28,21 +30,25 @@ def body_bytes(body: dict[str, Any]) -> bytes:
 async def post_webhook(
     client: httpx.AsyncClient,
     url: str,
-    secret: str,
+    secrets: Sequence[str],
     message_id: UUID,
     event_type: str,
     body: dict[str, Any],
     now: datetime,
 ) -> str:
-    """POST the signed event; return the SHA-256 of the body. Any non-2xx answer is retried."""
+    """POST the signed event; return the SHA-256 of the body. Any non-2xx answer is retried.
+
+    ``secrets`` are those valid now: one, or two during a rotation's overlap period, each
+    giving one signature, so a receiver holding either verifies.
+    """
     content = body_bytes(body)
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/cloudevents+json",
-        DELIVERY_HEADER: str(message_id),
+        ID_HEADER: str(message_id),
         EVENT_TYPE_HEADER: event_type,
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(secret, timestamp, content),
+        SIGNATURE_HEADER: signature_header(secrets, str(message_id), timestamp, content),
     }
     try:
         response = await client.post(url, content=content, headers=headers)

@@ -24,7 +24,7 @@ WEBHOOK = "webhook"
 
 @dataclass(frozen=True)
 class Subscription:
-    """An outside system's webhook: the event types it wants (W: municipalities, SWVs)."""
+    """A municipality's webhook: the allow-listed event types it wants."""
 
     id: UUID
     event_types: frozenset[str]
@@ -47,13 +47,16 @@ class PlannedMessage:
 
 def plan(
     event: CloudEvent,
-    subscriptions: Sequence[Subscription] = (),
     case: CaseFacts = NOTHING_KNOWN,
     rules: tuple[Rule, ...] = RULES,
 ) -> list[PlannedMessage]:
-    """Every message ``event`` causes; the same event always yields the same message ids."""
+    """Every e-mail ``event`` causes; the same event always yields the same message ids.
+
+    Webhooks are planned apart (:func:`plan_webhooks`): they carry the event as the
+    subscriber's municipality may see it, once that municipality is known.
+    """
     case_id = UUID(str(event.data["case_id"]))
-    planned = [
+    return [
         PlannedMessage(
             message_id=message_id(event.id, who.role, who.recipient_id),
             case_id=case_id,
@@ -66,18 +69,27 @@ def plan(
         )
         for who in recipients(event.type, event.data, case, rules)
     ]
-    body = event.model_dump(mode="json")
-    planned.extend(
+
+
+def plan_webhooks(
+    shown: CloudEvent, case_id: UUID, subscriptions: Sequence[Subscription]
+) -> list[PlannedMessage]:
+    """The webhook messages of one event as the subscribers may see it (already minimised).
+
+    ``subscriptions`` are those of the case's municipality; each gets the event when it
+    asked for its type. The same event always yields the same message ids.
+    """
+    body = shown.model_dump(mode="json")
+    return [
         PlannedMessage(
-            message_id=message_id(event.id, RecipientRole.WEBHOOK, str(sub.id)),
+            message_id=message_id(shown.id, RecipientRole.WEBHOOK, str(sub.id)),
             case_id=case_id,
             channel=WEBHOOK,
             role=RecipientRole.WEBHOOK,
             recipient_id=str(sub.id),
-            template=event.type,
+            template=shown.type,
             body=body,
         )
         for sub in subscriptions
-        if event.type in sub.event_types
-    )
-    return planned
+        if shown.type in sub.event_types
+    ]

@@ -81,15 +81,50 @@ CREATE TABLE template_overrides (
     PRIMARY KEY (swv, template)
 );
 
+-- A municipality's webhook: an integration channel like its topic, so it gets the cases
+-- of its own municipality only (region = topics.region_key of the municipality) and only
+-- the allow-listed fields. The secrets are sealed (passend_notifications.secret_box);
+-- during a rotation the previous secret signs too, until previous_valid_until.
 CREATE TABLE webhook_subscriptions (
-    id           uuid        PRIMARY KEY,
-    swv          text        NOT NULL,
-    url          text        NOT NULL,
-    event_types  text[]      NOT NULL,
-    secret       text        NOT NULL,
-    active       boolean     NOT NULL DEFAULT true,
-    created_by   text        NOT NULL,
-    created_at   timestamptz NOT NULL
+    id                   uuid        PRIMARY KEY,
+    swv                  text        NOT NULL,
+    url                  text        NOT NULL,
+    municipality         text        NOT NULL,
+    region               text        NOT NULL,
+    event_types          text[]      NOT NULL,
+    secret_sealed        bytea       NOT NULL,
+    previous_sealed      bytea,
+    previous_valid_until timestamptz,
+    secret_rotated_at    timestamptz,
+    active               boolean     NOT NULL DEFAULT true,
+    created_by           text        NOT NULL,
+    created_at           timestamptz NOT NULL,
+    CHECK ((previous_sealed IS NULL) = (previous_valid_until IS NULL))
 );
 
-CREATE INDEX webhook_subscriptions_swv ON webhook_subscriptions (swv) WHERE active;
+CREATE INDEX webhook_subscriptions_region ON webhook_subscriptions (swv, region) WHERE active;
+
+-- Which municipality a case's webhook deliveries go to: set by the events that name the
+-- pupil's municipality (passend_contracts.integration.municipality_named), the latest by
+-- event time winning, as the gateway's case_routes.
+CREATE TABLE webhook_routes (
+    swv          text        NOT NULL,
+    case_id      uuid        NOT NULL,
+    region       text        NOT NULL,
+    municipality text        NOT NULL,
+    set_at       timestamptz NOT NULL,
+    PRIMARY KEY (swv, case_id)
+);
+
+-- Allow-listed events (already minimised) of a case whose municipality is not known yet;
+-- delivered to that municipality's subscribers once it is, then deleted.
+CREATE TABLE webhook_held (
+    seq        bigserial   PRIMARY KEY,
+    swv        text        NOT NULL,
+    case_id    uuid        NOT NULL,
+    event_id   uuid        NOT NULL UNIQUE,
+    event      jsonb       NOT NULL,
+    held_at    timestamptz NOT NULL
+);
+
+CREATE INDEX webhook_held_case ON webhook_held (swv, case_id);

@@ -9,6 +9,8 @@ SELECT passend_protect_tenant_table('personal_links');
 SELECT passend_protect_tenant_table('case_people');
 SELECT passend_protect_tenant_table('template_overrides');
 SELECT passend_protect_tenant_table('webhook_subscriptions');
+SELECT passend_protect_tenant_table('webhook_routes');
+SELECT passend_protect_tenant_table('webhook_held');
 
 -- The settings API erases addresses and links and resets wording, as the caller's tenant.
 GRANT DELETE ON contacts, personal_links, template_overrides TO passend_app;

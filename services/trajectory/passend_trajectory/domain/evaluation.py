@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
@@ -15,6 +16,7 @@ from passend_contracts.events.trajectory import (
     StagnationReason,
     TrajectoryClosed,
 )
+from passend_contracts.municipalities import MunicipalityCode
 from passend_trajectory.domain.care_level import REFERRAL_LEVEL, change_care_level
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
@@ -28,9 +30,11 @@ class EscalationDetails(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     escalation_id: UUID
-    municipality: str = Field(min_length=1)
+    municipality: MunicipalityCode
     reasons: list[StagnationReason] = Field(min_length=1)
     draft_plan: str = Field(min_length=1)
+    # Not the caller's to say: the service sets it from the SWV's Team NO regions.
+    region: SkipJsonSchema[str | None] = None
 
 
 class RecordEvaluation(Command):

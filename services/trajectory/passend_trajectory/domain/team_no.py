@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from passend_backbone.commands import Refusal
 from passend_contracts.events.base import EventPayload
@@ -13,36 +14,41 @@ from passend_contracts.events.trajectory import (
     StagnationReason,
     TeamNODecisionRecorded,
 )
+from passend_contracts.municipalities import MunicipalityCode, display_name
 from passend_trajectory.domain.commands import Act, Command
 from passend_trajectory.domain.guards import require_open
 from passend_trajectory.domain.state import TrajectoryState
 
-# TNO: Maassluis, Vlaardingen and Schiedam share one Team NO (CBS municipality codes). A
-# municipality not listed has a Team NO of its own, named after it.
-TEAM_NO_REGIONS: dict[str, str] = {
-    "GM0556": "waterweg",  # Maassluis
-    "GM0622": "waterweg",  # Vlaardingen
-    "GM0606": "waterweg",  # Schiedam
-}
-
-
-def region_of(municipality: str) -> str:
-    """TNO: the Team NO region a municipality belongs to."""
-    return TEAM_NO_REGIONS.get(municipality, municipality)
-
 
 class Escalate(Command):
     escalation_id: UUID
-    municipality: str = Field(min_length=1, description="CBS code of the pupil's municipality")
+    municipality: MunicipalityCode = Field(description="CBS code of the pupil's municipality")
     reasons: list[StagnationReason] = Field(min_length=1)
     draft_plan: str = Field(min_length=1, description="The support team's draft plan")
+    # Not the caller's to say: the service sets it from the SWV's Team NO regions.
+    region: SkipJsonSchema[str | None] = None
+
+
+def region_required(municipality: str, region: str | None) -> str:
+    """TNO: the Team NO region the SWV configured for the pupil's municipality (422 when
+    none covers it: the escalation would reach nobody)."""
+    if region:
+        return region
+    raise Refusal.invalid(
+        "TNO",
+        f"no Team NO region of this SWV covers {municipality} ({display_name(municipality)}): "
+        "the SWV's administrator adds the municipality to a region in the directory",
+        field="municipality",
+    )
 
 
 def escalate(state: TrajectoryState, cmd: Escalate, act: Act) -> list[EventPayload]:
-    """TNO: a stagnating route goes to the Team NO of the pupil's municipality with one or
-    more reasons and the support team's draft plan; one escalation at a time."""
+    """TNO: a stagnating route goes to the Team NO of the pupil's municipality (the region
+    the SWV configured for it) with one or more reasons and the support team's draft plan;
+    one escalation at a time."""
     require_open(state)
     assert state.case_id is not None
+    region = region_required(cmd.municipality, cmd.region)
     if state.open_escalation is not None:
         since = state.open_escalation.escalated.escalated_at.date().isoformat()
         raise Refusal.conflict("TNO", f"the case awaits the Team NO decision since {since}")
@@ -53,7 +59,7 @@ def escalate(state: TrajectoryState, cmd: Escalate, act: Act) -> list[EventPaylo
             case_id=state.case_id,
             escalation_id=cmd.escalation_id,
             municipality=cmd.municipality,
-            region=region_of(cmd.municipality),
+            region=region,
             reasons=sorted(set(cmd.reasons)),
             draft_plan=cmd.draft_plan,
             escalated_by=act.actor,

@@ -1,0 +1,629 @@
+"""Every screen shows names, never ids (issues 18 and 19): every page of every role,
+rendered on the services' answers, holds no internal id (``ow-…``, ``ib-…``, ``brin-…``,
+``wu-…``, a raw UUID), no English code of the services and no event type name; numbers
+are Dutch and nouns agree with them."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from html.parser import HTMLParser
+
+import httpx
+import pytest
+
+import passend_contracts.events.assignment as assignment_events
+import passend_contracts.events.intake as intake_events
+import passend_contracts.events.trajectory as trajectory_events
+from passend_contracts.registry import EVENT_TYPES
+from passend_portal import labels
+from tests.portal.fakes import (
+    ASSIGNMENT_CASE,
+    CASE,
+    IB,
+    REQUEST_DETAIL,
+    TEAM_NO,
+    WORKER,
+    FakeServices,
+    cookie,
+    dev_directory,
+    dev_names,
+    trajectory,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
+LINK = "n" * 43
+SIGNAL = "5b0c2a9a-4d4b-4a77-9a51-7c3f4e0a1b22"
+COORDINATOR = {"role": "coordinator", "subject": "co-henk", "work_unit_id": "wu-vlaardingen"}
+SPECIALIST = {"role": "education_specialist", "subject": "os-marleen"}
+AUDITOR = {"role": "auditor", "subject": "auditor-1"}
+
+# Every page of every role, as (who, path); None: someone not signed in.
+PAGES: list[tuple[dict[str, str] | None, str]] = [
+    (None, "/aanmelden"),
+    (None, "/afgemeld"),
+    (None, f"/toestemming/{LINK}"),
+    (IB, "/school"),
+    (IB, "/school/aanvraag"),
+    (IB, f"/zaken/{CASE}"),
+    (IB, f"/zaken/{CASE}/toestemming/links"),
+    (IB, "/team-no"),  # another role's page: the Dutch refusal
+    (WORKER, "/werk"),
+    (WORKER, f"/zaken/{CASE}"),
+    (WORKER, f"/zaken/{CASE}/suggesties"),
+    (SPECIALIST, f"/zaken/{CASE}"),
+    (COORDINATOR, "/overzicht"),
+    (COORDINATOR, "/werk"),
+    (COORDINATOR, "/team-no/stagnatie"),
+    (TEAM_NO, "/team-no"),
+    (TEAM_NO, f"/team-no/zaken/{CASE}"),
+    (TEAM_NO, "/team-no/stagnatie"),
+    (AUDITOR, "/audit"),
+    (AUDITOR, f"/audit/zaken/{CASE}?doel=klacht"),
+    (AUDITOR, f"/audit/zaken/{CASE}?doel=klacht&inzages=1"),
+]
+
+
+def internal_ids() -> list[str]:
+    """Every id of the dev directory: people, schools, work units."""
+    directory = dev_directory()
+    return sorted(
+        {
+            *dev_names(),
+            *(s["school_id"] for s in directory["schools"]),
+            *(u["work_unit_id"] for u in directory["work_units"]),
+            directory["settings"]["swv_id"],
+        }
+    )
+
+
+def english_codes() -> set[str]:
+    """The contracts' enum values a Dutch reader would see as English, and the portal's
+    codes (statuses, areas); codes that are Dutch words too (plan, team, opp) stay out."""
+    dutch_too = {"plan", "team", "opp", "ib", "request"}
+    codes: set[str] = set()
+    for module in (intake_events, trajectory_events, assignment_events):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, enum.Enum) and cls.__module__ == module.__name__:
+                codes.update(str(e.value) for e in cls)
+    for table in (
+        labels.REQUEST_STATUS,
+        labels.TRAJECTORY_STATUS,
+        labels.DUE_STATUS,
+        labels.EXPERTISE,
+        labels.EVALUATION_KINDS,
+    ):
+        codes.update(table)
+    return codes - dutch_too
+
+
+def event_type_names() -> set[str]:
+    """``RequestSubmitted``, ``CareLevelChanged``, … and the full ``nl.passend.…`` names."""
+    return {name.split(".")[3] for name in EVENT_TYPES} | {"nl.passend."}
+
+
+ID = re.compile(
+    r"\b(?:" + "|".join(re.escape(i) for i in internal_ids()) + r")\b"
+    r"|\b(?:ow|ib|lk|co|os|rb|tno|op|fg|brin|wu)-[a-z0-9]"
+)
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+CODE = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, english_codes()))) + r")\b")
+EVENT = re.compile("|".join(sorted(map(re.escape, event_type_names()))))
+NOT_DUTCH = [
+    (re.compile(r"\b1 (?:casussen|sessies|aanmeldingen|uren)\b"), "a plural after 1"),
+    (re.compile(r"\b\d+\.\d+\b"), "a decimal point"),
+    (re.compile(r"\(\)"), "an empty bracket"),
+]
+
+
+class ScreenText(HTMLParser):
+    """What a person reads on the page: its text and the values of visible text inputs.
+
+    Left out: scripts and styles, and what is marked English (``lang="en"``: the service's
+    own words, folded away for the helpdesk).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[tuple[str, bool]] = []
+
+    @property
+    def hidden(self) -> bool:
+        return any(skip for _, skip in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "input":
+            if found.get("type", "text") in ("text", "search", "email", "tel") and not self.hidden:
+                self.parts.append(found.get("value") or "")
+            return
+        if tag in ("br", "meta", "link", "img", "hr"):
+            return
+        skip = tag in ("script", "style") or found.get("lang") == "en"
+        self.stack.append((tag, skip))
+        for name in ("title", "aria-label", "placeholder", "alt"):
+            if found.get(name) and not self.hidden:
+                self.parts.append(str(found[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def screen_text(page: str) -> str:
+    reader = ScreenText()
+    reader.feed(page)
+    return " ".join(" ".join(reader.parts).split())
+
+
+def faults(text: str) -> list[str]:
+    found = [f"id {m.group(0)!r}" for m in ID.finditer(text)]
+    found += [f"UUID {m.group(0)!r}" for m in UUID.finditer(text)]
+    found += [f"English code {m.group(0)!r}" for m in CODE.finditer(text)]
+    found += [f"event type {m.group(0)!r}" for m in EVENT.finditer(text)]
+    found += [
+        f"{why}: {m.group(0)!r}" for pattern, why in NOT_DUTCH for m in pattern.finditer(text)
+    ]
+    return found
+
+
+def everything(fake: FakeServices) -> None:
+    """The services' answers for a case far along its route: every part of every page."""
+    full_trajectory = trajectory(
+        status="escalated",
+        opened={"school_id": "brin-11aa", "worker_id": "ow-anouk"},
+        consent={"status": "confirmed"},
+        start_conversation={
+            "held_on": "2026-09-20",
+            "sharpened_question": "Hoe leert Noor weer met plezier lezen?",
+            "participants": ["ow-anouk", "ib-marieke"],
+        },
+        plans=[
+            {
+                "revision": 1,
+                "form": "individuele begeleiding",
+                "frequency": "wekelijks",
+                "duration_weeks": 12,
+                "goals": [
+                    {
+                        "goal_id": "doel-1",
+                        "description": "Leest AVI E4",
+                        "measure": "AVI-toets",
+                        "target_date": "2026-12-01",
+                    }
+                ],
+            }
+        ],
+        current_plan_revision=1,
+        support={"started_at": "2026-09-25T08:00:00+00:00"},
+        sessions=[
+            {
+                "session_id": "s1",
+                "held_on": "2026-09-28",
+                "hours": 0.0166,
+                "findings": "Goed gewerkt",
+            }
+        ],
+        session_hours=1.5166,
+        signals=[
+            {
+                "raised": {
+                    "signal_id": SIGNAL,
+                    "about": "teaching_practice",
+                    "description": "Instructie te lang",
+                    "raised_at": "2026-10-01T10:00:00+00:00",
+                    "addressed_to": ["ib"],
+                    "raised_by": "ow-anouk",
+                },
+                "acknowledged": None,
+            }
+        ],
+        evaluations=[
+            {
+                "evaluation_id": "e1",
+                "evaluated_at": "2026-10-10T10:00:00+00:00",
+                "outcome": "change_care_level",
+                "care_level": 2,
+                "participants": ["ow-anouk", "ib-marieke"],
+            },
+            {
+                "evaluation_id": "e2",
+                "evaluated_at": "2026-11-10T10:00:00+00:00",
+                "outcome": "escalate",
+                "participants": ["ow-anouk", "ib-marieke"],
+            },
+        ],
+        case_director={"person_id": "ow-anouk", "role": "education_specialist"},
+        escalations=[
+            {
+                "escalated": {
+                    "escalation_id": "x1",
+                    "region": "waterweg",
+                    "municipality": "GM0622",
+                    "reasons": ["waiting_list"],
+                    "draft_plan": "Overbrugging op school",
+                    "escalated_at": "2026-11-10T10:00:00+00:00",
+                    "escalated_by": "ow-anouk",
+                },
+                "decision": {
+                    "decision": "Plaatsing met begeleiding",
+                    "assignment": "Gemeente regelt vervoer",
+                    "provider": "Zorgaanbieder De Haven",
+                    "decided_at": "2026-11-20T10:00:00+00:00",
+                    "decided_by": "tno-waterweg",
+                },
+            }
+        ],
+        evaluations_due=[{"kind": "plan", "due_on": "2026-12-15", "status": "upcoming"}],
+    )
+    request = {
+        **REQUEST_DETAIL,
+        "status": "in_trajectory",
+        "consent_status": "confirmed",
+        "consent": {
+            **REQUEST_DETAIL["consent"],
+            "status": "confirmed",
+            "method": "personal_link",
+            "answered_at": "2026-09-16T10:00:00Z",
+            "pupil_heard_at": "2026-09-15",
+            "pupil_view": "agrees",
+        },
+        "history": [
+            {
+                "version": 1,
+                "event_type": "nl.passend.intake.RequestSubmitted.v1",
+                "occurred_at": "2026-09-14T08:30:00Z",
+                "actor": "ib-marieke",
+                "data": {},
+            },
+            {
+                "version": 2,
+                "event_type": "nl.passend.intake.ConsentConfirmed.v1",
+                "occurred_at": "2026-09-16T10:00:00Z",
+                "actor": "parent:ouder-1",
+                "data": {},
+            },
+            {
+                "version": 3,
+                "event_type": "nl.passend.intake.RequestRouted.v1",
+                "occurred_at": "2026-09-16T10:00:01Z",
+                "actor": "service:intake",
+                "data": {},
+            },
+        ],
+    }
+    summary = {k: request[k] for k in ("case_id", "school_id", "ib_id", "pupil_ref", "status")}
+    claimed = {
+        **ASSIGNMENT_CASE,
+        "claimed_by": "ow-anouk",
+        "claimed_at": "2026-09-15T09:00:00Z",
+        "first_contact_at": "2026-09-16T09:00:00Z",
+    }
+    waiting = {
+        **ASSIGNMENT_CASE,
+        "routed_at": None,
+        "time_left": {"seconds": 100, "working_days": 1, "lapsed": False},
+    }
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, request))
+    fake.on(
+        "GET",
+        "intake",
+        "/schools/brin-11aa/requests",
+        (
+            200,
+            [
+                {
+                    **summary,
+                    "addressed_worker_id": "ow-anouk",
+                    "levels": ["pupil"],
+                    "consent_status": "confirmed",
+                    "submitted_at": "2026-09-14T08:30:00Z",
+                }
+            ],
+        ),
+    )
+    fake.on(
+        "GET",
+        "intake",
+        f"/requests/{CASE}/consent/links",
+        (
+            200,
+            {
+                "links": [
+                    {
+                        "parent_ref": "ouder-1",
+                        "token": LINK,
+                        "purpose": "withdrawal",
+                        "expires_at": "2027-03-01T08:35:00Z",
+                    }
+                ]
+            },
+        ),
+    )
+    fake.on(
+        "GET",
+        "intake",
+        f"/consent/{LINK}",
+        (
+            200,
+            {
+                "state": "open",
+                "purpose": "consent",
+                "expires_at": "2027-03-01T08:35:00Z",
+                "question": "Geeft u toestemming voor begeleiding van Noor?",
+                "school_name": "Basisschool De Havenmeester",
+                "child_first_name": "Noor",
+                "support": "individuele begeleiding van uw kind",
+            },
+        ),
+    )
+    fake.on("GET", "assignment", f"/cases/{CASE}", (200, claimed))
+    fake.on("GET", "assignment", "/workers/ow-anouk/inbox", (200, [waiting]))
+    fake.on("GET", "assignment", "/workers/co-henk/inbox", (200, []))
+    fake.on("GET", "assignment", "/work-units/wu-vlaardingen/queue", (200, [waiting]))
+    fake.on("GET", "assignment", "/deadlines", (200, [waiting]))
+    fake.on(
+        "GET",
+        "assignment",
+        f"/cases/{CASE}/suggestions",
+        (
+            200,
+            [
+                {
+                    "worker_id": "ow-chantal",
+                    "total": 0.7,
+                    "factors": [
+                        {
+                            "factor": "expertise",
+                            "score": 0.5,
+                            "weight": 0.5,
+                            "why": "has 1 of 2 areas needed: social_emotional",
+                        },
+                        {
+                            "factor": "caseload_room",
+                            "score": 0.9,
+                            "weight": 0.3,
+                            "why": "1 open cases take 0.5 of 12 hours a week, 11.5 hours free",
+                        },
+                        {
+                            "factor": "school_familiarity",
+                            "score": 1.0,
+                            "weight": 0.2,
+                            "why": "knows the school",
+                        },
+                    ],
+                }
+            ],
+        ),
+    )
+    fake.on(
+        "GET",
+        "assignment",
+        "/lead-times",
+        (
+            200,
+            {
+                "swv": "swv-waterweg",
+                "submitted": 1,
+                "claimed": 1,
+                "contacted": 1,
+                "deadlines_missed": 0,
+                "claim_avg_hours": 0.0166,
+                "claim_median_hours": 1.5,
+                "contact_avg_hours": 30.25,
+                "contact_median_hours": 28.0,
+            },
+        ),
+    )
+    fake.on(
+        "GET",
+        "assignment",
+        "/caseloads",
+        (
+            200,
+            [
+                {
+                    "worker_id": "ow-anouk",
+                    "work_unit_id": "wu-vlaardingen",
+                    "open_cases": 1,
+                    "weekly_case_hours": 20,
+                    "hours_free": 17.5,
+                }
+            ],
+        ),
+    )
+    for worker in ("ow-anouk", "co-henk", "os-marleen"):
+        fake.on(
+            "GET",
+            "trajectory",
+            f"/workers/{worker}/evaluations-due",
+            (
+                200,
+                {
+                    "evaluations": [
+                        {"case_id": CASE, "kind": "opp", "due_on": "2026-12-01", "status": "due"}
+                    ]
+                },
+            ),
+        )
+    fake.on("GET", "trajectory", f"/cases/{CASE}/trajectory", (200, full_trajectory))
+    fake.on("GET", "trajectory", "/regions", (200, {"regions": [{"region": "waterweg"}]}))
+    fake.on(
+        "GET",
+        "trajectory",
+        "/regions/waterweg/team-no-agenda",
+        (
+            200,
+            {
+                "region": "waterweg",
+                "cases": [
+                    {
+                        "case_id": CASE,
+                        "municipality": "GM0622",
+                        "reasons": ["waiting_list", "no_bridging_care"],
+                        "draft_plan": "Overbrugging op school",
+                        "escalation_id": "x1",
+                        "escalated_by": "ow-anouk",
+                        "escalated_at": "2026-11-10T10:00:00+00:00",
+                    }
+                ],
+            },
+        ),
+    )
+    fake.on(
+        "GET",
+        "trajectory",
+        "/regions/waterweg/stagnations",
+        (
+            200,
+            {
+                "region": "waterweg",
+                "escalations": 1,
+                "by_reason": {"waiting_list": 1},
+                "by_municipality": {"GM0622": 1},
+                "by_reason_and_municipality": [
+                    {"reason": "waiting_list", "municipality": "GM0622", "count": 1}
+                ],
+            },
+        ),
+    )
+    fake.on("GET", "notifications", "/messages/undeliverable", (200, []))
+    fake.on("GET", "notifications", f"/cases/{CASE}/notifications", (200, {"messages": []}))
+    audit = {
+        "events": [
+            {
+                "kind": "event",
+                "event_id": "a1",
+                "service": "assignment",
+                "event_type": "nl.passend.assignment.CaseClaimed.v1",
+                "occurred_at": "2026-09-15T09:00:00+00:00",
+                "actor": "ow-anouk",
+                "stream_version": 2,
+                "position": 2,
+                "correlation_id": "c",
+                "description": "Casus opgepakt door ondersteuner ow-anouk",
+            },
+            {
+                "kind": "event",
+                "event_id": "a2",
+                "service": "assignment",
+                "event_type": "nl.passend.assignment.RequestRouted.v1",
+                "occurred_at": "2026-09-14T08:30:01+00:00",
+                "actor": "service:assignment",
+                "stream_version": 1,
+                "position": 1,
+                "correlation_id": "c",
+                "description": (
+                    f"Hulpvraag {CASE} van school brin-11aa doorgezet naar ondersteuner "
+                    "ow-anouk; eerste contact uiterlijk 2026-09-21 (personal_link), via email, "
+                    "binnen swv-waterweg"
+                ),
+            },
+        ],
+        "reads": [
+            {
+                "read_id": 1,
+                "read_at": "2026-10-01T10:00:00+00:00",
+                "reader": "auditor-1",
+                "purpose": "klacht",
+            }
+        ],
+    }
+    for service in ("intake", "assignment", "trajectory", "notifications"):
+        fake.on(
+            "GET",
+            service,
+            f"/audit/cases/{CASE}/events",
+            (200, audit if service == "assignment" else {"events": [], "reads": []}),
+        )
+
+
+@pytest.mark.parametrize(
+    ("who", "path"), PAGES, ids=[f"{(w or {}).get('role', 'anoniem')}:{p}" for w, p in PAGES]
+)
+async def test_no_page_shows_an_id_a_code_or_an_event_type(
+    portal: httpx.AsyncClient, fake: FakeServices, who: dict[str, str] | None, path: str
+) -> None:
+    everything(fake)
+    cookies = cookie(**who) if who else None
+    page = await portal.get(path, cookies=cookies)
+    assert page.status_code in (200, 403), page.text[:2000]
+    text = screen_text(page.text)
+    assert faults(text) == [], text
+
+
+async def test_the_pages_name_people_schools_and_work_units(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    worker = screen_text((await portal.get(f"/zaken/{CASE}", cookies=cookie(**WORKER))).text)
+    assert "Basisschool De Havenmeester" in worker and "Marieke de Vries" in worker
+    assert "Anouk Jansen" in worker
+    ib = screen_text((await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text)
+    assert "door Marieke de Vries" in ib and "Passend (automatisch)" in ib
+    assert "een ouder (via de persoonlijke link)" in ib
+    team_no = screen_text((await portal.get("/team-no", cookies=cookie(**TEAM_NO))).text)
+    assert "door Anouk Jansen" in team_no
+    audit = screen_text(
+        (await portal.get(f"/audit/zaken/{CASE}?doel=klacht", cookies=cookie(**AUDITOR))).text
+    )
+    assert "doorgezet naar ondersteuner Anouk Jansen" in audit
+    assert "Basisschool De Havenmeester" in audit and "21 september 2026" in audit
+    assert "Toewijzing" in audit  # the service by its Dutch name
+    assert "via e-mail, binnen Samenwerkingsverband Passend Onderwijs Nieuwe Waterweg" in audit
+    overview = screen_text((await portal.get("/overzicht", cookies=cookie(**COORDINATOR))).text)
+    assert "0,02" in overview and "17,5" in overview and "1 casus" in overview
+    coordinator_chart = (await portal.get("/overzicht", cookies=cookie(**COORDINATOR))).text
+    assert ">Anouk Jansen</text>" in coordinator_chart
+
+
+async def test_names_are_asked_once_for_a_while(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    for _ in range(3):
+        await portal.get(f"/zaken/{CASE}", cookies=cookie(**WORKER))
+    lookups = [c for c in fake.calls if c[2] in ("/directory/names", "/directory")]
+    assert len(lookups) == 2, "one names lookup and one directory read for three pages"
+
+
+async def test_without_the_directory_the_page_still_shows_and_says_names_are_unknown(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    fake.on("GET", "assignment", "/directory/names", (503, {"detail": "down"}))
+    fake.on("GET", "assignment", "/directory", (503, {"detail": "down"}))
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**WORKER))
+    assert page.status_code == 200
+    assert faults(screen_text(page.text)) == []
+
+
+def test_the_check_itself_finds_what_issue_19_found() -> None:
+    found = faults(
+        "ow-bart brin-11aa social_emotional CareLevelChanged uitkomst change_care_level "
+        f"1 casussen 0.02 uur casus {CASE}"
+    )
+    assert len(found) == 8, found
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.0166, "0,02"), (1.5, "1,5"), (3.0, "3"), (1234.5, "1.234,5"), ("17.25", "17,25")],
+)
+def test_numbers_are_written_the_dutch_way(value: object, shown: str) -> None:
+    assert labels.number(value) == shown
+    assert labels.hours(value) == shown
+
+
+def test_a_noun_agrees_with_its_number() -> None:
+    assert labels.counted(1, "casus", "casussen") == "1 casus"
+    assert labels.counted(27, "casus", "casussen") == "27 casussen"
+    assert labels.counted(0, "casus", "casussen") == "0 casussen"
