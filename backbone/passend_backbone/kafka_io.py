@@ -12,15 +12,14 @@ import os
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.admin import AIOKafkaAdminClient
 
 from passend_backbone.kafka_settings import (
     BrokerKind,
     client_security_settings,
     producer_settings,
 )
-from passend_backbone.topics import Durability
+from passend_backbone.topics import Durability, KafkaTopics, Topic
 from passend_contracts import topics
 
 
@@ -57,28 +56,8 @@ async def ensure_topics(
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [n for n in dict.fromkeys(names) if n not in existing]
-        if not missing:
-            return []
-        factor = replication_factor()
-        configs = Durability(factor, 1).configs()
-        response = await admin.create_topics(
-            [
-                NewTopic(
-                    n, num_partitions=partitions, replication_factor=factor, topic_configs=configs
-                )
-                for n in missing
-            ]
-        )
-        created: list[str] = []
-        for entry in response.topic_errors:
-            name, code = entry[0], entry[1]
-            if code == 0:
-                created.append(name)
-            elif code != TopicAlreadyExistsError.errno:
-                error = for_code(code)
-                message = entry[2] if len(entry) > 2 else ""
-                raise error(f"creating topic {name!r} failed: {message or error.__name__}")
-        return created
     finally:
         await admin.close()
+    missing = [n for n in dict.fromkeys(names) if n not in existing]
+    wanted = [Topic(n, partitions, "events") for n in missing]
+    return await KafkaTopics(bootstrap).create(wanted, Durability(replication_factor(), 1))

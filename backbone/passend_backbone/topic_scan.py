@@ -44,6 +44,7 @@ async def scan_topic(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=5000,
+        fetch_max_wait_ms=50,
         **client_security_settings(),
     )
     await consumer.start()
@@ -77,7 +78,7 @@ async def scan_topic(
                     break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reading topic {topic} took more than {within} s")
-            batch = await consumer.getmany(timeout_ms=500)
+            batch = await consumer.getmany(timeout_ms=200)
             for tp, records in batch.items():
                 target = targets.setdefault(tp, consumer.highwater(tp) or 0)
                 kept.extend(r for r in records if r.offset < target and keep(r))

@@ -116,8 +116,9 @@ MunicipalityCode = Annotated[
     str,
     Field(
         description="CBS code of a municipality that exists today, such as GM0622",
-        # For clients' schemas only: the list decides (a pattern would refuse without it).
-        json_schema_extra={"pattern": r"^GM\d{4}$", "examples": ["GM0622"]},
+        # For clients' schemas: today's codes, so what the document allows the API takes
+        # (the list decides at validation; a client's schema names every choice).
+        json_schema_extra={"enum": sorted(NAMES), "examples": ["GM0622"]},
     ),
     AfterValidator(require_current),
 ]

@@ -12,7 +12,9 @@ within the shutdown bound.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
 import signal
 import subprocess
@@ -31,6 +33,7 @@ from passend_devstack.catalog import ServiceEntry, default_services
 from passend_devstack.infra import Broker, Database, free_port
 from passend_devstack.test_tokens import auth_env
 from passend_devstack.waiting import eventually
+from passend_intake.pupil_keys import SEALING_SETTING
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +68,8 @@ async def environments(
             "DATABASE_URL": await create_database(database, f"ops_{entry.name}"),
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
             "KAFKA_BROKER_KIND": broker.kind,
+            # This module's topics, as the operator's topics step made them (tests/conftest.py).
+            "KAFKA_TOPIC_PREFIX": os.environ.get("KAFKA_TOPIC_PREFIX", ""),
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(ports[entry.name]),
             "LOG_LEVEL": "INFO",
@@ -72,6 +77,8 @@ async def environments(
         }
         if entry.name == "assignment":
             env[ENV_VAR] = str(DEV_FILE)
+        if entry.name == "intake":
+            env[SEALING_SETTING] = f"ops:{base64.b64encode(os.urandom(32)).decode()}"
         if entry.name == "notifications":
             env["NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
             env["NOTIFICATIONS_SMTP_PORT"] = str(free_port())
@@ -138,6 +145,7 @@ async def test_services_run_as_the_image_runs_them_from_the_documented_variables
 
     with started(entries, envs, tmp_path) as running:
         async with httpx.AsyncClient(timeout=5) as http:
+            not_ready: dict[str, str] = {}
 
             async def all_ready() -> bool:
                 for name, process in running.items():
@@ -146,13 +154,19 @@ async def test_services_run_as_the_image_runs_them_from_the_documented_variables
                         raise AssertionError(f"{name} exited with {process.returncode}:\n{tail}")
                     url = f"http://127.0.0.1:{envs[name]['HTTP_PORT']}/health/ready"
                     try:
-                        if (await http.get(url)).status_code != 200:
-                            return False
-                    except httpx.TransportError:
+                        answer = await http.get(url)
+                    except httpx.TransportError as exc:
+                        not_ready[name] = repr(exc)
+                        return False
+                    if answer.status_code != 200:
+                        not_ready[name] = answer.text[:500]
                         return False
                 return True
 
-            await eventually(all_ready, timeout=120, interval=0.25, what="all services ready")
+            try:
+                await eventually(all_ready, timeout=120, interval=0.25, what="all services ready")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; not ready: {not_ready}") from None
             for name in running:
                 base = f"http://127.0.0.1:{envs[name]['HTTP_PORT']}"
                 ready = (await http.get(f"{base}/health/ready")).json()

@@ -33,6 +33,11 @@ ROLES = [
     ("Wendy Hoogendoorn", "/team-no", "Lid Team NO"),
     ("Petra van Dijk", "/audit", "Auditor"),
     ("Henk Mulder", "/overzicht", "Coördinator werkeenheid"),
+    ("Sanne Bakker", "/klas", "Leerkracht"),
+    ("Linda Hendriks", "/mensen", "Beheerder van het SWV"),
+    ("Kees Willems", "/beheer", "Beheerder van Passend"),
+    ("Yvonne Peters", "/privacy", "Functionaris gegevensbescherming"),
+    ("Jeroen Bos", "/uitnodigingen", "Routebegeleider"),
 ]
 
 
@@ -64,6 +69,10 @@ async def test_each_role_signs_in_and_out_through_the_provider_in_chromium(
     users = [*users_of_directory(DEV_FILE), STRANGER]
     fake = FakeServices()
     with_directory(fake)
+    # What the start pages of the teacher and the privacy officer ask for first.
+    fake.on("GET", "intake", "/schools/brin-11aa/requests", (200, []))
+    fake.on("GET", "intake", "/privacy/erasure-requests", (200, {"requests": []}))
+    fake.on("GET", "trajectory", "/invitations", (200, {"invitations": []}))
     checked: list[str] = []
     with OidcProvider(tmp_path / "op", users, [client]) as provider:
         settings = oidc_settings(provider.url)

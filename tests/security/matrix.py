@@ -205,7 +205,7 @@ AUDIT: dict[str, Rule] = {
 }
 # The gateway keeps no case history of its own: its audit API knows no case (issue 20).
 GATEWAY_AUDIT: dict[str, Rule] = {
-    op: replace(rule, missing="no_case") if rule.kind is Kind.CASE else rule
+    op: replace(rule, missing="Not found") if rule.kind is Kind.CASE else rule
     for op, rule in AUDIT.items()
 }
 

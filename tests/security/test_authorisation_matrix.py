@@ -138,7 +138,9 @@ def callers_of(pupil_ref: str) -> list[Caller]:
         out.append(Caller(role, "own", own, SWV_A))
         # The same claims in another SWV: ids repeat across tenants on purpose.
         out.append(Caller(role, "foreign", own, SWV_B))
-        if role not in WHOLE_SWV and role is not Role.OPERATOR:
+        # The operator and the privacy officer have no case reach to be out of: one sees no
+        # case content, the other reads any case of the SWV for a pupil's access request.
+        if role not in WHOLE_SWV and role not in (Role.OPERATOR, Role.PRIVACY_OFFICER):
             out.append(Caller(role, "out", _claims(role, "", reach=False), SWV_A))
     return out
 

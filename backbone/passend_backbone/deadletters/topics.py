@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from passend_backbone.kafka_settings import client_security_settings
+from passend_backbone.topic_scan import scan_topic
 
 
 class ReadTimeout(RuntimeError):
@@ -16,50 +13,16 @@ class ReadTimeout(RuntimeError):
 
 
 async def read_all(bootstrap: str, names: Sequence[str], seconds: float = 20.0) -> list[Any]:
-    """Every record of the topics ``names`` that exist, from offset zero to the fetch highwater.
-
-    ``end_offsets`` is not used: some brokers answer it wrongly; the highwater a fetch
-    reports is right everywhere. Dead-letter topics are small (one record per poison).
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-        **client_security_settings(),
-    )
-    await consumer.start()
-    try:
-        existing = await consumer.topics()
-        partitions = [
-            TopicPartition(name, p)
-            for name in dict.fromkeys(names)
-            if name in existing
-            for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[Any] = []
-        deadline = time.monotonic() + seconds
-        while True:
-            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
-            for part in batch.values():
-                records.extend(part)
-            done = True
-            for tp in partitions:
-                highwater = consumer.highwater(tp)
-                if highwater is None or await consumer.position(tp) < highwater:
-                    done = False
-                    break
-            if done and not batch:
-                return records
-            if time.monotonic() > deadline:
-                raise ReadTimeout(
-                    f"reading {len(partitions)} dead-letter partition(s) did not reach their "
-                    f"end within {seconds:.0f} s"
-                )
-    finally:
-        await consumer.stop()
+    """Every record of the topics ``names`` that exist, from offset zero to where each
+    stood when the read began (:func:`passend_backbone.topic_scan.scan_topic`). Dead-letter
+    topics are small (one record per poison)."""
+    records: list[Any] = []
+    for name in dict.fromkeys(names):
+        try:
+            scan = await scan_topic(bootstrap, name, lambda _record: True, within=seconds)
+        except TimeoutError as exc:
+            raise ReadTimeout(
+                f"reading dead-letter topic {name} did not reach its end within {seconds:.0f} s"
+            ) from exc
+        records.extend(scan.records)
+    return records

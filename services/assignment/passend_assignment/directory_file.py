@@ -10,6 +10,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from passend_assignment.domain.directory_doc import SwvDoc
+from passend_backbone.commands import Refusal
 
 _DOCS = TypeAdapter(list[SwvDoc])
 
@@ -29,5 +30,5 @@ def load_directory_file(path: Path) -> list[SwvDoc]:
         raise ValueError(f"{path}: expected a mapping with a top-level 'swvs' list")
     try:
         return _DOCS.validate_python(raw["swvs"])
-    except ValueError as exc:
+    except (ValueError, Refusal) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from passend_contracts import municipalities
+
 REQUEST_STATUS = {
     "submitted": "Ingediend, wacht op een onderwijsondersteuner",
     "claimed": "Opgepakt door een onderwijsondersteuner",
@@ -44,11 +46,10 @@ STAGNATION_REASONS = {
     "budget_dispute": "Discussie over financiering",
     "extremely_complex": "Uitzonderlijk complex",
 }
-MUNICIPALITIES = {
-    "GM0622": "Vlaardingen",
-    "GM0606": "Schiedam",
-    "GM0556": "Maassluis",
-}
+# Every municipality of the CBS list (passend_contracts.municipalities), by name: the
+# choices on a form are today's; a label shows an ended one by its name too.
+MUNICIPALITIES = dict(sorted(municipalities.NAMES.items(), key=lambda item: item[1]))
+MUNICIPALITY_NAMES = {code: m.name for code, m in municipalities.BY_CODE.items()}
 SIGNAL_TOPICS = {
     "teaching_practice": "De aanpak in de klas",
     "school_offer": "Het aanbod van de school",

@@ -31,6 +31,8 @@ HOME_OF_ROLE = {
     "teacher": "/klas",
     "swv_admin": "/mensen",
     "privacy_officer": "/privacy",
+    # Called into cases (W29) and invited to meetings as an adviser: those invitations.
+    "route_coach": "/uitnodigingen",
 }
 
 
@@ -144,6 +146,7 @@ def make_templates() -> jinja2.Environment:
         OUTCOMES=labels.OUTCOMES,
         STAGNATION_REASONS=labels.STAGNATION_REASONS,
         MUNICIPALITIES=labels.MUNICIPALITIES,
+        MUNICIPALITY_NAMES=labels.MUNICIPALITY_NAMES,
         SIGNAL_TOPICS=labels.SIGNAL_TOPICS,
         DUE_STATUS=labels.DUE_STATUS,
         CONSENT_METHODS=labels.CONSENT_METHODS,

@@ -44,6 +44,7 @@ from passend_trajectory.domain.evolve import evolve as trajectory_evolve
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.service import SPEC as TRAJECTORY
 from tests.conftest import create_database
+from tests.topics import apply_for
 
 SWV = "swv-waterweg"
 SCHOOL = "brin-11aa"
@@ -235,6 +236,8 @@ async def _system(database: Database, shared: Broker, tmp: Path) -> AsyncIterato
                 )
             )
             specs = {s.name: with_audit(s) for s in (INTAKE, ASSIGNMENT, TRAJECTORY, notifications)}
+            # The operator's topics step, on this module's own broker.
+            await apply_for(broker.bootstrap_servers, *specs.values())
             stop = asyncio.Event()
             tasks: list[asyncio.Task[None]] = []
             urls: dict[str, str] = {}
@@ -257,6 +260,7 @@ async def _system(database: Database, shared: Broker, tmp: Path) -> AsyncIterato
                     settings,
                     GatewayConfig(name="gateway", trajectory_url="https://trajectory.example.nl"),
                 )
+                await apply_for(broker.bootstrap_servers, gateway)
                 ready = asyncio.Event()
                 task = asyncio.create_task(serve(gateway, settings, stop, ready=ready))
                 tasks.append(task)

@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from passend_backbone.topics import KafkaTopics
+from passend_contracts import topics
 from passend_contracts.municipalities import SOURCE
 from passend_devstack.infra import Broker
 from passend_devstack.waiting import eventually
@@ -18,6 +20,7 @@ from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import conversation, evaluation, plan, post
 from tests.integration.trajectory.kit import claimed, consent_confirmed, deliver, headers
 from tests.integration.trajectory.regions import COORDINATOR_H, configure_region
+from tests.topics import on_broker
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +73,7 @@ async def agenda(service: Service, region: str, case_id: UUID) -> dict[str, Any]
     ],
 )
 async def test_tno_an_unknown_municipality_code_is_refused_and_nothing_is_recorded(
-    service: Service, municipality: str, says: str
+    service: Service, broker: Broker, municipality: str, says: str
 ) -> None:
     case_id = await supported(service)
     answer = await post(service.http, case_id, "escalations", escalation(municipality), expect=422)
@@ -82,6 +85,10 @@ async def test_tno_an_unknown_municipality_code_is_refused_and_nothing_is_record
     assert SOURCE in answer["detail"]
     # Nothing recorded: no event for the gateway to route, so no topic for GM9999 either.
     assert await escalations_in_store(service, case_id) == []
+    found = await KafkaTopics(broker.bootstrap_servers).describe(
+        [on_broker(topics.integration(municipality)), topics.integration(municipality)]
+    )
+    assert set(found.values()) == {None}, "no integration topic for an unknown code"
 
 
 async def test_tno_a_case_in_a_municipality_of_a_configured_region_is_on_its_agenda(

@@ -8,8 +8,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from passend_backbone.auth import Role
+from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import CalendarPolicy, ExpertiseArea, HolidayPeriod
 from passend_contracts.municipalities import MunicipalityCode
+
+
+def _refused(message: str) -> Refusal:
+    """A rule of the document the schema can't say (one place, one role's place, regions
+    apart): refused as the directory's own rule (422, rule ``directory``), not as a
+    malformed request."""
+    return Refusal.invalid("directory", message, field="people")
 
 
 class _Doc(BaseModel):
@@ -56,7 +64,7 @@ class TeamNoRegionDoc(_Doc):
         for what, values in (("municipality", self.municipalities), ("member", self.members)):
             twice = sorted({v for v in values if values.count(v) > 1})
             if twice:
-                raise ValueError(f"region {self.region}: {what} listed twice: {', '.join(twice)}")
+                raise _refused(f"region {self.region}: {what} listed twice: {', '.join(twice)}")
         return self
 
 
@@ -101,15 +109,15 @@ class PersonDoc(_Doc):
     def _placed(self) -> PersonDoc:
         """Roles are people's roles (not a service's), each with the place it needs."""
         if Role.SERVICE in self.roles:
-            raise ValueError(f"{self.person_id}: 'service' is the role of a Passend service")
+            raise _refused(f"{self.person_id}: 'service' is the role of a Passend service")
         if len(set(self.roles)) != len(self.roles):
-            raise ValueError(f"{self.person_id}: a role is listed twice")
+            raise _refused(f"{self.person_id}: a role is listed twice")
         for role in self.roles:
             place = _PLACE.get(role)
             if place is not None and not getattr(self, place):
-                raise ValueError(f"{self.person_id}: a {role.value} needs {place}")
+                raise _refused(f"{self.person_id}: a {role.value} needs {place}")
         if self.groups and Role.TEACHER not in self.roles:
-            raise ValueError(f"{self.person_id}: only a teacher has groups")
+            raise _refused(f"{self.person_id}: only a teacher has groups")
         return self
 
 
@@ -177,12 +185,12 @@ class SwvDoc(_Doc):
         ids = [r.region for r in self.team_no_regions]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
-            raise ValueError(f"regions listed twice: {', '.join(twice)}")
+            raise _refused(f"regions listed twice: {', '.join(twice)}")
         for region in self.team_no_regions:
             for code in region.municipalities:
                 other = seen.setdefault(code, region.region)
                 if other != region.region:
-                    raise ValueError(f"{code} is in region {other} and in region {region.region}")
+                    raise _refused(f"{code} is in region {other} and in region {region.region}")
         return self
 
     @model_validator(mode="after")
@@ -193,24 +201,24 @@ class SwvDoc(_Doc):
         ids = [p.person_id for p in self.people]
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
-            raise ValueError(f"people listed twice: {', '.join(twice)}")
+            raise _refused(f"people listed twice: {', '.join(twice)}")
         listed = set(ids) & set(self.departures)
         if listed:
-            raise ValueError(f"departures of people still listed: {', '.join(sorted(listed))}")
+            raise _refused(f"departures of people still listed: {', '.join(sorted(listed))}")
         workers = {p.person_id: p for p in self.people if Role.SUPPORT_WORKER in p.roles}
         for worker in self.workers:
             person = workers.get(worker.worker_id)
             if person is None:
-                raise ValueError(
+                raise _refused(
                     f"worker {worker.worker_id} is not among the people as a support_worker"
                 )
             if person.work_unit_id != worker.work_unit_id:
-                raise ValueError(
+                raise _refused(
                     f"{worker.worker_id}: work unit {person.work_unit_id} among the people, "
                     f"{worker.work_unit_id} among the workers"
                 )
         profiled = {w.worker_id for w in self.workers}
         missing = sorted(set(workers) - profiled)
         if missing:
-            raise ValueError(f"support workers without a worker profile: {', '.join(missing)}")
+            raise _refused(f"support workers without a worker profile: {', '.join(missing)}")
         return self
