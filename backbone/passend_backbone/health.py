@@ -106,7 +106,30 @@ def health_router(readiness: Readiness) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "live"}
 
-    @router.get("/ready", summary="Database, migrations and broker are fine")
+    readiness_body = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not ready"]},
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["status", "checks"],
+    }
+
+    @router.get(
+        "/ready",
+        summary="Database, migrations and broker are fine",
+        responses={
+            200: {
+                "description": "Ready: every check says ok",
+                "content": {"application/json": {"schema": readiness_body}},
+            },
+            503: {
+                "description": "Not ready (by design, for the orchestrator): the body names "
+                "the check that failed and why",
+                "content": {"application/json": {"schema": readiness_body}},
+            },
+        },
+    )
     async def ready() -> JSONResponse:
         report = await readiness.check()
         return JSONResponse(report.as_json(), status_code=200 if report.ready else 503)
