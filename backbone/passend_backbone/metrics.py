@@ -135,6 +135,7 @@ class ServiceMetrics:
             **own,
         )
         self._own_gauges: dict[str, Gauge] = {}
+        self._own = own  # where gauges made at scrape time go too
         self.http_latency = Histogram(
             "passend_http_request_duration_seconds",
             "HTTP request latency",
@@ -297,7 +298,7 @@ class ServiceMetrics:
                         reading.name,
                         reading.help,
                         ["service", *sorted(reading.labels)],
-                        registry=self.collectors,
+                        **self._own,
                     )
                     self._own_gauges[reading.name] = found
                 values = [reading.labels[k] for k in sorted(reading.labels)]

@@ -71,6 +71,51 @@ async def erase_pupil(
     raise AssertionError("unreachable: the loop returns or raises")
 
 
+async def cases_of(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> list[uuid.UUID]:
+    """Every case ever submitted for the pupil (from the store, not a read model)."""
+    rows = await conn.fetch(
+        "SELECT stream_id::uuid AS stream_id FROM public.events WHERE event_type = $1 "
+        "AND swv = $2 AND data->>'pupil_ref' = $3",
+        RequestSubmitted.event_type,
+        swv,
+        pupil_ref,
+    )
+    return [r["stream_id"] for r in rows]
+
+
+async def shred(
+    conn: asyncpg.Connection,
+    swv: str,
+    pupil_ref: str,
+    key_id: uuid.UUID,
+    case_ids: list[uuid.UUID],
+    erased_by: str,
+    erased_at: datetime,
+    reason: str,
+    category: str | None,
+) -> None:
+    """The erasure itself: the key deleted, the cases' links voided, the erasure recorded.
+
+    Also what the erasure ledger applies again to a restored database
+    (:mod:`passend_intake.erasure_ledger`); every step is idempotent.
+    """
+    await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", key_id)
+    # The links could no longer be derived anyway; voided, none can be used either.
+    await consent_links.void_cases(conn, case_ids, erased_at)
+    await conn.execute(
+        "INSERT INTO public.pupil_erasures "
+        "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        key_id,
+        swv,
+        pupil_ref,
+        erased_by,
+        erased_at,
+        reason,
+        category,
+    )
+
+
 async def _closed_cases(pool: asyncpg.Pool, swv: str) -> set[uuid.UUID]:
     """Cases whose trajectory closed (W21): erasing their pupil does not withdraw them."""
     try:
@@ -103,33 +148,10 @@ async def _erase(
     )
     if row is None:
         return False
-    case_ids: list[uuid.UUID] = [
-        r["stream_id"]
-        for r in await conn.fetch(
-            "SELECT stream_id::uuid AS stream_id FROM public.events WHERE event_type = $1 "
-            "AND swv = $2 AND data->>'pupil_ref' = $3",
-            RequestSubmitted.event_type,
-            swv,
-            pupil_ref,
-        )
-    ]
+    case_ids = await cases_of(conn, swv, pupil_ref)
     if expected_cases is not None and len(case_ids) != expected_cases:
         return False
-    await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", row["key_id"])
-    # The links could no longer be derived anyway; voided, none can be used either.
-    await consent_links.void_cases(conn, case_ids, now)
-    await conn.execute(
-        "INSERT INTO public.pupil_erasures "
-        "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        row["key_id"],
-        swv,
-        pupil_ref,
-        erased_by,
-        now,
-        reason,
-        category,
-    )
+    await shred(conn, swv, pupil_ref, row["key_id"], case_ids, erased_by, now, reason, category)
     if store is None:
         return True
     correlation = str(uuid.uuid4())

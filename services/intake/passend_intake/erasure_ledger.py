@@ -11,7 +11,6 @@ per partition in ``erasure_ledger_offsets``: an old backup reads from an old pla
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -21,8 +20,8 @@ from passend_backbone.service import ServiceContext
 from passend_backbone.topic_scan import scan_topic
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
-from passend_contracts.events.intake import PupilErased, RequestSubmitted
-from passend_intake import consent_links
+from passend_contracts.events.intake import PupilErased
+from passend_intake.erasure import cases_of, shred
 
 _log = structlog.get_logger("passend.intake.erasure_ledger")
 _TYPE = PupilErased.event_type.encode()
@@ -64,31 +63,18 @@ async def reapply_erasures(pool: asyncpg.Pool, bootstrap: str, topic: str) -> in
 
 
 async def _apply(pool: asyncpg.Pool, swv: str, erased: PupilErased) -> bool:
-    """Delete the erased key if this database holds it again; record the erasure."""
+    """Shred the erased key again if this database holds it; record the erasure either way."""
     async with pool.acquire() as conn, conn.transaction():
         key = await conn.fetchval(
             "SELECT key_id FROM public.pupil_keys WHERE key_id = $1 FOR UPDATE", erased.key_id
         )
-        if key is not None:
-            await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", erased.key_id)
-            case_ids = [
-                r["stream_id"]
-                for r in await conn.fetch(
-                    "SELECT stream_id::uuid AS stream_id FROM public.events "
-                    "WHERE event_type = $1 AND swv = $2 AND data->>'pupil_ref' = $3",
-                    RequestSubmitted.event_type,
-                    swv,
-                    erased.pupil_ref,
-                )
-            ]
-            await consent_links.void_cases(conn, case_ids, datetime.now(UTC))
-        await conn.execute(
-            "INSERT INTO public.pupil_erasures "
-            "(key_id, swv, pupil_ref, erased_by, erased_at, reason, category) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            erased.key_id,
+        cases = await cases_of(conn, swv, erased.pupil_ref) if key is not None else []
+        await shred(
+            conn,
             swv,
             erased.pupil_ref,
+            erased.key_id,
+            cases,
             erased.erased_by,
             erased.erased_at,
             erased.reason.value,
