@@ -65,7 +65,7 @@ $(ASYNCAPI_PARSER): tools/asyncapi/package.json
 
 # Everything: the fast layer, then every test that needs real servers, in parallel.
 test: check $(CHROMIUM) $(ASYNCAPI_PARSER)
-	$(BIN)/pytest -n $(WORKERS) --dist loadscope --ignore=tests/unit
+	$(BIN)/pytest -n $(WORKERS) --dist loadscope --ignore=tests/unit --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

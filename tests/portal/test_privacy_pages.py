@@ -162,3 +162,16 @@ async def test_the_access_export_downloads_with_every_services_events(
     assert {c[1] for c in asked} == {"intake", "assignment", "trajectory", "notifications"}
     html = await portal.get("/privacy/leerling/leerling-042/inzage.html", cookies=officer)
     assert "Noor Visser" in html.text and "Casus opgepakt" in html.text
+
+
+async def test_after_the_erasure_the_page_says_what_was_erased_not_what_will_be(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    erased = {**PREVIEW, "erased": True, "erased_at": "2026-12-05T05:52:00+00:00"}
+    fake.on("GET", "intake", "/privacy/pupils/leerling-042", (200, erased))
+    page = await portal.get("/privacy/leerling?ref=leerling-042", cookies=cookie(**OFFICER))
+    assert page.status_code == 200, page.text
+    assert "Deze leerling is gewist op 5 december 2026" in page.text
+    assert "Wat er gewist is" in page.text
+    assert "Bij wissen" not in page.text and "Wordt ingetrokken" not in page.text
+    assert "Toekennen en wissen" not in page.text

@@ -246,7 +246,14 @@ def run_service(
             findings.send(service, case, f"{operation.label} (coverage)", headers, url)
 
 
-async def test_every_operation_passes_every_check_and_leaks_nothing(stack: Stack) -> None:
+# Trajectory's API alone takes about 100 s on an idle 2-core machine; under the full
+# suite's three workers, three times that. A hang still ends at this limit.
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", SERVICES)
+async def test_every_operation_passes_every_check_and_leaks_nothing(
+    stack: Stack, name: str
+) -> None:
+    """One service at a time, so that each has the suite's time limit to itself."""
     findings = Findings([stack.cases[SWV_B], stack.pupil_refs[SWV_B], SWV_B])
     known = {
         "case_id": stack.cases[SWV_A],
@@ -254,21 +261,20 @@ async def test_every_operation_passes_every_check_and_leaks_nothing(stack: Stack
         "worker_id": WORKER,
         "work_unit_id": UNIT,
     }
-    for name in SERVICES:
-        service = stack[name]
-        document = (await service.http.get("/openapi.json")).json()
-        schema = schemathesis.openapi.from_dict(document, config=CONFIG)
-        # The services answer from this event loop: call them from a thread.
-        await asyncio.to_thread(run_service, findings, name, schema, service.url, known)
-    # It reached the services' code, not only their validation.
-    assert findings.seen[2] > 20 and findings.seen[4] > 20, findings.seen
+    service = stack[name]
+    document = (await service.http.get("/openapi.json")).json()
+    schema = schemathesis.openapi.from_dict(document, config=CONFIG)
+    # The services answer from this event loop: call them from a thread.
+    await asyncio.to_thread(run_service, findings, name, schema, service.url, known)
+    # It reached the service's code, not only its validation.
+    assert findings.seen[2] >= 3 and findings.seen[4] >= 3, findings.seen
     report = [
         f"{service}: {key}\n    {message}"
         for service, found in findings.failures.items()
         for key, message in sorted(found.items())
     ]
     assert not report, (
-        f"{findings.calls} calls; undeclared statuses per service: {findings.undeclared_counts()}\n"
+        f"{findings.calls} calls; undeclared statuses: {findings.undeclared_counts()}\n"
         + "\n".join(report)
     )
 
