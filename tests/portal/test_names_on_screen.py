@@ -435,7 +435,10 @@ def everything(fake: FakeServices) -> None:
                     "work_unit_id": "wu-vlaardingen",
                     "open_cases": 1,
                     "weekly_case_hours": 20,
+                    "hours_taken": 2.5,
                     "hours_free": 17.5,
+                    "hours_over": 0,
+                    "over_capacity": False,
                 }
             ],
         ),

@@ -476,7 +476,10 @@ async def test_the_coordinator_sees_lead_times_caseloads_and_open_evaluations(
             "work_unit_id": "wu-vlaardingen",
             "open_cases": 3,
             "weekly_case_hours": 20,
+            "hours_taken": 6,
             "hours_free": 14,
+            "hours_over": 0,
+            "over_capacity": False,
         }
     ]
     missed = {**ASSIGNMENT_CASE, "routed_at": None, "deadline_missed": True, "time_left": None}

@@ -12,6 +12,7 @@ from passend_assignment import views
 from passend_assignment.access import CASE_READERS, STAFF, require, require_sees, visible_rows
 from passend_assignment.consent_view import CASE_CONSENT, ConsentOut, consent_of
 from passend_assignment.domain.case import CaseState
+from passend_assignment.domain.caseload import Caseload
 from passend_assignment.domain.deadlines import TimeLeft, time_left
 from passend_assignment.domain.directory import DirectoryState
 from passend_assignment.domain.ranking import rank
@@ -152,15 +153,19 @@ def views_router(ctx: ServiceContext) -> APIRouter:
                 continue
             if worker is not None and not worker.active and not counts.get(worker_id):
                 continue
-            n = counts.get(worker_id, 0)
-            weekly = worker.weekly_case_hours if worker else None
+            load = Caseload(
+                counts.get(worker_id, 0), worker.weekly_case_hours if worker else None, hours
+            )
             out.append(
                 CaseloadOut(
                     worker_id=worker_id,
                     work_unit_id=unit,
-                    open_cases=n,
-                    weekly_case_hours=weekly,
-                    hours_free=None if weekly is None else max(0.0, weekly - n * hours),
+                    open_cases=load.open_cases,
+                    weekly_case_hours=load.weekly_case_hours,
+                    hours_taken=load.hours_taken,
+                    hours_free=load.hours_free,
+                    hours_over=load.hours_over,
+                    over_capacity=load.over_capacity,
                 )
             )
         return out

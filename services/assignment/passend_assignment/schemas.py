@@ -155,7 +155,10 @@ class CaseloadOut(BaseModel):
     work_unit_id: str | None
     open_cases: int
     weekly_case_hours: float | None
+    hours_taken: float
     hours_free: float | None
+    hours_over: float | None
+    over_capacity: bool
 
 
 class LeadTimesOut(BaseModel):

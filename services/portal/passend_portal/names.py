@@ -115,6 +115,12 @@ class DirectoryNames:
             return False
         return True
 
+    async def lookup(self, session: Session, people: Iterable[str]) -> Lookup:
+        """Names of ``people`` and of the directory's schools and work units, for Python
+        code that writes names itself (a CSV export)."""
+        await self.learn(session, [p for p in people if p], directory=True)
+        return Lookup(self.of(session.swv), self.clock(), complete=True)
+
     async def people(self, session: Session, ids: Iterable[str]) -> dict[str, str]:
         """``{id: name}`` for Python code that writes names itself (a chart's labels)."""
         wanted = [i for i in ids if i]

@@ -1,16 +1,25 @@
-"""The SWV coordinator's overview: lead times, deadlines, caseloads, evaluations, lost messages."""
+"""The SWV coordinator's overview: lead times, deadlines, caseloads, evaluations, lost messages.
+
+Filters narrow the caseloads, deadlines and evaluations to a worker, school, work unit or
+period; each table downloads as CSV with the same rows as on screen (``steering``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata, undelivered
+from passend_portal import casedata, steering, undelivered
 from passend_portal.charts import bar_chart
+from passend_portal.session import Session
+from passend_portal.steering import Filters
 from passend_portal.web import Portal
+
+ROLES = ("coordinator", "education_specialist")
 
 
 def lead_time_bars(lead: dict[str, Any]) -> list[tuple[str, float]]:
@@ -24,13 +33,23 @@ def lead_time_bars(lead: dict[str, Any]) -> list[tuple[str, float]]:
     return [(label, float(lead[key])) for key, label in names.items() if lead.get(key) is not None]
 
 
+@dataclass
+class Figures:
+    """What the overview shows, before and after the filters."""
+
+    lead: dict[str, Any]
+    all_loads: list[dict[str, Any]]
+    all_deadlines: list[dict[str, Any]]
+    loads: list[dict[str, Any]]
+    deadlines: list[dict[str, Any]]
+    evaluations: list[dict[str, Any]]
+
+
 def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
     services = portal.services
 
-    @routes.get("/overzicht")
-    async def overview(request: Request) -> HTMLResponse:
-        session = portal.session_of_role(request, "coordinator", "education_specialist")
+    async def figures(session: Session, filters: Filters) -> Figures:
         token = session.token
         params = {"work_unit_id": session.work_unit_id} if session.work_unit_id else None
         lead, loads, deadlines = await asyncio.gather(
@@ -38,6 +57,7 @@ def router(portal: Portal) -> APIRouter:
             services.get("assignment", "/caseloads", token=token, params=params),
             services.get("assignment", "/deadlines", token=token),
         )
+        chosen = filters.caseloads(loads)
 
         async def due(worker_id: str) -> list[dict[str, Any]]:
             answer = await casedata.optional(
@@ -46,36 +66,85 @@ def router(portal: Portal) -> APIRouter:
             return [{**e, "worker_id": worker_id} for e in (answer or {}).get("evaluations", [])]
 
         evaluations = [
-            e for per in await asyncio.gather(*(due(w["worker_id"]) for w in loads)) for e in per
+            e for per in await asyncio.gather(*(due(w["worker_id"]) for w in chosen)) for e in per
         ]
+        unit_of = {str(w["worker_id"]): w.get("work_unit_id") for w in loads}
+        return Figures(
+            lead=lead,
+            all_loads=loads,
+            all_deadlines=deadlines,
+            loads=chosen,
+            deadlines=filters.deadlines(deadlines),
+            evaluations=sorted(
+                filters.evaluations(evaluations, unit_of), key=lambda e: str(e.get("due_on"))
+            ),
+        )
+
+    @routes.get("/overzicht")
+    async def overview(request: Request) -> HTMLResponse:
+        session = portal.session_of_role(request, *ROLES)
+        filters, problems = Filters.of(request.query_params)
+        shown = await figures(session, filters)
         # W10, R: messages that did not reach their recipient (no addresses, only who by
         # role, which message and why); the page shows the rest when notifications is away.
         parked = await casedata.optional(
-            services.get("notifications", "/messages/undeliverable", token=token)
+            services.get("notifications", "/messages/undeliverable", token=session.token)
         )
-        missed = [
-            d
-            for d in deadlines
-            if d.get("deadline_missed") or (d.get("time_left") or {}).get("lapsed")
-        ]
         # The chart's labels are written here, not in the template: names, never ids.
-        worker_names = await portal.names.people(session, [w["worker_id"] for w in loads])
+        worker_names = await portal.names.people(session, [w["worker_id"] for w in shown.all_loads])
+        choices = {
+            "workers": sorted(
+                (worker_names[w["worker_id"]], w["worker_id"]) for w in shown.all_loads
+            ),
+            "schools": sorted({d["school_id"] for d in shown.all_deadlines if d.get("school_id")}),
+            "units": sorted({w["work_unit_id"] for w in shown.all_loads if w.get("work_unit_id")}),
+        }
         context = {
-            "lead": lead,
-            "lead_chart": bar_chart("Doorlooptijden in uren", lead_time_bars(lead), unit="uur"),
-            "loads": loads,
+            "lead": shown.lead,
+            "lead_chart": bar_chart(
+                "Doorlooptijden in uren", lead_time_bars(shown.lead), unit="uur"
+            ),
+            "loads": shown.loads,
             "load_chart": bar_chart(
                 "Open casussen per onderwijsondersteuner",
-                [(worker_names[w["worker_id"]], float(w["open_cases"])) for w in loads],
+                [(worker_names[w["worker_id"]], float(w["open_cases"])) for w in shown.loads],
                 unit="casussen",
                 unit_one="casus",
             ),
-            "deadlines": deadlines,
-            "missed": missed,
-            "evaluations": sorted(evaluations, key=lambda e: str(e.get("due_on"))),
+            "over_capacity": steering.over_capacity(shown.loads),
+            "deadlines": shown.deadlines,
+            "missed": [d for d in shown.deadlines if steering.is_missed(d)],
+            "evaluations": shown.evaluations,
             "undelivered": undelivered.listed(parked or []),
             "undelivered_known": parked is not None,
+            "filters": filters,
+            "filter_problems": problems,
+            "choices": choices,
+            "export_query": filters.query(),
         }
         return portal.render(request, "coordinator/overview.html", context, session=session)
+
+    @routes.get("/overzicht/{table}.csv")
+    async def export(request: Request, table: str) -> Response:
+        """One of the overview's tables as CSV, with the filters on screen, names not ids."""
+        session = portal.session_of_role(request, *ROLES)
+        if table not in ("caseload", "termijnen", "evaluaties"):
+            raise HTTPException(404)
+        filters, _ = Filters.of(request.query_params)
+        shown = await figures(session, filters)
+        people = [w["worker_id"] for w in shown.loads]
+        people += [d.get("responsible_worker_id") or "" for d in shown.deadlines]
+        names = await portal.names.lookup(session, people)
+        if table == "caseload":
+            rows = steering.caseload_rows(shown.loads, names.person, names.unit)
+        elif table == "termijnen":
+            rows = steering.deadline_rows(shown.deadlines, names.person, names.school)
+        else:
+            rows = steering.evaluation_rows(shown.evaluations, names.person)
+        return Response(
+            steering.as_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="overzicht-{table}.csv"'},
+        )
 
     return routes

@@ -1,0 +1,183 @@
+"""The coordinator's overview as a steering tool: filters, over-capacity, CSV (W24, W26)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import httpx
+
+from passend_portal import steering
+from passend_portal.steering import Filters
+from tests.portal.fakes import FakeServices, cookie
+
+COORDINATOR = {"role": "coordinator", "subject": "co-henk", "work_unit_id": "wu-vlaardingen"}
+CASE_1 = "11111111-1111-4111-8111-111111111111"
+CASE_2 = "22222222-2222-4222-8222-222222222222"
+
+
+def load(worker: str, cases: int, weekly: float, unit: str = "wu-vlaardingen") -> dict[str, object]:
+    taken = cases * 2.0
+    return {
+        "worker_id": worker,
+        "work_unit_id": unit,
+        "open_cases": cases,
+        "weekly_case_hours": weekly,
+        "hours_taken": taken,
+        "hours_free": max(0.0, weekly - taken),
+        "hours_over": max(0.0, taken - weekly),
+        "over_capacity": taken > weekly,
+    }
+
+
+def deadline(case: str, worker: str, school: str, due: str, missed: bool) -> dict[str, object]:
+    return {
+        "case_id": case,
+        "school_id": school,
+        "ib_id": "ib-marieke",
+        "receiving_worker_id": worker,
+        "responsible_worker_id": worker,
+        "work_unit_id": "wu-vlaardingen",
+        "need_areas": [],
+        "submitted_at": "2026-11-20T09:00:00+00:00",
+        "routed_at": None,
+        "offered_to": None,
+        "claimed_by": worker,
+        "specialist_required": False,
+        "contact_due_on": due,
+        "contact_due_at": None,
+        "deadline_missed": missed,
+        "time_left": None,
+    }
+
+
+LOADS = [load("ow-anouk", 27, 20), load("ow-bart", 3, 20)]
+DEADLINES = [
+    deadline(CASE_1, "ow-anouk", "brin-11aa", "2026-11-27", True),
+    deadline(CASE_2, "ow-bart", "brin-22bb", "2026-12-10", False),
+]
+LEAD = {
+    "swv": "swv-waterweg",
+    "submitted": 2,
+    "claimed": 2,
+    "contacted": 0,
+    "deadlines_missed": 1,
+    "claim_avg_hours": 5.5,
+    "claim_median_hours": 4.0,
+    "contact_avg_hours": None,
+    "contact_median_hours": None,
+}
+
+
+def evaluation(case: str, day: str) -> dict[str, str]:
+    return {"case_id": case, "kind": "plan", "due_on": day, "status": "due"}
+
+
+def serve(fake: FakeServices) -> None:
+    fake.on("GET", "assignment", "/lead-times", (200, LEAD))
+    fake.on("GET", "assignment", "/caseloads", (200, LOADS))
+    fake.on("GET", "assignment", "/deadlines", (200, DEADLINES))
+    for worker, case, day in (
+        ("ow-anouk", CASE_1, "2026-12-01"),
+        ("ow-bart", CASE_2, "2027-01-10"),
+    ):
+        fake.on(
+            "GET",
+            "trajectory",
+            f"/workers/{worker}/evaluations-due",
+            (200, {"evaluations": [evaluation(case, day)]}),
+        )
+
+
+def test_filters_read_the_form_and_say_what_they_could_not_read() -> None:
+    filters, problems = Filters.of({"medewerker": "ow-anouk", "van": "2026-12-01", "tot": "morgen"})
+    assert filters.worker == "ow-anouk" and filters.since == date(2026, 12, 1)
+    assert filters.until is None
+    assert problems == ["Tot en met: geen geldige datum ('morgen'), gebruik jjjj-mm-dd."]
+    swapped, problems = Filters.of({"van": "2026-12-31", "tot": "2026-12-01"})
+    assert (swapped.since, swapped.until) == (date(2026, 12, 1), date(2026, 12, 31))
+    assert problems and "omgedraaid" in problems[0]
+
+
+def test_filters_narrow_caseloads_deadlines_and_evaluations() -> None:
+    filters, _ = Filters.of({"school": "brin-22bb", "van": "2026-12-01"})
+    assert [d["case_id"] for d in filters.deadlines(DEADLINES)] == [CASE_2]
+    assert filters.caseloads(LOADS) == LOADS  # a school does not narrow the workers
+    by_worker, _ = Filters.of({"medewerker": "ow-bart"})
+    assert [w["worker_id"] for w in by_worker.caseloads(LOADS)] == ["ow-bart"]
+    evaluations = [{"worker_id": "ow-anouk", "due_on": "2026-11-01"}]
+    assert filters.evaluations(evaluations, {"ow-anouk": "wu-vlaardingen"}) == []
+    assert Filters().evaluations(evaluations, {}) == evaluations
+
+
+def test_over_capacity_lists_the_most_overloaded_first_W24() -> None:
+    loads = [load("ow-a", 11, 20), load("ow-b", 3, 20), load("ow-c", 27, 20)]
+    assert [w["worker_id"] for w in steering.over_capacity(loads)] == ["ow-c", "ow-a"]
+
+
+def test_the_csv_is_what_a_dutch_spreadsheet_opens() -> None:
+    rows = steering.caseload_rows([load("ow-anouk", 3, 17.5)], lambda i: "Anouk Jansen", str)
+    text = steering.as_csv(rows)
+    assert text.startswith("\ufeff")
+    parsed = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert parsed[0][0] == "Onderwijsondersteuner"
+    assert parsed[1] == ["Anouk Jansen", "wu-vlaardingen", "3", "6", "17,5", "11,5", "nee"]
+
+
+async def test_the_coordinator_sees_who_has_more_cases_than_hours_W24(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    page = (await portal.get("/overzicht", cookies=cookie(**COORDINATOR))).text
+    assert 'data-testid="overbelast"' in page
+    assert "27 casussen vragen 54 uur per week" in page and "34 uur te veel" in page
+    assert page.count("overbelast</strong>") == 1
+
+
+async def test_filters_narrow_the_page_and_the_csv_to_the_same_rows_W26(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    page = (await portal.get("/overzicht?medewerker=ow-bart", cookies=cookie(**COORDINATOR))).text
+    assert f"Casus {CASE_2[:8]}" in page and f"Casus {CASE_1[:8]}" not in page
+    assert 'href="/overzicht/termijnen.csv?medewerker=ow-bart"' in page
+    assert "Alle filters wissen" in page
+    answer = await portal.get(
+        "/overzicht/termijnen.csv?medewerker=ow-bart", cookies=cookie(**COORDINATOR)
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"] == 'attachment; filename="overzicht-termijnen.csv"'
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == [
+        "Casus",
+        "School",
+        "Onderwijsondersteuner",
+        "Eerste contact uiterlijk",
+        "Stand",
+    ]
+    assert len(rows) == 2 and rows[1][0] == CASE_2[:8]
+    assert rows[1][3] == "10 december 2026" and rows[1][4] == "loopt"
+    # Names, never ids: the directory's names replace the codes.
+    assert "ow-bart" not in answer.text and "brin-22bb" not in answer.text
+
+
+async def test_a_period_the_portal_cannot_read_is_said_in_dutch(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    answer = await portal.get("/overzicht?van=gisteren", cookies=cookie(**COORDINATOR))
+    assert answer.status_code == 200
+    assert "Vanaf: geen geldige datum" in answer.text
+
+
+async def test_an_unknown_table_is_not_found_and_other_roles_are_refused(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    missing = await portal.get("/overzicht/geheim.csv", cookies=cookie(**COORDINATOR))
+    assert missing.status_code == 404
+    ib = {"role": "ib", "subject": "ib-marieke", "school_id": "brin-11aa"}
+    refused = await portal.get("/overzicht/caseload.csv", cookies=cookie(**ib))
+    assert refused.status_code in (302, 303, 403)
