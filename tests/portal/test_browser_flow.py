@@ -195,7 +195,14 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
     )
     await check(worker, "werk-inbox", checked=checked)
     await worker.get_by_role("link", name=f"Casus {case_id[:8]}").first.click()
-    await expect(worker.locator("#suggesties")).to_contain_text("past voor", timeout=SLOW)
+    # W24: the requested area in Dutch, and Anouk first: she has it and knows the school.
+    suggestions = worker.locator("#suggesties")
+    await expect(suggestions).to_contain_text(
+        "Gevraagde expertise: Lezen en spelling", timeout=SLOW
+    )
+    await expect(suggestions.locator("li").first).to_contain_text(
+        "Anouk Jansen: heeft de gevraagde expertise (lezen en spelling); kent de school"
+    )
     await check(worker, "casus-oppakken", checked=checked)
     await worker.get_by_role("button", name="Casus oppakken").click()
     await wait_until_waiting_is_over(worker)

@@ -379,25 +379,36 @@ def everything(fake: FakeServices) -> None:
             [
                 {
                     "worker_id": "ow-chantal",
-                    "total": 0.7,
+                    "total": 0.5,
+                    "position": 1,
+                    "requested_areas": ["social_emotional", "behaviour"],
+                    "has_areas": ["social_emotional"],
+                    "lacks_areas": ["behaviour"],
+                    "knows_school": True,
+                    "open_cases": 1,
+                    "weekly_case_hours": 12,
+                    "hours_free": 11.5,
                     "factors": [
                         {
                             "factor": "expertise",
                             "score": 0.5,
-                            "weight": 0.5,
-                            "why": "has 1 of 2 areas needed: social_emotional",
-                        },
-                        {
-                            "factor": "caseload_room",
-                            "score": 0.9,
-                            "weight": 0.3,
-                            "why": "1 open cases take 0.5 of 12 hours a week, 11.5 hours free",
+                            "weight": 1.0,
+                            "priority": 1,
+                            "why": "has 1 of 2 requested areas: social_emotional; lacks behaviour",
                         },
                         {
                             "factor": "school_familiarity",
                             "score": 1.0,
-                            "weight": 0.2,
+                            "weight": 0.0,
+                            "priority": 2,
                             "why": "knows the school",
+                        },
+                        {
+                            "factor": "caseload_room",
+                            "score": 0.9583,
+                            "weight": 0.0,
+                            "priority": 3,
+                            "why": "1 open cases take 0.5 of 12 hours a week, 11.5 hours free",
                         },
                     ],
                 }

@@ -311,25 +311,36 @@ async def test_suggestions_give_their_reasons_in_dutch_W24(
     ranked = [
         {
             "worker_id": "ow-chantal",
-            "total": 0.7,
+            "total": 0.5,
+            "position": 1,
+            "requested_areas": ["reading", "maths"],
+            "has_areas": ["reading"],
+            "lacks_areas": ["maths"],
+            "knows_school": True,
+            "open_cases": 1,
+            "weekly_case_hours": 12,
+            "hours_free": 10,
             "factors": [
                 {
                     "factor": "expertise",
                     "score": 0.5,
-                    "weight": 0.5,
-                    "why": "has 1 of 2 areas needed: reading",
-                },
-                {
-                    "factor": "caseload_room",
-                    "score": 0.9,
-                    "weight": 0.3,
-                    "why": "1 open cases take 2 of 12 hours a week, 10 hours free",
+                    "weight": 1.0,
+                    "priority": 1,
+                    "why": "has 1 of 2 requested areas: reading; lacks maths",
                 },
                 {
                     "factor": "school_familiarity",
                     "score": 1.0,
-                    "weight": 0.2,
+                    "weight": 0.0,
+                    "priority": 2,
                     "why": "knows the school",
+                },
+                {
+                    "factor": "caseload_room",
+                    "score": 0.8333,
+                    "weight": 0.0,
+                    "priority": 3,
+                    "why": "1 open cases take 2 of 12 hours a week, 10 hours free",
                 },
             ],
         }
@@ -337,9 +348,10 @@ async def test_suggestions_give_their_reasons_in_dutch_W24(
     fake.on("GET", "assignment", f"/cases/{CASE}/suggestions", (200, ranked))
     page = (await portal.get(f"/zaken/{CASE}/suggesties", cookies=cookie(**WORKER))).text
     assert "Chantal Visser" in page
-    assert "heeft 1 van de 2 gevraagde expertisegebieden (Lezen en spelling)" in page
-    assert "1 open casus kost 2 van 12 uur per week" in page
-    assert "10 uur vrij" in page and "kent de school al" in page
+    assert "Gevraagde expertise: Lezen en spelling, Rekenen." in page
+    assert "heeft 1 van 2 gevraagde expertises: lezen en spelling (niet: rekenen)" in page
+    assert "10 uur per week vrij" in page and "kent de school;" in page
+    assert "has 1 of 2" not in page and "knows the school" not in page
 
 
 async def test_a_plan_refusal_names_the_rule_at_the_plan_form_W6(

@@ -21,7 +21,6 @@ from passend_assignment.schemas import (
     BoardCaseOut,
     CaseloadOut,
     CaseOut,
-    FactorOut,
     LeadTimesOut,
     SuggestionOut,
 )
@@ -87,7 +86,8 @@ def views_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/cases/{case_id}/suggestions")
     async def suggestions(case_id: UUID, principal: CurrentPrincipal) -> list[SuggestionOut]:
-        """W24: colleagues of the work unit ranked by expertise, caseload room and school."""
+        """W24: colleagues of the work unit, expertise first, then knowing the school, then
+        hours free (domain/ranking.py), each with the requested areas they have and lack."""
         require(principal, Role.SUPPORT_WORKER, Role.COORDINATOR)
         case = await reachable_case(principal, case_id)
         directory, _ = await load_directory(ctx.store, principal.swv)
@@ -100,14 +100,7 @@ def views_router(ctx: ServiceContext) -> APIRouter:
             raise _not_ready() from None
         hours = directory.settings.case_hours_per_week if directory.settings else 2.0
         ranked = rank(candidates, case.need_areas, case.school_id, open_cases, hours)
-        return [
-            SuggestionOut(
-                worker_id=s.worker_id,
-                total=s.total,
-                factors=[FactorOut(**vars(f)) for f in s.factors],
-            )
-            for s in ranked
-        ]
+        return [SuggestionOut.of(s) for s in ranked]
 
     @router.get("/workers/{worker_id}/inbox")
     async def inbox(worker_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from passend_assignment.consent_view import ConsentOut
 from passend_assignment.domain.case import CaseState
 from passend_assignment.domain.deadlines import TimeLeft
+from passend_assignment.domain.ranking import Suggestion
 
 
 class _In(BaseModel):
@@ -138,16 +139,47 @@ class BoardCaseOut(BaseModel):
 
 
 class FactorOut(BaseModel):
+    """W24: one factor of a suggestion: its score 0..1, its weight in ``total``, the order
+    in which it decides (``priority``, 1 first) and a reason in English."""
+
     factor: str
     score: float
     weight: float
     why: str
+    priority: int
 
 
 class SuggestionOut(BaseModel):
+    """W24: a colleague suggested for the case, placed expertise first, then knowing the
+    school, then hours free (domain/ranking.py); the facts behind the place as data."""
+
     worker_id: str
-    total: float
+    total: float  # the share of the requested areas the worker has, 0..1
     factors: list[FactorOut]
+    position: int  # 1 for the best fit
+    requested_areas: list[str]  # the case's requested expertise areas (area ids)
+    has_areas: list[str]  # of those, the ones the worker has
+    lacks_areas: list[str]  # and the ones the worker lacks
+    knows_school: bool
+    open_cases: int
+    weekly_case_hours: float
+    hours_free: float  # weekly case hours minus the hours the open cases take
+
+    @classmethod
+    def of(cls, s: Suggestion) -> SuggestionOut:
+        return cls(
+            worker_id=s.worker_id,
+            total=s.total,
+            factors=[FactorOut(**vars(f)) for f in s.factors],
+            position=s.position,
+            requested_areas=list(s.requested_areas),
+            has_areas=list(s.has_areas),
+            lacks_areas=list(s.lacks_areas),
+            knows_school=s.knows_school,
+            open_cases=s.open_cases,
+            weekly_case_hours=s.weekly_case_hours,
+            hours_free=s.hours_free,
+        )
 
 
 class CaseloadOut(BaseModel):

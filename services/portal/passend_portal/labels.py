@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from passend_contracts import municipalities
@@ -251,41 +251,60 @@ def nl_datetime(value: object) -> str:
     return nl_date(value)
 
 
-FACTORS = {
-    "expertise": "Expertise",
-    "caseload_room": "Ruimte in de caseload",
-    "school_familiarity": "Bekend met de school",
-}
-_EXPERTISE = re.compile(r"has (\d+) of (\d+) areas needed(?:: (.*))?")
-_CASELOAD = re.compile(
-    r"(\d+) open cases take ([\d.]+) of ([\d.]+) hours a week, ([\d.]+) hours free"
+# W24, in a sentence for the "waarom?" under the suggestions: the order they come in.
+RANKING_EXPLAINED = (
+    "De werkwijzer van het samenwerkingsverband (afspraak 24) noemt drie dingen die "
+    "meetellen bij de vraag wie een hulpvraag oppakt: de expertise, de ruimte in de "
+    "caseload en of iemand de school al kent. De voorstellen staan daarom eerst op "
+    "expertise: wie meer van de gevraagde expertises heeft, staat altijd hoger. Bij "
+    "gelijke expertise gaat wie de school al kent voor, en daarna wie de meeste uren per "
+    "week vrij heeft. Zijn ook die gelijk, dan staan ze op alfabet."
 )
 
 
-def factor_reason(
-    factor: str, score: float, why: str, area: Callable[[str], str] | None = None
+def _in_sentence(name: str) -> str:
+    """``Gedrag`` -> ``gedrag`` inside a sentence; ``NT2`` and ``ADHD`` stay as they are."""
+    if len(name) > 1 and name[0].isupper() and name[1].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
+def suggestion_reason(
+    suggestion: Mapping[str, Any], area: Callable[[str], str] | None = None
 ) -> str:
-    """W24: a ranking factor's reason in Dutch (the service gives it in English); ``area``
-    names an expertise area (the SWV's own label, names.py)."""
-    if factor == "expertise":
-        found = _EXPERTISE.fullmatch(why)
-        if found:
-            have, needed, areas = found.groups()
-            named = area or (lambda code: label(EXPERTISE, code))
-            text = f"heeft {have} van de {needed} gevraagde expertisegebieden"
-            if areas:
-                text += " (" + ", ".join(named(a.strip()) for a in areas.split(",")) + ")"
-            return text
-        return "geen expertisegebieden bekend voor deze casus"
-    if factor == "caseload_room":
-        found = _CASELOAD.fullmatch(why)
-        if found:
-            n, taken, capacity, free = found.groups()
-            return (
-                f"{counted(n, 'open casus kost', 'open casussen kosten')} {number(taken)} van "
-                f"{number(capacity)} uur per week; {number(free)} uur vrij"
-            )
-        return "geen uren voor casuswerk"
-    if factor == "school_familiarity":
-        return "kent de school al" if score >= 1 else "kent de school nog niet"
-    return why
+    """W24: why a colleague is suggested, in one Dutch sentence from the answer's facts:
+    ``heeft 2 van 3 gevraagde expertises: gedrag, taal; kent de school; 6 uur per week
+    vrij``. ``area`` names an expertise area (the SWV's own label, names.py)."""
+    named = area or (lambda code: label(EXPERTISE, code))
+    requested = list(suggestion.get("requested_areas") or [])
+    has = list(suggestion.get("has_areas") or [])
+    lacks = list(suggestion.get("lacks_areas") or [])
+
+    def names_of(codes: list[str]) -> str:
+        return ", ".join(_in_sentence(named(c)) for c in codes)
+
+    parts = []
+    if len(requested) == 1:
+        parts.append(
+            f"heeft de gevraagde expertise ({names_of(has)})"
+            if has
+            else f"heeft de gevraagde expertise niet ({names_of(lacks)})"
+        )
+    elif requested:
+        if has:
+            text = f"heeft {len(has)} van {len(requested)} gevraagde expertises: {names_of(has)}"
+            if lacks:
+                text += f" (niet: {names_of(lacks)})"
+        else:
+            text = f"heeft geen van de {len(requested)} gevraagde expertises"
+        parts.append(text)
+    parts.append("kent de school" if suggestion.get("knows_school") else "kent de school nog niet")
+    weekly = float(suggestion.get("weekly_case_hours") or 0)
+    free = float(suggestion.get("hours_free") or 0)
+    if weekly <= 0:
+        parts.append("geen uren voor casuswerk")
+    elif free <= 0:
+        parts.append(f"geen uur vrij (alle {number(weekly)} uur per week bezet)")
+    else:
+        parts.append(f"{number(free)} uur per week vrij")
+    return "; ".join(parts)

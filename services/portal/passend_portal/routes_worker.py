@@ -70,7 +70,9 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/zaken/{case_id}/suggesties")
     async def suggestions(request: Request, case_id: str) -> HTMLResponse:
-        """W24: ranked colleagues with a reason per factor (loaded into the page by htmx)."""
+        """W24: the requested expertise areas and the colleagues in the order of
+        assignment's ranking (expertise, then the school, then hours free), each with a
+        Dutch reason built from the answer's facts (loaded into the page by htmx)."""
         session = portal.session_of_role(request, "support_worker", "coordinator")
         try:
             ranked = await services.get(
@@ -79,7 +81,9 @@ def router(portal: Portal) -> APIRouter:
             message = None
         except (ServiceError, ServiceDown) as exc:
             ranked, message = [], explain(exc).general
-        context = {"suggestions": ranked, "message": message}
+        # Every suggestion names the case's requested areas; the first one's will do.
+        requested = ranked[0].get("requested_areas", []) if ranked else []
+        context = {"suggestions": ranked, "requested": requested, "message": message}
         return portal.render(request, "partials/suggestions.html", context, session=session)
 
     @routes.post("/zaken/{case_id}/oppakken")

@@ -156,8 +156,8 @@ def make_templates() -> jinja2.Environment:
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         label=labels.label,
-        factor_reason=labels.factor_reason,
-        FACTORS=labels.FACTORS,
+        suggestion_reason=labels.suggestion_reason,
+        RANKING_EXPLAINED=labels.RANKING_EXPLAINED,
         new_key=lambda: str(uuid.uuid4()),
         csrf_field=csrf_field,
     )

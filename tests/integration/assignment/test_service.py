@@ -69,6 +69,13 @@ async def test_request_flows_from_submission_to_claim_and_first_contact(
 
         ranked = (await http.get(f"/cases/{case_id}/suggestions", headers=anouk)).json()
         assert ranked[0]["worker_id"] == "ow-anouk"  # reading expertise and knows the school
+        # W24: expertise first, then the school: Chantal knows it, Bart does not.
+        assert [s["worker_id"] for s in ranked] == ["ow-anouk", "ow-chantal", "ow-bart"]
+        assert ranked[0]["requested_areas"] == ["reading"]
+        assert (ranked[0]["has_areas"], ranked[0]["lacks_areas"]) == (["reading"], [])
+        assert (ranked[0]["knows_school"], ranked[0]["position"]) == (True, 1)
+        first = ranked[0]
+        assert first["hours_free"] == first["weekly_case_hours"] - 2 * first["open_cases"]
         assert {f["factor"] for f in ranked[0]["factors"]} == {
             "expertise",
             "caseload_room",
