@@ -1,7 +1,8 @@
 """Every screen shows names, never ids (issues 18 and 19): every page of every role,
 rendered on the services' answers, holds no internal id (``ow-…``, ``ib-…``, ``brin-…``,
-``wu-…``, a raw UUID), no English code of the services and no event type name; numbers
-are Dutch and nouns agree with them."""
+``wu-…``, a raw UUID), no English code of the services, no event type name and no rule
+tag (``W26``: a "waarom?" link explains the rule instead); numbers are Dutch and nouns
+agree with them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ AUDITOR = {"role": "auditor", "subject": "auditor-1"}
 PAGES: list[tuple[dict[str, str] | None, str]] = [
     (None, "/aanmelden"),
     (None, "/afgemeld"),
+    (None, "/afspraken"),
     (None, f"/toestemming/{LINK}"),
     (IB, "/school"),
     (IB, "/school/aanvraag"),
@@ -114,6 +116,8 @@ NOT_DUTCH = [
     (re.compile(r"\b1 (?:casussen|sessies|aanmeldingen|uren)\b"), "a plural after 1"),
     (re.compile(r"\b\d+\.\d+\b"), "a decimal point"),
     (re.compile(r"\(\)"), "an empty bracket"),
+    # Issue 19: a rule's tag is never the explanation; a "waarom?" link leads to it.
+    (re.compile(r"\bW\d{1,2}\b"), "a rule tag"),
 ]
 
 
@@ -623,9 +627,9 @@ async def test_without_the_directory_the_page_still_shows_and_says_names_are_unk
 def test_the_check_itself_finds_what_issue_19_found() -> None:
     found = faults(
         "ow-bart brin-11aa social_emotional CareLevelChanged uitkomst change_care_level "
-        f"1 casussen 0.02 uur casus {CASE}"
+        f"1 casussen 0.02 uur casus {CASE} binnen vijf werkdagen (W25, W26)"
     )
-    assert len(found) == 8, found
+    assert len(found) == 10, found
 
 
 @pytest.mark.parametrize(

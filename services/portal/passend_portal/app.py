@@ -16,6 +16,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from passend_portal import (
     csrf,
+    routes_agreements,
     routes_audit,
     routes_auth,
     routes_case,
@@ -173,6 +174,7 @@ def create_app(
 
     app.include_router(routes_auth.router(portal, oidc, signer))
     for module in (
+        routes_agreements,
         routes_parent,
         routes_ib,
         routes_case,

@@ -13,7 +13,7 @@ import markupsafe
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from passend_portal import csrf, labels, names
+from passend_portal import agreements, csrf, labels, names
 from passend_portal.clients import SERVICE_NAMES_NL, Services
 from passend_portal.messages import Problem
 from passend_portal.personas import ROLE_LABELS
@@ -131,6 +131,9 @@ def make_templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["datum"] = labels.nl_date
+    env.filters["uitgelegd"] = agreements.explained
+    env.filters["zonder_afspraak"] = agreements.untagged
+    env.globals["waarom"] = agreements.why
     env.filters["datumtijd"] = labels.nl_datetime
     env.filters["gebeurtenis"] = labels.event_name
     env.filters["uren"] = labels.hours

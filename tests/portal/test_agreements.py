@@ -1,0 +1,55 @@
+"""Rule tags on screen become "waarom?" links to the agreement, said in one sentence."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from passend_portal import agreements
+from tests.portal.fakes import FakeServices
+
+TEMPLATES = Path(agreements.__file__).parent / "templates"
+pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
+
+
+def test_a_tag_in_a_hint_becomes_a_link_and_the_rest_stays_escaped() -> None:
+    shown = agreements.explained("Binnen vijf werkdagen <b>echt</b> (W25, W26).")
+    assert shown == (
+        'Binnen vijf werkdagen &lt;b&gt;echt&lt;/b&gt; <a class="waarom" '
+        'href="/afspraken#w25">waarom?</a>.'
+    )
+
+
+def test_inside_a_link_the_tag_is_left_out() -> None:
+    assert agreements.untagged("Al opgepakt door een collega (W25).") == (
+        "Al opgepakt door een collega."
+    )
+
+
+def test_an_unknown_tag_gives_no_link_rather_than_a_dead_one() -> None:
+    assert agreements.why("W99") == ""
+    assert agreements.explained("Iets (W99).") == "Iets."
+
+
+def test_every_tag_the_screens_use_has_its_agreement() -> None:
+    used: set[str] = set()
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text()
+        for call in re.findall(r"waarom\(([^)]*)\)", text):
+            used.update(re.findall(r"W\d+", call))
+        for hint in re.findall(r'hint="([^"]*)"', text):
+            used.update(re.findall(r"\bW\d+\b", hint))
+    assert used, "the screens link to agreements"
+    assert used <= set(agreements.AGREEMENTS), used - set(agreements.AGREEMENTS)
+
+
+async def test_the_agreements_page_says_each_rule_in_a_sentence(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    page = await portal.get("/afspraken")
+    assert page.status_code == 200
+    assert '<dt id="w26">Afspraak 26</dt>' in page.text
+    assert "binnen een werkweek (vijf werkdagen) contact op" in page.text
