@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from passend_portal import finding, worklist
 from tests.portal.fakes import (
     ASSIGNMENT_CASE,
     CASE,
@@ -282,3 +283,39 @@ async def test_the_auditors_lookup_that_matches_nothing_says_so_plainly(
     assert "Geen gebeurtenissen gevonden" not in text and "keer ingezien" not in text
     assert 'value="klacht"' in page.text  # the purpose stays filled in for another try
     assert faults(text) == []
+
+
+async def test_team_nos_page_takes_the_short_number_too(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    short = await portal.get("/team-no/zaken/3f2c8a4e", cookies=cookie(**TEAM_NO))
+    assert short.status_code == 303 and short.headers["location"] == "/zoeken?q=3f2c8a4e"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("  3f2c8a4e ", "3f2c8a4e"), ("Casus 3f2c8a4e", "3f2c8a4e"), ("#3f2c8a4e", "3f2c8a4e")],
+)
+def test_what_was_typed_is_read_as_a_number(typed: str, meant: str) -> None:
+    assert finding.cleaned(typed) == meant
+    assert finding.is_case_id(CASE.upper()) and not finding.is_case_id("3f2c8a4e")
+
+
+def test_my_cases_put_the_soonest_deadline_first_and_overdue_ones_say_so_W21_W26() -> None:
+    later = board_row(OTHER, claimed_by="ow-anouk", contact_due_on="2026-10-01")
+    sooner = board_row(claimed_by="ow-anouk", deadline_missed=True)
+    no_deadline = board_row("11111111-2222-4333-8444-555555555555", claimed_by="ow-anouk")
+    mine = worklist.build(
+        claimed=[no_deadline, later, sooner],
+        offered=[],
+        waiting=[later, sooner],
+        evaluations=[],
+        requests={CASE: summary(status="claimed")},
+    )
+    assert [c.case_id for c in mine.claimed] == [CASE, OTHER, no_deadline["case_id"]]
+    first = mine.claimed[0]
+    assert first.deadline == worklist.Deadline("2026-09-21", worklist.FIRST_CONTACT, True)
+    assert first.pupil_ref == "leerling-042" and first.short == "3f2c8a4e"
+    assert mine.claimed[2].deadline is None
+    assert mine.claimed[2].status == "Opgepakt door een onderwijsondersteuner"
+    assert mine.count == 3
