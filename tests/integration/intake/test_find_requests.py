@@ -5,8 +5,8 @@ search box on that service, landing on the case or saying in Dutch that none was
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
