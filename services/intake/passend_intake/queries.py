@@ -118,6 +118,9 @@ async def found_requests(
     whose pupil reference is ``find`` (any case), or whose case id is one of ``case_ids``;
     newest first, at most :data:`MAX_FOUND`."""
     text = (find or "").strip()
+    if "\x00" in text:
+        # PostgreSQL text holds no NUL: no reference or id has one, so nothing matches.
+        text = ""
     prefix = id_prefix(text) if text else None
     async with tenant_read_model(pool, _PROJECTION, swv) as conn:
         rows = await conn.fetch(

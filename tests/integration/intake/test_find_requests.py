@@ -72,6 +72,8 @@ async def test_a_search_needs_a_text_or_case_ids_and_a_reading_role(service: Int
     assert empty.status_code == 422 and empty.json()["field"] == "find"
     bad = await service.http.get("/requests", params={"case_ids": "nope"}, headers=ib())
     assert bad.status_code == 422 and bad.json()["field"] == "case_ids"
+    nul = await service.http.get("/requests", params={"find": "ab\x00cdef"}, headers=ib())
+    assert nul.status_code == 200 and nul.json() == []  # no reference holds a NUL
     operator = auth_header(Role.OPERATOR, SWV, subject="op-1")
     refused = await service.http.get("/requests", params={"find": "abcdef"}, headers=operator)
     assert refused.status_code == 403
