@@ -208,8 +208,8 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
     # --- Her case is in "Mijn casussen"; the search box finds it by its short number. ---
     await worker.get_by_role("link", name="Mijn casussen").click()
     mine = worker.get_by_role("region", name="Casussen die u heeft opgepakt")
-    link = mine.get_by_role("link", name=f"Casus {case_id[:8]}")
-    await reload_until(worker, lambda: link, "case in Mijn casussen")
+    listed = mine.get_by_role("link", name=f"Casus {case_id[:8]}")
+    await reload_until(worker, lambda: listed, "case in Mijn casussen")
     row = mine.get_by_role("row").filter(
         has=worker.get_by_role("link", name=f"Casus {case_id[:8]}", exact=True)
     )

@@ -75,7 +75,8 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/werk")
     async def work(request: Request) -> HTMLResponse:
-        """W24-W26, W21: inbox, the work unit's queue, first contacts and evaluations due."""
+        """W24-W26, W21: her own cases, inbox, the work unit's queue, first contacts and
+        evaluations due."""
         session = portal.session_of_role(request, *WORKERS)
         me, unit, token = session.subject, session.work_unit_id, session.token
         inbox, queue, deadlines, due, claimed = await asyncio.gather(
