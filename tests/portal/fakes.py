@@ -258,3 +258,35 @@ def problem(status: int, detail: Any) -> dict[str, Any]:
         body.update({k: detail[k] for k in ("rule", "field") if detail.get(k)})
         return body
     return {**body, "detail": str(detail)}
+
+
+def summary(**changes: Any) -> dict[str, Any]:
+    """One request as intake's lists answer it (``GET /requests``, a school's requests)."""
+    fields = ("case_id", "school_id", "ib_id", "addressed_worker_id", "pupil_ref", "levels")
+    row = {k: REQUEST_DETAIL[k] for k in fields}
+    row.update(
+        status="submitted", consent_status="not_requested", submitted_at="2026-09-14T08:30:00Z"
+    )
+    row.update(changes)
+    return row
+
+
+def found_requests(rows: list[dict[str, Any]]) -> Callable[[httpx.Request], tuple[int, Any]]:
+    """``GET /requests?find=…`` or ``?case_ids=…`` as intake answers it, over ``rows`` (the
+    requests within the caller's reach): a case id's start (six characters on) or a pupil
+    reference; the given case ids."""
+
+    def answer(request: httpx.Request) -> tuple[int, Any]:
+        find = request.url.params.get("find", "").strip().lower()
+        ids = {i for i in request.url.params.get("case_ids", "").split(",") if i}
+        if not find and not ids:
+            return 422, {"detail": {"rule": "find", "message": "give find or case_ids"}}
+        return 200, [
+            r
+            for r in rows
+            if r["case_id"] in ids
+            or (find and r["pupil_ref"].lower() == find)
+            or (len(find) >= 6 and r["case_id"].startswith(find))
+        ]
+
+    return answer

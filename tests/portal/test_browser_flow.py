@@ -212,6 +212,29 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
         0
     )
 
+    # --- Her case is in "Mijn casussen"; the search box finds it by its short number. ---
+    await worker.get_by_role("link", name="Mijn casussen").click()
+    mine = worker.get_by_role("region", name="Casussen die u heeft opgepakt")
+    listed = mine.get_by_role("link", name=f"Casus {case_id[:8]}")
+    await reload_until(worker, lambda: listed, "case in Mijn casussen")
+    row = mine.get_by_role("row").filter(
+        has=worker.get_by_role("link", name=f"Casus {case_id[:8]}", exact=True)
+    )
+    await expect(row).to_contain_text("leerling-042")
+    await expect(row).to_contain_text("Basisschool De Havenmeester")
+    await expect(row).to_contain_text(re.compile("Opgepakt|Traject loopt"))
+    await check(worker, checked=checked)
+    search = worker.get_by_label("Zoek een casus op nummer of leerlingnummer")
+    await search.fill("onbekend-9")
+    await search.press("Enter")
+    await expect(worker.get_by_test_id("niet-gevonden")).to_contain_text(
+        "Geen casus gevonden met „onbekend-9”"
+    )
+    await check(worker, checked=checked)
+    await search.fill(case_id[:8])
+    await search.press("Enter")
+    await expect(worker.get_by_role("button", name="Startgesprek vastleggen")).to_be_visible()
+
     # --- Start conversation, plan, start of support, a session (W6, W15, W10, W23). ---
     await worker.get_by_label("De vraag achter de vraag").fill(
         "Wat heeft Noor nodig om zelfstandig te lezen?"
@@ -282,7 +305,15 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
     # --- The auditor reads the case's timeline and as-of view; the coordinator's overview. ---
     auditor = await person(browser, base)
     await sign_in(auditor, "Auditor")
-    await auditor.get_by_label("Casusnummer").fill(case_id)
+    await auditor.get_by_label("Casusnummer").fill("0badc0de")
+    await auditor.get_by_label("Waarom ziet u deze casus in?").fill("Steekproef kwaliteit")
+    await auditor.get_by_role("button", name="Inzien").click()
+    await expect(auditor.get_by_test_id("melding")).to_have_text(
+        "Geen casus gevonden met nummer „0badc0de”."
+    )
+    await check(auditor, checked=checked)
+    # The short number shown everywhere opens the case.
+    await auditor.get_by_label("Casusnummer").fill(case_id[:8])
     await auditor.get_by_label("Waarom ziet u deze casus in?").fill("Steekproef kwaliteit")
     await check(auditor, checked=checked)
     await auditor.get_by_role("button", name="Inzien").click()

@@ -30,6 +30,7 @@ from tests.portal.fakes import (
     cookie,
     dev_directory,
     dev_names,
+    found_requests,
     trajectory,
 )
 
@@ -39,6 +40,7 @@ SIGNAL = "5b0c2a9a-4d4b-4a77-9a51-7c3f4e0a1b22"
 COORDINATOR = {"role": "coordinator", "subject": "co-henk", "work_unit_id": "wu-vlaardingen"}
 SPECIALIST = {"role": "education_specialist", "subject": "os-marleen"}
 AUDITOR = {"role": "auditor", "subject": "auditor-1"}
+UNKNOWN_CASE = "9a1b2c3d-0000-4e6f-a7c5-2d8b0e4f6a99"
 
 # Every page of every role, as (who, path); None: someone not signed in.
 PAGES: list[tuple[dict[str, str] | None, str]] = [
@@ -52,6 +54,13 @@ PAGES: list[tuple[dict[str, str] | None, str]] = [
     (IB, f"/zaken/{CASE}/toestemming/links"),
     (IB, "/team-no"),  # another role's page: the Dutch refusal
     (WORKER, "/werk"),
+    (WORKER, "/werk/casussen"),
+    (WORKER, "/zoeken?q=leerling-042"),  # two cases of the pupil: the list
+    (WORKER, "/zoeken?q=onbekend-1"),  # none: the Dutch message
+    (WORKER, f"/zoeken?q={UNKNOWN_CASE}"),
+    (IB, "/zoeken"),
+    (SPECIALIST, "/werk/casussen"),
+    (COORDINATOR, "/werk/casussen"),
     (WORKER, f"/zaken/{CASE}"),
     (WORKER, f"/zaken/{CASE}/suggesties"),
     (SPECIALIST, f"/zaken/{CASE}"),
@@ -64,6 +73,10 @@ PAGES: list[tuple[dict[str, str] | None, str]] = [
     (AUDITOR, "/audit"),
     (AUDITOR, f"/audit/zaken/{CASE}?doel=klacht"),
     (AUDITOR, f"/audit/zaken/{CASE}?doel=klacht&inzages=1"),
+    (AUDITOR, "/audit?casus=3f2c8a4e"),
+    (AUDITOR, "/audit/zaken?casus=onbekend-1&doel=klacht"),
+    (AUDITOR, "/audit/zaken?casus=leerling-042&doel=klacht"),
+    (AUDITOR, f"/audit/zaken/{UNKNOWN_CASE}?doel=klacht"),
 ]
 
 
@@ -311,6 +324,11 @@ def everything(fake: FakeServices) -> None:
         "claimed_at": "2026-09-15T09:00:00Z",
         "first_contact_at": "2026-09-16T09:00:00Z",
     }
+    claimed_row = {
+        **claimed,
+        "routed_at": "2026-09-14T08:30:01Z",
+        "time_left": None,
+    }
     waiting = {
         **ASSIGNMENT_CASE,
         "routed_at": None,
@@ -374,6 +392,32 @@ def everything(fake: FakeServices) -> None:
     fake.on("GET", "assignment", "/workers/co-henk/inbox", (200, []))
     fake.on("GET", "assignment", "/work-units/wu-vlaardingen/queue", (200, [waiting]))
     fake.on("GET", "assignment", "/deadlines", (200, [waiting]))
+    for worker in ("ow-anouk", "co-henk", "os-marleen"):
+        fake.on("GET", "assignment", f"/workers/{worker}/cases", (200, [claimed_row]))
+    second = {**summary, "case_id": SIGNAL, "status": "withdrawn"}
+    fake.on(
+        "GET",
+        "intake",
+        "/requests",
+        found_requests(
+            [
+                {
+                    **summary,
+                    "addressed_worker_id": "ow-anouk",
+                    "levels": ["pupil"],
+                    "consent_status": "confirmed",
+                    "submitted_at": "2026-09-14T08:30:00Z",
+                },
+                {
+                    **second,
+                    "addressed_worker_id": "ow-anouk",
+                    "levels": ["pupil"],
+                    "consent_status": "refused",
+                    "submitted_at": "2026-03-01T08:30:00Z",
+                },
+            ]
+        ),
+    )
     fake.on(
         "GET",
         "assignment",
@@ -585,6 +629,11 @@ async def test_the_pages_name_people_schools_and_work_units(
     worker = screen_text((await portal.get(f"/zaken/{CASE}", cookies=cookie(**WORKER))).text)
     assert "Basisschool De Havenmeester" in worker and "Marieke de Vries" in worker
     assert "Anouk Jansen" in worker
+    mine = screen_text((await portal.get("/werk/casussen", cookies=cookie(**WORKER))).text)
+    assert "Casus 3f2c8a4e leerling-042 Basisschool De Havenmeester" in mine
+    assert "Eerste contact met de school: 21 september 2026" in mine
+    found = screen_text((await portal.get("/zoeken?q=leerling-042", cookies=cookie(**WORKER))).text)
+    assert "2 casussen gevonden" in found and "Basisschool De Havenmeester" in found
     ib = screen_text((await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text)
     assert "door Marieke de Vries" in ib and "Passend (automatisch)" in ib
     assert "een ouder (via de persoonlijke link)" in ib

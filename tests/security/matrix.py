@@ -71,6 +71,8 @@ INTAKE: dict[str, Rule] = {
         Kind.TENANT, IB_ONLY, body=lambda _: request_body("p-matrix"), headers=("Idempotency-Key",)
     ),
     "GET /schools/{school_id}/requests": Rule(Kind.LIST, READERS),
+    # Finding a case by its number or pupil reference: only those within reach are listed.
+    "GET /requests": Rule(Kind.LIST, READERS),
     "GET /requests/{case_id}": Rule(Kind.CASE, READERS),
     "POST /requests/{case_id}/reformulations": Rule(
         Kind.CASE,
@@ -170,6 +172,7 @@ ASSIGNMENT: dict[str, Rule] = {
         Kind.CASE, _roles(Role.SUPPORT_WORKER, Role.COORDINATOR)
     ),
     "GET /workers/{worker_id}/inbox": Rule(Kind.LIST, STAFF),
+    "GET /workers/{worker_id}/cases": Rule(Kind.LIST, STAFF),
     "GET /work-units/{work_unit_id}/queue": Rule(Kind.LIST, STAFF),
     "GET /caseloads": Rule(Kind.TENANT, STAFF),
     "GET /deadlines": Rule(Kind.LIST, STAFF),

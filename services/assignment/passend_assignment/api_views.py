@@ -1,4 +1,5 @@
-"""The HTTP API's reads: a case, suggestions, inbox, queue, caseloads, deadlines, lead times."""
+"""The HTTP API's reads: a case, suggestions, inbox, a worker's cases, queue, caseloads,
+deadlines, lead times."""
 
 from __future__ import annotations
 
@@ -112,6 +113,17 @@ def views_router(ctx: ServiceContext) -> APIRouter:
         except ProjectionNotSetUp:
             raise _not_ready() from None
         return await board(principal, rows, "assignment.inbox")
+
+    @router.get("/workers/{worker_id}/cases")
+    async def worker_cases(worker_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:
+        """W25: the open cases the worker claimed or is the education specialist of."""
+        require(principal, *STAFF)
+        try:
+            async with tenant_read_model(ctx.pool, CASE_BOARD, principal.swv) as conn:
+                rows = await views.worker_cases(conn, principal.swv, worker_id)
+        except ProjectionNotSetUp:
+            raise _not_ready() from None
+        return await board(principal, rows, "assignment.worker_cases")
 
     @router.get("/work-units/{work_unit_id}/queue")
     async def queue(work_unit_id: str, principal: CurrentPrincipal) -> list[BoardCaseOut]:

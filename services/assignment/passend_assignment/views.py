@@ -24,6 +24,18 @@ async def inbox(conn: asyncpg.Connection, swv: str, worker_id: str) -> list[asyn
     return rows
 
 
+async def worker_cases(conn: asyncpg.Connection, swv: str, worker_id: str) -> list[asyncpg.Record]:
+    """W25: open cases the worker claimed or is the education specialist of."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM cases WHERE swv = $1 "
+        f"AND (claimed_by = $2 OR specialist_id = $2) AND {_OPEN} "
+        "ORDER BY claimed_at NULLS LAST, routed_at, case_id",
+        swv,
+        worker_id,
+    )
+    return rows
+
+
 async def queue(conn: asyncpg.Connection, swv: str, work_unit_id: str) -> list[asyncpg.Record]:
     """W24: cases offered to the work unit that nobody claimed yet."""
     rows: list[asyncpg.Record] = await conn.fetch(

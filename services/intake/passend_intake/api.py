@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -75,6 +76,19 @@ def require_school_access(principal: Principal, school_id: str) -> None:
         raise no_such_case()
 
 
+def parse_case_ids(text: str | None) -> list[UUID]:
+    """``a,b,c`` as case ids (at most :data:`queries.MAX_FOUND`); 422 for one that isn't."""
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    if len(parts) > queries.MAX_FOUND:
+        raise Refusal.invalid(
+            "case_ids", f"at most {queries.MAX_FOUND} case ids at once", field="case_ids"
+        )
+    try:
+        return [UUID(p) for p in parts]
+    except ValueError:
+        raise Refusal.invalid("case_ids", "a case id is not a UUID", field="case_ids") from None
+
+
 def requests_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(tags=["requests"])
 
@@ -144,6 +158,49 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
             principal,
             (r.case_id for r in found),
             view="intake.school_requests",
+            correlation_id=correlation_id(request),
+        )
+        return found
+
+    @router.get(
+        "/requests",
+        response_model=list[RequestSummary],
+        summary="Find requests by case number or pupil reference, or list given cases",
+        description="`find`: the requests whose case id starts with the text (the short "
+        "number of eight characters the portal shows, from six characters on, or the whole "
+        "id) or whose pupil reference is the text. `case_ids`: the requests of these cases "
+        "(comma-separated, at most 200). Either is needed. Only the requests within the "
+        "caller's reach are answered (an IB: the own school's), newest first; each one "
+        "answered is logged as read. Roles: every role that reads requests.",
+        responses=READ_ERRORS,
+    )
+    async def find_requests(
+        request: Request,
+        principal: CurrentPrincipal,
+        find: Annotated[
+            str | None,
+            Query(max_length=100, description="A case number, its start, or a pupil reference"),
+        ] = None,
+        case_ids: Annotated[
+            str | None, Query(max_length=8000, description="Case ids, comma-separated")
+        ] = None,
+    ) -> list[RequestSummary]:
+        require_role(principal, READERS)
+        ids = parse_case_ids(case_ids)
+        if not (find or "").strip() and not ids:
+            raise Refusal.invalid("find", "give find or case_ids", field="find")
+        found = await queries.found_requests(
+            ctx.pool,
+            principal.swv,
+            find=find,
+            case_ids=ids,
+            visible=lambda facts: sees_case(principal, facts),
+        )
+        await record_list_read(
+            ctx.pool,
+            principal,
+            (r.case_id for r in found),
+            view="intake.find_requests",
             correlation_id=correlation_id(request),
         )
         return found

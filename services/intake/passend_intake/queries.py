@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -88,6 +88,54 @@ async def school_requests(
         )
     shown = [row for row in rows if visible(facts_of(row))]
     return [RequestSummary(**_summary_fields(row)) for row in shown[offset : offset + limit]]
+
+
+# How many requests a search or a list of case ids answers at most.
+MAX_FOUND = 200
+# A case id's first characters match from this many on (the portal shows eight).
+MIN_PREFIX = 6
+_HEX = frozenset("0123456789abcdef-")
+
+
+def id_prefix(text: str) -> str | None:
+    """The start of a case id ``text`` may be (``52fca91e``, a whole UUID), lower case;
+    None when it cannot be one (too short, or not hexadecimal)."""
+    candidate = text.strip().lower()
+    if len(candidate) < MIN_PREFIX or len(candidate) > 36 or not set(candidate) <= _HEX:
+        return None
+    return candidate
+
+
+async def found_requests(
+    pool: asyncpg.Pool,
+    swv: str,
+    *,
+    find: str | None = None,
+    case_ids: Sequence[UUID] = (),
+    visible: Callable[[CaseFacts], bool] = lambda _: True,
+) -> list[RequestSummary]:
+    """The requests the caller may see (``visible``) whose case id starts with ``find`` or
+    whose pupil reference is ``find`` (any case), or whose case id is one of ``case_ids``;
+    newest first, at most :data:`MAX_FOUND`."""
+    text = (find or "").strip()
+    if "\x00" in text:
+        # PostgreSQL text holds no NUL: no reference or id has one, so nothing matches.
+        text = ""
+    prefix = id_prefix(text) if text else None
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            _SUMMARY + "WHERE r.swv = $1 AND ("
+            "($2::text IS NOT NULL AND lower(r.pupil_ref) = lower($2)) "
+            "OR ($3::text IS NOT NULL AND r.case_id::text LIKE $3 || '%') "
+            "OR r.case_id = ANY($4::uuid[])) "
+            "ORDER BY r.submitted_at DESC, r.case_id LIMIT $5",
+            swv,
+            text or None,
+            prefix,
+            list(case_ids),
+            MAX_FOUND,
+        )
+    return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
 
 
 async def case_school(pool: asyncpg.Pool, swv: str, case_id: UUID) -> str | None:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from passend_backbone.audit.merge import merge
 from passend_backbone.audit.report import html_report
-from passend_portal import labels
+from passend_portal import finding, labels
 from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError
 from passend_portal.commands import AMSTERDAM
 from passend_portal.session import Session
@@ -100,22 +100,56 @@ async def intake_history(
     ]
 
 
+def shown_number(text: str) -> str:
+    """A case's number as the pages show it: a whole number by its first eight characters."""
+    wanted = finding.cleaned(text)
+    return wanted[:8] if finding.is_case_id(wanted) else wanted
+
+
 def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
     services = portal.services
 
     @routes.get("/audit")
-    async def start(request: Request) -> HTMLResponse:
+    async def start(request: Request, casus: str = "") -> HTMLResponse:
+        """The lookup form; ``casus`` fills in the number (from the search box)."""
         session = portal.session_of_role(request, "auditor")
-        return portal.render(request, "audit/start.html", {}, session=session)
+        context = {"case_id": shown_number(casus)}
+        return portal.render(request, "audit/start.html", context, session=session)
 
     @routes.get("/audit/zaken")
     async def open_case(
         request: Request, casus: str = "", doel: str = "", moment: str = ""
     ) -> Response:
-        portal.session_of_role(request, "auditor")
+        session = portal.session_of_role(request, "auditor")
+        wanted = finding.cleaned(casus)
+        if not finding.is_case_id(wanted):
+            # The short number shown everywhere, or a pupil's reference: the case it names.
+            try:
+                found = await finding.find_cases(portal, session, wanted) if wanted else []
+            except ServiceDown as exc:
+                context = {"case_id": wanted, "message": exc.message}
+                return portal.render(request, "audit/start.html", context, session=session)
+            if len(found) != 1:
+                return not_found(request, session, wanted, found, doel)
+            wanted = str(found[0]["case_id"])
         query = urlencode({"doel": doel, "moment": moment})
-        return redirect(f"/audit/zaken/{quote(casus.strip(), safe='')}?{query}")
+        return redirect(f"/audit/zaken/{quote(wanted.lower(), safe='')}?{query}")
+
+    def not_found(
+        request: Request,
+        session: Session,
+        wanted: str,
+        found: list[dict[str, Any]],
+        purpose: str,
+    ) -> HTMLResponse:
+        """The lookup again: no case has this number (said plainly, never "0 events"), or
+        several match (a pupil's reference): each to choose from."""
+        shown = shown_number(wanted)
+        context: dict[str, Any] = {"case_id": shown, "found": found, "purpose": purpose}
+        if not found:
+            context["message"] = f"Geen casus gevonden met nummer „{shown}”."
+        return portal.render(request, "audit/start.html", context, session=session)
 
     @routes.get("/audit/zaken/{case_id}")
     async def case(
@@ -123,8 +157,15 @@ def router(portal: Portal) -> APIRouter:
     ) -> Response:
         """Timeline and trajectory as of ``moment``; every read names its purpose (NEN 7513)."""
         session = portal.session_of_role(request, "auditor")
+        if not finding.is_case_id(case_id):
+            query = urlencode({"casus": case_id, "doel": doel, "moment": moment})
+            return redirect(f"/audit/zaken?{query}")
+        case_id = case_id.lower()
         if not doel.strip():
-            asked = {"case_id": case_id, "message": "Vul in waarom u deze casus inziet."}
+            asked = {
+                "case_id": shown_number(case_id),
+                "message": "Vul in waarom u deze casus inziet.",
+            }
             return portal.render(request, "audit/start.html", asked, status=422, session=session)
         as_of = as_of_of(moment)
         params = {"as_of": as_of.isoformat()} if as_of else None
@@ -136,6 +177,9 @@ def router(portal: Portal) -> APIRouter:
         except (ServiceError, ServiceDown):
             trajectory = None
         reads = [e for e in entries if e.get("kind") == "read"]
+        if as_of is None and trajectory is None and not problems and len(reads) == len(entries):
+            # No service knows an event of this number: no such case in the SWV.
+            return not_found(request, session, case_id, [], doel)
         context: dict[str, Any] = {
             "case_id": case_id,
             "purpose": doel,

@@ -1,30 +1,62 @@
-"""The case page of any role, and the small poll that waits for the services to catch up."""
+"""The case page of any role, finding a case by its number, and the poll that waits for the
+services to catch up."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata
+from passend_portal import casedata, finding
+from passend_portal.clients import ServiceDown
 from passend_portal.messages import Problem
+from passend_portal.session import Session
 from passend_portal.web import Portal, redirect
+
+
+async def found_page(portal: Portal, request: Request, session: Session, text: str) -> Response:
+    """The case ``text`` names, opened on the role's case page; else a page that says none
+    was found (or lists the several that were)."""
+    wanted = finding.cleaned(text)
+    down = None
+    try:
+        cases = await finding.find_cases(portal, session, wanted) if wanted else []
+    except ServiceDown as exc:
+        cases, down = [], exc.message
+    if len(cases) == 1:
+        return redirect(finding.case_page_of(session.role, str(cases[0]["case_id"])))
+    # A whole number is shown as its short number, as everywhere else.
+    shown = wanted[:8] if finding.is_case_id(wanted) else wanted
+    context = {"text": shown, "cases": cases, "down": down, "auditor": session.role == "auditor"}
+    page: HTMLResponse = portal.render(request, "find.html", context, session=session)
+    return page
 
 
 def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
 
+    @routes.get("/zoeken")
+    async def search(request: Request, q: str = "") -> Response:
+        """A case by its short number, its whole number or the pupil's reference, within
+        the person's reach: one found opens it, none says so in Dutch, several are listed."""
+        session = portal.session_of_role(request, *finding.SEARCHERS)
+        return await found_page(portal, request, session, q)
+
     @routes.get("/zaken")
     async def open_case(request: Request, casus: str = "") -> Response:
-        """The "open a case by its number" form: a UUID, or its first characters shown."""
-        portal.session(request)
-        return redirect(f"/zaken/{quote(casus.strip(), safe='')}")
+        """The "open a case by its number" form: the number shown (8 characters), the whole
+        number, or the pupil's reference."""
+        session = portal.session(request)
+        return await found_page(portal, request, session, casus)
 
     @routes.get("/zaken/{case_id}")
     async def case(request: Request, case_id: str) -> Response:
         session = portal.session(request)
-        return await casedata.case_page(portal, request, session, case_id, Problem())
+        if not finding.is_case_id(case_id):
+            # A short number in the address (typed, or from a list): the case it is.
+            return redirect(f"/zoeken?{urlencode({'q': case_id})}")
+        return await casedata.case_page(portal, request, session, case_id.lower(), Problem())
 
     @routes.get("/zaken/{case_id}/bijgewerkt")
     async def updated(request: Request, case_id: str, wacht: str = "") -> Response:

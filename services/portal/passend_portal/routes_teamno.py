@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from passend_contracts.municipalities import display_name
-from passend_portal import casedata, commands, labels
+from passend_portal import casedata, commands, finding, labels
 from passend_portal.charts import bar_chart
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import Problem, explain
@@ -100,7 +101,10 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/team-no/zaken/{case_id}")
     async def case(request: Request, case_id: str) -> Response:
         session = portal.session_of_role(request, *OVERSIGHT)
-        return await case_view(request, session, case_id, Problem(), {})
+        if not finding.is_case_id(case_id):
+            # The short number shown everywhere: the case it names, if within reach.
+            return redirect(f"/zoeken?{urlencode({'q': case_id})}")
+        return await case_view(request, session, case_id.lower(), Problem(), {})
 
     @routes.post("/team-no/zaken/{case_id}")
     async def decide(request: Request, case_id: str) -> Response:

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata, commands
+from passend_portal import casedata, commands, finding, worklist
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import explain
+from passend_portal.session import Session
 from passend_portal.web import Form, Portal, redirect
 
 WORKERS = ("support_worker", "education_specialist", "coordinator")
@@ -40,16 +41,45 @@ def this_week(items: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     )
 
 
+async def gather_my_cases(portal: Portal, session: Session) -> tuple[worklist.MyCases, list[str]]:
+    """The worker's cases from assignment, trajectory and intake; the services that did not
+    answer are named (the lists show what the others gave)."""
+    me, token = session.subject, session.token
+
+    async def part(service: str, path: str, params: dict[str, str] | None = None) -> Any:
+        try:
+            return await portal.services.get(service, path, token=token, params=params), None
+        except ServiceDown as exc:
+            return None, exc.message
+        except ServiceError:
+            return None, None
+
+    answers = await asyncio.gather(
+        part("assignment", f"/workers/{me}/cases"),
+        part("assignment", f"/workers/{me}/inbox"),
+        part("assignment", "/deadlines", {"worker_id": me}),
+        part("trajectory", f"/workers/{me}/evaluations-due"),
+    )
+    (claimed, _), (offered, _), (waiting, _), (due, _) = answers
+    claimed, offered, waiting = claimed or [], offered or [], waiting or []
+    requests = await finding.requests_of(
+        portal, session, worklist.case_ids(claimed, offered, waiting)
+    )
+    mine = worklist.build(claimed, offered, waiting, (due or {}).get("evaluations", []), requests)
+    return mine, sorted({problem for _, problem in answers if problem})
+
+
 def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
     services = portal.services
 
     @routes.get("/werk")
     async def work(request: Request) -> HTMLResponse:
-        """W24-W26, W21: inbox, the work unit's queue, first contacts and evaluations due."""
+        """W24-W26, W21: her own cases, inbox, the work unit's queue, first contacts and
+        evaluations due."""
         session = portal.session_of_role(request, *WORKERS)
         me, unit, token = session.subject, session.work_unit_id, session.token
-        inbox, queue, deadlines, due = await asyncio.gather(
+        inbox, queue, deadlines, due, claimed = await asyncio.gather(
             services.get("assignment", f"/workers/{me}/inbox", token=token),
             casedata.optional(services.get("assignment", f"/work-units/{unit}/queue", token=token))
             if unit
@@ -58,15 +88,27 @@ def router(portal: Portal) -> APIRouter:
             casedata.optional(
                 services.get("trajectory", f"/workers/{me}/evaluations-due", token=token)
             ),
+            casedata.optional(services.get("assignment", f"/workers/{me}/cases", token=token)),
         )
-        evaluations = this_week((due or {}).get("evaluations", []), date.today())
+        all_due = (due or {}).get("evaluations", [])
+        requests = await finding.requests_of(portal, session, worklist.case_ids(claimed or []))
         context = {
             "inbox": inbox,
             "queue": queue or [],
             "deadlines": deadlines,
-            "evaluations": evaluations,
+            "evaluations": this_week(all_due, date.today()),
+            "mine": worklist.build(claimed or [], [], deadlines, all_due, requests),
         }
         return portal.render(request, "worker/home.html", context, session=session)
+
+    @routes.get("/werk/casussen")
+    async def my_cases(request: Request) -> HTMLResponse:
+        """W25, W26, W21: every case that is hers: claimed, offered to her, waiting for the
+        first contact; each with pupil, school, stand and the next deadline."""
+        session = portal.session_of_role(request, *WORKERS)
+        mine, problems = await gather_my_cases(portal, session)
+        context = {"mine": mine, "problems": problems}
+        return portal.render(request, "worker/my_cases.html", context, session=session)
 
     @routes.get("/zaken/{case_id}/suggesties")
     async def suggestions(request: Request, case_id: str) -> HTMLResponse:

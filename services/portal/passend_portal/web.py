@@ -35,6 +35,17 @@ HOME_OF_ROLE = {
     "route_coach": "/uitnodigingen",
 }
 
+# The roles with a case page, who may look a case up (each within their own reach).
+SEARCHERS = (
+    "ib",
+    "teacher",
+    "support_worker",
+    "education_specialist",
+    "coordinator",
+    "team_no_member",
+    "auditor",
+)
+
 
 class SignInRequired(Exception):
     """No valid session: the page sends the browser to the sign-in page."""
@@ -158,6 +169,7 @@ def make_templates() -> jinja2.Environment:
         CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
+        SEARCHERS=SEARCHERS,
         label=labels.label,
         suggestion_reason=labels.suggestion_reason,
         RANKING_EXPLAINED=labels.RANKING_EXPLAINED,

@@ -1,0 +1,138 @@
+"""Finding a case (issue 19) against the running intake service: by its short number, its
+whole number or the pupil's reference, only within the caller's reach; and the portal's
+search box on that service, landing on the case or saying in Dutch that none was found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from passend_backbone.auth import Role
+from passend_devstack.test_tokens import auth_header
+from passend_portal.app import create_app
+from passend_portal.session import COOKIE, Session, encode
+from tests.integration.intake.kit import SCHOOL, SWV, Intake, body, ib, worker
+from tests.portal.fakes import SECRET, FakeServices, settings
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("ignore:Setting per-request cookies"),
+]
+
+
+async def found(service: Intake, headers: dict[str, str], **params: str) -> list[dict[str, Any]]:
+    answer = await service.http.get("/requests", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    rows: list[dict[str, Any]] = answer.json()
+    return rows
+
+
+async def test_a_case_is_found_by_short_number_whole_number_or_pupil_reference(
+    service: Intake,
+) -> None:
+    data = body()
+    case_id = await service.submit(data)
+    await service.visible(case_id)
+    for text in (case_id[:8], case_id[:8].upper(), case_id, data["pupil_ref"].upper()):
+        rows = await found(service, ib(), find=text)
+        assert [r["case_id"] for r in rows] == [case_id], text
+    (row,) = rows
+    assert (row["pupil_ref"], row["school_id"], row["status"]) == (
+        data["pupil_ref"],
+        SCHOOL,
+        "submitted",
+    )
+    listed = await found(service, worker(), case_ids=f"{case_id},{uuid4()}")
+    assert [r["case_id"] for r in listed] == [case_id]
+
+
+async def test_nothing_out_of_reach_is_found(service: Intake) -> None:
+    data = body()
+    case_id = await service.submit(data)
+    await service.visible(case_id)
+    other_school = ib(school="school-99zz", subject="ib-other")
+    other_swv = ib(swv="swv-elders")
+    teacher = auth_header(Role.TEACHER, SWV, subject="t-1", school_id=SCHOOL)
+    for headers in (other_school, other_swv, teacher):
+        for text in (case_id[:8], case_id, data["pupil_ref"]):
+            assert await found(service, headers, find=text) == [], text
+        assert await found(service, headers, case_ids=case_id) == []
+    # A prefix too short to be a case number finds nothing (never every case).
+    assert await found(service, ib(), find=case_id[:3]) == []
+
+
+async def test_a_search_needs_a_text_or_case_ids_and_a_reading_role(service: Intake) -> None:
+    empty = await service.http.get("/requests", headers=ib())
+    assert empty.status_code == 422 and empty.json()["field"] == "find"
+    bad = await service.http.get("/requests", params={"case_ids": "nope"}, headers=ib())
+    assert bad.status_code == 422 and bad.json()["field"] == "case_ids"
+    nul = await service.http.get("/requests", params={"find": "ab\x00cdef"}, headers=ib())
+    assert nul.status_code == 200 and nul.json() == []  # no reference holds a NUL
+    operator = auth_header(Role.OPERATOR, SWV, subject="op-1")
+    refused = await service.http.get("/requests", params={"find": "abcdef"}, headers=operator)
+    assert refused.status_code == 403
+
+
+class ToIntake(httpx.AsyncBaseTransport):
+    """The portal's calls: to the running intake as they are, the other services faked."""
+
+    def __init__(self, intake_url: str, fake: FakeServices) -> None:
+        self.intake_host = httpx.URL(intake_url).host
+        self.real = httpx.AsyncHTTPTransport()
+        self.fake = fake.transport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self.intake_host:
+            return await self.real.handle_async_request(request)
+        return await self.fake.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+@pytest.fixture
+async def portal(service: Intake) -> AsyncIterator[httpx.AsyncClient]:
+    configured = settings()
+    urls = {**configured.service_urls, "intake": str(service.http.base_url).rstrip("/")}
+    app = create_app(
+        replace(configured, service_urls=urls),
+        transport=ToIntake(urls["intake"], FakeServices()),
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        yield client
+
+
+def signed_in(headers: dict[str, str], **claims: Any) -> dict[str, str]:
+    """The portal's session cookie holding the token of ``headers``."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    session = Session(token=token, started=time.time(), **claims)
+    return {COOKIE: encode(session, SECRET)}
+
+
+async def test_the_portals_search_box_lands_on_the_case_or_says_none_was_found(
+    service: Intake, portal: httpx.AsyncClient
+) -> None:
+    data = body()
+    case_id = await service.submit(data)
+    await service.visible(case_id)
+    mine = signed_in(ib(), subject="ib-7731", role="ib", swv=SWV, school_id=SCHOOL)
+    for text in (case_id[:8], case_id, data["pupil_ref"]):
+        answer = await portal.get("/zoeken", params={"q": text}, cookies=mine)
+        assert answer.status_code == 303, answer.text[:500]
+        assert answer.headers["location"] == f"/zaken/{case_id}"
+    opened = await portal.get("/zaken", params={"casus": case_id[:8]}, cookies=mine)
+    assert opened.headers["location"] == f"/zaken/{case_id}"
+
+    elsewhere = ib(swv="swv-elders", subject="ib-elders")
+    other = signed_in(elsewhere, subject="ib-elders", role="ib", swv="swv-elders")
+    page = await portal.get("/zoeken", params={"q": case_id[:8]}, cookies=other)
+    assert page.status_code == 200
+    assert f"Geen casus gevonden met „{case_id[:8]}”" in page.text
+    assert case_id not in page.text
