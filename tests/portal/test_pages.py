@@ -95,7 +95,7 @@ async def test_the_request_form_explains_stuck_and_basic_support_W4_B(
         (200, {"workers": [{"worker_id": "ow-anouk", "expertise": ["reading"]}]}),
     )
     page = (await portal.get("/school/aanvraag", cookies=cookie(**IB))).text
-    assert "Vastlopen betekent" in page and "(W4)" in page
+    assert "Vastlopen betekent" in page and 'href="/afspraken#w4"' in page
     assert "basisondersteuning" in page and "(B)" in page
     assert '<label for="f-why_stuck">' in page
     assert '<option value="ow-anouk"' in page
