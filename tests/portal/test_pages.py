@@ -457,6 +457,35 @@ async def test_the_stagnation_report_draws_bars_with_a_table_R(
     assert "<title" in page and "Wachtlijst" in page and "Schiedam" in page
 
 
+async def test_the_stagnation_report_covers_a_chosen_period_R(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    report = {
+        "region": "waterweg",
+        "since": "2026-09-01",
+        "until": "2026-11-30",
+        "escalations": 1,
+        "by_reason": {"waiting_list": 1},
+        "by_municipality": {"GM0622": 1},
+        "by_reason_and_municipality": [],
+    }
+    asked: list[dict[str, str]] = []
+
+    def answer_for(request: httpx.Request) -> tuple[int, dict[str, object]]:
+        asked.append(dict(request.url.params))
+        return 200, report
+
+    fake.on("GET", "trajectory", "/regions/waterweg/stagnations", answer_for)
+    answer = await portal.get(
+        "/team-no/stagnatie?van=2026-09-01&tot=2026-11-30", cookies=cookie(**TEAM_NO)
+    )
+    assert asked == [{"since": "2026-09-01", "until": "2026-11-30"}]
+    assert "van 1 september 2026 tot en met 30 november 2026" in answer.text
+    assert "Hele periode" in answer.text
+    wrong = await portal.get("/team-no/stagnatie?van=september", cookies=cookie(**TEAM_NO))
+    assert wrong.status_code == 200 and "geen geldige datum" in wrong.text
+
+
 async def test_a_page_for_another_role_says_so(portal: httpx.AsyncClient) -> None:
     page = await portal.get("/team-no", cookies=cookie(**IB))
     assert page.status_code == 403

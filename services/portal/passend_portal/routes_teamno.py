@@ -14,6 +14,7 @@ from passend_portal.charts import bar_chart
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import Problem, explain
 from passend_portal.session import Session
+from passend_portal.steering import Filters
 from passend_portal.web import Form, Portal, redirect
 
 OVERSIGHT = ("team_no_member", "education_specialist", "coordinator", "auditor")
@@ -126,10 +127,17 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/team-no/stagnatie")
     async def stagnations(request: Request, regio: str | None = None) -> HTMLResponse:
-        """R: stagnations by reason and municipality, to learn from structurally."""
+        """R: stagnations by reason and municipality, to learn from structurally; over a
+        chosen period (``van``/``tot``, the escalation days, both included)."""
         session = portal.session_of_role(request, *OVERSIGHT)
         regions = await configured_regions(portal, session)
         region = region_of(session, regio, regions)
+        period, problems = Filters.of(request.query_params)
+        params = {
+            key: day.isoformat()
+            for key, day in (("since", period.since), ("until", period.until))
+            if day is not None
+        }
         # An SWV without regions has nothing to report yet.
         report: dict[str, Any] = {
             "escalations": 0,
@@ -139,9 +147,14 @@ def router(portal: Portal) -> APIRouter:
         }
         if region:
             report = await services.get(
-                "trajectory", f"/regions/{region}/stagnations", token=session.token
+                "trajectory",
+                f"/regions/{region}/stagnations",
+                token=session.token,
+                params=params or None,
             )
         context = {
+            "period": period,
+            "period_problems": problems,
             "region": region,
             "regions": regions,
             "report": report,

@@ -3,7 +3,7 @@ a person's invitations."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -119,10 +119,18 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         return {"region": region, "cases": cases}
 
     @router.get("/regions/{region}/stagnations")
-    async def stagnations(region: str, principal: CurrentPrincipal) -> dict[str, Any]:
-        """TNO: the region's stagnations by reason and municipality."""
+    async def stagnations(
+        region: str,
+        principal: CurrentPrincipal,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[str, Any]:
+        """TNO: the region's stagnations by reason and municipality; ``since`` and ``until``
+        (days, both included, Dutch time) narrow it to the escalations of a period."""
         _require_region(principal, region)
-        return await views.stagnation_report(ctx.pool, principal.swv, region)
+        if since and until and since > until:
+            raise Refusal.invalid("until", "the period ends before it starts")
+        return await views.stagnation_report(ctx.pool, principal.swv, region, since, until)
 
     @router.get("/invitations")
     async def invitations(principal: CurrentPrincipal) -> dict[str, Any]:

@@ -174,22 +174,37 @@ async def team_no_agenda(pool: asyncpg.Pool, swv: str, region: str) -> list[dict
     ]
 
 
-async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[str, Any]:
-    """TNO: the region's stagnations by reason and municipality, to learn from structurally."""
+async def stagnation_report(
+    pool: asyncpg.Pool,
+    swv: str,
+    region: str,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """TNO: the region's stagnations by reason and municipality, to learn from structurally;
+    ``since``/``until``: escalated on or after / on or before that day (Dutch time)."""
+    # One filter for both queries: the region, and the period when one is asked.
+    where = (
+        "swv = $1 AND region = $2 "
+        "AND ($3::date IS NULL OR (escalated_at AT TIME ZONE 'Europe/Amsterdam')::date >= $3) "
+        "AND ($4::date IS NULL OR (escalated_at AT TIME ZONE 'Europe/Amsterdam')::date <= $4)"
+    )
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT reason, municipality, count(*) AS n FROM stagnations "
-            "WHERE swv = $1 AND region = $2 GROUP BY reason, municipality "
-            "ORDER BY reason, municipality",
+            f"WHERE {where} GROUP BY reason, municipality ORDER BY reason, municipality",
             swv,
             region,
+            since,
+            until,
         )
         per_municipality = await conn.fetch(
             "SELECT municipality, count(DISTINCT (case_id, escalation_no)) AS n "
-            "FROM stagnations WHERE swv = $1 AND region = $2 GROUP BY municipality "
-            "ORDER BY municipality",
+            f"FROM stagnations WHERE {where} GROUP BY municipality ORDER BY municipality",
             swv,
             region,
+            since,
+            until,
         )
     by_reason: dict[str, int] = {}
     for r in rows:
@@ -197,6 +212,8 @@ async def stagnation_report(pool: asyncpg.Pool, swv: str, region: str) -> dict[s
     by_municipality = {r["municipality"]: r["n"] for r in per_municipality}
     return {
         "region": region,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
         "escalations": sum(by_municipality.values()),
         "by_reason": by_reason,
         "by_municipality": by_municipality,

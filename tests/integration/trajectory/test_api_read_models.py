@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -163,6 +164,23 @@ async def test_tno_team_no_agenda_and_stagnation_report_per_region(
     assert report["escalations"] == 2
     assert report["by_reason"] == {"budget_dispute": 1, "waiting_list": 2}
     assert report["by_municipality"] == {municipality: 2}
+    # TNO: over a chosen period (days in Dutch time, both included).
+    today = service.clock().astimezone(ZoneInfo("Europe/Amsterdam")).date()
+    for period, expected in (
+        ({"since": today.isoformat()}, 2),
+        ({"until": today.isoformat()}, 2),
+        ({"until": (today - timedelta(days=1)).isoformat()}, 0),
+        ({"since": (today + timedelta(days=1)).isoformat()}, 0),
+    ):
+        response = await service.http.get(
+            f"/regions/{region}/stagnations", headers=member, params=period
+        )
+        assert response.json()["escalations"] == expected, period
+    backwards = {"since": today.isoformat(), "until": (today - timedelta(days=1)).isoformat()}
+    response = await service.http.get(
+        f"/regions/{region}/stagnations", headers=member, params=backwards
+    )
+    assert response.status_code == 422, response.text
     stranger = headers("team_no_member", "tno-2", region="waterweg")
     response = await service.http.get(f"/regions/{region}/stagnations", headers=stranger)
     assert response.status_code == 403
