@@ -156,6 +156,8 @@ def make_templates() -> jinja2.Environment:
         PUPIL_VIEWS=labels.PUPIL_VIEWS,
         EVALUATION_KINDS=labels.EVALUATION_KINDS,
         CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
+        CARE_LEVELS=labels.CARE_LEVELS,
+        CONSENT_NEXT_STEPS=labels.CONSENT_NEXT_STEPS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         label=labels.label,
