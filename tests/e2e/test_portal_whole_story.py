@@ -41,11 +41,19 @@ from tests.portal.test_names_on_screen import faults, screen_text
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore:Setting per-request cookies")]
 
 
-def signed_in(role: Role, subject: str, **claims: str) -> dict[str, str]:
+def signed_in(
+    role: Role, subject: str, *, school_id: str | None = None, region: str | None = None
+) -> dict[str, str]:
     """The portal's session cookie of someone signed in, carrying a real service token."""
-    token = token_for(role, SWV, subject=subject, **claims)
+    token = token_for(role, SWV, subject=subject, school_id=school_id, region=region)
     person = Session(
-        token=token, subject=subject, role=role.value, swv=SWV, started=time.time(), **claims
+        token=token,
+        subject=subject,
+        role=role.value,
+        swv=SWV,
+        started=time.time(),
+        school_id=school_id,
+        region=region,
     )
     return {COOKIE: encode(person, SECRET)}
 

@@ -131,7 +131,10 @@ async def test_after_a_refusal_of_consent_the_page_says_what_happens_next_W10(
     assert "opnieuw om toestemming vragen" in next_step.group(1)
     assert "leerkracht of de groep ondersteunen" in next_step.group(1)
     story_text = timeline(page.text)
-    assert "Toestemming geweigerd door Marieke de Vries" in story_text
+    assert (
+        "Toestemming geweigerd (in het startgesprek), vastgelegd door Marieke de Vries"
+        in story_text
+    )
     assert "niet individueel" in story_text
     assert faults(screen_text(page.text)) == []
 

@@ -102,6 +102,13 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
             what = _event(name)
             if data.get("reason"):
                 lines.append(f"Reden: {data['reason']}")
+        elif name in ("ConsentConfirmed", "ConsentRefused", "ConsentWithdrawn") and not str(
+            entry.get("actor", "")
+        ).startswith("parent:"):
+            # The parents answered in a meeting (or told the school): the school recorded it.
+            given = data.get("method")
+            told = f" ({label(CONSENT_METHODS, given).lower()})" if given else ""
+            what = f"{_event(name)}{told}, vastgelegd"
         else:
             what = event_name(str(entry.get("event_type", "")))
         if name == "ConsentRefused":
@@ -229,6 +236,8 @@ def _trajectory_steps(t: dict[str, Any]) -> list[Step]:
             )
         )
     paused = t.get("paused")
+    # The view keeps a running pause only; intake's history tells a past one (consent
+    # withdrawn, then given again).
     if paused and paused.get("paused_at"):
         # The service's reason is a rule's text for the log; the school reads it in words.
         steps.append(
