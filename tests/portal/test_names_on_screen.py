@@ -196,12 +196,28 @@ def everything(fake: FakeServices) -> None:
     """The services' answers for a case far along its route: every part of every page."""
     full_trajectory = trajectory(
         status="escalated",
-        opened={"school_id": "brin-11aa", "worker_id": "ow-anouk"},
+        opened={
+            "school_id": "brin-11aa",
+            "worker_id": "ow-anouk",
+            "opened_at": "2026-09-15T09:00:01+00:00",
+        },
         consent={"status": "confirmed"},
         start_conversation={
             "held_on": "2026-09-20",
             "sharpened_question": "Hoe leert Noor weer met plezier lezen?",
             "participants": ["ow-anouk", "ib-marieke"],
+            "recorded_by": "ow-anouk",
+        },
+        support={
+            "individual": True,
+            "started_by": "ow-anouk",
+            "started_at": "2026-09-25T08:00:00+00:00",
+        },
+        group="5b",
+        specialist_analysis={
+            "specialist_id": "os-marleen",
+            "analysis": "Leesangst naast een zwakke decodeervaardigheid",
+            "recorded_at": "2026-09-22T10:00:00+00:00",
         },
         plans=[
             {
@@ -209,6 +225,9 @@ def everything(fake: FakeServices) -> None:
                 "form": "individuele begeleiding",
                 "frequency": "wekelijks",
                 "duration_weeks": 12,
+                "recorded_by": "ow-anouk",
+                "recorded_at": "2026-09-23T10:00:00+00:00",
+                "reason": None,
                 "goals": [
                     {
                         "goal_id": "doel-1",
@@ -220,10 +239,10 @@ def everything(fake: FakeServices) -> None:
             }
         ],
         current_plan_revision=1,
-        support={"started_at": "2026-09-25T08:00:00+00:00"},
         sessions=[
             {
                 "session_id": "s1",
+                "worker_id": "ow-anouk",
                 "held_on": "2026-09-28",
                 "hours": 0.0166,
                 "findings": "Goed gewerkt",
@@ -241,7 +260,23 @@ def everything(fake: FakeServices) -> None:
                     "raised_by": "ow-anouk",
                 },
                 "acknowledged": None,
-            }
+            },
+            {
+                "raised": {
+                    "signal_id": "6c1d3b0b-5e5c-4b88-8a62-8d4f5e1b2c33",
+                    "about": "school_offer",
+                    "description": "Geen leesgroep",
+                    "raised_at": "2026-10-02T10:00:00+00:00",
+                    "addressed_to": ["ib", "teacher"],
+                    "raised_by": "ow-anouk",
+                },
+                "acknowledged": {
+                    "signal_id": "6c1d3b0b-5e5c-4b88-8a62-8d4f5e1b2c33",
+                    "acknowledged_by": "ib-marieke",
+                    "response": "Start in januari",
+                    "acknowledged_at": "2026-10-03T10:00:00+00:00",
+                },
+            },
         ],
         evaluations=[
             {
@@ -250,15 +285,54 @@ def everything(fake: FakeServices) -> None:
                 "outcome": "change_care_level",
                 "care_level": 2,
                 "participants": ["ow-anouk", "ib-marieke"],
+                "evaluated_by": "ow-anouk",
+                "goal_results": [{"goal_id": "doel-1", "result": "Leest AVI E3"}],
+                "reason": "Meer hulp in de groep nodig",
             },
             {
                 "evaluation_id": "e2",
                 "evaluated_at": "2026-11-10T10:00:00+00:00",
                 "outcome": "escalate",
-                "participants": ["ow-anouk", "ib-marieke"],
+                "participants": ["ow-anouk", "ib-marieke", "de leerkracht"],
+                "evaluated_by": "ow-anouk",
+                "goal_results": [{"goal_id": "doel-1", "result": "Geen groei"}],
+                "reason": "Geen plek voor overbruggingszorg",
             },
         ],
+        care_level=2,
+        care_level_changes=[
+            {
+                "from_level": 1,
+                "to_level": 2,
+                "reason": "Meer hulp in de groep nodig",
+                "referral": False,
+                "changed_at": "2026-10-10T10:00:00+00:00",
+            }
+        ],
+        opp={"drawn_up_on": "2026-10-12", "recorded_by": "ib-marieke"},
+        opp_evaluations=[
+            {
+                "evaluated_on": "2026-11-01",
+                "summary": "Doelen deels gehaald",
+                "recorded_by": "ib-marieke",
+            }
+        ],
+        youth_care={
+            "wijkteam_worker_id": None,
+            "reason": "Thuissituatie",
+            "noted_by": "ow-anouk",
+            "noted_at": "2026-10-20T10:00:00+00:00",
+        },
         case_director={"person_id": "ow-anouk", "role": "education_specialist"},
+        case_director_history=[
+            {
+                "role": "education_specialist",
+                "person_id": "os-marleen",
+                "reason": "swv support deployed",
+                "explicit": False,
+                "changed_at": "2026-09-25T08:00:00+00:00",
+            }
+        ],
         escalations=[
             {
                 "escalated": {
@@ -300,6 +374,20 @@ def everything(fake: FakeServices) -> None:
                 "occurred_at": "2026-09-14T08:30:00Z",
                 "actor": "ib-marieke",
                 "data": {},
+            },
+            {
+                "version": 2,
+                "event_type": "nl.passend.intake.ConsentRequested.v1",
+                "occurred_at": "2026-09-14T09:00:00Z",
+                "actor": "ib-marieke",
+                "data": {"method": "personal_link", "parent_refs": ["ouder-1"]},
+            },
+            {
+                "version": 2,
+                "event_type": "nl.passend.intake.PupilHeard.v1",
+                "occurred_at": "2026-09-15T09:00:00Z",
+                "actor": "ib-marieke",
+                "data": {"view": "agrees"},
             },
             {
                 "version": 2,

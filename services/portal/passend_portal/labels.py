@@ -128,6 +128,32 @@ EVENTS = {
     "ComplexityNoted": "Complexiteit genoteerd",
     "EvaluationReminded": "Herinnering evaluatie",
     "SignalAcknowledged": "Signaal gelezen",
+    "CareLevelChanged": "Zorgniveau gewijzigd",
+    "OppRecorded": "Ontwikkelingsperspectief (OPP) opgesteld",
+    "OppEvaluated": "Ontwikkelingsperspectief (OPP) geëvalueerd",
+    "YouthCareNoted": "Jeugdhulp betrokken",
+    "TrajectoryWithdrawn": "Traject gestopt: aanvraag ingetrokken",
+    "CaseWithdrawn": "Aanvraag ingetrokken",
+}
+# S: the school's four care levels (SOP), in the words of the school support profile.
+CARE_LEVELS = {
+    "1": "zorgniveau 1: algemene zorg in de groep (basisondersteuning)",
+    "2": "zorgniveau 2: extra zorg in de groep (basisondersteuning)",
+    "3": "zorgniveau 3: speciale zorg met interne en externe deskundigen (extra ondersteuning)",
+    "4": "zorgniveau 4: verwijzing naar een gespecialiseerde school (speciale ondersteuning)",
+}
+# W10: what happens next when the parents' consent is missing, for the school.
+CONSENT_NEXT_STEPS = {
+    "refused": (
+        "Wat nu? Zonder toestemming van de ouders begeleidt de onderwijsondersteuner de "
+        "leerling niet individueel. Zij kan wel de leerkracht of de groep ondersteunen. De "
+        "school kan de ouders later opnieuw om toestemming vragen, bijvoorbeeld na een "
+        "gesprek; zolang het traject nog niet begon, kan de school de aanvraag ook intrekken."
+    ),
+    "withdrawn": (
+        "Wat nu? De individuele begeleiding van de leerling staat stil tot de ouders opnieuw "
+        "toestemming geven. De school kan de ouders opnieuw om toestemming vragen."
+    ),
 }
 _MONTHS = [
     "januari",

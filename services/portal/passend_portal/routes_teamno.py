@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,6 +43,62 @@ async def configured_regions(portal: Portal, session: Session) -> list[dict[str,
     return regions
 
 
+def age_on(date_of_birth: object, today: date) -> int | None:
+    """The pupil's age in whole years on ``today``; None without a (readable) birth date."""
+    try:
+        born = date.fromisoformat(str(date_of_birth))
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def group_of(trajectory: dict[str, Any] | None) -> str | None:
+    """The pupil's group (C) as the teacher or the start conversation gave it."""
+    if not trajectory:
+        return None
+    talk = trajectory.get("start_conversation") or {}
+    found = trajectory.get("group") or talk.get("group")
+    return str(found) if found else None
+
+
+async def decision_context(
+    portal: Portal, session: Session, case_id: str, trajectory: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """R: what Team NO needs to decide on a case: the school's request (its three texts,
+    the school, the pupil's age) and the trajectory (group, plan goals, the specialist's
+    analysis, signals, evaluations, the escalation). Both reads are the services' own,
+    each logged there as a read of the case; a part that can't be read is left out.
+    ``trajectory``: the trajectory the page read already (not read twice).
+
+    Minimised: Team NO decides on the situation, so the page shows the pupil's age and
+    group, never the name, birth date or the parents' details the request also holds.
+    """
+    services = portal.services
+    read_request = casedata.optional(
+        services.get("intake", f"/requests/{case_id}", token=session.token)
+    )
+    if trajectory is None:
+        request, trajectory = await asyncio.gather(
+            read_request,
+            casedata.optional(
+                services.get("trajectory", f"/cases/{case_id}/trajectory", token=session.token)
+            ),
+        )
+    else:
+        request = await read_request
+    pupil = (request or {}).get("pupil") or {}
+    today = datetime.now(labels.AMSTERDAM).date()
+    return {
+        "request": request,
+        "trajectory": trajectory,
+        "age": age_on(pupil.get("date_of_birth"), today),
+        "group": group_of(trajectory),
+        "school_id": (request or {}).get("school_id")
+        or ((trajectory or {}).get("opened") or {}).get("school_id"),
+        "goals": casedata.goals_of(trajectory),
+    }
+
+
 def stagnation_charts(report: dict[str, Any]) -> dict[str, Any]:
     """R: the report's counts as bars, by reason and by municipality."""
     by_reason = [
@@ -76,7 +134,12 @@ def router(portal: Portal) -> APIRouter:
             answer = await services.get(
                 "trajectory", f"/regions/{region}/team-no-agenda", token=session.token
             )
-        context = {"region": region, "regions": regions, "cases": answer.get("cases", [])}
+        cases = answer.get("cases", [])
+        contexts = await asyncio.gather(
+            *(decision_context(portal, session, str(c["case_id"])) for c in cases)
+        )
+        items = [{**c, "context": found} for c, found in zip(cases, contexts, strict=True)]
+        context = {"region": region, "regions": regions, "cases": items}
         return portal.render(request, "teamno/agenda.html", context, session=session)
 
     async def case_view(
@@ -88,9 +151,11 @@ def router(portal: Portal) -> APIRouter:
         trajectory = await services.get(
             "trajectory", f"/cases/{case_id}/trajectory", token=session.token
         )
+        found = await decision_context(portal, session, case_id, trajectory)
         context = {
             "case_id": case_id,
             "trajectory": trajectory,
+            "context": found,
             "problem": problem,
             "values": values,
             "wait": wait,

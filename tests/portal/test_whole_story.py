@@ -1,0 +1,244 @@
+"""The school sees its pupil's whole story, and Team NO what it needs to decide (issue 19):
+the IB's case page as a timeline of every step with who and when, in Dutch; Team NO's
+agenda item with the case's context."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from passend_portal import story
+from tests.portal.fakes import (
+    CASE,
+    IB,
+    REQUEST_DETAIL,
+    TEAM_NO,
+    FakeServices,
+    cookie,
+    trajectory,
+)
+from tests.portal.test_names_on_screen import everything, faults, screen_text
+
+pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
+
+
+def timeline(page: str) -> str:
+    """The screen text of the page's timeline ("Het verloop") only."""
+    found = re.search(
+        r'<ol class="tijdlijn" data-testid="verloop">(.*?)</ol>\s*</section>', page, re.S
+    )
+    assert found, "the page has a timeline"
+    return screen_text(found.group(1))
+
+
+async def test_the_ib_sees_sessions_evaluations_care_level_escalation_and_decision(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))
+    assert page.status_code == 200
+    story_text = timeline(page.text)
+    # Who and when, by name and Dutch date.
+    assert "14 september 2026, 10:30 – Aanvraag ingediend, gericht aan Anouk Jansen" in story_text
+    assert "door Marieke de Vries" in story_text
+    assert "Toestemming gevraagd (persoonlijke link)" in story_text
+    assert "Toestemming gegeven door een ouder (via de persoonlijke link)" in story_text
+    assert "Doorgestuurd naar de onderwijsondersteuner Anouk Jansen" in story_text
+    assert "Opgepakt door Anouk Jansen" in story_text
+    assert "Eerste contact met de school door Anouk Jansen" in story_text
+    assert (
+        "Startgesprek gevoerd door Anouk Jansen, met Anouk Jansen, Marieke de Vries" in story_text
+    )
+    assert "Plan vastgelegd door Anouk Jansen" in story_text and "Doel: Leest AVI E4" in story_text
+    # Sessions: the day and the hours (Dutch comma), not the worker's own notes (W23).
+    assert "28 september 2026 – Sessie van 0,02 uur door Anouk Jansen" in story_text
+    assert "Goed gewerkt" not in page.text
+    assert "Signaal aan de school: de aanpak in de klas" in story_text
+    assert "Signaal gelezen door Marieke de Vries" in story_text
+    # Evaluations with their outcome and the goals' results.
+    assert "Evaluatie, uitkomst: zorgniveau wijzigen door Anouk Jansen" in story_text
+    assert "Leest AVI E4: Leest AVI E3" in story_text
+    assert "Evaluatie, uitkomst: aanmelden bij Team NO (de route loopt vast)" in story_text
+    # S: the care level in words, on the timeline and in the state of affairs.
+    assert "Zorgniveau van 1 naar 2" in story_text
+    assert "zorgniveau 2: extra zorg in de groep (basisondersteuning)" in story_text
+    assert re.search(r'data-testid="zorgniveau">Zorgniveau 2: extra zorg in de groep', page.text)
+    assert "Ontwikkelingsperspectief (OPP) opgesteld door Marieke de Vries" in story_text
+    assert "Casusregisseur: de onderwijsspecialist Marleen Dekker" in story_text
+    # R: the escalation and Team NO's decision, with who decided.
+    assert "Aangemeld bij Team NO Waterweg door Anouk Jansen" in story_text
+    assert "Waarom de route vastloopt: wachtlijst" in story_text
+    assert "Conceptplan: Overbrugging op school" in story_text
+    assert "20 november 2026, 11:00 – Besluit van Team NO door Wendy Hoogendoorn" in story_text
+    assert "Besluit: Plaatsing met begeleiding" in story_text
+    assert "Uitvoering door: Zorgaanbieder De Haven" in story_text
+    assert re.search(r'data-testid="team-no">besloten op 20 november 2026', page.text)
+    # Youth care is noted, its reason is the family's and the wijkteam's.
+    assert "Jeugdhulp betrokken" in story_text and "Thuissituatie" not in page.text
+    # In order: request before claim before sessions before the decision.
+    order = [
+        story_text.index(s)
+        for s in ("Aanvraag ingediend", "Opgepakt", "Sessie van", "Besluit van Team NO")
+    ]
+    assert order == sorted(order)
+    assert faults(story_text) == []
+
+
+async def test_the_story_is_read_from_the_services_logged_reads(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """The page adds no read of its own: the services log the three reads it makes."""
+    everything(fake)
+    await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))
+    reads = {(c[1], c[2]) for c in fake.calls if c[0] == "GET"}
+    assert ("intake", f"/requests/{CASE}") in reads
+    assert ("assignment", f"/cases/{CASE}") in reads
+    assert ("trajectory", f"/cases/{CASE}/trajectory") in reads
+
+
+async def test_after_a_refusal_of_consent_the_page_says_what_happens_next_W10(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    refused = {
+        **REQUEST_DETAIL,
+        "consent": {
+            **REQUEST_DETAIL["consent"],
+            "status": "refused",
+            "method": "start_conversation",
+            "answered_at": "2026-09-16T10:00:00Z",
+        },
+        "history": [
+            *REQUEST_DETAIL["history"],
+            {
+                "version": 2,
+                "event_type": "nl.passend.intake.ConsentRefused.v1",
+                "occurred_at": "2026-09-16T10:00:00Z",
+                "actor": "ib-marieke",
+                "data": {"refused_by": "ouder-1", "method": "start_conversation"},
+            },
+        ],
+    }
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, refused))
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))
+    assert page.status_code == 200
+    next_step = re.search(r'data-testid="toestemming-wat-nu"><p>(.*?)</p>', page.text, re.S)
+    assert next_step is not None
+    assert "Wat nu? Zonder toestemming van de ouders begeleidt de onderwijsondersteuner" in (
+        next_step.group(1)
+    )
+    assert "opnieuw om toestemming vragen" in next_step.group(1)
+    assert "leerkracht of de groep ondersteunen" in next_step.group(1)
+    story_text = timeline(page.text)
+    assert (
+        "Toestemming geweigerd (in het startgesprek), vastgelegd door Marieke de Vries"
+        in story_text
+    )
+    assert "niet individueel" in story_text
+    assert faults(screen_text(page.text)) == []
+
+
+async def test_without_refusal_there_is_no_next_step_sentence(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))
+    assert 'data-testid="toestemming-wat-nu"' not in page.text
+
+
+async def test_the_team_no_agenda_item_shows_what_is_needed_to_decide_R(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    page = await portal.get("/team-no", cookies=cookie(**TEAM_NO))
+    assert page.status_code == 200
+    item = re.search(
+        r'<article class="kaart"[^>]*data-testid="agendapunt">(.*?)</article>', page.text, re.S
+    )
+    assert item is not None
+    text = screen_text(item.group(1))
+    assert "Basisschool De Havenmeester" in text  # the school by name
+    assert re.search(r"Leerling \d+ jaar, groep 5b", text)  # age and group
+    assert "Wat de leerling nodig heeft Leest traag." in text
+    assert "Al geprobeerd in de basisondersteuning Extra leesbeurten." in text
+    assert "Waarom de school vastloopt Geen groei." in text
+    assert "Leest AVI E4 (gemeten met AVI-toets, uiterlijk 1 december 2026)" in text
+    assert "Leesangst naast een zwakke decodeervaardigheid (Marleen Dekker" in text
+    assert "De aanpak in de klas (1 oktober 2026): Instructie te lang – nog niet gelezen" in text
+    assert "Geen leesgroep – gelezen, reactie: Start in januari" in text
+    assert "10 oktober 2026: Zorgniveau wijzigen (naar zorgniveau 2) – Meer hulp" in text
+    assert "Aanmelden bij Team NO (de route loopt vast) – Geen plek voor overbruggingszorg" in text
+    assert "Wachtlijst, Geen overbruggingszorg" in text and "Overbrugging op school" in text
+    assert "door Anouk Jansen" in text
+    # Minimised: the situation, not the pupil's name, birth date or parents.
+    assert "Noor Visser" not in page.text and "2017" not in text and "M. Visser" not in page.text
+    assert faults(text) == []
+    # Each case's request and trajectory are read from the services (which log the reads).
+    reads = {(c[1], c[2]) for c in fake.calls if c[0] == "GET"}
+    assert ("intake", f"/requests/{CASE}") in reads
+    assert ("trajectory", f"/cases/{CASE}/trajectory") in reads
+
+
+async def test_team_nos_case_page_shows_the_same_context_R(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    page = await portal.get(f"/team-no/zaken/{CASE}", cookies=cookie(**TEAM_NO))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    assert "Waarom de school vastloopt Geen groei." in text
+    assert "Leesangst naast een zwakke decodeervaardigheid" in text
+    assert "Basisschool De Havenmeester" in text and "groep 5b" in text
+    trajectory_reads = [c for c in fake.calls if c[2] == f"/cases/{CASE}/trajectory"]
+    assert len(trajectory_reads) == 1, "the trajectory is read once for the page"
+
+
+async def test_an_agenda_item_without_the_request_still_shows_the_rest_R(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    everything(fake)
+    fake.on("GET", "intake", f"/requests/{CASE}", (404, {"detail": {"message": "no such case"}}))
+    page = await portal.get("/team-no", cookies=cookie(**TEAM_NO))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    assert "De aanvraag van de school is nu niet te lezen." in text
+    assert "leeftijd onbekend, groep 5b" in text
+    assert "Basisschool De Havenmeester" in text  # from the trajectory
+    assert "Overbrugging op school" in text
+
+
+def test_the_story_puts_steps_in_order_and_days_at_their_noon() -> None:
+    steps = story.of(
+        {
+            **REQUEST_DETAIL,
+            "history": [
+                {
+                    "version": 1,
+                    "event_type": "nl.passend.intake.RequestSubmitted.v1",
+                    "occurred_at": "2026-09-14T08:30:00Z",
+                    "actor": "ib-marieke",
+                    "data": {},
+                }
+            ],
+        },
+        None,
+        trajectory(
+            sessions=[
+                {"held_on": "2026-09-28", "hours": 1.5, "worker_id": "ow-anouk", "findings": "x"}
+            ],
+            closed={"closed_by": "ow-anouk", "closed_at": "2026-09-28T08:00:00+00:00"},
+        ),
+    )
+    assert [s.what for s in steps] == [
+        "Aanvraag ingediend, gericht aan",
+        "Traject afgesloten",  # 10:00 in Amsterdam, before the day's noon
+        "Sessie van 1,5 uur",
+    ]
+    assert steps[0].whom == "ow-anouk" and steps[2].day_only
+    assert all("x" not in s.lines for s in steps)
+
+
+def test_care_levels_are_told_in_the_schools_words_S() -> None:
+    assert story.care_level(3).startswith("zorgniveau 3: speciale zorg")
+    assert story.care_level(4).endswith("(speciale ondersteuning)")
