@@ -645,6 +645,21 @@ def everything(fake: FakeServices) -> None:
             },
         ),
     )
+    fake.on(
+        "GET",
+        "trajectory",
+        "/lead-times",
+        (
+            200,
+            {
+                "trajectories": 1,
+                "phases": [
+                    {"phase": "to_plan", "cases": 1, "avg_days": 3.25, "median_days": 3.25},
+                    {"phase": "to_support", "cases": 0, "avg_days": None, "median_days": None},
+                ],
+            },
+        ),
+    )
     fake.on("GET", "notifications", "/messages/undeliverable", (200, []))
     fake.on("GET", "notifications", f"/cases/{CASE}/notifications", (200, {"messages": []}))
     audit = {

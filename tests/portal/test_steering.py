@@ -74,7 +74,18 @@ def evaluation(case: str, day: str) -> dict[str, str]:
     return {"case_id": case, "kind": "plan", "due_on": day, "status": "due"}
 
 
+PHASES = {
+    "trajectories": 3,
+    "phases": [
+        {"phase": "to_start_conversation", "cases": 3, "avg_days": 4.5, "median_days": 4.0},
+        {"phase": "to_plan", "cases": 2, "avg_days": 12.25, "median_days": 12.25},
+        {"phase": "to_support", "cases": 0, "avg_days": None, "median_days": None},
+    ],
+}
+
+
 def serve(fake: FakeServices) -> None:
+    fake.on("GET", "trajectory", "/lead-times", (200, PHASES))
     fake.on("GET", "assignment", "/lead-times", (200, LEAD))
     fake.on("GET", "assignment", "/caseloads", (200, LOADS))
     fake.on("GET", "assignment", "/deadlines", (200, DEADLINES))
@@ -181,3 +192,39 @@ async def test_an_unknown_table_is_not_found_and_other_roles_are_refused(
     ib = {"role": "ib", "subject": "ib-marieke", "school_id": "brin-11aa"}
     refused = await portal.get("/overzicht/caseload.csv", cookies=cookie(**ib))
     assert refused.status_code in (302, 303, 403)
+
+
+async def test_the_coordinator_sees_days_per_phase_after_the_first_contact_W21(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    asked: list[dict[str, str]] = []
+
+    def phases(request: httpx.Request) -> tuple[int, dict[str, object]]:
+        asked.append(dict(request.url.params))
+        return 200, PHASES
+
+    fake.on("GET", "trajectory", "/lead-times", phases)
+    page = (
+        await portal.get(
+            "/overzicht?medewerker=ow-bart&van=2026-09-01", cookies=cookie(**COORDINATOR)
+        )
+    ).text
+    assert asked == [{"worker_id": "ow-bart", "since": "2026-09-01"}]
+    assert "Van startgesprek tot plan" in page and "12,25 dagen" in page
+    assert "over 3 trajecten die bij de filters passen" in page
+    answer = await portal.get("/overzicht/doorlooptijden.csv", cookies=cookie(**COORDINATOR))
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == ["Fase", "Trajecten", "Gemiddeld (dagen)", "Mediaan (dagen)"]
+    assert rows[1] == ["Van eerste contact tot startgesprek", "3", "4,5", "4"]
+    assert rows[3] == ["Van plan tot start begeleiding", "0", "–", "–"]
+
+
+async def test_without_trajectory_the_overview_says_the_phases_follow_later(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    fake.down.add("trajectory")
+    page = await portal.get("/overzicht", cookies=cookie(**COORDINATOR))
+    assert page.status_code == 200
+    assert "De dienst Trajecten is nu niet bereikbaar" in page.text

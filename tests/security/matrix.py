@@ -362,6 +362,10 @@ TRAJECTORY: dict[str, Rule] = {
     "GET /regions/{region}/stagnations": Rule(
         Kind.TENANT, _roles(Role.TEAM_NO_MEMBER) | REGION_OVERSIGHT
     ),
+    # Figures per phase, no case named: as assignment's lead times.
+    "GET /lead-times": Rule(
+        Kind.TENANT, _roles(Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.OPERATOR)
+    ),
 }
 
 OPERATOR = _roles(Role.OPERATOR)

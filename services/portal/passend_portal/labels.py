@@ -55,6 +55,15 @@ SIGNAL_TOPICS = {
     "school_offer": "Het aanbod van de school",
 }
 DUE_STATUS = {"due": "Binnenkort", "overdue": "Te laat", "upcoming": "Gepland"}
+# Trajectory's phases after the first contact (its /lead-times), in the route's order.
+PHASES = {
+    "to_start_conversation": "Van eerste contact tot startgesprek",
+    "to_plan": "Van startgesprek tot plan",
+    "to_support": "Van plan tot start begeleiding",
+    "to_first_evaluation": "Van start begeleiding tot eerste evaluatie",
+    "opened_to_closed": "Hele traject, tot afsluiten",
+    "team_no_decision": "Van aanmelding bij Team NO tot besluit",
+}
 EVALUATION_KINDS = {"plan": "Evaluatie van het plan", "opp": "Evaluatie van het OPP"}
 CASE_DIRECTOR_ROLES = {
     "ib": "de IB van de school",

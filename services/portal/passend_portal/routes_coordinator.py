@@ -38,6 +38,7 @@ class Figures:
     """What the overview shows, before and after the filters."""
 
     lead: dict[str, Any]
+    phases: dict[str, Any] | None  # trajectory's days per phase; None when it is away
     all_loads: list[dict[str, Any]]
     all_deadlines: list[dict[str, Any]]
     loads: list[dict[str, Any]]
@@ -52,10 +53,23 @@ def router(portal: Portal) -> APIRouter:
     async def figures(session: Session, filters: Filters) -> Figures:
         token = session.token
         params = {"work_unit_id": session.work_unit_id} if session.work_unit_id else None
-        lead, loads, deadlines = await asyncio.gather(
+        narrowed = {
+            key: value
+            for key, value in (
+                ("worker_id", filters.worker),
+                ("school_id", filters.school),
+                ("since", filters.since.isoformat() if filters.since else ""),
+                ("until", filters.until.isoformat() if filters.until else ""),
+            )
+            if value
+        }
+        lead, loads, deadlines, phases = await asyncio.gather(
             services.get("assignment", "/lead-times", token=token),
             services.get("assignment", "/caseloads", token=token, params=params),
             services.get("assignment", "/deadlines", token=token),
+            casedata.optional(
+                services.get("trajectory", "/lead-times", token=token, params=narrowed or None)
+            ),
         )
         chosen = filters.caseloads(loads)
 
@@ -71,6 +85,7 @@ def router(portal: Portal) -> APIRouter:
         unit_of = {str(w["worker_id"]): w.get("work_unit_id") for w in loads}
         return Figures(
             lead=lead,
+            phases=phases,
             all_loads=loads,
             all_deadlines=deadlines,
             loads=chosen,
@@ -101,6 +116,7 @@ def router(portal: Portal) -> APIRouter:
         }
         context = {
             "lead": shown.lead,
+            "phases": shown.phases,
             "lead_chart": bar_chart(
                 "Doorlooptijden in uren", lead_time_bars(shown.lead), unit="uur"
             ),
@@ -128,7 +144,7 @@ def router(portal: Portal) -> APIRouter:
     async def export(request: Request, table: str) -> Response:
         """One of the overview's tables as CSV, with the filters on screen, names not ids."""
         session = portal.session_of_role(request, *ROLES)
-        if table not in ("caseload", "termijnen", "evaluaties"):
+        if table not in ("caseload", "termijnen", "evaluaties", "doorlooptijden"):
             raise HTTPException(404)
         filters, _ = Filters.of(request.query_params)
         shown = await figures(session, filters)
@@ -139,6 +155,8 @@ def router(portal: Portal) -> APIRouter:
             rows = steering.caseload_rows(shown.loads, names.person, names.unit)
         elif table == "termijnen":
             rows = steering.deadline_rows(shown.deadlines, names.person, names.school)
+        elif table == "doorlooptijden":
+            rows = steering.phase_rows(shown.phases)
         else:
             rows = steering.evaluation_rows(shown.evaluations, names.person)
         return Response(

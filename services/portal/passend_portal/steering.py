@@ -120,6 +120,7 @@ def is_missed(deadline: Mapping[str, Any]) -> bool:
 
 
 def hours_or_dash(value: object) -> str:
+    """A number of hours or days in Dutch, or a dash when there is none."""
     return "–" if value is None else labels.hours(value)
 
 
@@ -180,6 +181,20 @@ def evaluation_rows(evaluations: Iterable[dict[str, Any]], person: Name) -> list
                 labels.label(labels.EVALUATION_KINDS, e.get("kind")),
                 labels.nl_date(e.get("due_on")),
                 labels.label(labels.DUE_STATUS, e.get("status")),
+            ]
+        )
+    return rows
+
+
+def phase_rows(phases: Mapping[str, Any] | None) -> list[list[str]]:
+    rows = [["Fase", "Trajecten", "Gemiddeld (dagen)", "Mediaan (dagen)"]]
+    for p in (phases or {}).get("phases", []):
+        rows.append(
+            [
+                labels.label(labels.PHASES, p.get("phase")),
+                labels.number(p.get("cases", 0)),
+                hours_or_dash(p.get("avg_days")),
+                hours_or_dash(p.get("median_days")),
             ]
         )
     return rows

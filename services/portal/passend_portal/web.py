@@ -166,6 +166,7 @@ def make_templates() -> jinja2.Environment:
         CONSENT_METHODS=labels.CONSENT_METHODS,
         PUPIL_VIEWS=labels.PUPIL_VIEWS,
         EVALUATION_KINDS=labels.EVALUATION_KINDS,
+        PHASES=labels.PHASES,
         CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
         CARE_LEVELS=labels.CARE_LEVELS,
         CONSENT_NEXT_STEPS=labels.CONSENT_NEXT_STEPS,

@@ -23,6 +23,8 @@ from passend_trajectory.team_no_regions import regions_of
 
 # Who oversees a region's Team NO agenda and stagnations besides its members.
 REGION_OVERSIGHT = (Role.EDUCATION_SPECIALIST, Role.COORDINATOR, Role.AUDITOR)
+# The SWV's figures per phase, as assignment's lead times up to the first contact.
+LEAD_TIME_READERS = (Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.OPERATOR)
 
 
 def _not_found(case_id: UUID) -> Refusal:
@@ -131,6 +133,30 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         if since and until and since > until:
             raise Refusal.invalid("until", "the period ends before it starts")
         return await views.stagnation_report(ctx.pool, principal.swv, region, since, until)
+
+    @router.get("/lead-times")
+    async def phase_lead_times(
+        principal: CurrentPrincipal,
+        worker_id: str | None = None,
+        school_id: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[str, Any]:
+        """W6, W15, W16, W21, TNO: days per phase of the route after the first contact
+        (to the start conversation, the plan, the support, the first evaluation, closing;
+        Team NO's decision), average and median, over the trajectories opened in a period
+        (``since``/``until``, Dutch days, both included), of a worker or a school."""
+        require(principal, *LEAD_TIME_READERS, what="see lead times")
+        if since and until and since > until:
+            raise Refusal.invalid("until", "the period ends before it starts")
+        return await views.phase_lead_times(
+            ctx.pool,
+            principal.swv,
+            worker_id=worker_id,
+            school_id=school_id,
+            since=since,
+            until=until,
+        )
 
     @router.get("/invitations")
     async def invitations(principal: CurrentPrincipal) -> dict[str, Any]:

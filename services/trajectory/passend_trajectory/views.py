@@ -17,6 +17,7 @@ from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.working_days import WorkingCalendar
 from passend_trajectory import reach
 from passend_trajectory.calendars import calendars_of, school_calendar
+from passend_trajectory.domain import lead_times
 from passend_trajectory.domain.due import due_status, evaluations_due
 from passend_trajectory.domain.state import TrajectoryState
 from passend_trajectory.projections import TrajectoryProjection
@@ -220,6 +221,47 @@ async def stagnation_report(
         "by_reason_and_municipality": [
             {"reason": r["reason"], "municipality": r["municipality"], "count": r["n"]}
             for r in rows
+        ],
+    }
+
+
+async def phase_lead_times(
+    pool: asyncpg.Pool,
+    swv: str,
+    *,
+    worker_id: str | None = None,
+    school_id: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """W6, W15, W16, W21, TNO: days per phase over the SWV's trajectories, narrowed to a
+    worker, a school and the trajectories opened in a period (Dutch days, both included).
+    Figures only: no case is named, so nothing is logged as a case read."""
+    async with tenant_read_model(pool, PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            "SELECT state::text AS state FROM trajectories WHERE swv = $1 "
+            "AND ($2::text IS NULL OR worker_id = $2) AND ($3::text IS NULL OR school_id = $3)",
+            swv,
+            worker_id,
+            school_id,
+        )
+    per_case = []
+    for row in rows:
+        state = TrajectoryState.model_validate_json(row["state"])
+        day = lead_times.opened_on(state)
+        if day is None or (since and day < since) or (until and day > until):
+            continue
+        per_case.append(lead_times.phase_days(state))
+    return {
+        "trajectories": len(per_case),
+        "phases": [
+            {
+                "phase": f.phase,
+                "cases": f.cases,
+                "avg_days": f.avg_days,
+                "median_days": f.median_days,
+            }
+            for f in lead_times.summarise(per_case)
         ],
     }
 

@@ -216,3 +216,44 @@ async def test_an_auditor_sees_the_trajectory_as_it_stood_on_a_date(service: Ser
         headers=foreign,
     )
     assert response.status_code == 404
+
+
+async def test_w6_w15_days_per_phase_for_a_school_and_who_may_see_them(
+    service: Service,
+) -> None:
+    school = f"brin-{uuid4().hex[:6]}"  # this test's own school: figures of its case only
+    case_id = uuid4()
+    await deliver(service.pool, service.store, claimed(case_id, school=school), clock=service.clock)
+    await post(service.http, case_id, "start-conversation", conversation(service.clock().date()))
+    service.clock.advance(days=2)
+    try:
+        await post(
+            service.http, case_id, "plans", plan(service.clock().date(), supported=("teacher",))
+        )
+    finally:
+        service.clock.advance(days=-2)
+    coordinator = headers("coordinator", "co-1")
+
+    async def figures() -> dict[str, Any] | None:
+        response = await service.http.get(
+            "/lead-times", headers=coordinator, params={"school_id": school}
+        )
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        by_phase = {p["phase"]: p for p in found["phases"]}
+        return found if by_phase["to_plan"]["cases"] == 1 else None
+
+    found = await eventually(figures, timeout=30, what="days per phase")
+    by_phase = {p["phase"]: p for p in found["phases"]}
+    assert found["trajectories"] == 1
+    assert by_phase["to_start_conversation"]["cases"] == 1
+    # From the start of the conversation's (Dutch) day to the plan two days later.
+    assert 2 <= by_phase["to_plan"]["avg_days"] < 3
+    assert by_phase["to_support"] == {
+        "phase": "to_support",
+        "cases": 0,
+        "avg_days": None,
+        "median_days": None,
+    }
+    response = await service.http.get("/lead-times", headers=WORKER_H, params={"school_id": school})
+    assert response.status_code == 403
