@@ -140,6 +140,7 @@ def make_templates() -> jinja2.Environment:
     env.filters["kort"] = labels.short_datetime
     env.filters["getal"] = labels.number
     env.filters["aantal"] = labels.counted
+    env.filters["zorgniveau"] = labels.care_level
     names.install(env)
     env.globals.update(
         REQUEST_STATUS=labels.REQUEST_STATUS,
@@ -156,6 +157,7 @@ def make_templates() -> jinja2.Environment:
         PUPIL_VIEWS=labels.PUPIL_VIEWS,
         EVALUATION_KINDS=labels.EVALUATION_KINDS,
         CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
+        DIRECTOR_BASIS=labels.DIRECTOR_BASIS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         label=labels.label,
