@@ -40,7 +40,7 @@ def test_every_tag_the_screens_use_has_its_agreement() -> None:
     for template in TEMPLATES.rglob("*.html"):
         text = template.read_text()
         for call in re.findall(r"waarom\(([^)]*)\)", text):
-            used.update(re.findall(r"W\d+", call))
+            used.update(re.findall(r"\"([A-Z]+\d*)\"", call))
         for hint in re.findall(r'hint="([^"]*)"', text):
             used.update(re.findall(r"\bW\d+\b", hint))
     assert used, "the screens link to agreements"
@@ -54,3 +54,6 @@ async def test_the_agreements_page_says_each_rule_in_a_sentence(
     assert page.status_code == 200
     assert '<dt id="w26">Afspraak 26</dt>' in page.text
     assert "binnen een werkweek (vijf werkdagen) contact op" in page.text
+    # The school's care levels (S) and the route (R) carry no number: named by subject.
+    assert '<dt id="s">Zorgniveaus en OPP</dt>' in page.text
+    assert '<dt id="r">De ondersteuningsroute en de regie</dt>' in page.text

@@ -254,11 +254,15 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
 
     # --- The evaluation escalates to Team NO (W21, R). ---
     await worker.get_by_text("Evaluatie vastleggen", exact=True).first.click()
-    await worker.get_by_label("Resultaat voor doel: Leest zelfstandig een boek").fill("Geen groei")
-    await worker.get_by_label("Aanmelden bij Team NO (de route loopt vast)").check()
-    await worker.get_by_label("Gemeente van de leerling").select_option("GM0622")
-    await worker.get_by_label("Wachtlijst").check()
-    await worker.get_by_label("Conceptplan van het ondersteuningsteam").fill(
+    # The evaluation's own form: the case page also offers Team NO between evaluations.
+    evaluation = worker.locator(f'form[action="/zaken/{case_id}/evaluaties"]')
+    await evaluation.get_by_label("Resultaat voor doel: Leest zelfstandig een boek").fill(
+        "Geen groei"
+    )
+    await evaluation.get_by_label("Aanmelden bij Team NO (de route loopt vast)").check()
+    await evaluation.get_by_label("Gemeente van de leerling").select_option("GM0622")
+    await evaluation.get_by_label("Wachtlijst").check()
+    await evaluation.get_by_label("Conceptplan van het ondersteuningsteam").fill(
         "Overbrugging op school tot er plek is bij de zorgaanbieder."
     )
     await check(worker, checked=checked)

@@ -64,6 +64,10 @@ PAGES: list[tuple[dict[str, str] | None, str]] = [
     (WORKER, f"/zaken/{CASE}"),
     (WORKER, f"/zaken/{CASE}/suggesties"),
     (SPECIALIST, f"/zaken/{CASE}"),
+    # Issue 19: every step in the portal, and the page that confirms one.
+    (WORKER, f"/zaken/{CASE}?gedaan=routebegeleider"),
+    (IB, f"/zaken/{CASE}?gedaan=opp"),
+    (COORDINATOR, f"/zaken/{CASE}"),
     (COORDINATOR, "/overzicht"),
     (COORDINATOR, "/werk"),
     (COORDINATOR, "/team-no/stagnatie"),
@@ -77,6 +81,7 @@ PAGES: list[tuple[dict[str, str] | None, str]] = [
     (AUDITOR, "/audit/zaken?casus=onbekend-1&doel=klacht"),
     (AUDITOR, "/audit/zaken?casus=leerling-042&doel=klacht"),
     (AUDITOR, f"/audit/zaken/{UNKNOWN_CASE}?doel=klacht"),
+    (AUDITOR, f"/audit/zaken/{CASE}?doel=klacht&controle=1"),
 ]
 
 
@@ -299,39 +304,66 @@ def everything(fake: FakeServices) -> None:
                 "reason": "Geen plek voor overbruggingszorg",
             },
         ],
-        care_level=2,
+        case_director={"person_id": "ow-anouk", "role": "education_specialist"},
+        care_level=3,
         care_level_changes=[
             {
-                "from_level": 1,
+                "from_level": None,
                 "to_level": 2,
-                "reason": "Meer hulp in de groep nodig",
+                "reason": "Extra zorg in de groep nodig",
                 "referral": False,
                 "changed_at": "2026-10-10T10:00:00+00:00",
-            }
+            },
+            {
+                "from_level": 2,
+                "to_level": 3,
+                "reason": "Deskundigen nodig",
+                "referral": False,
+                "changed_at": "2026-11-01T10:00:00+00:00",
+            },
         ],
-        opp={"drawn_up_on": "2026-10-12", "recorded_by": "ib-marieke"},
+        opp={
+            "drawn_up_on": "2026-10-20",
+            "recorded_by": "ib-marieke",
+            "recorded_at": "2026-10-21T10:00:00+00:00",
+        },
         opp_evaluations=[
             {
-                "evaluated_on": "2026-11-01",
-                "summary": "Doelen deels gehaald",
-                "recorded_by": "ib-marieke",
+                "evaluated_on": "2026-11-05",
+                "summary": "Doelen deels bereikt",
+                "recorded_by": "ow-anouk",
+                "recorded_at": "2026-11-05T10:00:00+00:00",
             }
         ],
         youth_care={
             "wijkteam_worker_id": None,
-            "reason": "Thuissituatie",
+            "reason": "Zorgen thuis",
             "noted_by": "ow-anouk",
-            "noted_at": "2026-10-20T10:00:00+00:00",
+            "noted_at": "2026-11-02T10:00:00+00:00",
         },
-        case_director={"person_id": "ow-anouk", "role": "education_specialist"},
         case_director_history=[
             {
-                "role": "education_specialist",
-                "person_id": "os-marleen",
-                "reason": "swv support deployed",
+                "role": "ib",
+                "person_id": "ib-marieke",
+                "reason": "support is education-focused within basic support: the IB directs "
+                "the case (R)",
                 "explicit": False,
-                "changed_at": "2026-09-25T08:00:00+00:00",
-            }
+                "changed_at": "2026-09-15T09:00:00+00:00",
+            },
+            {
+                "role": "wijkteam_worker",
+                "person_id": None,
+                "reason": "youth care is needed: the wijkteam worker directs the case (R)",
+                "explicit": False,
+                "changed_at": "2026-11-02T10:00:00+00:00",
+            },
+            {
+                "role": "education_specialist",
+                "person_id": "ow-anouk",
+                "reason": "Afgesproken in het ondersteuningsteam",
+                "explicit": True,
+                "changed_at": "2026-11-03T10:00:00+00:00",
+            },
         ],
         escalations=[
             {
@@ -408,6 +440,7 @@ def everything(fake: FakeServices) -> None:
     summary = {k: request[k] for k in ("case_id", "school_id", "ib_id", "pupil_ref", "status")}
     claimed = {
         **ASSIGNMENT_CASE,
+        "route_coach_calls": 1,
         "claimed_by": "ow-anouk",
         "claimed_at": "2026-09-15T09:00:00Z",
         "first_contact_at": "2026-09-16T09:00:00Z",
@@ -702,6 +735,31 @@ def everything(fake: FakeServices) -> None:
             }
         ],
     }
+    verified = {
+        "service": "intake",
+        "ok": True,
+        "streams_checked": 1,
+        "events_checked": 12,
+        "broken_streams": 0,
+        "first_break": None,
+    }
+    broken = {
+        **verified,
+        "ok": False,
+        "broken_streams": 1,
+        "first_break": {
+            "stream_id": CASE,
+            "stream_version": 4,
+            "position": 40,
+            "event_id": "0b9a3f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "reason": "hash differs from the hash of the stored fields: the event was changed",
+            "expected_hash": "ab" * 32,
+            "found_hash": "cd" * 32,
+        },
+    }
+    fake.on("GET", "intake", "/audit/verify", (200, verified))
+    fake.on("GET", "assignment", "/audit/verify", (200, {**broken, "service": "assignment"}))
+    fake.on("GET", "trajectory", "/audit/verify", (503, {"detail": "not set up"}))
     for service in ("intake", "assignment", "trajectory", "notifications"):
         fake.on(
             "GET",

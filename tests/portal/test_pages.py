@@ -95,6 +95,7 @@ async def test_the_request_form_explains_stuck_and_basic_support_W4_B(
         (200, {"workers": [{"worker_id": "ow-anouk", "expertise": ["reading"]}]}),
     )
     page = (await portal.get("/school/aanvraag", cookies=cookie(**IB))).text
+    # The rule behind the hint is a "waarom?" link to the agreement, not a bare tag.
     assert "Vastlopen betekent" in page and 'href="/afspraken#w4"' in page
     assert "basisondersteuning" in page and "(B)" in page
     assert '<label for="f-why_stuck">' in page
@@ -406,7 +407,7 @@ async def test_an_escalating_evaluation_carries_municipality_reasons_and_draft_R
         headers=FORM,
         cookies=cookie(**WORKER),
     )
-    assert answer.headers["location"] == f"/zaken/{CASE}?wacht=trajectory:9"
+    assert answer.headers["location"] == f"/zaken/{CASE}?wacht=trajectory:9&gedaan=evaluaties"
     body = sent(fake, "POST", "trajectory")[3]
     assert body["participants"] == ["ow-anouk", "ib-marieke"]
     assert body["goal_results"] == [{"goal_id": "doel-1", "result": "deels"}]

@@ -46,7 +46,18 @@ AGREEMENTS: dict[str, str] = {
     "met de school.",
     "W29": "Komen school en onderwijsondersteuner er samen niet uit, dan wordt de "
     "routebegeleider ingeschakeld.",
+    # Not numbered agreements of the werkwijzer: the school's support profile (S) and the
+    # support route with Team NO (R), each said in a sentence too.
+    "S": "De school werkt met vier zorgniveaus; vanaf zorgniveau 3 stellen leerkracht en "
+    "intern begeleider een ontwikkelingsperspectief (OPP) op, dat twee keer per jaar wordt "
+    "geëvalueerd, en een verwijzing (zorgniveau 4) kan alleen met een OPP.",
+    "R": "Eén persoon voert de regie over de casus: de intern begeleider binnen de "
+    "basisondersteuning, de onderwijsspecialist als het samenwerkingsverband ondersteuning "
+    "inzet, en een medewerker van het wijkteam als er jeugdhulp nodig is; loopt de route "
+    "vast, dan beslist Team NO.",
 }
+# How the agreements page names the ones that carry no number.
+TITLES = {"S": "Zorgniveaus en OPP", "R": "De ondersteuningsroute en de regie"}
 
 TAGS = re.compile(r"\s*\((W\d+(?:,\s*W\d+)*)\)")
 
@@ -83,7 +94,14 @@ def untagged(text: object) -> str:
     return TAGS.sub("", str(text))
 
 
+def title(tag: str) -> str:
+    """``W26`` -> ``Afspraak 26``; a rule without a number by its subject."""
+    return TITLES.get(tag) or f"Afspraak {tag[1:]}"
+
+
 def listed() -> list[tuple[str, str, str]]:
-    """(anchor, number, sentence) for the agreements page, in the werkwijzer's order."""
-    ordered = sorted(AGREEMENTS.items(), key=lambda item: int(item[0][1:]))
-    return [(anchor(tag), tag[1:], sentence) for tag, sentence in ordered]
+    """(anchor, title, sentence) for the agreements page: the werkwijzer's numbered
+    agreements in order, then the school's profile and the route."""
+    numbered = sorted((t for t in AGREEMENTS if t[1:].isdigit()), key=lambda t: int(t[1:]))
+    others = [t for t in AGREEMENTS if not t[1:].isdigit()]
+    return [(anchor(tag), title(tag), AGREEMENTS[tag]) for tag in [*numbered, *others]]

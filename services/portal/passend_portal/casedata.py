@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from passend_portal import story, undelivered
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.labels import AMSTERDAM
-from passend_portal.messages import Problem
+from passend_portal.messages import DONE_NL, Problem
 from passend_portal.session import Session
 from passend_portal.web import Portal, redirect
 
@@ -147,7 +147,10 @@ async def case_page(
         wait = ""
     now = datetime.now(AMSTERDAM)
     today = now.date()
-    context = {
+    done = request.query_params.get("gedaan", "")
+    context: dict[str, Any] = {
+        "done_message": None if problem else DONE_NL.get(done),
+        "done_step": done if done in DONE_NL else "",
         "case": data,
         "case_id": case_id,
         "problem": problem,

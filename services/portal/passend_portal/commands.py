@@ -113,6 +113,45 @@ def evaluation(form: Form) -> dict[str, Any]:
     return body
 
 
+def route_coach(form: Form) -> dict[str, Any]:
+    """W29: why school and support worker need the route coach."""
+    return {"reason": form.get("reason")}
+
+
+def opp(form: Form) -> dict[str, Any]:
+    """S: the date the school drew up its OPP (the document stays with the school)."""
+    return {"drawn_up_on": form.get("drawn_up_on") or None}
+
+
+def opp_evaluation(form: Form) -> dict[str, Any]:
+    """S: the OPP's evaluation, twice a school year: when, and what came of it."""
+    return {"evaluated_on": form.get("evaluated_on") or None, "summary": form.get("summary")}
+
+
+def case_director(form: Form) -> dict[str, Any]:
+    """R: who directs the case from now on, and why."""
+    return {
+        "role": form.get("role") or None,
+        "person_id": form.optional("person_id"),
+        "reason": form.get("reason"),
+    }
+
+
+def youth_care(form: Form) -> dict[str, Any]:
+    """R: youth care is needed; the wijkteam worker takes the lead."""
+    return {"reason": form.get("reason")}
+
+
+def escalation(form: Form) -> dict[str, Any]:
+    """R: the route stagnates outside an evaluation; to the Team NO of the municipality."""
+    return {
+        "escalation_id": form.get("escalation_id"),
+        "municipality": form.get("municipality"),
+        "reasons": form.all("reasons"),
+        "draft_plan": form.get("draft_plan"),
+    }
+
+
 def team_no_decision(form: Form) -> dict[str, Any]:
     """R."""
     return {
@@ -163,4 +202,10 @@ FIELDS: dict[str, frozenset[str]] = {
     ),
     "team-no-decision": frozenset({"decision", "assignment", "provider"}),
     "specialist-analysis": frozenset({"analysis"}),
+    "route-coach": frozenset({"reason"}),
+    "opp": frozenset({"drawn_up_on"}),
+    "opp/evaluations": frozenset({"evaluated_on", "summary"}),
+    "case-director": frozenset({"role", "person_id", "reason"}),
+    "youth-care": frozenset({"reason"}),
+    "escalations": frozenset({"municipality", "reasons", "draft_plan"}),
 }

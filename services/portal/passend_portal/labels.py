@@ -70,6 +70,18 @@ CASE_DIRECTOR_ROLES = {
     "education_specialist": "de onderwijsspecialist",
     "wijkteam_worker": "een medewerker van het wijkteam",
 }
+# R: why the route itself gave the case its director (a change nobody chose by hand).
+DIRECTOR_BASIS = {
+    "ib": "de begeleiding binnen de basisondersteuning blijft",
+    "education_specialist": "het samenwerkingsverband ondersteuning inzet",
+    "wijkteam_worker": "er jeugdhulp nodig is",
+}
+# Why a link of a service's hash chain broke, by the words of the check.
+CHAIN_BREAKS = {
+    "an event is missing": "er ontbreekt een gebeurtenis",
+    "prev_hash differs": "de verwijzing naar de vorige gebeurtenis klopt niet",
+    "the event was changed": "een gebeurtenis is achteraf gewijzigd",
+}
 PROCESSING_BASES = {
     "public_task": "publieke taak",
     "legal_obligation": "wettelijke verplichting",
@@ -186,6 +198,22 @@ def label(table: dict[str, str], code: object) -> str:
     if code is None or code == "":
         return "–"
     return table.get(str(code)) or str(code).replace("_", " ")
+
+
+def care_level(level: object) -> str:
+    """S: a care level in words (``2`` -> ``zorgniveau 2: extra zorg in de groep …``)."""
+    if level is None or level == "":
+        return "nog niet vastgesteld"
+    return CARE_LEVELS.get(str(level), f"zorgniveau {level}")
+
+
+def chain_break(reason: object) -> str:
+    """Why a hash chain broke, in Dutch (the check's English words stay out of sight)."""
+    said = str(reason or "")
+    return next(
+        (nl for words, nl in CHAIN_BREAKS.items() if words in said),
+        "de gebeurtenissen kloppen niet meer met hun controlecodes",
+    )
 
 
 def all_codes() -> dict[str, str]:

@@ -27,6 +27,8 @@ RULES_NL = {
     "W26": "Het eerste contact kan nu niet worden vastgelegd (W26).",
     "W29": "De routebegeleider kan nu niet worden ingeschakeld (W29).",
     "R": "Dit kan nu niet in de route van deze casus.",
+    "S": "Dit kan nu niet voor het zorgniveau of het OPP van deze casus.",
+    "TNO": "De casus kan nu niet bij Team NO worden aangemeld.",
     "concurrency": "De casus is intussen gewijzigd. Laad de pagina opnieuw en probeer het "
     "nog eens.",
     "idempotency": "Dit formulier is al eens met andere gegevens verstuurd. Open het "
@@ -47,7 +49,61 @@ MESSAGES_NL = (
     ("consent was already confirmed", "De ouders hebben al toestemming gegeven (W10)."),
     ("must have been heard", "Een leerling van 12 jaar of ouder wordt eerst zelf gehoord."),
     ("already claimed", "Deze casus is al opgepakt door een collega (W25)."),
+    (
+        "only the case's own school can call in the coach",
+        "Alleen de eigen school van de leerling kan namens de school de routebegeleider "
+        "inschakelen (W29).",
+    ),
+    (
+        "the support side is represented by",
+        "Namens de ondersteuning schakelt de onderwijsondersteuner die verantwoordelijk is "
+        "voor deze casus de routebegeleider in (W29).",
+    ),
+    (
+        "an OPP is recorded once it is drawn up",
+        "Leg het OPP vast als het is opgesteld: de datum ligt in de toekomst.",
+    ),
+    ("no OPP on record to evaluate", "Er is nog geen OPP vastgelegd om te evalueren."),
+    (
+        "the OPP evaluation date lies outside",
+        "De datum van de evaluatie ligt vóór de datum van het OPP, of in de toekomst.",
+    ),
+    ("already directs the case", "Deze casusregisseur voert de regie al."),
+    ("awaits the Team NO decision", "De casus wacht al op een besluit van Team NO."),
+    (
+        "no Team NO region of this SWV covers",
+        "Voor deze gemeente is nog geen Team NO ingesteld. De beheerder van het "
+        "samenwerkingsverband voegt de gemeente toe aan een regio.",
+    ),
+    (
+        "escalation carries the support team's draft plan",
+        "Beschrijf het conceptplan van het ondersteuningsteam.",
+    ),
 )
+# What the page says after a step succeeded (``?gedaan=<step>``).
+DONE_NL = {
+    "oppakken": "U heeft de casus opgepakt. Neem binnen vijf werkdagen contact op met de "
+    "school (W26).",
+    "aanbieden": "De casus staat in de wachtrij van uw werkeenheid. U blijft verantwoordelijk "
+    "tot een collega hem oppakt (W25).",
+    "eerste-contact": "Het eerste contact met de school is vastgelegd.",
+    "startgesprek": "Het startgesprek is vastgelegd.",
+    "analyse": "De analyse van de onderwijsspecialist is vastgelegd.",
+    "plan": "Het plan is vastgelegd.",
+    "begeleiding-starten": "De begeleiding is gestart.",
+    "sessies": "De sessie is vastgelegd.",
+    "signalen": "Het signaal is afgegeven aan de school.",
+    "evaluaties": "De evaluatie is vastgelegd.",
+    "afsluiten": "Het traject is afgesloten.",
+    "routebegeleider": "De routebegeleider is ingeschakeld. De school en de "
+    "onderwijsondersteuner horen van hem of haar (W29).",
+    "opp": "Het OPP is vastgelegd. Het wordt twee keer per schooljaar geëvalueerd.",
+    "opp-evaluatie": "De evaluatie van het OPP is vastgelegd.",
+    "regiehouder": "De casusregisseur is vastgelegd.",
+    "jeugdhulp": "Vastgelegd dat er jeugdhulp nodig is. Een medewerker van het wijkteam voert "
+    "nu de regie over de casus.",
+    "team-no": "De casus is aangemeld bij Team NO. Team NO neemt een besluit.",
+}
 STATUS_NL = {
     400: "Het verzoek klopt niet. Controleer de gegevens.",
     401: "U bent niet (meer) aangemeld. Meld u opnieuw aan.",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -106,6 +108,75 @@ def shown_number(text: str) -> str:
     return wanted[:8] if finding.is_case_id(wanted) else wanted
 
 
+@dataclass(frozen=True)
+class ChainCheck:
+    """One service's integrity check, said for the auditor: the service, whether every
+    link of its hash chains holds (None: not checked), and what was found."""
+
+    service: str
+    ok: bool | None
+    said: str
+
+
+def where(stream_id: str, case_id: str) -> str:
+    """The broken stream in words: this case, another case by its short number, or not a case."""
+    if stream_id == case_id:
+        return "deze casus"
+    try:
+        UUID(stream_id)
+    except ValueError:
+        return "een dossier dat geen casus is (bijvoorbeeld de lijst van medewerkers)"
+    return f"casus {stream_id[:8]}"
+
+
+def chain_check(service: str, report: dict[str, Any], case_id: str) -> ChainCheck:
+    """A service's ``GET /audit/verify`` answer as a Dutch sentence."""
+    events = labels.counted(report.get("events_checked", 0), "gebeurtenis", "gebeurtenissen")
+    streams = labels.counted(report.get("streams_checked", 0), "dossier", "dossiers")
+    if report.get("ok"):
+        said = (
+            f"In orde. {events} in {streams} gecontroleerd: niets is achteraf gewijzigd, "
+            "weggehaald of tussengevoegd."
+        )
+        return ChainCheck(service, True, said)
+    broken = report.get("first_break") or {}
+    said = (
+        f"Niet in orde. In {labels.counted(report.get('broken_streams', 0), 'dossier', 'dossiers')}"
+        f" (van de {labels.number(report.get('streams_checked', 0))} gecontroleerde) klopt de "
+        "controleketen niet. De eerste fout: "
+        f"{labels.chain_break(broken.get('reason'))}, bij stap "
+        f"{labels.number(broken.get('stream_version', 0))} van "
+        f"{where(str(broken.get('stream_id', '')), case_id)}. Meld dit bij de beheerder."
+    )
+    return ChainCheck(service, False, said)
+
+
+async def integrity(portal: Portal, session: Session, case_id: str) -> list[ChainCheck]:
+    """Every service's hash chains of the auditor's SWV (``GET /audit/verify``), each
+    said in Dutch; a service that does not answer is named as not checked."""
+
+    async def one(service: str) -> ChainCheck:
+        try:
+            report = await portal.services.get(service, "/audit/verify", token=session.token)
+        except ServiceDown:
+            return ChainCheck(
+                service,
+                None,
+                "Niet gecontroleerd: de dienst is nu niet bereikbaar. "
+                "Probeer het over een paar minuten opnieuw.",
+            )
+        except ServiceError as exc:
+            why = (
+                "deze dienst biedt de controle niet aan"
+                if exc.status == 404
+                else "de dienst gaf geen antwoord op de controle"
+            )
+            return ChainCheck(service, None, f"Niet gecontroleerd: {why}.")
+        return chain_check(service, report, case_id)
+
+    return list(await asyncio.gather(*(one(s) for s in SERVICES)))
+
+
 def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
     services = portal.services
@@ -153,9 +224,15 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/audit/zaken/{case_id}")
     async def case(
-        request: Request, case_id: str, doel: str = "", moment: str = "", inzages: str = ""
+        request: Request,
+        case_id: str,
+        doel: str = "",
+        moment: str = "",
+        inzages: str = "",
+        controle: str = "",
     ) -> Response:
-        """Timeline and trajectory as of ``moment``; every read names its purpose (NEN 7513)."""
+        """Timeline and trajectory as of ``moment``; every read names its purpose (NEN 7513).
+        With ``controle=1`` also every service's integrity check of its hash chains."""
         session = portal.session_of_role(request, "auditor")
         if not finding.is_case_id(case_id):
             query = urlencode({"casus": case_id, "doel": doel, "moment": moment})
@@ -190,6 +267,7 @@ def router(portal: Portal) -> APIRouter:
             "entries": entries if inzages == "1" else [e for e in entries if e not in reads],
             "problems": problems,
             "trajectory": trajectory,
+            "checks": await integrity(portal, session, case_id) if controle == "1" else None,
         }
         return portal.render(request, "audit/case.html", context, session=session)
 

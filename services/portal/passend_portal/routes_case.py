@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from passend_portal import casedata, finding
 from passend_portal.clients import ServiceDown
-from passend_portal.messages import Problem
+from passend_portal.messages import DONE_NL, Problem
 from passend_portal.session import Session
 from passend_portal.web import Portal, redirect
 
@@ -59,12 +59,17 @@ def router(portal: Portal) -> APIRouter:
         return await casedata.case_page(portal, request, session, case_id.lower(), Problem())
 
     @routes.get("/zaken/{case_id}/bijgewerkt")
-    async def updated(request: Request, case_id: str, wacht: str = "") -> Response:
-        """Polled by htmx: the same waiting note until caught up, then reload the case page."""
+    async def updated(
+        request: Request, case_id: str, wacht: str = "", gedaan: str = ""
+    ) -> Response:
+        """Polled by htmx: the same waiting note until caught up, then reload the case page
+        (still saying what was done)."""
         session = portal.session(request)
+        done = gedaan if gedaan in DONE_NL else ""
         if await casedata.caught_up(portal, session, case_id, wacht):
-            return Response(status_code=204, headers={"HX-Redirect": f"/zaken/{case_id}?nieuw=1"})
-        context = {"case_id": case_id, "wait": wacht}
+            target = f"/zaken/{case_id}?nieuw=1" + (f"&gedaan={done}" if done else "")
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        context = {"case_id": case_id, "wait": wacht, "done_step": done}
         page: HTMLResponse = portal.render(
             request, "partials/waiting.html", context, session=session
         )

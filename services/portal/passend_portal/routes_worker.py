@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,19 +18,57 @@ from passend_portal.session import Session
 from passend_portal.web import Form, Portal, redirect
 
 WORKERS = ("support_worker", "education_specialist", "coordinator")
-# Form name -> (service, path under the case, role(s) allowed, body builder).
 Builder = Callable[[Form], dict[str, Any] | None]
-STEPS: dict[str, tuple[str, str, Builder]] = {
-    "eerste-contact": ("assignment", "first-contact", commands.first_contact),
-    "startgesprek": ("trajectory", "start-conversation", commands.start_conversation),
-    "analyse": ("trajectory", "specialist-analysis", lambda f: {"analysis": f.get("analysis")}),
-    "plan": ("trajectory", "plans", commands.plan),
-    "begeleiding-starten": ("trajectory", "support/start", lambda f: None),
-    "sessies": ("trajectory", "sessions", commands.session),
-    "signalen": ("trajectory", "signals", commands.signal),
-    "evaluaties": ("trajectory", "evaluations", commands.evaluation),
-    "afsluiten": ("trajectory", "close", lambda f: None),
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the process on a case page: the service command it sends, and the roles
+    whose step it is (the service decides the rest and its refusal is shown in Dutch)."""
+
+    service: str
+    path: str  # under /cases/{case_id}/
+    build: Builder
+    roles: tuple[str, ...] = WORKERS
+
+
+# Form name (in the page's URL) -> the step.
+STEPS: dict[str, Step] = {
+    "eerste-contact": Step("assignment", "first-contact", commands.first_contact),
+    "startgesprek": Step("trajectory", "start-conversation", commands.start_conversation),
+    "analyse": Step("trajectory", "specialist-analysis", lambda f: {"analysis": f.get("analysis")}),
+    "plan": Step("trajectory", "plans", commands.plan),
+    "begeleiding-starten": Step("trajectory", "support/start", lambda f: None),
+    "sessies": Step("trajectory", "sessions", commands.session),
+    "signalen": Step("trajectory", "signals", commands.signal),
+    "evaluaties": Step("trajectory", "evaluations", commands.evaluation),
+    "afsluiten": Step("trajectory", "close", lambda f: None),
+    # W29: either side calls in the route coach: the school's IB or the support worker.
+    "routebegeleider": Step(
+        "assignment", "route-coach", commands.route_coach, ("support_worker", "ib")
+    ),
+    # S: the OPP is the school's document; the IB or the support side notes it and its
+    # evaluations (twice a school year).
+    "opp": Step(
+        "trajectory", "opp", commands.opp, ("support_worker", "education_specialist", "ib")
+    ),
+    "opp-evaluatie": Step(
+        "trajectory",
+        "opp/evaluations",
+        commands.opp_evaluation,
+        ("support_worker", "education_specialist", "ib"),
+    ),
+    # R: who directs the case; youth care makes the wijkteam worker the director.
+    "regiehouder": Step("trajectory", "case-director", commands.case_director),
+    "jeugdhulp": Step(
+        "trajectory", "youth-care", commands.youth_care, ("support_worker", "education_specialist")
+    ),
+    # R: a route that stagnates between evaluations goes to Team NO as well.
+    "team-no": Step(
+        "trajectory", "escalations", commands.escalation, ("support_worker", "education_specialist")
+    ),
 }
+STEP_ROLES = tuple(sorted({role for step in STEPS.values() for role in step.roles}))
 
 
 def this_week(items: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
@@ -144,7 +183,7 @@ def router(portal: Portal) -> APIRouter:
             return await casedata.case_page(
                 portal, request, session, case_id, explain(exc), form="oppakken"
             )
-        return redirect(f"/zaken/{case_id}?wacht=trajectory:0")
+        return redirect(f"/zaken/{case_id}?wacht=trajectory:0&gedaan=oppakken")
 
     @routes.post("/zaken/{case_id}/aanbieden")
     async def offer(request: Request, case_id: str) -> Response:
@@ -160,35 +199,37 @@ def router(portal: Portal) -> APIRouter:
             return await casedata.case_page(
                 portal, request, session, case_id, explain(exc), form="aanbieden"
             )
-        return redirect(f"/zaken/{case_id}")
+        return redirect(f"/zaken/{case_id}?gedaan=aanbieden")
 
     @routes.post("/zaken/{case_id}/{step}")
     async def step(request: Request, case_id: str, step: str) -> Response:
-        """One step of the trajectory (or the first contact), refused with its rule in Dutch."""
-        session = portal.session_of_role(request, *WORKERS)
-        if step not in STEPS:
-            return await casedata.case_page(
-                portal, request, session, case_id, explain(ServiceError("trajectory", 404, None))
-            )
-        service, path, build = STEPS[step]
+        """One step of the process by the role whose step it is, with the caller's token;
+        a refusal is shown at the step's form in Dutch, a success says what was done."""
+        session = portal.session_of_role(request, *STEP_ROLES)
+        chosen = STEPS.get(step)
+        if chosen is None or session.role not in chosen.roles:
+            status = 404 if chosen is None else 403
+            problem = explain(ServiceError(chosen.service if chosen else "portal", status, None))
+            return await casedata.case_page(portal, request, session, case_id, problem)
         form = await Form.of(request)
         fields = form.scoped(step)
         try:
             answer = await services.post(
-                service,
-                f"/cases/{case_id}/{path}",
+                chosen.service,
+                f"/cases/{case_id}/{chosen.path}",
                 token=session.token,
-                json=build(fields),
+                json=chosen.build(fields),
                 idempotency_key=fields.get("key") or None,
             )
         except (ServiceError, ServiceDown) as exc:
-            problem = explain(exc, commands.FIELDS.get(path, frozenset()))
+            problem = explain(exc, commands.FIELDS.get(chosen.path, frozenset()))
             problem.fields = {f"{step}.{k}": v for k, v in problem.fields.items()}
             return await casedata.case_page(
                 portal, request, session, case_id, problem, values=form.values(), form=step
             )
-        if service == "trajectory":
-            return redirect(f"/zaken/{case_id}?wacht=trajectory:{answer.get('version', 0)}")
-        return redirect(f"/zaken/{case_id}")
+        if chosen.service == "trajectory":
+            version = answer.get("version", 0)
+            return redirect(f"/zaken/{case_id}?wacht=trajectory:{version}&gedaan={step}")
+        return redirect(f"/zaken/{case_id}?gedaan={step}")
 
     return routes

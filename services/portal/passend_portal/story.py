@@ -14,7 +14,6 @@ from typing import Any
 
 from passend_portal.labels import (
     AMSTERDAM,
-    CARE_LEVELS,
     CASE_DIRECTOR_ROLES,
     CONSENT_METHODS,
     EVENTS,
@@ -26,6 +25,9 @@ from passend_portal.labels import (
     event_name,
     hours,
     label,
+)
+from passend_portal.labels import (
+    care_level as labels_care_level,
 )
 
 
@@ -61,7 +63,7 @@ def _moment(value: str) -> datetime:
 
 def care_level(level: object) -> str:
     """S: ``3`` -> ``zorgniveau 3: speciale zorg met …`` (the SOP's words)."""
-    return label(CARE_LEVELS, level)
+    return labels_care_level(level)
 
 
 def in_sentence(text: str) -> str:

@@ -151,6 +151,7 @@ def make_templates() -> jinja2.Environment:
     env.filters["kort"] = labels.short_datetime
     env.filters["getal"] = labels.number
     env.filters["aantal"] = labels.counted
+    env.filters["zorgniveau"] = labels.care_level
     names.install(env)
     env.globals.update(
         REQUEST_STATUS=labels.REQUEST_STATUS,
@@ -170,6 +171,7 @@ def make_templates() -> jinja2.Environment:
         CASE_DIRECTOR_ROLES=labels.CASE_DIRECTOR_ROLES,
         CARE_LEVELS=labels.CARE_LEVELS,
         CONSENT_NEXT_STEPS=labels.CONSENT_NEXT_STEPS,
+        DIRECTOR_BASIS=labels.DIRECTOR_BASIS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         SEARCHERS=SEARCHERS,
