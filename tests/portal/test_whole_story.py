@@ -62,11 +62,12 @@ async def test_the_ib_sees_sessions_evaluations_care_level_escalation_and_decisi
     assert "Leest AVI E4: Leest AVI E3" in story_text
     assert "Evaluatie, uitkomst: aanmelden bij Team NO (de route loopt vast)" in story_text
     # S: the care level in words, on the timeline and in the state of affairs.
-    assert "Zorgniveau van 1 naar 2" in story_text
+    assert "Zorgniveau vastgesteld op 2" in story_text
+    assert "Zorgniveau van 2 naar 3" in story_text
     assert "zorgniveau 2: extra zorg in de groep (basisondersteuning)" in story_text
-    assert re.search(r'data-testid="zorgniveau">Zorgniveau 2: extra zorg in de groep', page.text)
+    assert re.search(r'data-testid="zorgniveau">Zorgniveau 3: speciale zorg', page.text)
     assert "Ontwikkelingsperspectief (OPP) opgesteld door Marieke de Vries" in story_text
-    assert "Casusregisseur: de onderwijsspecialist Marleen Dekker" in story_text
+    assert "Casusregisseur: de onderwijsspecialist Anouk Jansen" in story_text
     # R: the escalation and Team NO's decision, with who decided.
     assert "Aangemeld bij Team NO Waterweg door Anouk Jansen" in story_text
     assert "Waarom de route vastloopt: wachtlijst" in story_text
@@ -76,7 +77,7 @@ async def test_the_ib_sees_sessions_evaluations_care_level_escalation_and_decisi
     assert "Uitvoering door: Zorgaanbieder De Haven" in story_text
     assert re.search(r'data-testid="team-no">besloten op 20 november 2026', page.text)
     # Youth care is noted, its reason is the family's and the wijkteam's.
-    assert "Jeugdhulp betrokken" in story_text and "Thuissituatie" not in page.text
+    assert "Jeugdhulp betrokken" in story_text and "Zorgen thuis" not in page.text
     # In order: request before claim before sessions before the decision.
     order = [
         story_text.index(s)

@@ -161,7 +161,7 @@ CARE_LEVELS = {
     "1": "zorgniveau 1: algemene zorg in de groep (basisondersteuning)",
     "2": "zorgniveau 2: extra zorg in de groep (basisondersteuning)",
     "3": "zorgniveau 3: speciale zorg met interne en externe deskundigen (extra ondersteuning)",
-    "4": "zorgniveau 4: verwijzing naar een gespecialiseerde school (speciale ondersteuning)",
+    "4": "zorgniveau 4: verwijzing naar speciaal (basis)onderwijs (speciale ondersteuning)",
 }
 # W10: what happens next when the parents' consent is missing, for the school.
 CONSENT_NEXT_STEPS = {
