@@ -286,7 +286,10 @@ async def support_runs(browser: Browser, base: str, case_id: str) -> None:
     )
     await worker.get_by_role("button", name="Casus oppakken").click()
     await wait_until_waiting_is_over(worker)
-    await worker.get_by_role("button", name="Eerste contact vastleggen").click()
+    # On a busy machine the claim may reach the read model after the page's wait ended.
+    first_contact = worker.get_by_role("button", name="Eerste contact vastleggen")
+    await reload_until(worker, lambda: first_contact, "the claim on the case page")
+    await first_contact.click()
     await expect(worker.get_by_role("heading", name="Eerste contact met de school")).to_have_count(
         0
     )
