@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import undelivered
+from passend_portal import documents, undelivered
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.labels import AMSTERDAM
 from passend_portal.messages import Problem
@@ -164,6 +164,10 @@ async def case_page(
         return portal.render(request, "error.html", context, status=404, session=session)
     if session.role == "ib":
         context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
+        context["documents"] = await documents.of_case(portal.services, session, case_id)
+        context["attachment_refused"] = documents.after_submission(
+            request.query_params.get("bijlage")
+        )
     template = "ib/case.html" if session.role in ("ib", "teacher") else "worker/case.html"
     status = 422 if problem else 200
     page: HTMLResponse = portal.render(request, template, context, status=status, session=session)

@@ -87,6 +87,15 @@ CONSENT_METHODS = {
     "start_conversation": "In het startgesprek",
     "support_team_meeting": "In het ondersteuningsteamoverleg",
 }
+DOCUMENT_KINDS = {
+    "groeidocument": "Groeidocument",
+    "opp": "Ontwikkelingsperspectief (OPP)",
+    "test_result": "Toetsuitslag of testresultaat",
+    "report": "Verslag of rapport van een deskundige",
+    "consent_form": "Getekende toestemming",
+    "minutes": "Gespreksverslag",
+    "other": "Ander document",
+}
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EVENTS = {
     "RequestSubmitted": "Aanvraag ingediend",
@@ -128,6 +137,8 @@ EVENTS = {
     "ComplexityNoted": "Complexiteit genoteerd",
     "EvaluationReminded": "Herinnering evaluatie",
     "SignalAcknowledged": "Signaal gelezen",
+    "DocumentAttached": "Document toegevoegd",
+    "DocumentRemoved": "Document verwijderd",
 }
 _MONTHS = [
     "januari",
