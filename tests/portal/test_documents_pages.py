@@ -217,3 +217,31 @@ async def test_an_erased_pupils_document_says_why_it_does_not_open(
     case_with_documents(fake, [{**LISTED, "readable": False, "description": "[gewist]"}])
     page = (await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text
     assert "Niet meer te openen: de leerling is gewist" in page
+
+
+async def test_a_file_over_20_mb_is_refused_by_the_portal_without_sending_it(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    case_with_documents(fake, [])
+    me = cookie(**IB)
+    form = upload(me)
+    form["files"] = {
+        "document.file": ("groot.pdf", PDF + bytes(20 * 1024 * 1024), "application/pdf")
+    }
+    answer = await portal.post(f"/zaken/{CASE}/documenten", cookies=me, **form)
+    assert answer.status_code == 422
+    assert "groter dan 20 MB" in answer.text
+    assert posted_to_intake(fake) == []
+
+
+async def test_a_form_without_a_file_asks_for_one(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    case_with_documents(fake, [])
+    me = cookie(**IB)
+    form = upload(me)
+    form["files"] = {"document.file": ("", b"", "application/octet-stream")}
+    answer = await portal.post(f"/zaken/{CASE}/documenten", cookies=me, **form)
+    assert answer.status_code == 422
+    assert re.search(r'id="f-document-file-fout">.*Kies een bestand', answer.text)
+    assert posted_to_intake(fake) == []

@@ -80,7 +80,7 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
         request: Request,
         principal: CurrentPrincipal,
         case_id: CaseId,
-        form: Annotated[AttachDocumentForm, Form()],
+        form: Annotated[AttachDocumentForm, Form(media_type="multipart/form-data")],
         idempotency_key: IdempotencyHeader = None,
     ) -> JSONResponse:
         file, kind, description = form.file, form.kind, form.description

@@ -50,6 +50,13 @@ class DocumentView(BaseModel):
     href: str = Field(description="Where the content is downloaded")
 
 
+def _file_part(schema: dict[str, Any]) -> None:
+    """A file part of the form, as OpenAPI says it (``format: binary``), so clients and
+    generated tests send a file, not a text field."""
+    schema.pop("contentMediaType", None)
+    schema["format"] = "binary"
+
+
 class AttachDocumentForm(BaseModel):
     """The ``multipart/form-data`` form of an attached document."""
 
@@ -66,7 +73,8 @@ class AttachDocumentForm(BaseModel):
     )
 
     file: UploadFile = Field(
-        description="The document: PDF, DOCX, ODT, JPEG or PNG (by its content), at most 20 MB"
+        description="The document: PDF, DOCX, ODT, JPEG or PNG (by its content), at most 20 MB",
+        json_schema_extra=_file_part,
     )
     kind: DocumentKind
     description: str = Field(
