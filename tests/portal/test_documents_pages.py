@@ -245,3 +245,17 @@ async def test_a_form_without_a_file_asks_for_one(
     assert answer.status_code == 422
     assert re.search(r'id="f-document-file-fout">.*Kies een bestand', answer.text)
     assert posted_to_intake(fake) == []
+
+
+async def test_a_blank_description_is_asked_for_at_its_field(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    case_with_documents(fake, [])
+    refusal = {"rule": "documents", "message": "describe it", "field": "description"}
+    fake.on("POST", "intake", f"/requests/{CASE}/documents", (422, {"detail": refusal}))
+    me = cookie(**IB)
+    answer = await portal.post(
+        f"/zaken/{CASE}/documenten", cookies=me, **upload(me, **{"document.description": " "})
+    )
+    assert answer.status_code == 422
+    assert re.search(r'id="f-document-description-fout">.*Beschrijf het document', answer.text)

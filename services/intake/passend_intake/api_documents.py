@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from passend_backbone.audit.readlog import ORDINARY_PURPOSE, record_case_read, record_read
 from passend_backbone.auth import CurrentPrincipal
-from passend_backbone.commands import IdempotencyHeader
+from passend_backbone.commands import IdempotencyHeader, Refusal
 from passend_backbone.http_errors import LargeBody, problem_responses
 from passend_backbone.service import ServiceContext
 from passend_intake import document_commands, document_queries
@@ -83,7 +83,11 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
         form: Annotated[AttachDocumentForm, Form(media_type="multipart/form-data")],
         idempotency_key: IdempotencyHeader = None,
     ) -> JSONResponse:
-        file, kind, description = form.file, form.kind, form.description
+        file, kind, description = form.file, form.kind, form.description.strip()
+        if not description:
+            raise Refusal.invalid(
+                "documents", "describe the document in a few words", field="description"
+            )
         content = await file.read(MAX_BYTES + 1)
         operation = f"POST /requests/{case_id}/documents"
         fingerprint = {
@@ -98,7 +102,7 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
             principal,
             case_id,
             kind=kind,
-            description=description.strip() or description,
+            description=description,
             file_name=file.filename,
             content=content,
             key=key,

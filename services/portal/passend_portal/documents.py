@@ -90,6 +90,17 @@ def problem_of(exc: ServiceError | ServiceDown) -> Problem:
         return _at_file(UNSUPPORTED, technical)
     if exc.status == 410:
         return Problem(general=ERASED, technical=technical)
+    if (
+        exc.status == 422
+        and isinstance(exc.detail, dict)
+        and exc.detail.get("field")
+        in (
+            "kind",
+            "description",
+        )
+    ):
+        name = f"document.{exc.detail['field']}"
+        return Problem(general=FIELDS_NL[name], fields={name: FIELDS_NL[name]}, technical=technical)
     if exc.status == 422 and isinstance(exc.detail, dict):
         text = next((nl for words, nl in _PDF_WORDS if words in said), None)
         return _at_file(text or STATUS_NL[422], technical)

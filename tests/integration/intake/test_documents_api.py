@@ -151,6 +151,15 @@ async def test_a_bad_file_gets_a_dutch_answer_and_nothing_is_stored(
     assert len(await service.store.read_stream(case_id)) == versions
 
 
+async def test_a_blank_description_is_refused_and_nothing_is_stored(service: Intake) -> None:
+    case_id, _ = await new_case(service)
+    before = await stored(service)
+    answer = await attach(service, case_id, files.pdf(), description="   ")
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "description"
+    assert await stored(service) == before
+
+
 async def test_a_body_far_over_the_limit_is_refused_before_it_is_read(service: Intake) -> None:
     case_id, _ = await new_case(service)
     before = await stored(service)
