@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -272,24 +273,48 @@ def _allowed(app: FastAPI, path: str) -> str:
 _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 
+@dataclass(frozen=True)
+class LargeBody:
+    """A path that takes larger bodies than the service's limit (an upload), with the
+    ``detail`` its 413 answers (e.g. in the words the upload's users read)."""
+
+    path: str  # a regular expression the whole request path must match
+    max_bytes: int
+    detail: str | None = None
+
+
 class BodySizeLimit:
     """Refuses a request body larger than ``max_bytes`` with 413, before it is parsed.
 
     A declared ``Content-Length`` over the limit is answered at once; a body sent in
-    chunks is counted as it arrives and cut off at the limit.
+    chunks is counted as it arrives and cut off at the limit. The paths of ``larger``
+    have their own limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        larger: Sequence[LargeBody] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = [(re.compile(b.path), b) for b in larger]
+
+    def _limit(self, path: str) -> tuple[int, str | None]:
+        for pattern, body in self.larger:
+            if pattern.fullmatch(path):
+                return body.max_bytes, body.detail
+        return self.max_bytes, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, detail = self._limit(str(scope.get("path", "")))
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit, detail)
             return
         received = 0
         started = False
@@ -299,8 +324,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > limit:
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -313,12 +338,12 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._too_large(send)
+                await self._too_large(send, limit, detail)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int, detail: str | None) -> None:
         response = problem(
             413,
-            f"the request body is larger than {self.max_bytes:,} bytes: send less",
+            detail or f"the request body is larger than {limit:,} bytes: send less",
         )
         await send(
             {

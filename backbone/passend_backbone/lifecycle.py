@@ -319,7 +319,11 @@ class _Run:
         app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)
         # Outermost: an oversized body is refused before any other work is done.
-        app.add_middleware(BodySizeLimit, max_bytes=self.settings.http_max_body_bytes)
+        app.add_middleware(
+            BodySizeLimit,
+            max_bytes=self.settings.http_max_body_bytes,
+            larger=self.spec.large_bodies,
+        )
         install_backbone_error_handlers(app)
         if getattr(app.state, "token_verifier", None) is None:
             verifier = verifier_for(

@@ -20,6 +20,7 @@ from passend_backbone.commands.transactions import PostgresTransactions
 from passend_backbone.consumer.kinds import Projection, Reactor
 from passend_backbone.db import BACKBONE_MIGRATIONS
 from passend_backbone.eventstore.port import EventStore
+from passend_backbone.http_errors import LargeBody
 from passend_backbone.settings import ServiceSettings
 
 
@@ -94,6 +95,8 @@ class ServiceSpec:
     # Run once at start, after the migrations and before the HTTP port opens: a step that
     # fails stops the start (e.g. intake applying erasures again after a restore).
     before_serving: Sequence[BeforeServing] = ()
+    # Paths that take bodies over HTTP_MAX_BODY_BYTES (an upload), each with its own limit.
+    large_bodies: Sequence[LargeBody] = ()
 
     @property
     def migration_packages(self) -> list[str]:

@@ -20,6 +20,11 @@ ERASED: tuple[Item, ...] = (
     Item("pupil_identity", "naam en geboortedatum van de leerling (de sleutel wordt vernietigd)"),
     Item("parent_contacts", "namen, e-mailadressen en telefoonnummers van de ouders"),
     Item("personal_links", "de persoonlijke toestemmingslinks van de ouders"),
+    Item(
+        "documents",
+        "de bijgevoegde documenten, hun bestandsnamen en omschrijvingen (ze zijn met de "
+        "sleutel versleuteld en kunnen niet meer worden geopend)",
+    ),
 )
 KEPT: tuple[Item, ...] = (
     Item(

@@ -88,7 +88,10 @@ class FakeServices:
         service = request.url.host.split(".")[0]
         if service in self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        body = json.loads(request.content) if request.content else None
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body: Any = request.content  # a form with a file, as it was sent
+        else:
+            body = json.loads(request.content) if request.content else None
         self.calls.append((request.method, service, request.url.path, body, request.headers))
         answer = self.routes.get((request.method, service, request.url.path))
         if answer is None:
@@ -96,6 +99,8 @@ class FakeServices:
         status, content = answer(request) if callable(answer) else answer
         if status >= 400 and isinstance(content, dict) and "detail" in content:
             content = problem(status, content["detail"])
+        if isinstance(content, httpx.Response):
+            return content  # not JSON (a document's content)
         return httpx.Response(status, json=content)
 
     def transport(self) -> httpx.MockTransport:

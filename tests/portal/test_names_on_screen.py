@@ -100,8 +100,9 @@ def internal_ids() -> list[str]:
 
 def english_codes() -> set[str]:
     """The contracts' enum values a Dutch reader would see as English, and the portal's
-    codes (statuses, areas); codes that are Dutch words too (plan, team, opp) stay out."""
-    dutch_too = {"plan", "team", "opp", "ib", "request"}
+    codes (statuses, areas); codes that are Dutch words too (plan, team, opp, groeidocument)
+    stay out."""
+    dutch_too = {"plan", "team", "opp", "ib", "request", "groeidocument"}
     codes: set[str] = set()
     for module in (intake_events, trajectory_events, assignment_events):
         for _, cls in inspect.getmembers(module, inspect.isclass):

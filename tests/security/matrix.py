@@ -15,6 +15,7 @@ from typing import Any
 
 from passend_backbone.auth import Role
 from passend_backbone.auth.policy import CASE_ROLES
+from tests import sample_documents
 from tests.security.stack import PARENT, directory, request_body
 
 
@@ -40,6 +41,15 @@ class Rule:
     # The path names a sub-resource the seed doesn't make (a signal, a message): within
     # reach, a 404 whose answer holds this text is about it, not about the case.
     missing: str | None = None
+    # A ``multipart/form-data`` endpoint: the form's files (``body`` gives its other fields).
+    files: Callable[[], dict[str, Any]] | None = None
+
+    def payload(self, swv: str) -> dict[str, Any]:
+        """The request's content as httpx takes it: a JSON body, or a form with files."""
+        body = self.body(swv) if self.body else None
+        if self.files is not None:
+            return {"data": body or {}, "files": self.files()}
+        return {"json": body}
 
 
 def _roles(*roles: Role) -> frozenset[Role]:
@@ -54,6 +64,9 @@ STAFF = _roles(
     Role.SUPPORT_WORKER, Role.COORDINATOR, Role.EDUCATION_SPECIALIST, Role.AUDITOR, Role.SERVICE
 )
 PRIVACY = _roles(Role.PRIVACY_OFFICER)
+DOCUMENT_ATTACHERS = _roles(
+    Role.IB, Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST, Role.TEAM_NO_MEMBER
+)
 DIRECTORY_KEEPERS = _roles(Role.OPERATOR, Role.SWV_ADMIN, Role.COORDINATOR)
 HEALTH = {
     "GET /health/live": Rule(Kind.PUBLIC),
@@ -141,6 +154,26 @@ INTAKE: dict[str, Rule] = {
         PRIVACY,
         body=lambda _: {"reason": "niet van toepassing"},
         missing="no such erasure request",
+    ),
+    # Documents of a request (issue 21, W22): attached by the IB, the support worker, the
+    # education specialist and Team NO; read by every reader of the case (a report not by
+    # a teacher or route coach: tests/integration/intake/test_documents_api.py). The
+    # matrix names a document nobody attached for reading and removing one.
+    "POST /requests/{case_id}/documents": Rule(
+        Kind.CASE,
+        DOCUMENT_ATTACHERS,
+        body=lambda _: {"kind": "groeidocument", "description": "Groeidocument"},
+        files=lambda: {"file": ("groeidocument.pdf", sample_documents.pdf(), "application/pdf")},
+    ),
+    "GET /requests/{case_id}/documents": Rule(Kind.CASE, READERS),
+    "GET /requests/{case_id}/documents/{document_id}": Rule(
+        Kind.CASE, READERS, missing="no such document"
+    ),
+    "POST /requests/{case_id}/documents/{document_id}/removal": Rule(
+        Kind.CASE,
+        DOCUMENT_ATTACHERS,
+        body=lambda _: {"reason": "replaced"},
+        missing="no such document",
     ),
     # The links to hand over in person when a parent's e-mail did not arrive.
     "GET /requests/{case_id}/consent/links": Rule(Kind.CASE, IB_AND_WORKER),

@@ -190,6 +190,7 @@ def url_of(template: str, case_id: str) -> str:
         dead_letter_id="nobody:nowhere:0:0",
         pupil_ref="p-matrix-nobody",
         request_id=uuid4(),
+        document_id=uuid4(),
     )
 
 
@@ -252,9 +253,8 @@ async def test_no_endpoint_answers_without_a_token(stack: Stack, service: str) -
     rules = rules_of(service, operations(openapi))
     for operation, rule in bodies(openapi, rules).items():
         method, template = operation.split(" ", 1)
-        body = rule.body(SWV_A) if rule.body else None
         answer = await stack[service].http.request(
-            method, url_of(template, stack.cases[SWV_A]), json=body
+            method, url_of(template, stack.cases[SWV_A]), **rule.payload(SWV_A)
         )
         if rule.kind is Kind.PUBLIC:
             if answer.status_code in (401, 403) or answer.status_code >= 500:
@@ -282,9 +282,8 @@ async def test_each_role_in_its_reach_out_of_it_and_in_another_tenant(
             headers = caller.headers(tokens, source)
             for name in rule.headers:
                 headers[name] = str(uuid4())
-            body = rule.body(caller.swv) if rule.body else None
             answer = await stack[service].http.request(
-                method, url_of(template, case_a), json=body, headers=headers
+                method, url_of(template, case_a), headers=headers, **rule.payload(caller.swv)
             )
             calls += 1
             problem = judge(rule, caller, answer.status_code, answer.text, case_a)
@@ -340,13 +339,15 @@ async def test_tokens_of_an_untrusted_issuer_audience_expiry_or_key_get_401(
         if rule.kind is Kind.PUBLIC:
             continue
         method, template = operation.split(" ", 1)
-        body = rule.body(SWV_A) if rule.body else None
         for what, token in bad.items():
             headers = {"Authorization": f"Bearer {token}", "X-Purpose": "security test"}
             for name in rule.headers:
                 headers[name] = str(uuid4())
             answer = await stack[service].http.request(
-                method, url_of(template, stack.cases[SWV_A]), json=body, headers=headers
+                method,
+                url_of(template, stack.cases[SWV_A]),
+                headers=headers,
+                **rule.payload(SWV_A),
             )
             calls += 1
             if answer.status_code != 401 or "Bearer" not in answer.headers.get(

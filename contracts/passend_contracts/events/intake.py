@@ -426,3 +426,82 @@ class CaseErased(EventPayload):
     erased_by: str
     confirmed_by: str | None = None
     erased_at: datetime
+
+
+class DocumentKind(StrEnum):
+    """What an attachment of a request is (issue 21): the school's and the SWV's documents."""
+
+    GROEIDOCUMENT = "groeidocument"
+    OPP = "opp"
+    TEST_RESULT = "test_result"
+    REPORT = "report"
+    CONSENT_FORM = "consent_form"
+    MINUTES = "minutes"
+    OTHER = "other"
+
+
+class DocumentRemovalReason(StrEnum):
+    """Why an attachment was removed (a code: free text about the child stays out of events)."""
+
+    WRONG_CASE = "wrong_case"
+    REPLACED = "replaced"
+    NOT_NEEDED = "not_needed"
+    OTHER = "other"
+
+
+_DOCUMENT = "9d4b2c1e-5f7a-4b8e-a1c3-6e2f0d9b7a45"
+_SHA256 = "5f2b3c0a9e1d4f6b8a7c2e0d1b3f5a7c9e2d4b6f8a0c1e3d5b7f9a2c4e6d8b0a"
+
+
+class DocumentAttached(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.DocumentAttached.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "A document was attached to the request (W22: the school's groeidocument or OPP, a "
+        "test result, a report, the signed consent, minutes). The content, its file name and "
+        "its description are stored by intake only, encrypted with the pupil's key; the event "
+        "carries what proves which document it was (size, SHA-256), never what it says."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "document_id": _DOCUMENT,
+        "kind": "groeidocument",
+        "media_type": "application/pdf",
+        "size": 48213,
+        "sha256": _SHA256,
+        "attached_by": "ib-7731",
+        "attached_by_role": "ib",
+        "attached_at": "2026-09-14T08:40:00+00:00",
+    }
+
+    case_id: UUID
+    document_id: UUID
+    kind: DocumentKind
+    media_type: str = Field(description="The type found in the content (not the file name)")
+    size: int = Field(ge=1, description="Bytes of the document as uploaded")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the document")
+    attached_by: str
+    attached_by_role: str
+    attached_at: datetime
+
+
+class DocumentRemoved(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.DocumentRemoved.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "An attachment was removed from the request: its encrypted content is deleted, "
+        "the fact that it was there (and who removed it, when and why) stays."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "document_id": _DOCUMENT,
+        "reason": "wrong_case",
+        "removed_by": "ib-7731",
+        "removed_at": "2026-09-14T09:00:00+00:00",
+    }
+
+    case_id: UUID
+    document_id: UUID
+    reason: DocumentRemovalReason
+    removed_by: str
+    removed_at: datetime

@@ -18,6 +18,7 @@ from passend_intake import log_redaction, queries, request_commands
 from passend_intake.access import READERS, case_facts, no_such_case, require_role, require_sees
 from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
 from passend_intake.api_consent import consent_router, internal_router, parent_router
+from passend_intake.api_documents import documents_router
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
 from passend_intake.api_privacy import privacy_router
 from passend_intake.domain.state import CaseState, evolve
@@ -64,6 +65,7 @@ erasing the pupil deletes the key, after which the identity reads `[gewist]`.
 TAGS = [
     {"name": "requests", "description": "Support requests of a school (W1-W7, W24)"},
     {"name": "consent", "description": "Consent to individual support (W10) and hearing (R)"},
+    {"name": "documents", "description": "Documents attached to a request (W22), encrypted"},
     {"name": "parent link", "description": "The parent's personal consent link (no token)"},
     {"name": "services", "description": "What other Passend services ask (service token)"},
 ]
@@ -288,6 +290,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     log_redaction.install()
     app.include_router(requests_router(ctx))
     app.include_router(consent_router(ctx))
+    app.include_router(documents_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, CaseState())))
     app.include_router(parent_router(ctx))

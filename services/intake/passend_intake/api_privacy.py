@@ -140,7 +140,12 @@ class PupilPreview(BaseModel):
                     "erased": False,
                     "erased_at": None,
                     "cases": [_CASE_EXAMPLE],
-                    "will_erase": ["pupil_identity", "parent_contacts", "personal_links"],
+                    "will_erase": [
+                        "pupil_identity",
+                        "parent_contacts",
+                        "personal_links",
+                        "documents",
+                    ],
                     "kept": [{"item": "read_log", "legal_basis": "AVG art. 5 lid 2 en art. 32"}],
                     "needs_second_officer": True,
                     "requests": [_REQUEST_EXAMPLE],

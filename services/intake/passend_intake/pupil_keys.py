@@ -99,6 +99,22 @@ async def get_or_create_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) 
     raise RuntimeError(f"the key of pupil {pupil_ref} kept being erased while it was made")
 
 
+async def existing_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> PupilKey | None:
+    """The pupil's key if it exists (None once erased); never makes one.
+
+    Held ``FOR SHARE`` until the caller's transaction ends, like :func:`get_or_create_key`:
+    an erasure waits for what is being sealed with it, then erases that too.
+    """
+    row = await conn.fetchrow(
+        "SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR SHARE",
+        swv,
+        pupil_ref,
+    )
+    if row is None:
+        return None
+    return PupilKey(row["key_id"], _opened(bytes(row["key"]), swv, pupil_ref))
+
+
 async def key_by_id(conn: asyncpg.Connection, key_id: str) -> PupilKey | None:
     """The key that encrypted an identity, or None once the pupil was erased."""
     try:

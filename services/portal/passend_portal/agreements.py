@@ -36,6 +36,9 @@ AGREEMENTS: dict[str, str] = {
     "nodig heeft, dan meldt de onderwijsondersteuner dat aan leerkracht en intern "
     "begeleider.",
     "W19": "Wat de school met zo'n signaal doet, beslist de school zelf.",
+    "W22": "De school zorgt voor de eigen documenten rond de leerling, zoals "
+    "handelingsplannen, het ontwikkelingsperspectief (OPP), het groeidocument en "
+    "gespreksverslagen.",
     "W21": "Elke begeleiding wordt geëvalueerd, altijd, aan de hand van de doelen van het plan.",
     "W24": "De intern begeleider vraagt één onderwijsondersteuner. Die pakt de aanvraag op "
     "of biedt haar aan collega's aan; voorstellen kijken eerst naar expertise, dan naar "

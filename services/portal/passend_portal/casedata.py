@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import story, undelivered
+from passend_portal import documents, story, undelivered
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.labels import AMSTERDAM
 from passend_portal.messages import DONE_NL, Problem
@@ -167,6 +167,10 @@ async def case_page(
         return portal.render(request, "error.html", context, status=404, session=session)
     if session.role == "ib":
         context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
+        context["documents"] = await documents.of_case(portal.services, session, case_id)
+        context["attachment_refused"] = documents.after_submission(
+            request.query_params.get("bijlage")
+        )
     if session.role in ("ib", "teacher"):
         # Issue 19: the school sees the whole story, from the reads made (and logged) above.
         context["story"] = story.of(data.request.data, data.assignment.data, data.trajectory.data)

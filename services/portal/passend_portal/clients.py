@@ -57,12 +57,30 @@ class Services:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """The JSON answer of a 2xx; :class:`ServiceError` for 4xx, :class:`ServiceDown` else."""
+        response = await self._send(
+            method, service, path, token=token, json=json, params=params, headers=headers
+        )
+        if not response.content:
+            return None
+        return response.json()
+
+    async def _send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        token: str | None,
+        headers: Mapping[str, str] | None = None,
+        **content: Any,
+    ) -> httpx.Response:
+        """The 2xx response; :class:`ServiceError` for 4xx, :class:`ServiceDown` else."""
         sent = dict(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         try:
             response = await self.http.request(
-                method, f"{self.urls[service]}{path}", json=json, params=params, headers=sent
+                method, f"{self.urls[service]}{path}", headers=sent, **content
             )
         except httpx.TransportError as exc:
             raise ServiceDown(service) from exc
@@ -73,9 +91,7 @@ class Services:
             raise ServiceDown(service)
         if response.status_code >= 400:
             raise ServiceError(service, response.status_code, _detail(response))
-        if not response.content:
-            return None
-        return response.json()
+        return response
 
     async def get(
         self,
@@ -98,6 +114,27 @@ class Services:
     ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return await self.call("POST", service, path, token=token, json=json, headers=headers)
+
+    async def upload(
+        self,
+        service: str,
+        path: str,
+        *,
+        token: str | None,
+        data: Mapping[str, str],
+        files: Mapping[str, tuple[str, bytes, str]],
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """POST a ``multipart/form-data`` form with files; the JSON answer of a 2xx."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self._send(
+            "POST", service, path, token=token, headers=headers, data=data, files=files
+        )
+        return response.json() if response.content else None
+
+    async def download(self, service: str, path: str, *, token: str | None) -> httpx.Response:
+        """GET content that is not JSON (a document): the response itself."""
+        return await self._send("GET", service, path, token=token)
 
 
 def _detail(response: httpx.Response) -> Any:

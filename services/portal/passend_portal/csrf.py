@@ -108,6 +108,31 @@ def token_in_form(body: bytes) -> str | None:
     return values[0] if values else None
 
 
+def token_in_multipart(body: bytes, content_type: str) -> str | None:
+    """The token of a ``multipart/form-data`` body (a form with a file), from the part named
+    ``csrf_token``. The portal's forms carry it first, so the start of the body holds it."""
+    boundary = next(
+        (
+            p.split("=", 1)[1].strip().strip('"')
+            for p in content_type.split(";")
+            if p.strip().lower().startswith("boundary=")
+        ),
+        "",
+    )
+    if not boundary:
+        return None
+    delimiter = b"--" + boundary.encode("latin-1", errors="replace")
+    # Every part but the last one seen is complete: it is followed by a delimiter.
+    for part in body.split(delimiter)[1:-1]:
+        head, separator, value = part.partition(b"\r\n\r\n")
+        if not separator:
+            continue
+        disposition = head.decode("latin-1").lower()
+        if f'name="{FIELD}"' in disposition and "filename=" not in disposition:
+            return value.removesuffix(b"\r\n").decode("ascii", errors="replace").strip()
+    return None
+
+
 class CsrfProtection:
     """ASGI middleware: a state-changing request without the right token gets a Dutch
     403 page and reaches no route. The token comes from the form field ``csrf_token``
@@ -142,11 +167,12 @@ class CsrfProtection:
                 if len(body) > MAX_FORM_BYTES:
                     break
             content_type = headers.get("content-type", "")
-            form_token = (
-                token_in_form(body)
-                if content_type.startswith("application/x-www-form-urlencoded")
-                else None
-            )
+            if content_type.startswith("application/x-www-form-urlencoded"):
+                form_token = token_in_form(body)
+            elif content_type.startswith("multipart/form-data"):
+                form_token = token_in_multipart(body, content_type)
+            else:
+                form_token = None
             if not is_valid(form_token, expected):
                 response = self.refuse(Request(scope))
                 await response(scope, receive, send)

@@ -108,6 +108,15 @@ CONSENT_METHODS = {
     "start_conversation": "In het startgesprek",
     "support_team_meeting": "In het ondersteuningsteamoverleg",
 }
+DOCUMENT_KINDS = {
+    "groeidocument": "Groeidocument",
+    "opp": "Ontwikkelingsperspectief (OPP)",
+    "test_result": "Toetsuitslag of testresultaat",
+    "report": "Verslag of rapport van een deskundige",
+    "consent_form": "Getekende toestemming",
+    "minutes": "Gespreksverslag",
+    "other": "Ander document",
+}
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EVENTS = {
     "RequestSubmitted": "Aanvraag ingediend",
@@ -175,6 +184,8 @@ CONSENT_NEXT_STEPS = {
         "Wat nu? De individuele begeleiding van de leerling staat stil tot de ouders opnieuw "
         "toestemming geven. De school kan de ouders opnieuw om toestemming vragen."
     ),
+    "DocumentAttached": "Document toegevoegd",
+    "DocumentRemoved": "Document verwijderd",
 }
 _MONTHS = [
     "januari",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata
+from passend_portal import casedata, documents
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import explain
 from passend_portal.session import Session
@@ -133,7 +134,15 @@ def router(portal: Portal) -> APIRouter:
             return portal.render(
                 request, "ib/request_form.html", context, status=422, session=session
             )
-        return redirect(f"/zaken/{created['case_id']}?nieuw=1")
+        case_id = created["case_id"]
+        if documents.has_file(form):
+            # W22: the document the school attached to its request, once the case exists.
+            try:
+                await documents.attach(portal.services, session, case_id, form)
+            except (ServiceError, ServiceDown) as exc:
+                code = documents.code_of(documents.problem_of(exc))
+                return redirect(f"/zaken/{case_id}?nieuw=1&bijlage={code}#documenten")
+        return redirect(f"/zaken/{case_id}?nieuw=1")
 
     @routes.post("/zaken/{case_id}/toestemming/vragen")
     async def ask_consent(request: Request, case_id: str) -> Response:
@@ -273,4 +282,61 @@ def router(portal: Portal) -> APIRouter:
             )
         return redirect(f"/zaken/{case_id}?wacht=intake:{recorded.get('version', 0)}#toestemming")
 
+    @routes.post("/zaken/{case_id}/documenten")
+    async def attach_document(request: Request, case_id: str) -> Response:
+        """W22: the IB attaches a document (kind, description, file) to the request."""
+        session = portal.session_of_role(request, "ib")
+        form = await Form.of(request)
+        try:
+            answer = await documents.attach(portal.services, session, case_id, form)
+        except (ServiceError, ServiceDown) as exc:
+            return await casedata.case_page(
+                portal,
+                request,
+                session,
+                case_id,
+                documents.problem_of(exc),
+                values=form.values(),
+                form="documenten",
+            )
+        return redirect(f"/zaken/{case_id}?wacht=intake:{answer.get('version', 0)}#documenten")
+
+    @routes.get("/zaken/{case_id}/documenten/{document_id}")
+    async def download_document(request: Request, case_id: str, document_id: str) -> Response:
+        """A document of the case, as intake opens it for this reader (and logs the read)."""
+        session = portal.session_of_role(request, "ib")
+        try:
+            found = await portal.services.download(
+                "intake",
+                f"/requests/{quote(case_id)}/documents/{quote(document_id)}",
+                token=session.token,
+            )
+        except ServiceDown as exc:
+            down: dict[str, Any] = {"message": exc.message}
+            return portal.render(request, "error.html", down, status=503, session=session)
+        except ServiceError as exc:
+            refused: dict[str, Any] = {
+                "message": messages_nl(exc),
+                "technical": explain(exc).technical,
+            }
+            return portal.render(request, "error.html", refused, status=exc.status, session=session)
+        return Response(
+            found.content,
+            media_type=found.headers.get("content-type", "application/octet-stream"),
+            headers={
+                "Content-Disposition": found.headers.get("content-disposition", "attachment"),
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
     return routes
+
+
+def messages_nl(exc: ServiceError) -> str:
+    """Why a document could not be opened, for its reader."""
+    if exc.status == 410:
+        return documents.ERASED
+    if exc.status == 404:
+        return "Dit document is niet gevonden, is verwijderd, of u heeft er geen toegang toe."
+    return explain(exc).general or "Het document kon niet worden geopend."

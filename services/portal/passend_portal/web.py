@@ -12,6 +12,7 @@ import jinja2
 import markupsafe
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from passend_portal import agreements, csrf, labels, names
 from passend_portal.clients import SERVICE_NAMES_NL, Services
@@ -173,6 +174,7 @@ def make_templates() -> jinja2.Environment:
         CONSENT_NEXT_STEPS=labels.CONSENT_NEXT_STEPS,
         DIRECTOR_BASIS=labels.DIRECTOR_BASIS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
+        DOCUMENT_KINDS=labels.DOCUMENT_KINDS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         SEARCHERS=SEARCHERS,
         label=labels.label,
@@ -192,15 +194,34 @@ def csrf_field(context: jinja2.runtime.Context) -> markupsafe.Markup:
 
 
 class Form:
-    """A submitted ``application/x-www-form-urlencoded`` form (no multipart needed)."""
+    """A submitted form: ``application/x-www-form-urlencoded``, or ``multipart/form-data``
+    when it carries a file (the files are in :attr:`files`, by field name)."""
 
-    def __init__(self, data: Mapping[str, list[str]]) -> None:
+    def __init__(
+        self, data: Mapping[str, list[str]], files: Mapping[str, UploadFile] | None = None
+    ) -> None:
         self.data = data
+        self.files = dict(files or {})
 
     @classmethod
     async def of(cls, request: Request) -> Form:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return await cls._multipart(request)
         body = (await request.body()).decode("utf-8", errors="replace")
         return cls(parse_qs(body, keep_blank_values=True))
+
+    @classmethod
+    async def _multipart(cls, request: Request) -> Form:
+        # The file is spooled to disk by the parser; a document may be up to 20 MB.
+        parsed = await request.form(max_files=5, max_fields=200)
+        data: dict[str, list[str]] = {}
+        files: dict[str, UploadFile] = {}
+        for name, value in parsed.multi_items():
+            if isinstance(value, str):
+                data.setdefault(name, []).append(value)
+            elif value.filename:  # an empty file input sends a part without a name
+                files[name] = value
+        return cls(data, files)
 
     def get(self, name: str, default: str = "") -> str:
         values = self.data.get(name)

@@ -7,7 +7,11 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from passend_backbone.http_errors import install_backbone_error_handlers
+from passend_backbone.http_errors import (
+    BodySizeLimit,
+    LargeBody,
+    install_backbone_error_handlers,
+)
 
 
 def _app() -> FastAPI:
@@ -46,3 +50,23 @@ def test_anything_else_is_a_500_that_names_no_internals() -> None:
     assert answer.headers["content-type"] == "application/problem+json"
     assert "RequestSubmitted" not in answer.text
     assert answer.json()["detail"] == "an unexpected error: it has been logged"
+
+
+def test_an_upload_path_takes_its_own_larger_limit_and_says_so() -> None:
+    app = FastAPI()
+
+    @app.post("/small")
+    @app.post("/uploads/{name}")
+    async def take() -> dict[str, str]:
+        return {"taken": "yes"}
+
+    upload = LargeBody(path=r"/uploads/[^/]+", max_bytes=4096, detail="Te groot: hoogstens 4 kB.")
+    limited = BodySizeLimit(app, max_bytes=1024, larger=[upload])
+    client = TestClient(limited)
+    body = bytes(2048)
+    assert client.post("/small", content=body).status_code == 413
+    assert client.post("/uploads/a", content=body).status_code == 200
+    refused = client.post("/uploads/a", content=bytes(4097))
+    assert refused.status_code == 413
+    assert refused.json()["detail"] == "Te groot: hoogstens 4 kB."
+    assert client.post("/uploads/a/b", content=body).status_code == 413  # the whole path

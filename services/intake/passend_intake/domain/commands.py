@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from passend_contracts.events.intake import ConsentMethod, PupilView
+from passend_intake.domain.documents import AttachDocument, RemoveDocument
 from passend_intake.domain.request import Reformulate, SubmitRequest
 
 
@@ -87,14 +88,18 @@ IntakeCommand = (
     | RefuseConsent
     | WithdrawConsent
     | HearPupil
+    | AttachDocument
+    | RemoveDocument
 )
 
 __all__ = [
+    "AttachDocument",
     "ConfirmConsent",
     "HearPupil",
     "IntakeCommand",
     "ReformulateRequest",
     "RefuseConsent",
+    "RemoveDocument",
     "RequestConsent",
     "SubmitRequest",
     "WithdrawConsent",

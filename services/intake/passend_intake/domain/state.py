@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +17,8 @@ from passend_contracts.events.intake import (
     ConsentRefused,
     ConsentRequested,
     ConsentWithdrawn,
+    DocumentAttached,
+    DocumentRemoved,
     EncryptedIdentity,
     PupilHeard,
     RequestFields,
@@ -60,6 +63,8 @@ class CaseState(BaseModel):
     consent_changed_at: datetime | None = None
     pupil_heard: bool = False
     erased_at: datetime | None = None  # the pupil was erased (CaseErased)
+    documents: dict[UUID, str] = {}  # every document ever attached -> who attached it
+    removed_documents: frozenset[UUID] = frozenset()
 
 
 def evolve(state: CaseState, event: EventPayload) -> CaseState:
@@ -110,6 +115,10 @@ def evolve(state: CaseState, event: EventPayload) -> CaseState:
             }
         case PupilHeard():
             changes["pupil_heard"] = True
+        case DocumentAttached():
+            changes["documents"] = {**state.documents, event.document_id: event.attached_by}
+        case DocumentRemoved():
+            changes["removed_documents"] = state.removed_documents | {event.document_id}
     return state.model_copy(update=changes)
 
 
