@@ -720,6 +720,15 @@ async def test_the_education_specialists_day_analysis_of_a_complex_case(days: St
     await specialist.goto("/aanmelden")
     await sign_in(specialist, "Marleen")
     await expect(specialist.get_by_role("heading", name="Mijn werk")).to_be_visible()
+    mine = specialist.get_by_role(
+        "region", name="Complexe casussen waarvan u de onderwijsspecialist bent"
+    )
+    await reload_until(
+        specialist, lambda: mine.get_by_role("link", name=f"Casus {number}"), "hers as specialist"
+    )
+    await expect(
+        mine.get_by_role("row").filter(has=specialist.get_by_role("link", name=f"Casus {number}"))
+    ).to_contain_text("leerling-306")
     await visit(specialist, s, "specialist-werk")
 
     search = specialist.get_by_label("Zoek een casus op nummer of leerlingnummer")
