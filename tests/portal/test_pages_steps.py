@@ -356,6 +356,12 @@ async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
 
     events = [
         event(
+            4,
+            "NotificationScheduled",
+            {"recipient_role": "parents", "recipient_id": "ouder-1", "template": "traject_gestart"},
+            "Bericht 'traject_gestart' ingepland voor parents ouder-1 via email",
+        ),
+        event(
             1,
             "NotificationScheduled",
             {"recipient_role": "ib", "recipient_id": "ib-marieke", "template": "zaak_geclaimd"},
@@ -395,6 +401,7 @@ async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
         "Het bericht dat de aanvraag is opgepakt, voor intern begeleider Marieke de Vries, "
         "via e-mail" in text
     )
+    assert "Het bericht dat de begeleiding start, voor ouder ouder-1, via e-mail" in text
     for english in ("SMTPConnectError", "mail server not reached", "no service token"):
         assert english not in text
     assert faults(text) == []

@@ -38,9 +38,9 @@ def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
         said = f"Bericht geparkeerd na {data.get('attempts')} pogingen: {reason}"
     elif ".NotificationScheduled." in f"{kind}.":
         role, whom = data.get("recipient_role"), data.get("recipient_id")
-        who = undelivered.recipient_nl(role, whom)
+        who = undelivered.recipient_nl(role, whom).lower()  # "ouder ouder-1": mid-sentence
         if role != "parents" and whom:
-            who = f"{who.lower()} {whom}"  # the text filter names the person
+            who = f"{who} {whom}"  # the text filter names the person
         said = (
             f"{undelivered.message_nl(data.get('template'))}, voor {who}, via {data.get('channel')}"
         )
