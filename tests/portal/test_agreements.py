@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from passend_portal import agreements
-from tests.portal.fakes import FakeServices
+from tests.portal.fakes import FakeServices, cookie
 
 TEMPLATES = Path(agreements.__file__).parent / "templates"
 pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
@@ -57,3 +57,17 @@ async def test_the_agreements_page_says_each_rule_in_a_sentence(
     # The school's care levels (S) and the route (R) carry no number: named by subject.
     assert '<dt id="s">Zorgniveaus en OPP</dt>' in page.text
     assert '<dt id="r">De ondersteuningsroute en de regie</dt>' in page.text
+
+
+async def test_signed_in_the_agreements_page_keeps_the_menu_and_the_way_back(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    page = await portal.get(
+        "/afspraken", cookies=cookie("support_worker", "ow-anouk", work_unit_id="wu-vlaardingen")
+    )
+    assert page.status_code == 200
+    assert '<a href="/werk" >Mijn werk</a>' in page.text
+    assert 'action="/afmelden"' in page.text
+    portal.cookies.clear()  # and signed out, the page is the same without the menu
+    anonymous = await portal.get("/afspraken")
+    assert "Mijn werk" not in anonymous.text

@@ -330,5 +330,7 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
 
     coordinator = await person(browser, base)
     await sign_in(coordinator, "Henk")
-    await expect(coordinator.get_by_role("heading", name="Doorlooptijden")).to_be_visible()
+    await expect(
+        coordinator.get_by_role("heading", name="Doorlooptijden", exact=True)
+    ).to_be_visible()
     await check(coordinator, "overzicht-coordinator", checked=checked)

@@ -138,7 +138,12 @@ async def test_every_worker_has_my_cases_in_the_menu(
     page = await portal.get("/werk/casussen", cookies=cookie(**who))
     assert page.status_code == 200
     assert 'href="/werk/casussen" aria-current="page"' in page.text
-    assert "U heeft nu geen opgepakte casussen." in page.text
+    none_yet = (
+        "U bent nu bij geen enkele casus de onderwijsspecialist."
+        if who["role"] == "education_specialist"
+        else "U heeft nu geen opgepakte casussen."
+    )
+    assert none_yet in page.text
 
 
 async def test_my_cases_say_which_service_is_away(
@@ -319,3 +324,23 @@ def test_my_cases_put_the_soonest_deadline_first_and_overdue_ones_say_so_W21_W26
     assert mine.claimed[2].deadline is None
     assert mine.claimed[2].status == "Opgepakt door een onderwijsondersteuner"
     assert mine.count == 3
+
+
+async def test_the_specialists_cases_are_named_as_hers_as_specialist_not_as_claimed_W14(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    # Assignment lists the open cases a specialist is the education specialist of; she
+    # never claims one herself (Anouk did).
+    claimed_by_anouk = board_row(claimed_by="ow-anouk", claimed_at="2026-09-15T09:00:00Z")
+    fake.on("GET", "assignment", "/workers/os-marleen/cases", (200, [claimed_by_anouk]))
+    fake.on("GET", "assignment", "/workers/os-marleen/inbox", (200, []))
+    fake.on("GET", "assignment", "/deadlines", (200, []))
+    fake.on("GET", "intake", "/requests", found_requests([summary(status="claimed")]))
+    for path in ("/werk", "/werk/casussen"):
+        page = await portal.get(path, cookies=cookie(**SPECIALIST))
+        assert page.status_code == 200, path
+        text = screen_text(page.text)
+        assert "Complexe casussen waarvan u de onderwijsspecialist bent" in text, path
+        assert "die u heeft opgepakt" not in text, path
+        assert "Casus 3f2c8a4e" in text and "leerling-042" in text, path
+        assert faults(text) == [], path

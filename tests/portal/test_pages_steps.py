@@ -21,6 +21,7 @@ from tests.portal.fakes import (
     trajectory,
     with_token,
 )
+from tests.portal.test_names_on_screen import faults, screen_text
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -332,3 +333,75 @@ async def test_the_auditor_sees_each_services_integrity_check_in_dutch(
     verify = [c for c in fake.calls if c[2] == "/audit/verify"]
     assert {c[1] for c in verify} == {"intake", "assignment", "trajectory"}
     assert all(c[4]["Authorization"] == "Bearer token-of-auditor-1" for c in verify)
+
+
+async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    def event(n: int, kind: str, data: dict[str, object], description: str) -> dict[str, object]:
+        return {
+            "kind": "event",
+            "service": "notifications",
+            "event_id": f"e{n}",
+            "event_type": f"nl.passend.notifications.{kind}.v1",
+            "occurred_at": f"2026-09-15T09:0{n}:00+00:00",
+            "actor": "service:notifications",
+            "causation_id": None,
+            "stream_id": "m1",
+            "stream_version": n,
+            "position": n,
+            "description": description,
+            "data": {"case_id": CASE, "channel": "email", **data},
+        }
+
+    events = [
+        event(
+            4,
+            "NotificationScheduled",
+            {"recipient_role": "parents", "recipient_id": "ouder-1", "template": "traject_gestart"},
+            "Bericht 'traject_gestart' ingepland voor parents ouder-1 via email",
+        ),
+        event(
+            1,
+            "NotificationScheduled",
+            {"recipient_role": "ib", "recipient_id": "ib-marieke", "template": "zaak_geclaimd"},
+            "Bericht 'zaak_geclaimd' ingepland voor ib ib-marieke via email",
+        ),
+        event(
+            2,
+            "NotificationFailed",
+            {
+                "attempt": 1,
+                "reason": "mail server not reached: SMTPConnectError('x')",
+                "reason_code": "unreachable",
+            },
+            "Verzenden via email mislukt (poging 1): mail server not reached: SMTPConnectError",
+        ),
+        event(
+            3,
+            "NotificationParked",
+            {"attempts": 8, "reason": "no service token for intake in SWV swv-waterweg"},
+            "Bericht geparkeerd na 8 pogingen: no service token for intake in SWV swv-waterweg",
+        ),
+    ]
+    for service in ("intake", "assignment", "trajectory"):
+        fake.on("GET", service, f"/audit/cases/{CASE}/events", (200, {"events": [], "reads": []}))
+    fake.on(
+        "GET",
+        "notifications",
+        f"/audit/cases/{CASE}/events",
+        (200, {"events": events, "reads": []}),
+    )
+    page = await portal.get(f"/audit/zaken/{CASE}?doel=klacht", cookies=cookie(**AUDITOR))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    assert "Verzenden via e-mail mislukt (poging 1): De mailserver was niet bereikbaar." in text
+    assert "Bericht geparkeerd na 8 pogingen: Het bericht kon niet worden bezorgd." in text
+    assert (
+        "Het bericht dat de aanvraag is opgepakt, voor intern begeleider Marieke de Vries, "
+        "via e-mail" in text
+    )
+    assert "Het bericht dat de begeleiding start, voor ouder ouder-1, via e-mail" in text
+    for english in ("SMTPConnectError", "mail server not reached", "no service token"):
+        assert english not in text
+    assert faults(text) == []

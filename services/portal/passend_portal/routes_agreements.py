@@ -14,9 +14,8 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/afspraken")
     async def agreements_page(request: Request) -> HTMLResponse:
-        # Open to everyone: the agreements are the SWV's public way of working.
-        return portal.render(
-            request, "agreements.html", {"agreements": agreements.listed()}, anonymous=True
-        )
+        # Open to everyone: the agreements are the SWV's public way of working. Someone
+        # signed in who follows a "waarom?" link keeps the menu and the way back.
+        return portal.render(request, "agreements.html", {"agreements": agreements.listed()})
 
     return routes

@@ -14,12 +14,39 @@ from fastapi.responses import HTMLResponse, Response
 
 from passend_backbone.audit.merge import merge
 from passend_backbone.audit.report import html_report
-from passend_portal import finding, labels
+from passend_portal import finding, labels, undelivered
 from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError
 from passend_portal.commands import AMSTERDAM
 from passend_portal.session import Session
 from passend_portal.settings import SERVICES
 from passend_portal.web import Portal, redirect
+
+
+def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
+    """A message that could not be sent, with its reason in Dutch: the notifications
+    service's own detail is technical English for operators, not for an auditor."""
+    kind = str(entry.get("event_type", ""))
+    data = entry.get("data") or {}
+    if not isinstance(data, dict):
+        return entry
+    reason = undelivered.reason_nl(data.get("reason_code"))
+    if ".NotificationFailed." in f"{kind}.":
+        said = (
+            f"Verzenden via {data.get('channel')} mislukt (poging {data.get('attempt')}): {reason}"
+        )
+    elif ".NotificationParked." in f"{kind}.":
+        said = f"Bericht geparkeerd na {data.get('attempts')} pogingen: {reason}"
+    elif ".NotificationScheduled." in f"{kind}.":
+        role, whom = data.get("recipient_role"), data.get("recipient_id")
+        who = undelivered.recipient_nl(role, whom).lower()  # "ouder ouder-1": mid-sentence
+        if role != "parents" and whom:
+            who = f"{who} {whom}"  # the text filter names the person
+        said = (
+            f"{undelivered.message_nl(data.get('template'))}, voor {who}, via {data.get('channel')}"
+        )
+    else:
+        return entry
+    return {**entry, "description": said}
 
 
 def as_of_of(moment: str) -> datetime | None:
@@ -73,7 +100,7 @@ async def timeline(
             entries.extend(await intake_history(portal, session, case_id, as_of))
         if problem:
             problems.append(problem)
-    return [dict(e) for e in merge(entries)], problems
+    return [in_dutch(dict(e)) for e in merge(entries)], problems
 
 
 async def intake_history(
