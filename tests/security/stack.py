@@ -199,7 +199,11 @@ async def running_stack(
 
             exits.push_async_callback(halt)
             url = f"http://127.0.0.1:{settings.http_port}"
-            http = httpx.AsyncClient(base_url=url, timeout=20)
+            # Idle connections end here before the server's keep-alive (5 s) ends them: a
+            # request on a connection the server is closing would be cut off.
+            http = httpx.AsyncClient(
+                base_url=url, timeout=20, limits=httpx.Limits(keepalive_expiry=2)
+            )
             exits.push_async_callback(http.aclose)
             services[name] = Service(name, url, db_url, http, spec)
         yield Stack(services, broker)

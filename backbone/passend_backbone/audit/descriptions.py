@@ -42,6 +42,10 @@ TEMPLATES: dict[str, str] = {
         "Wissing bevestigd door tweede functionaris {confirmed_by}"
     ),
     "nl.passend.intake.ErasureRejected": "Wissing niet bevestigd door {rejected_by}: {reason}",
+    "nl.passend.intake.DocumentAttached": (
+        "Document toegevoegd door {attached_by} (soort: {kind}, {size} bytes)"
+    ),
+    "nl.passend.intake.DocumentRemoved": "Document verwijderd door {removed_by} ({reason})",
     # assignment
     "nl.passend.assignment.SwvConfigured": "Samenwerkingsverband ingericht: {name}",
     "nl.passend.assignment.WorkUnitDefined": (
