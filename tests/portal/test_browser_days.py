@@ -583,7 +583,7 @@ async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> Non
         coordinator.get_by_role("heading", name="Doorlooptijden", exact=True)
     ).to_be_visible()
     await expect(
-        coordinator.get_by_role("heading", name="Doorlooptijden na het eerste contact")
+        coordinator.get_by_role("heading", name="Doorlooptijd per fase, na het eerste contact")
     ).to_be_visible()
     await expect(coordinator.get_by_text("Van eerste contact tot startgesprek")).to_be_visible()
     deadlines = coordinator.get_by_role("table", name="Open termijnen eerste contact")
