@@ -15,7 +15,7 @@ from passend_backbone.commands import Refusal
 from passend_backbone.service import ServiceContext
 from passend_backbone.working_days import local_day
 from passend_trajectory import calendars, reach, views
-from passend_trajectory.api import READERS, WORKERS, require
+from passend_trajectory.api import FINDINGS_READERS, READERS, WORKERS, require
 from passend_trajectory.api_runner import no_trajectory
 from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.state import TrajectoryState
@@ -61,6 +61,9 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         """The case's trajectory with every plan revision, evaluation and what is due; with
         ``as_of`` (an aware timestamp), replayed from the log as it stood then.
 
+        W23, issue 19: the sessions' findings only for :data:`FINDINGS_READERS` (null for
+        the others), as of any moment too.
+
         Issue 9 and 24: who may see the case is decided on reads made alike for an unknown
         case and for one out of reach (:func:`passend_trajectory.views.reading`), so the
         404 takes the same time either way; only a caller who sees the case gets its state.
@@ -82,7 +85,8 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         today = local_day(as_of if as_of is not None else ctx.clock())
         school = state.opened.school_id if state.opened is not None else read.facts.school_id
         calendar = await calendars.calendar_of_school(ctx.pool, principal.swv, school)
-        return views.trajectory_view(state, today, calendar)
+        findings = principal.role in FINDINGS_READERS  # W23
+        return views.trajectory_view(state, today, calendar, findings=findings)
 
     @router.get("/workers/{worker_id}/evaluations-due")
     async def evaluations_due(worker_id: str, principal: CurrentPrincipal) -> dict[str, Any]:

@@ -77,11 +77,16 @@ async def reading(pool: asyncpg.Pool, swv: str, case_id: UUID) -> AsyncIterator[
 
 
 def trajectory_view(
-    state: TrajectoryState, today: date, calendar: WorkingCalendar
+    state: TrajectoryState, today: date, calendar: WorkingCalendar, *, findings: bool = False
 ) -> dict[str, Any]:
     """The trajectory with its plans (every revision), evaluations and what is due (counted
-    with ``calendar``, the working days of the case's school)."""
+    with ``calendar``, the working days of the case's school).
+
+    W23: the sessions' ``findings`` are null unless ``findings`` is set (for the roles that
+    may read the worker's own record: :data:`passend_trajectory.api.FINDINGS_READERS`).
+    """
     dump = state.model_dump(mode="json", exclude={"director_basis", "reminders"})
+    sessions = dump["sessions"] if findings else [without_findings(s) for s in dump["sessions"]]
     director = state.director
     return {
         "case_id": dump["case_id"],
@@ -97,7 +102,7 @@ def trajectory_view(
         "plans": dump["plans"],
         "support": dump["support"],
         "paused": dump["paused"],
-        "sessions": dump["sessions"],
+        "sessions": sessions,
         "session_hours": sum(s.hours for s in state.sessions),
         "signals": dump["signals"],
         "evaluations": dump["evaluations"],
@@ -124,6 +129,11 @@ def trajectory_view(
             for d in evaluations_due(state, today)
         ],
     }
+
+
+def without_findings(session: dict[str, Any]) -> dict[str, Any]:
+    """W23: a session as the school sees it: held, when and how long; its findings null."""
+    return {**session, "findings": None}
 
 
 async def evaluations_due_for(
