@@ -442,6 +442,14 @@ def everything(fake: FakeServices) -> None:
     claimed = {
         **ASSIGNMENT_CASE,
         "route_coach_calls": 1,
+        "route_coach_history": [
+            {
+                "called_by": "ib-marieke",
+                "side": "school",
+                "called_at": "2026-10-05T12:15:00Z",
+                "route_coach_id": "rb-jeroen",
+            }
+        ],
         "claimed_by": "ow-anouk",
         "claimed_at": "2026-09-15T09:00:00Z",
         "first_contact_at": "2026-09-16T09:00:00Z",
