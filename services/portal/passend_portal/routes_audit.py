@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +22,15 @@ from passend_portal.session import Session
 from passend_portal.settings import SERVICES
 from passend_portal.web import Portal, redirect
 
+# A parent whose name the auditor can't read (the pupil erased, intake away): the role,
+# never the school's pseudonymous reference.
+PARENT_UNNAMED = "ouder/verzorger"
 
-def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
+
+def in_dutch(entry: dict[str, Any], parents: dict[str, str] | None = None) -> dict[str, Any]:
     """A message that could not be sent, with its reason in Dutch: the notifications
-    service's own detail is technical English for operators, not for an auditor."""
+    service's own detail is technical English for operators, not for an auditor. A message
+    to a parent names the parent from ``parents`` (reference -> name, intake's)."""
     kind = str(entry.get("event_type", ""))
     data = entry.get("data") or {}
     if not isinstance(data, dict):
@@ -38,9 +44,13 @@ def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
         said = f"Bericht geparkeerd na {data.get('attempts')} pogingen: {reason}"
     elif ".NotificationScheduled." in f"{kind}.":
         role, whom = data.get("recipient_role"), data.get("recipient_id")
-        who = undelivered.recipient_nl(role, whom).lower()  # "ouder ouder-1": mid-sentence
-        if role != "parents" and whom:
-            who = f"{who} {whom}"  # the text filter names the person
+        if role == "parents":
+            name = (parents or {}).get(str(whom))
+            who = f"{PARENT_UNNAMED} {name}" if name else PARENT_UNNAMED
+        else:
+            who = undelivered.recipient_nl(role).lower()  # mid-sentence
+            if whom:
+                who = f"{who} {whom}"  # the text filter names the person
         said = (
             f"{undelivered.message_nl(data.get('template'))}, voor {who}, via {data.get('channel')}"
         )
@@ -100,7 +110,40 @@ async def timeline(
             entries.extend(await intake_history(portal, session, case_id, as_of))
         if problem:
             problems.append(problem)
-    return [in_dutch(dict(e)) for e in merge(entries)], problems
+    merged = merge(entries)
+    parents = await parent_names(portal, session, case_id, purpose) if to_parents(merged) else {}
+    return [in_dutch(dict(e), parents) for e in merged], problems
+
+
+def to_parents(entries: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a message to a parent is among the entries (only then are names read)."""
+    return any(
+        ".NotificationScheduled." in f"{e.get('event_type', '')}."
+        and (e.get("data") or {}).get("recipient_role") == "parents"
+        for e in entries
+        if isinstance(e.get("data") or {}, dict)
+    )
+
+
+async def parent_names(
+    portal: Portal, session: Session, case_id: str, purpose: str
+) -> dict[str, str]:
+    """The parents' names by their reference, from intake's request (a read it logs with the
+    auditor's purpose); none when intake is away or the pupil was erased."""
+    try:
+        detail = await portal.services.get(
+            "intake", f"/requests/{case_id}", token=session.token, params={"purpose": purpose}
+        )
+    except (ServiceError, ServiceDown):
+        return {}
+    pupil = detail.get("pupil") or {}
+    if pupil.get("erased"):
+        return {}
+    return {
+        str(p["parent_ref"]): str(p["name"])
+        for p in pupil.get("parents") or []
+        if p.get("parent_ref") and p.get("name")
+    }
 
 
 async def intake_history(
