@@ -31,8 +31,9 @@ from passend_portal.labels import (
     care_level as labels_care_level,
 )
 
-# The order of the process, from request to closing (W1-W31, R, S): where only the day of a
-# step is known, it takes its place among that day's steps in this order.
+# The order of the process, from request to closing (the route of the design's domain
+# document): where only the day of a step is known, it takes its place among that day's
+# steps in this order.
 PROCESS_ORDER = (
     "aanvraag",
     "toestemming",
