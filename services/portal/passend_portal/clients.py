@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
+# httpx logs every request's URL at INFO; the search's (``/requests?find=``) may hold a
+# pupil's name, so its lines stay out of the portal's log whatever level is configured.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SERVICE_NAMES_NL = {
     "intake": "Aanvragen en toestemming",
