@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -58,7 +58,7 @@ class Services:
         *,
         token: str | None,
         json: Any = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | Sequence[str]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """The JSON answer of a 2xx; :class:`ServiceError` for 4xx, :class:`ServiceDown` else."""
@@ -104,7 +104,7 @@ class Services:
         path: str,
         *,
         token: str | None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | Sequence[str]] | None = None,
     ) -> Any:
         return await self.call("GET", service, path, token=token, params=params)
 
