@@ -20,6 +20,7 @@ import pytest
 from passend_backbone.auth import Role
 from passend_devstack.test_tokens import auth_header
 from passend_intake.erasure import erase_pupil
+from passend_intake.name_search import plain
 from passend_portal.app import create_app
 from passend_portal.session import COOKIE, Session, encode
 from tests.integration.intake.kit import NOW, SCHOOL, SWV, Intake, body, ib, worker
@@ -134,6 +135,14 @@ async def test_the_portals_search_box_lands_on_the_case_or_says_none_was_found(
         assert answer.headers["location"] == f"/zaken/{case_id}"
     opened = await portal.get("/zaken", params={"casus": case_id[:8]}, cookies=mine)
     assert opened.headers["location"] == f"/zaken/{case_id}"
+    # By the pupil's name, typed in part and without its accent: one pupil, her case.
+    named = body()
+    family = f"Çelik{letters()}"
+    named["pupil"] = {**named["pupil"], "name": f"Noor {family}"}
+    named_id = await service.submit(named)
+    await service.visible(named_id)
+    answer = await portal.get("/zoeken", params={"q": f"noor {plain(family)}"}, cookies=mine)
+    assert (answer.status_code, answer.headers.get("location")) == (303, f"/zaken/{named_id}")
 
     elsewhere = ib(swv="swv-elders", subject="ib-elders")
     other = signed_in(elsewhere, subject="ib-elders", role="ib", swv="swv-elders")
