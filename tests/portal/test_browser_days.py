@@ -191,7 +191,7 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
     """Marieke (IB) submits a request, records the parents' answer given in a conversation,
     follows the support worker's steps in the case's story (prepared through the services'
     APIs as Anouk's portal sends them), answers a signal, calls in the route coach (W29) and
-    records the school's OPP (S)."""
+    records the school's OPP (S), and finds the case again by the pupil's given name."""
     s = days
     ib = await person(s.browser, s.base)
     await ib.goto("/aanmelden")
@@ -309,6 +309,16 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
         "De routebegeleider is 1 keer ingeschakeld voor deze casus."
     )
     await visit(ib, s, "ib-opp")
+
+    # Issue 19: the IB finds the case by the pupil's given name, typed as she says it.
+    search = ib.get_by_label("Zoek een casus op nummer of leerlingnummer, of op de naam")
+    await search.fill("sem")
+    await search.press("Enter")
+    await expect(ib.get_by_role("heading", level=1)).to_have_text(
+        "Aanvraag voor Sem de Boer (leerling-301)"
+    )
+    assert ib.url.endswith(f"/zaken/{case_id}"), ib.url
+    await visit(ib, s)
 
 
 # --- The support worker --------------------------------------------------------------------

@@ -46,6 +46,10 @@ SEARCHERS = (
     "team_no_member",
     "auditor",
 )
+# Of those, who may also find a case by the pupil's name (intake decides: its
+# name_search.NAME_SEARCHERS): the roles shown the name on their case page. Team NO sees
+# age and group, never the name; the auditor opens a case by its number, for a purpose.
+NAME_SEARCHERS = ("ib", "teacher", "support_worker", "education_specialist", "coordinator")
 
 
 class SignInRequired(Exception):
@@ -177,6 +181,7 @@ def make_templates() -> jinja2.Environment:
         DOCUMENT_KINDS=labels.DOCUMENT_KINDS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         SEARCHERS=SEARCHERS,
+        NAME_SEARCHERS=NAME_SEARCHERS,
         label=labels.label,
         suggestion_reason=labels.suggestion_reason,
         RANKING_EXPLAINED=labels.RANKING_EXPLAINED,

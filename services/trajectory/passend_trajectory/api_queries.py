@@ -4,10 +4,10 @@ a person's invitations."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
@@ -142,14 +142,15 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
     async def phase_lead_times(
         principal: CurrentPrincipal,
         worker_id: str | None = None,
-        school_id: str | None = None,
+        school_id: Annotated[list[str] | None, Query()] = None,
         since: date | None = None,
         until: date | None = None,
     ) -> dict[str, Any]:
         """W6, W15, W16, W21, TNO: days per phase of the route after the first contact
         (to the start conversation, the plan, the support, the first evaluation, closing;
         Team NO's decision), average and median, over the trajectories opened in a period
-        (``since``/``until``, Dutch days, both included), of a worker or a school."""
+        (``since``/``until``, Dutch days, both included), of a worker or of one or more
+        schools (``school_id`` repeated: the schools of a municipality, say)."""
         require(principal, *LEAD_TIME_READERS, what="see lead times")
         if since and until and since > until:
             raise Refusal.invalid("until", "the period ends before it starts")
@@ -157,7 +158,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
             ctx.pool,
             principal.swv,
             worker_id=worker_id,
-            school_id=school_id,
+            school_ids=school_id,
             since=since,
             until=until,
         )

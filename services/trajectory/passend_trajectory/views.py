@@ -3,7 +3,7 @@ invitations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -139,8 +139,8 @@ def without_findings(session: dict[str, Any]) -> dict[str, Any]:
 async def evaluations_due_for(
     pool: asyncpg.Pool, swv: str, worker_id: str, today: date
 ) -> list[dict[str, Any]]:
-    """W21, S: the worker's open evaluations, soonest first, with their status today (as
-    the working days of each case's school count)."""
+    """W21, S: the worker's open evaluations, soonest first, each with its case's school and
+    its status today (as the working days of that school count)."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT d.case_id, d.kind, d.due_on, t.school_id FROM evaluations_due d "
@@ -153,6 +153,7 @@ async def evaluations_due_for(
     return [
         {
             "case_id": str(r["case_id"]),
+            "school_id": r["school_id"],
             "kind": r["kind"],
             "due_on": r["due_on"].isoformat(),
             "status": due_status(r["due_on"], today, school_calendar(calendars, r["school_id"])),
@@ -240,20 +241,22 @@ async def phase_lead_times(
     swv: str,
     *,
     worker_id: str | None = None,
-    school_id: str | None = None,
+    school_ids: Sequence[str] | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> dict[str, Any]:
     """W6, W15, W16, W21, TNO: days per phase over the SWV's trajectories, narrowed to a
-    worker, a school and the trajectories opened in a period (Dutch days, both included).
+    worker, to schools (``None``: every school) and to the trajectories opened in a period
+    (Dutch days, both included).
     Figures only: no case is named, so nothing is logged as a case read."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT state::text AS state FROM trajectories WHERE swv = $1 "
-            "AND ($2::text IS NULL OR worker_id = $2) AND ($3::text IS NULL OR school_id = $3)",
+            "AND ($2::text IS NULL OR worker_id = $2) "
+            "AND ($3::text[] IS NULL OR school_id = ANY($3::text[]))",
             swv,
             worker_id,
-            school_id,
+            list(school_ids) if school_ids is not None else None,
         )
     per_case = []
     for row in rows:
