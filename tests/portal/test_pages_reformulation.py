@@ -40,7 +40,7 @@ NEW_TEXT = {
     "hulpvraag.reason": "In het startgesprek bleek de vraag achter de vraag.",
     "hulpvraag.key": "h-1",
 }
-REFORMULATED = {
+REFORMULATED: dict[str, Any] = {
     "version": 2,
     "event_type": "nl.passend.intake.RequestReformulated.v1",
     "occurred_at": "2026-09-22T10:00:00Z",
