@@ -410,6 +410,9 @@ NOTIFICATIONS: dict[str, Rule] = {
     "POST /messages/{message_id}/replay": Rule(
         Kind.TENANT, OPERATOR, synthetic=True, missing="no such message"
     ),
+    # The operator's screens list the mailboxes and the messages' wording.
+    "GET /contacts": Rule(Kind.TENANT, OPERATOR),
+    "GET /templates": Rule(Kind.TENANT, OPERATOR),
     "PUT /contacts/{recipient_id}": _synthetic(Kind.TENANT, OPERATOR | {Role.SERVICE}),
     "DELETE /contacts/{recipient_id}": Rule(Kind.TENANT, OPERATOR | {Role.SERVICE}),
     "POST /messages/{message_id}/bounces": Rule(

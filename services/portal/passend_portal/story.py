@@ -18,6 +18,7 @@ from passend_portal.labels import (
     CASE_DIRECTOR_ROLES,
     CONSENT_METHODS,
     EVENTS,
+    LEVELS,
     MUNICIPALITY_NAMES,
     OUTCOMES,
     PUPIL_VIEWS,
@@ -179,6 +180,7 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
     reformulations and a withdrawal (what the parents answered, never their address)."""
     steps = []
     for entry in request.get("history", []):
+        agreed: tuple[str, ...] = ()
         short = str(entry.get("event_type", "")).split(".")
         name = short[3] if len(short) > 3 else str(entry.get("event_type", ""))
         data = entry.get("data") or {}
@@ -193,12 +195,17 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
         elif name == "PupilHeard" and data.get("view"):
             what = f"Leerling gehoord: {label(PUPIL_VIEWS, data['view']).lower()}"
         elif name == "RequestReformulated":
+            # W7: agreed jointly; the timeline names who agreed and what it is about now.
             what = _event(name)
             current = data.get("current") or {}
             if current.get("educational_need"):
                 lines.append(f"Wat de leerling nu nodig heeft: {current['educational_need']}")
+            if current.get("levels"):
+                about = ", ".join(label(LEVELS, level).lower() for level in current["levels"])
+                lines.append(f"Gaat nu over: {about}")
             if data.get("reason"):
                 lines.append(f"Waarom: {data['reason']}")
+            agreed = tuple(str(a["party_id"]) for a in data.get("agreed_by") or [] if a)
         elif name == "RequestWithdrawn":
             what = _event(name)
             if data.get("reason"):
@@ -221,6 +228,7 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
                 who=entry.get("actor"),
                 whom=whom,
                 lines=tuple(lines),
+                people=agreed,
                 kind="aanvraag" if name.startswith("Request") else "toestemming",
             )
         )
