@@ -175,6 +175,8 @@ def make_templates() -> jinja2.Environment:
         DIRECTOR_BASIS=labels.DIRECTOR_BASIS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         DOCUMENT_KINDS=labels.DOCUMENT_KINDS,
+        DOCUMENT_STAGES=labels.DOCUMENT_STAGES,
+        DOCUMENT_STEPS=labels.DOCUMENT_STEPS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         SEARCHERS=SEARCHERS,
         label=labels.label,
