@@ -70,6 +70,15 @@ def _file_part(schema: dict[str, Any]) -> None:
     schema["format"] = "binary"
 
 
+def _optional_part(schema: dict[str, Any]) -> None:
+    """An optional form field is left out, never sent as null (a form has no null): the
+    schema says the value's own type, not ``anyOf`` it or null."""
+    choices = [c for c in schema.pop("anyOf", []) if c.get("type") != "null"]
+    if len(choices) == 1:
+        schema.update(choices[0])
+    schema.pop("default", None)
+
+
 class AttachDocumentForm(BaseModel):
     """The ``multipart/form-data`` form of an attached document."""
 
@@ -99,11 +108,13 @@ class AttachDocumentForm(BaseModel):
         default=None,
         description="With the request or during the trajectory; when not given: the "
         "trajectory once a worker took the case up, else the request",
+        json_schema_extra=_optional_part,
     )
     step: DocumentStep | None = Field(
         default=None,
         description="The trajectory's step it belongs to (start conversation, session, "
         "evaluation, escalation); implies the trajectory stage",
+        json_schema_extra=_optional_part,
     )
 
 
