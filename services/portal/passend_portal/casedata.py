@@ -165,9 +165,10 @@ async def case_page(
     if not data.known and not data.unavailable and not wait:
         context["message"] = "Deze casus is niet gevonden, of u heeft er geen toegang toe."
         return portal.render(request, "error.html", context, status=404, session=session)
+    # W22: every reader sees the case's documents intake shows them (a report not for all).
+    context["documents"] = await documents.of_case(portal.services, session, case_id)
     if session.role == "ib":
         context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
-        context["documents"] = await documents.of_case(portal.services, session, case_id)
         context["attachment_refused"] = documents.after_submission(
             request.query_params.get("bijlage")
         )

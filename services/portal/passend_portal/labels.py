@@ -117,6 +117,14 @@ DOCUMENT_KINDS = {
     "minutes": "Gespreksverslag",
     "other": "Ander document",
 }
+# When in the case a document was attached (issue 21), and the trajectory's step it is of.
+DOCUMENT_STAGES = {"request": "Bij de aanvraag", "trajectory": "Tijdens het traject"}
+DOCUMENT_STEPS = {
+    "start_conversation": "Startgesprek",
+    "session": "Sessie",
+    "evaluation": "Evaluatie",
+    "escalation": "Aanmelding bij Team NO",
+}
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EVENTS = {
     "RequestSubmitted": "Aanvraag ingediend",

@@ -284,8 +284,9 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.post("/zaken/{case_id}/documenten")
     async def attach_document(request: Request, case_id: str) -> Response:
-        """W22: the IB attaches a document (kind, description, file) to the request."""
-        session = portal.session_of_role(request, "ib")
+        """W22: the IB attaches a document (kind, description, file) to the request; the
+        support worker and the specialist to the case they work on (with its step)."""
+        session = portal.session_of_role(request, *documents.ATTACHERS)
         form = await Form.of(request)
         try:
             answer = await documents.attach(portal.services, session, case_id, form)
@@ -304,7 +305,7 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/zaken/{case_id}/documenten/{document_id}")
     async def download_document(request: Request, case_id: str, document_id: str) -> Response:
         """A document of the case, as intake opens it for this reader (and logs the read)."""
-        session = portal.session_of_role(request, "ib")
+        session = portal.session_of_role(request, *documents.READERS)
         try:
             found = await portal.services.download(
                 "intake",
