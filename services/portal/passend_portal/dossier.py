@@ -26,6 +26,7 @@ from typing import Any
 from passend_portal import labels, names, story
 from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError, Services
 from passend_portal.labels import AMSTERDAM
+from passend_portal.personas import ROLE_LABELS
 from passend_portal.session import Session
 
 ROLES = ("ib", "support_worker", "education_specialist", "team_no_member", "auditor")
@@ -260,9 +261,9 @@ def file_name(dossier_or_case: Dossier | str, what: str = "dossier") -> str:
 
 
 def made_line(dossier: Dossier, lookup: names.Lookup) -> str:
-    """``Gemaakt op 5 december 2026, 10:12 door Anouk de Vries (onderwijsondersteuner).``"""
-    role = labels.ROLE_NAMES.get(dossier.made_by_role, dossier.made_by_role)
+    """``Gemaakt op 5 december 2026, 10:12 door Anouk de Vries, onderwijsondersteuner.``"""
+    role = ROLE_LABELS.get(dossier.made_by_role, labels.label({}, dossier.made_by_role))
     return (
         f"Gemaakt op {labels.nl_datetime(dossier.made_at.isoformat())} door "
-        f"{lookup.person(dossier.made_by)} ({role})."
+        f"{lookup.person(dossier.made_by)}, {story.in_sentence(role)}."
     )
