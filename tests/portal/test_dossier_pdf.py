@@ -46,7 +46,7 @@ PLAN = {
     "securing": "in het groepsplan",
     "reason": None,
 }
-OPP = {
+OPP: dict[str, Any] = {
     "drawn_up_on": "2026-10-01",
     "recorded_by": "ib-marieke",
     "recorded_at": "2026-10-01T09:00:00Z",
@@ -71,8 +71,20 @@ def whole_trajectory() -> dict[str, Any]:
         current_plan_revision=1,
         support={"started_at": "2026-09-29T08:00:00Z", "started_by": "ow-anouk"},
         sessions=[
-            {"session_id": "s-1", "held_on": "2026-10-06", "hours": 1.5, "worker_id": "ow-anouk"},
-            {"session_id": "s-2", "held_on": "2026-10-13", "hours": 1.0, "worker_id": "ow-anouk"},
+            {
+                "session_id": "s-1",
+                "held_on": "2026-10-06",
+                "hours": 1.5,
+                "worker_id": "ow-anouk",
+                "findings": "Oefende met lezen.",
+            },
+            {
+                "session_id": "s-2",
+                "held_on": "2026-10-13",
+                "hours": 1.0,
+                "worker_id": "ow-anouk",
+                "findings": "Las een boek.",
+            },
         ],
         session_hours=2.5,
         evaluations=[
@@ -87,7 +99,13 @@ def whole_trajectory() -> dict[str, Any]:
         ],
         care_level=3,
         care_level_changes=[
-            {"from_level": 2, "to_level": 3, "changed_at": "2026-10-01T09:00:00Z", "reason": "OPP"}
+            {
+                "from_level": 2,
+                "to_level": 3,
+                "changed_at": "2026-10-01T09:00:00Z",
+                "reason": "OPP",
+                "referral": False,
+            }
         ],
         opp=OPP,
         opp_evaluations=[
@@ -128,7 +146,12 @@ DOCUMENTS = [
         "size": 48213,
         "sha256": "0" * 64,
         "attached_by": "ib-marieke",
+        "attached_by_role": "ib",
         "attached_at": "2026-09-14T08:40:00Z",
+        "case_id": CASE,
+        "media_type": "application/pdf",
+        "readable": True,
+        "href": f"/requests/{CASE}/documents/9d4b2c1e-5f7a-4b8e-a1c3-6e2f0d9b7a45",
     }
 ]
 
@@ -230,6 +253,9 @@ def test_the_dossier_shows_no_internal_ids_and_no_codes() -> None:
         "nl.passend",
     ):
         assert internal not in text, internal
+    # W22, W23: a session's findings are the worker's own notes; the dossier says when and
+    # how long.
+    assert "Oefende met lezen." not in text
 
 
 def test_dutch_letters_print_and_what_the_font_lacks_is_replaced() -> None:

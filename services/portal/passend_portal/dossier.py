@@ -108,19 +108,24 @@ def session_of_token(token: str) -> Session:
     )
 
 
-async def _read(services: Services, service: str, path: str, token: str) -> Any:
-    return await services.call(
-        "GET", service, path, token=token, headers={"X-Purpose": PURPOSE}, params=None
-    )
+def purpose_of(reason: str | None) -> str:
+    """What the services log as the reason for the reads: ``dossier (PDF)``, with the
+    reader's own reason after it when they gave one (the auditor always does)."""
+    said = " ".join((reason or "").split())[:400]
+    return f"{PURPOSE}: {said}" if said else PURPOSE
+
+
+async def _read(services: Services, service: str, path: str, token: str, purpose: str) -> Any:
+    return await services.call("GET", service, path, token=token, headers={"X-Purpose": purpose})
 
 
 async def _optional(
-    services: Services, service: str, path: str, token: str, missing: list[str]
+    services: Services, service: str, path: str, token: str, purpose: str, missing: list[str]
 ) -> Any:
     """A part of the dossier; None when the service refuses (nothing of it to show yet) or
     is away (the dossier then says which part it lacks)."""
     try:
-        return await _read(services, service, path, token)
+        return await _read(services, service, path, token, purpose)
     except ServiceDown:
         missing.append(SERVICE_NAMES_NL.get(service, service))
         return None
@@ -128,27 +133,20 @@ async def _optional(
         return None
 
 
-async def gather(services: Services, session: Session, case_id: str) -> Dossier:
+async def gather(
+    services: Services, session: Session, case_id: str, purpose: str = PURPOSE
+) -> Dossier:
     """Read the case from every service with ``session``'s token; :class:`DossierRefused`
     when the case is out of reach, the role makes no dossiers, or the pupil is erased."""
     if session.role not in ROLES:
         raise DossierRefused(NOT_ALLOWED, 403)
     token = session.token
-    try:
-        request = await _read(services, "intake", f"/requests/{case_id}", token)
-    except ServiceError as exc:
-        if exc.status in (401, 403, 404, 422):
-            raise DossierRefused(NOT_FOUND, 404) from exc
-        if exc.status == 410:
-            raise DossierRefused(ERASED, 410) from exc
-        raise
-    if erased(request):
-        raise DossierRefused(ERASED, 410)
+    request = await _request_of(services, token, case_id, purpose)
     missing: list[str] = []
     assignment, trajectory, documents = await asyncio.gather(
-        _optional(services, "assignment", f"/cases/{case_id}", token, missing),
-        _optional(services, "trajectory", f"/cases/{case_id}/trajectory", token, missing),
-        _optional(services, "intake", f"/requests/{case_id}/documents", token, missing),
+        _optional(services, "assignment", f"/cases/{case_id}", token, purpose, missing),
+        _optional(services, "trajectory", f"/cases/{case_id}/trajectory", token, purpose, missing),
+        _optional(services, "intake", f"/requests/{case_id}/documents", token, purpose, missing),
     )
     dossier = Dossier(
         case_id=case_id,
@@ -162,7 +160,7 @@ async def gather(services: Services, session: Session, case_id: str) -> Dossier:
         missing=missing,
     )
     if session.role == "auditor":
-        dossier.heads = await _audited_heads(services, token, case_id)
+        dossier.heads = await _audited_heads(services, token, case_id, purpose)
     else:
         dossier.heads = _read_versions(dossier)
     return dossier
@@ -182,7 +180,9 @@ def _read_versions(dossier: Dossier) -> list[StreamHead]:
     return heads
 
 
-async def _audited_heads(services: Services, token: str, case_id: str) -> list[StreamHead]:
+async def _audited_heads(
+    services: Services, token: str, case_id: str, purpose: str
+) -> list[StreamHead]:
     """Per service: the case's stream, its last event's hash, and the service's check of
     its hash chains (``GET /audit/verify``). Each read is logged with its purpose."""
 
@@ -193,7 +193,7 @@ async def _audited_heads(services: Services, token: str, case_id: str) -> list[S
                 service,
                 f"/audit/cases/{case_id}/events",
                 token=token,
-                params={"purpose": PURPOSE},
+                params={"purpose": purpose},
             )
         except (ServiceError, ServiceDown):
             return None
@@ -244,14 +244,66 @@ async def names_for(
 
 
 async def make(
-    services: Services, directory: names.DirectoryNames, session: Session, case_id: str
+    services: Services,
+    directory: names.DirectoryNames,
+    session: Session,
+    case_id: str,
+    purpose: str = PURPOSE,
 ) -> tuple[Dossier, bytes]:
     """The dossier of ``case_id`` read with ``session``'s token, and its PDF."""
     from passend_portal import pdf  # the PDF library loads only when a dossier is made
 
-    dossier = await gather(services, session, case_id)
+    dossier = await gather(services, session, case_id, purpose)
     lookup = await names_for(directory, session, dossier)
     return dossier, pdf.case_dossier(dossier, lookup)
+
+
+NO_OPP = "Bij deze casus is geen OPP vastgelegd."
+
+
+async def make_opp(
+    services: Services,
+    directory: names.DirectoryNames,
+    session: Session,
+    case_id: str,
+    purpose: str = PURPOSE,
+) -> bytes:
+    """S: the case's OPP as a PDF of its own (the same readers, reads and refusals as the
+    dossier: the pupil's name comes from intake, the OPP from the trajectory)."""
+    from passend_portal import pdf
+
+    if session.role not in ROLES:
+        raise DossierRefused(NOT_ALLOWED, 403)
+    request = await _request_of(services, session.token, case_id, purpose)
+    try:
+        trajectory = await _read(
+            services, "trajectory", f"/cases/{case_id}/trajectory", session.token, purpose
+        )
+    except ServiceError as exc:
+        raise DossierRefused(NO_OPP, 404) from exc
+    if not (trajectory or {}).get("opp"):
+        raise DossierRefused(NO_OPP, 404)
+    ids = {str(request.get("ib_id") or ""), str(trajectory["opp"].get("recorded_by") or "")}
+    ids.update(str(e.get("recorded_by") or "") for e in trajectory.get("opp_evaluations", []))
+    lookup = await directory.lookup(session, sorted(i for i in ids if i))
+    return pdf.opp_document(case_id, request, trajectory, lookup)
+
+
+async def _request_of(services: Services, token: str, case_id: str, purpose: str) -> dict[str, Any]:
+    """Intake's request of the case; refused as unknown when out of reach, as erased once
+    the pupil is."""
+    try:
+        path = f"/requests/{case_id}"
+        request: dict[str, Any] = await _read(services, "intake", path, token, purpose)
+    except ServiceError as exc:
+        if exc.status == 410:
+            raise DossierRefused(ERASED, 410) from exc
+        if exc.status in (401, 403, 404, 422):
+            raise DossierRefused(NOT_FOUND, 404) from exc
+        raise
+    if erased(request):
+        raise DossierRefused(ERASED, 410)
+    return request
 
 
 def file_name(dossier_or_case: Dossier | str, what: str = "dossier") -> str:

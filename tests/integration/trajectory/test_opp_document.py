@@ -19,7 +19,11 @@ pytestmark = pytest.mark.integration
 OPP: dict[str, Any] = {
     "starting_point": "Leest op AVI E4 in groep 6; rekent op niveau eind groep 4.",
     "expected_outflow": "Vmbo basisberoepsgerichte leerweg, met leerwegondersteuning.",
-    "goals": ["Leest AVI M5 aan het eind van het schooljaar.", "  ", "Werkt 20 minuten zelfstandig."],
+    "goals": [
+        "Leest AVI M5 aan het eind van het schooljaar.",
+        "  ",
+        "Werkt 20 minuten zelfstandig.",
+    ],
     "support": "Dagelijks tien minuten leesbegeleiding en een vaste werkplek.",
 }
 
@@ -50,7 +54,9 @@ async def test_s_the_opp_s_parts_are_recorded_and_read_back(service: Service) ->
     assert opp["support"] == OPP["support"]
     assert [e["summary"] for e in view["opp_evaluations"]] == ["Leesdoel deels gehaald."]
 
-    stored = [e for e in await service.store.read_stream(str(case_id)) if "OppRecorded" in e.event_type]
+    stored = [
+        e for e in await service.store.read_stream(str(case_id)) if "OppRecorded" in e.event_type
+    ]
     assert stored[-1].data["expected_outflow"] == OPP["expected_outflow"]
 
 
