@@ -15,10 +15,14 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import expect
 from pypdf import PdfReader
 
+from passend_backbone.auth import Role
+from passend_devstack.test_tokens import auth_header
+from tests.e2e.test_trajectory_long_route import SWV
 from tests.portal.browser import person, reload_until, sign_in
 from tests.portal.test_browser_days import Stack, days, open_details, prepared, short, visit
 from tests.portal.test_browser_flow import wait_until_waiting_is_over
@@ -27,6 +31,31 @@ __all__ = ["days"]  # the module's stack (one for this module)
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 OUTFLOW = "Vmbo kaderberoepsgerichte leerweg, met leerwegondersteuning"
+
+
+async def dossier_reads_logged(s: Stack, case_id: str) -> None:
+    """NEN 7513: making the dossier is a read each service logged, by Anouk, with its
+    reason (as the auditor's API shows the case's reads)."""
+    auditor = auth_header(Role.AUDITOR, SWV, subject="au-dossier")
+    views = {
+        "intake": {"intake.request", "intake.documents"},
+        "assignment": {"assignment.case"},
+        "trajectory": {"trajectory.trajectory"},
+    }
+    async with httpx.AsyncClient(timeout=15) as http:
+        for service, wanted in views.items():
+            answer = await http.get(
+                f"{s.urls[service]}/audit/cases/{case_id}/events",
+                params={"purpose": "controle van het dossier"},
+                headers=auditor,
+            )
+            assert answer.status_code == 200, answer.text
+            logged = {
+                r["view"]
+                for r in answer.json()["reads"]
+                if r["reader"] == "ow-anouk" and r["purpose"] == "dossier (PDF)"
+            }
+            assert wanted <= logged, (service, logged)
 
 
 def pdf_text(path: str | Path) -> str:
@@ -64,7 +93,8 @@ async def test_the_worker_fills_in_the_opp_and_downloads_the_dossier(days: Stack
     await opp.get_by_role("button", name="OPP vastleggen").click()
     await wait_until_waiting_is_over(worker)
     await reload_until(worker, lambda: worker.get_by_role("link", name="OPP (PDF)"), "OPP recorded")
-    await visit(worker, s, "opp-vastgelegd")
+    await expect(worker.get_by_test_id("opp-onderdelen")).to_contain_text(OUTFLOW)
+    await visit(worker, s)
 
     async with worker.expect_download() as download:
         await worker.get_by_role("link", name="Dossier (PDF)").click()
@@ -89,6 +119,7 @@ async def test_the_worker_fills_in_the_opp_and_downloads_the_dossier(days: Stack
     assert "Anouk Jansen" in text and "Marieke de Vries" in text
     for internal in ("ow-anouk", "ib-marieke", case_id, "leerling-321", "nl.passend"):
         assert internal not in text, internal
+    await dossier_reads_logged(s, case_id)
 
     async with worker.expect_download() as download:
         await worker.get_by_role("link", name="OPP (PDF)").click()

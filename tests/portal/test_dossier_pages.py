@@ -197,7 +197,13 @@ async def test_s_the_opp_form_sends_its_parts_and_the_opp_pdf_downloads(
     }
     case_answers(fake, whole_trajectory())
     page = (await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text
-    assert OPP["expected_outflow"] in page, "a new OPP starts from the current one"
+    parts = re.search(
+        r'<dl class="gegevens breed" data-testid="opp-onderdelen">(.*?)</dl>', page, re.S
+    )
+    assert parts is not None, "the OPP's parts are on the page"
+    for shown in ("Beginsituatie", "Uitstroomperspectief", OPP["goals"][1], OPP["support"]):
+        assert shown in parts.group(1), shown
+    assert f'value="{OPP["expected_outflow"]}"' in page, "a new OPP starts from the current one"
     answer = await portal.get(f"/zaken/{CASE}/opp.pdf", cookies=cookie(**IB))
     assert answer.status_code == 200
     assert answer.headers["content-disposition"] == 'attachment; filename="opp-3f2c8a4e.pdf"'
