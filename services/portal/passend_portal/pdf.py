@@ -204,7 +204,11 @@ def _assignment(p: Page, d: Dossier, lookup: Lookup) -> None:
     a = d.assignment
     p.heading("Toewijzing")
     if not a:
-        p.para("De casus is nog niet toegewezen, of de toewijzing is niet te lezen.", italic=True)
+        p.para(
+            "De toewijzing staat niet in dit dossier: de casus is nog niet toegewezen, of uw "
+            "rol leest de toewijzing niet.",
+            italic=True,
+        )
         return
     p.field(
         "Onderwijsondersteuner",
