@@ -128,10 +128,19 @@ async def test_a_case_out_of_reach_answers_as_unknown(
 async def test_team_no_makes_the_dossier_of_a_case_escalated_to_it(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
+    """R: Team NO files the case it decided on, from its own case page."""
     whole_case(fake)
     answer = await portal.get(f"/zaken/{CASE}/dossier.pdf", cookies=cookie(**TEAM_NO))
     assert answer.status_code == 200
-    assert "Overbruggingsbegeleiding van acht weken" in text_of(answer.content)
+    text = text_of(answer.content)
+    assert "Overbruggingsbegeleiding van acht weken" in text
+    # Minimised as on Team NO's pages: the situation, not the pupil's name or birth date.
+    assert "Noor Visser" not in text and "12 mei 2017" not in text
+    assert "naam en geboortedatum staan niet in het dossier van Team NO" in text
+    opp = await portal.get(f"/zaken/{CASE}/opp.pdf", cookies=cookie(**TEAM_NO))
+    assert "Noor Visser" not in text_of(opp.content)
+    page = await portal.get(f"/team-no/zaken/{CASE}", cookies=cookie(**TEAM_NO))
+    assert f'href="/zaken/{CASE}/dossier.pdf"' in page.text
 
 
 async def test_the_auditor_s_dossier_names_each_stream_s_last_hash(

@@ -286,7 +286,7 @@ async def make_opp(
     ids = {str(request.get("ib_id") or ""), str(trajectory["opp"].get("recorded_by") or "")}
     ids.update(str(e.get("recorded_by") or "") for e in trajectory.get("opp_evaluations", []))
     lookup = await directory.lookup(session, sorted(i for i in ids if i))
-    return pdf.opp_document(case_id, request, trajectory, lookup)
+    return pdf.opp_document(case_id, request, trajectory, lookup, session.role)
 
 
 async def _request_of(services: Services, token: str, case_id: str, purpose: str) -> dict[str, Any]:

@@ -507,6 +507,20 @@ def _integrity(p: Page, d: Dossier) -> None:
     p.para(f"Stand van de gegevens: {_moment(d.made_at.isoformat())}.", size=9)
 
 
+# Team NO decides on the situation, not on who the pupil is: its pages leave the pupil's
+# name, birth date and parents out (data minimisation), and so do its PDFs.
+MINIMISED_ROLES = frozenset({"team_no_member"})
+MINIMISED = "Leerling: naam en geboortedatum staan niet in het dossier van Team NO"
+
+
+def pupil_line(pupil: dict[str, Any], role: str) -> str:
+    """``Leerling: Noor Visser, geboren 12 mei 2017``; for Team NO the pupil unnamed."""
+    if role in MINIMISED_ROLES:
+        return MINIMISED
+    born = f", geboren {_day(pupil['date_of_birth'])}" if pupil.get("date_of_birth") else ""
+    return f"Leerling: {pupil.get('name') or '–'}{born}"
+
+
 def case_dossier(d: Dossier, lookup: Lookup) -> bytes:
     """The dossier of the case as a PDF."""
     r = d.request
@@ -514,9 +528,8 @@ def case_dossier(d: Dossier, lookup: Lookup) -> bytes:
     t = d.trajectory or {}
     title = f"Dossier casus {d.short}"
     p = Page(title, f"Dossier casus {d.short}, vertrouwelijk")
-    born = f", geboren {_day(pupil['date_of_birth'])}" if pupil.get("date_of_birth") else ""
     lines = [
-        f"Leerling: {pupil.get('name') or '–'}{born}",
+        pupil_line(pupil, d.made_by_role),
         f"School: {lookup.school(r.get('school_id'))}",
         f"Traject: {labels.label(labels.TRAJECTORY_STATUS, t.get('status') or 'not_opened')}",
         made_line(d, lookup),
@@ -542,17 +555,22 @@ def case_dossier(d: Dossier, lookup: Lookup) -> bytes:
     return bytes(p.output())
 
 
-def opp_document(case_id: str, request: dict[str, Any], t: dict[str, Any], lookup: Lookup) -> bytes:
+def opp_document(
+    case_id: str,
+    request: dict[str, Any],
+    t: dict[str, Any],
+    lookup: Lookup,
+    role: str = "",
+) -> bytes:
     """The OPP of the case as a PDF of its own (S)."""
     pupil = request.get("pupil") or {}
     short = case_id[:8]
     title = f"Ontwikkelingsperspectief (OPP), casus {short}"
     p = Page(title, f"OPP casus {short}, vertrouwelijk")
-    born = f", geboren {_day(pupil['date_of_birth'])}" if pupil.get("date_of_birth") else ""
     p.title_block(
         "Ontwikkelingsperspectief (OPP)",
         [
-            f"Leerling: {pupil.get('name') or '–'}{born}",
+            pupil_line(pupil, role),
             f"School: {lookup.school(request.get('school_id'))}",
             f"Casus {short}; zorgniveau nu: {labels.care_level(t.get('care_level'))}",
         ],
