@@ -170,7 +170,7 @@ async def test_the_auditor_s_dossier_names_each_stream_s_last_hash(
     )
     assert answer.status_code == 200
     text = text_of(answer.content)
-    assert "Toewijzing: 2 gebeurtenissen (keten gecontroleerd: in orde)" in text
+    assert "Toewijzing: 2 gebeurtenissen (alle ketens van de dienst gecontroleerd: in orde)" in text
     assert "12" * 32 in text.replace(" ", "")
     assert purposes == ["dossier (PDF): klacht van de ouders"] * 3
     case_reads = [h for s, p, h in reads(fake) if "/audit/" not in p]

@@ -273,7 +273,8 @@ def test_the_integrity_statement_names_each_stream_s_last_hash_for_the_auditor()
         StreamHead("trajectory", 9, "b2" * 32, True),
     ]
     text = flat(text_of(pdf.case_dossier(dossier(heads=heads, made_by_role="auditor"), lookup())))
-    assert "Aanvragen en toestemming: 4 gebeurtenissen (keten gecontroleerd: in orde)" in text
+    checked = "(alle ketens van de dienst gecontroleerd: in orde)"
+    assert f"Aanvragen en toestemming: 4 gebeurtenissen {checked}" in text
     assert "Trajecten: 9 gebeurtenissen" in text
     assert "a1" * 32 in text.replace(" ", "") and "b2" * 32 in text.replace(" ", "")
 

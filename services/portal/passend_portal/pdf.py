@@ -482,9 +482,9 @@ def _integrity(p: Page, d: Dossier) -> None:
         for h in hashed:
             name = SERVICE_NAMES_NL.get(h.service, h.service)
             state = {
-                True: "keten gecontroleerd: in orde",
-                False: "keten gecontroleerd: NIET in orde",
-                None: "keten niet gecontroleerd",
+                True: "alle ketens van de dienst gecontroleerd: in orde",
+                False: "alle ketens van de dienst gecontroleerd: NIET in orde",
+                None: "ketens van de dienst niet gecontroleerd",
             }[h.chain_ok]
             p.field(
                 f"{name}: {labels.counted(h.events, 'gebeurtenis', 'gebeurtenissen')} ({state})",
