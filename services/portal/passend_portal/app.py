@@ -22,6 +22,7 @@ from passend_portal import (
     routes_case,
     routes_coordinator,
     routes_directory,
+    routes_dossier,
     routes_ib,
     routes_operator,
     routes_parent,
@@ -180,6 +181,7 @@ def create_app(
         routes_parent,
         routes_ib,
         routes_case,
+        routes_dossier,
         # Before the worker's steps: their POST /zaken/{case_id}/{step} takes any step.
         routes_reformulation,
         routes_worker,

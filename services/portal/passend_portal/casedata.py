@@ -167,6 +167,9 @@ async def case_page(
         return portal.render(request, "error.html", context, status=404, session=session)
     # W22: every reader sees the case's documents intake shows them (a report not for all).
     context["documents"] = await documents.of_case(portal.services, session, case_id)
+    # The school's page shows undelivered messages to parents to the IB only (the teacher
+    # shares the template and sees none).
+    context["undelivered"] = []
     if session.role == "ib":
         context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
         context["attachment_refused"] = documents.after_submission(
