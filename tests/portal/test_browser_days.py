@@ -231,7 +231,7 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
         has=ib.get_by_role("button", name="Antwoord vastleggen")
     )
     await answered.get_by_label("In welk gesprek?").select_option("start_conversation")
-    await answered.get_by_label("J. de Boer (ouder-1)").check()
+    await answered.get_by_label("J. de Boer", exact=True).check()
     await answered.get_by_label("Toestemming gegeven").check()
     await answered.get_by_role("button", name="Antwoord vastleggen").click()
     await reload_until(
