@@ -231,7 +231,7 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
         has=ib.get_by_role("button", name="Antwoord vastleggen")
     )
     await answered.get_by_label("In welk gesprek?").select_option("start_conversation")
-    await answered.get_by_label("J. de Boer (ouder-1)").check()
+    await answered.get_by_label("J. de Boer", exact=True).check()
     await answered.get_by_label("Toestemming gegeven").check()
     await answered.get_by_role("button", name="Antwoord vastleggen").click()
     await reload_until(
@@ -734,9 +734,10 @@ async def test_the_team_no_members_day_agenda_context_decision_stagnation(days: 
 
 async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> None:
     """Henk (coordinator, Vlaardingen) reads the overview: lead times, days per phase,
-    caseloads by name, open first-contact deadlines with the school's name; filters by worker
-    and school, downloads what he sees as CSV, and opens a case from the deadlines. A claimed
-    case waiting for its first contact is prepared through the services' APIs."""
+    caseloads by name, open first-contact deadlines with the school's name; filters by
+    municipality, worker and school, downloads what he sees as CSV, and opens a case from the
+    deadlines. A claimed case waiting for its first contact is prepared through the services'
+    APIs."""
     s = days
     case_id = await prepared(s, "leerling-304", "Fleur Jansen", "claimed")
     number = short(case_id)
@@ -764,6 +765,22 @@ async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> Non
     await expect(loads).to_contain_text("Anouk Jansen")
     await visit(coordinator, s)
 
+    # The municipality is the school's: De Havenmeester's case is Vlaardingen's, not Schiedam's.
+    municipality = coordinator.get_by_label("Gemeente", exact=True)
+    await municipality.select_option(label="Schiedam")
+    await coordinator.get_by_role("button", name="Toon").click()
+    await expect(municipality).to_have_value("GM0606")
+    deadline_section = coordinator.locator(
+        "section", has=coordinator.get_by_role("heading", name="Termijnen eerste contact")
+    )
+    await expect(deadline_section).to_contain_text("Geen open termijnen die bij de filters passen.")
+    await expect(deadline_section.get_by_role("link", name=f"Casus {number}")).to_have_count(0)
+    await expect(
+        coordinator.get_by_role("link", name="Caseload downloaden (CSV)")
+    ).to_have_attribute("href", re.compile(r"[?&]gemeente=GM0606(&|$)"))
+    await visit(coordinator, s)
+
+    await municipality.select_option(label="Vlaardingen")
     await coordinator.get_by_label("Onderwijsondersteuner", exact=True).select_option(
         label="Anouk Jansen"
     )
@@ -774,8 +791,13 @@ async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> Non
     await expect(coordinator.get_by_role("link", name="Alle filters wissen")).to_be_visible()
     await expect(row).to_be_visible()
     await expect(loads.get_by_role("row")).to_have_count(2)  # the header and Anouk
+    await expect(municipality).to_have_value("GM0622")
     await visit(coordinator, s, "overzicht-filters")
 
+    # The CSV is what he sees: it carries every filter chosen.
+    termijnen = coordinator.get_by_role("link", name="Termijnen downloaden (CSV)")
+    for chosen in ("gemeente=GM0622", "medewerker=ow-anouk", "school=brin-11aa"):
+        await expect(termijnen).to_have_attribute("href", re.compile(rf"[?&]{chosen}(&|$)"))
     async with coordinator.expect_download() as download:
         await coordinator.get_by_role("link", name="Termijnen downloaden (CSV)").click()
     saved = await (await download.value).path()

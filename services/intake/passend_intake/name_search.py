@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -118,32 +118,47 @@ async def cases_named(
     limit: int,
 ) -> list[NamedCase]:
     """The caller's cases (``visible``) whose pupil's name matches ``query``, newest first,
-    at most ``limit``. Opens one identity per case in reach (one key read, two AES-GCM
-    opens); an erased pupil's does not open and is passed over."""
+    at most ``limit``. The keys of the cases in reach are read in one query; then one
+    identity per case is opened (two AES-GCM opens) until ``limit`` matched; an erased
+    pupil's does not open and is passed over."""
     swv = principal.swv
     # An IB or teacher sees the own school only: narrowed in SQL, decided by ``visible``.
     school = principal.school_id if principal.role in (Role.IB, Role.TEACHER) else None
     found: list[NamedCase] = []
     async with tenant_read_model(pool, RequestsProjection.name, swv) as conn:
-        rows = await conn.fetch(_REACH, swv, school)
-        for row in rows:
-            if not visible(facts_of(row)):
-                continue
-            name = await _name_of(conn, row)
-            if name is not None and query.matches(name):
-                found.append(NamedCase(row["case_id"], name))
-                if len(found) >= limit:
-                    break
+        rows = [r for r in await conn.fetch(_REACH, swv, school) if visible(facts_of(r))]
+        identities = [_identity_json(row) for row in rows]
+        keys = await pupil_keys.keys_by_ids(conn, (_key_id_of(i) for i in identities))
+    for row, raw in zip(rows, identities, strict=True):
+        name = _name_of(row, raw, keys)
+        if name is not None and query.matches(name):
+            found.append(NamedCase(row["case_id"], name))
+            if len(found) >= limit:
+                break
     return found
 
 
-async def _name_of(conn: asyncpg.Connection, row: asyncpg.Record) -> str | None:
+def _identity_json(row: asyncpg.Record) -> object:
     raw = row["encrypted_identity"]
-    sealed = EncryptedIdentity.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def _key_id_of(raw: object) -> str:
+    # Read leniently: a malformed identity is refused where it is opened, as before.
+    return str(raw.get("key_id", "")) if isinstance(raw, dict) else ""
+
+
+def _name_of(
+    row: asyncpg.Record, raw: object, keys: Mapping[str, pupil_keys.StoredKey]
+) -> str | None:
+    sealed = EncryptedIdentity.model_validate(raw)
+    stored = keys.get(sealed.key_id)
+    if stored is None:
+        return None  # the pupil was erased: the key is gone
     try:
-        identity = await pupil_keys.open_identity(conn, sealed, row["swv"], row["pupil_ref"])
+        identity = pupil_keys.decrypt(sealed, stored.opened(), row["swv"], row["pupil_ref"])
     except pupil_keys.IdentityUnreadable:
         # One damaged identity must not stop everyone's search; the case id says which.
         log.warning("identity_unreadable case_id=%s", row["case_id"])
         return None
-    return identity.name if identity is not None else None
+    return identity.name

@@ -15,22 +15,19 @@ from fastapi.responses import HTMLResponse, Response
 
 from passend_backbone.audit.merge import merge
 from passend_backbone.audit.report import html_report
-from passend_portal import finding, labels, undelivered
+from passend_portal import finding, labels, parents, undelivered
 from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError
 from passend_portal.commands import AMSTERDAM
 from passend_portal.session import Session
 from passend_portal.settings import SERVICES
 from passend_portal.web import Portal, redirect
 
-# A parent whose name the auditor can't read (the pupil erased, intake away): the role,
-# never the school's pseudonymous reference.
-PARENT_UNNAMED = "ouder/verzorger"
 
-
-def in_dutch(entry: dict[str, Any], parents: dict[str, str] | None = None) -> dict[str, Any]:
+def in_dutch(entry: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
     """A message that could not be sent, with its reason in Dutch: the notifications
     service's own detail is technical English for operators, not for an auditor. A message
-    to a parent names the parent from ``parents`` (reference -> name, intake's)."""
+    to a parent names the parent from ``names`` (reference -> name, intake's), never by
+    the school's pseudonymous reference."""
     kind = str(entry.get("event_type", ""))
     data = entry.get("data") or {}
     if not isinstance(data, dict):
@@ -45,8 +42,7 @@ def in_dutch(entry: dict[str, Any], parents: dict[str, str] | None = None) -> di
     elif ".NotificationScheduled." in f"{kind}.":
         role, whom = data.get("recipient_role"), data.get("recipient_id")
         if role == "parents":
-            name = (parents or {}).get(str(whom))
-            who = f"{PARENT_UNNAMED} {name}" if name else PARENT_UNNAMED
+            who = parents.named(whom, names or {})
         else:
             who = undelivered.recipient_nl(role).lower()  # mid-sentence
             if whom:
@@ -111,8 +107,10 @@ async def timeline(
         if problem:
             problems.append(problem)
     merged = merge(entries)
-    parents = await parent_names(portal, session, case_id, purpose) if to_parents(merged) else {}
-    return [in_dutch(dict(e), parents) for e in merged], problems
+    names = {}
+    if to_parents(merged):  # only then are the parents' names read (and logged)
+        names = await parents.read_names(portal, session, case_id, purpose)
+    return [in_dutch(dict(e), names) for e in merged], problems
 
 
 def to_parents(entries: Iterable[Mapping[str, Any]]) -> bool:
@@ -123,27 +121,6 @@ def to_parents(entries: Iterable[Mapping[str, Any]]) -> bool:
         for e in entries
         if isinstance(e.get("data") or {}, dict)
     )
-
-
-async def parent_names(
-    portal: Portal, session: Session, case_id: str, purpose: str
-) -> dict[str, str]:
-    """The parents' names by their reference, from intake's request (a read it logs with the
-    auditor's purpose); none when intake is away or the pupil was erased."""
-    try:
-        detail = await portal.services.get(
-            "intake", f"/requests/{case_id}", token=session.token, params={"purpose": purpose}
-        )
-    except (ServiceError, ServiceDown):
-        return {}
-    pupil = detail.get("pupil") or {}
-    if pupil.get("erased"):
-        return {}
-    return {
-        str(p["parent_ref"]): str(p["name"])
-        for p in pupil.get("parents") or []
-        if p.get("parent_ref") and p.get("name")
-    }
 
 
 async def intake_history(
