@@ -18,8 +18,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
 def test_a_tag_in_a_hint_becomes_a_link_and_the_rest_stays_escaped() -> None:
     shown = agreements.explained("Binnen vijf werkdagen <b>echt</b> (W25, W26).")
     assert shown == (
-        'Binnen vijf werkdagen &lt;b&gt;echt&lt;/b&gt; <a class="waarom" '
-        'href="/afspraken#w25">waarom?</a>.'
+        'Binnen vijf werkdagen &lt;b&gt;echt&lt;/b&gt; (<a class="waarom" '
+        'href="/afspraken#w25">waarom?</a>).'
     )
 
 

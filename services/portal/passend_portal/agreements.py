@@ -73,11 +73,12 @@ def anchor(tag: str) -> str:
 
 
 def why(*tags: str) -> markupsafe.Markup:
-    """A "waarom?" link to the agreements behind ``tags`` (the first one known)."""
+    """A "waarom?" link to the agreements behind ``tags`` (the first one known), in
+    parentheses: an aside, so a sentence that goes on or ends after it still reads."""
     known = [t for t in tags if t in AGREEMENTS]
     if not known:
         return markupsafe.Markup("")
-    link = markupsafe.Markup(' <a class="waarom" href="/afspraken#{}">waarom?</a>')
+    link = markupsafe.Markup(' (<a class="waarom" href="/afspraken#{}">waarom?</a>)')
     return link.format(anchor(known[0]))
 
 

@@ -49,7 +49,9 @@ class MyCases:
 def status_of(row: Mapping[str, Any], request: Mapping[str, Any] | None, contact_open: bool) -> str:
     """The case's stand in Dutch: intake's status when it shows the case, else the board's."""
     status = request.get("status") if request else None
-    claimed = status == "claimed" or (status is None and row.get("claimed_by"))
+    # The claim opens the trajectory (W25), so intake may already say "in_trajectory" while
+    # the first contact (W26) is still to be made: that is the stand a worker needs to see.
+    claimed = status in ("claimed", "in_trajectory") or (status is None and row.get("claimed_by"))
     if claimed and contact_open:
         return "Opgepakt, wacht op het eerste contact met de school"
     if status:
