@@ -17,8 +17,11 @@ import pytest
 import passend_contracts.events.assignment as assignment_events
 import passend_contracts.events.intake as intake_events
 import passend_contracts.events.trajectory as trajectory_events
+from passend_backbone.audit.descriptions import describe
 from passend_contracts.registry import EVENT_TYPES
-from passend_portal import labels
+from passend_intake import api_privacy
+from passend_intake.domain.erasure import WITHDRAWN_BY_ERASURE
+from passend_portal import labels, routes_audit
 from tests.portal.fakes import (
     ASSIGNMENT_CASE,
     CASE,
@@ -910,3 +913,261 @@ def test_a_noun_agrees_with_its_number() -> None:
     assert labels.counted(1, "casus", "casussen") == "1 casus"
     assert labels.counted(27, "casus", "casussen") == "27 casussen"
     assert labels.counted(0, "casus", "casussen") == "0 casussen"
+
+
+# Issue 19, as an end-to-end run found it: a case erased on request, with a signal to the
+# teacher, a first care level, documents and messages, on the auditor's timeline. The
+# descriptions are the services' own (the audit's Dutch descriptions), not canned text.
+ERASED = "7d4e1f2a-6b3c-4d5e-8f9a-0b1c2d3e4f5a"
+# What an English sentence leaves behind on a Dutch page.
+ENGLISH = re.compile(
+    r"\b(?:the|were|erased|erasure|data|teacher|GDPR|access|by|on request|attached|removed)\b"
+)
+
+
+def _entry(
+    service: str, n: int, event_type: str, actor: str, data: dict[str, object]
+) -> dict[str, object]:
+    """One event as a service's ``GET /audit/cases/{case_id}/events`` answers it."""
+    return {
+        "kind": "event",
+        "event_id": f"{service}-{n}",
+        "service": service,
+        "event_type": event_type,
+        "occurred_at": f"2026-11-{n:02d}T10:00:00+00:00",
+        "actor": actor,
+        "stream_version": n,
+        "position": n,
+        "correlation_id": "c",
+        "description": describe(event_type, data),
+        "data": data,
+    }
+
+
+def erased_case(fake: FakeServices) -> None:
+    """The four services' audit answers for a case whose pupil was erased on request."""
+    document = {
+        "case_id": ERASED,
+        "document_id": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "media_type": "application/pdf",
+        "size": 48213,
+        "sha256": "ab" * 32,
+        "attached_at": "2026-11-02T10:00:00+00:00",
+    }
+    intake = [
+        _entry(
+            "intake",
+            1,
+            "nl.passend.intake.RequestSubmitted.v1",
+            "ib-marieke",
+            {
+                "case_id": ERASED,
+                "school_id": "brin-11aa",
+                "ib_id": "ib-marieke",
+                "teacher_id": "lk-sanne",
+                "addressed_worker_id": "ow-anouk",
+                "pupil_ref": "leerling-042",
+            },
+        ),
+        _entry(
+            "intake",
+            2,
+            "nl.passend.intake.DocumentAttached.v1",
+            "ib-marieke",
+            {
+                **document,
+                "kind": "groeidocument",
+                "attached_by": "ib-marieke",
+                "attached_by_role": "ib",
+                "stage": "request",
+                "step": None,
+            },
+        ),
+        _entry(
+            "intake",
+            8,
+            "nl.passend.intake.DocumentAttached.v1",
+            "ow-anouk",
+            {
+                **document,
+                "kind": "minutes",
+                "attached_by": "ow-anouk",
+                "attached_by_role": "support_worker",
+                "stage": "trajectory",
+                "step": "session",
+            },
+        ),
+        _entry(
+            "intake",
+            9,
+            "nl.passend.intake.DocumentRemoved.v1",
+            "ib-marieke",
+            {"document_id": document["document_id"], "removed_by": "ib-marieke"}
+            | {"reason": "replaced"},
+        ),
+        _entry(
+            "intake",
+            20,
+            "nl.passend.intake.RequestWithdrawn.v1",
+            "fg-yvonne",
+            {
+                "case_id": ERASED,
+                "withdrawn_by": "fg-yvonne",
+                "reason": WITHDRAWN_BY_ERASURE,
+                "withdrawn_at": "2026-11-20T10:00:00+00:00",
+            },
+        ),
+        _entry(
+            "intake",
+            21,
+            "nl.passend.intake.CaseErased.v1",
+            "fg-yvonne",
+            {
+                "case_id": ERASED,
+                "reason": "request",
+                "requested_by": "De moeder, per brief",
+                "erased_by": "fg-yvonne",
+                "confirmed_by": None,
+            },
+        ),
+    ]
+    planned = [
+        _entry(
+            "trajectory",
+            10,
+            "nl.passend.trajectory.SignalRaised.v1",
+            "ow-anouk",
+            {
+                "case_id": ERASED,
+                "signal_id": SIGNAL,
+                "addressed_to": ["teacher"],
+                "about": "teaching_practice",
+                "description": "Instructie te lang",
+                "raised_by": "ow-anouk",
+            },
+        ),
+        _entry(
+            "trajectory",
+            12,
+            "nl.passend.trajectory.CareLevelChanged.v1",
+            "ow-anouk",
+            {
+                "case_id": ERASED,
+                "from_level": None,
+                "to_level": 2,
+                "reason": "Extra zorg in de groep nodig",
+                "referral": False,
+            },
+        ),
+    ]
+    notifications = [
+        _entry(
+            "notifications",
+            11,
+            "nl.passend.notifications.NotificationScheduled.v1",
+            "service:notifications",
+            {
+                "template": "signaal_leerkracht",
+                "recipient_role": "teacher",
+                "recipient_id": f"teacher:{ERASED}",
+                "channel": "email",
+            },
+        ),
+        _entry(
+            "notifications",
+            13,
+            "nl.passend.notifications.NotificationSent.v1",
+            "service:notifications",
+            {
+                "recipient_role": "teacher",
+                "recipient_id": f"teacher:{ERASED}",
+                "channel": "email",
+                "attempt": 1,
+            },
+        ),
+    ]
+    # The privacy officer looked at the pupil's cases before erasing them (logged by intake).
+    reads = [
+        {
+            "read_id": 7,
+            "read_at": "2026-11-19T10:00:00+00:00",
+            "reader": "fg-yvonne",
+            "purpose": api_privacy.PURPOSE,
+        },
+        {
+            "read_id": 8,
+            "read_at": "2026-11-19T11:00:00+00:00",
+            "reader": "fg-yvonne",
+            "purpose": api_privacy.ACCESS_PURPOSE,
+        },
+    ]
+    for service, events in (
+        ("intake", intake),
+        ("assignment", []),
+        ("trajectory", planned),
+        ("notifications", notifications),
+    ):
+        answer = {"events": events, "reads": reads if service == "intake" else []}
+        fake.on("GET", service, f"/audit/cases/{ERASED}/events", (200, answer))
+    fake.on(
+        "GET",
+        "trajectory",
+        f"/cases/{ERASED}/trajectory",
+        (200, trajectory(case_id=ERASED, status="withdrawn", care_level=2)),
+    )
+
+
+async def test_the_timeline_of_an_erased_case_is_dutch_with_names_issue_19(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """What the run of an erased case showed, each now in Dutch: the erasure's withdrawal,
+    a signal to the teacher, a message for the case's teacher (by name, never
+    ``teacher:<case>``), a first care level, documents, and the privacy officer's reads."""
+    everything(fake)
+    erased_case(fake)
+    page = await portal.get(
+        f"/audit/zaken/{ERASED}?doel=klacht&inzages=1", cookies=cookie(**AUDITOR)
+    )
+    assert page.status_code == 200, page.text[:2000]
+    text = screen_text(page.text)
+    assert faults(text) == [], text
+    assert [m.group(0) for m in ENGLISH.finditer(text)] == [], text
+    assert re.findall(r"(?<!\w)\?", text) == [], text  # a field the sentence lacked
+    assert "De gegevens van de leerling zijn op verzoek gewist" in text
+    assert "aan de leerkracht" in text
+    # The teacher the request named, for the message and its delivery alike.
+    assert "Een signaal voor de leerkracht, voor leerkracht Sanne Bakker, via e-mail" in text
+    assert "verzonden aan leerkracht Sanne Bakker via e-mail (poging 1)" in text
+    assert "Leerlinggegevens gewist" in text
+    assert "Zorgniveau vastgesteld op 2" in text
+    assert "Document toegevoegd" in text and "Document verwijderd" in text
+    assert "bij de aanvraag" in text and "tijdens het traject, bij een sessie" in text
+    assert "verzoek tot wissing (AVG art. 17)" in text and "inzageverzoek (AVG art. 15)" in text
+
+
+def test_a_message_for_the_cases_teacher_says_the_role_when_nobody_was_named() -> None:
+    """No teacher named in the request: the role in Dutch, never the placeholder's id."""
+    entry = {
+        "event_type": "nl.passend.notifications.NotificationScheduled.v1",
+        "data": {
+            "template": "signaal_leerkracht",
+            "recipient_role": "teacher",
+            "recipient_id": f"teacher:{ERASED}",
+            "channel": "email",
+        },
+    }
+    said = routes_audit.in_dutch(entry, {}, {})["description"]
+    assert "de leerkracht van de leerling" in said and "teacher:" not in said
+    assert "Sanne" not in said
+    named = routes_audit.in_dutch(entry, {}, {"teacher": "lk-sanne"})["description"]
+    assert "leerkracht lk-sanne" in named  # the page's text filter names her
+
+
+def test_every_event_type_has_one_dutch_name() -> None:
+    """Issue 19: one Dutch label for every event, from labels.EVENTS (a timeline never
+    shows an event's type name, also not of a document or an erasure)."""
+    missing = sorted(event_type_names() - {"nl.passend."} - set(labels.EVENTS))
+    assert missing == []
+    assert labels.event_name("nl.passend.intake.DocumentAttached.v1") == "Document toegevoegd"
+    assert labels.event_name("nl.passend.intake.DocumentRemoved.v2") == "Document verwijderd"
+    assert "DocumentAttached" not in labels.CONSENT_NEXT_STEPS

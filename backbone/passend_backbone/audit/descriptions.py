@@ -43,7 +43,7 @@ TEMPLATES: dict[str, str] = {
     ),
     "nl.passend.intake.ErasureRejected": "Wissing niet bevestigd door {rejected_by}: {reason}",
     "nl.passend.intake.DocumentAttached": (
-        "Document toegevoegd door {attached_by} (soort: {kind}, {size} bytes)"
+        "Document toegevoegd door {attached_by} {stage}, bij {step} (soort: {kind}, {size} bytes)"
     ),
     "nl.passend.intake.DocumentRemoved": "Document verwijderd door {removed_by} ({reason})",
     # assignment
@@ -129,7 +129,9 @@ TEMPLATES: dict[str, str] = {
     "nl.passend.trajectory.SessionRecorded": (
         "Sessie van {worker_id} op {held_on} vastgelegd ({hours} uur)"
     ),
-    "nl.passend.trajectory.SignalRaised": "Signaal afgegeven door {raised_by} aan {addressed_to}",
+    "nl.passend.trajectory.SignalRaised": (
+        "Signaal over {about} afgegeven door {raised_by} aan {addressed_to}"
+    ),
     "nl.passend.trajectory.SignalAcknowledged": "Signaal beantwoord door {acknowledged_by}",
     "nl.passend.trajectory.CareLevelChanged": (
         "Zorgniveau gewijzigd van {from_level} naar {to_level}: {reason}"
@@ -149,10 +151,10 @@ TEMPLATES: dict[str, str] = {
     ),
     # notifications
     "nl.passend.notifications.NotificationScheduled": (
-        "Bericht '{template}' ingepland voor {recipient_role} {recipient_id} via {channel}"
+        "Bericht '{template}' ingepland voor {recipient} via {channel}"
     ),
     "nl.passend.notifications.NotificationSent": (
-        "Bericht verzonden aan {recipient_role} {recipient_id} via {channel} (poging {attempt})"
+        "Bericht verzonden aan {recipient} via {channel} (poging {attempt})"
     ),
     "nl.passend.notifications.NotificationFailed": (
         "Verzenden via {channel} mislukt (poging {attempt}): {reason}"
@@ -169,6 +171,129 @@ TEMPLATES: dict[str, str] = {
 }
 
 
+# Where an empty field would make the sentence wrong ("van ? naar 2"): the sentence said
+# instead, per event type and field, checked in this order.
+WHEN_EMPTY: dict[str, list[tuple[str, str]]] = {
+    "nl.passend.trajectory.CareLevelChanged": [
+        ("from_level", "Zorgniveau vastgesteld op {to_level}: {reason}"),
+    ],
+    "nl.passend.trajectory.CaseDirectorChanged": [
+        ("person_id", "Casusregie naar {role}"),
+    ],
+    "nl.passend.trajectory.EvaluationRecorded": [
+        ("evaluated_by", "Evaluatie vastgelegd: uitkomst {outcome}"),
+    ],
+    "nl.passend.intake.DocumentAttached": [
+        ("stage", "Document toegevoegd door {attached_by} (soort: {kind}, {size} bytes)"),
+        ("step", "Document toegevoegd door {attached_by} {stage} (soort: {kind}, {size} bytes)"),
+    ],
+}
+
+_CONSENT_METHODS = {
+    "personal_link": "via de persoonlijke link",
+    "start_conversation": "in het startgesprek",
+    "support_team_meeting": "in het ondersteuningsteamoverleg",
+}
+_RECIPIENT_ROLES = {
+    "parents": "ouder",
+    "ib": "IB",
+    "teacher": "leerkracht",
+    "support_worker": "onderwijsondersteuner",
+    "coordinator": "coördinator",
+    "education_specialist": "onderwijsspecialist",
+    "team_no": "Team NO",
+    "route_coach": "routebegeleider",
+    "webhook": "gekoppeld systeem",
+}
+# A message for the case's IB, teacher or parents before notifications knew who they are.
+CASE_PLACEHOLDERS = {
+    "ib": "de IB van de leerling",
+    "teacher": "de leerkracht van de leerling",
+    "parents": "de ouders van de leerling",
+}
+_CHANNELS = {"email": "e-mail", "webhook": "koppeling"}
+# The contracts' codes are English; the auditor reads Dutch: the words of each code a
+# template shows, per event type and field.
+WORDS: dict[tuple[str, str], Mapping[str, str]] = {
+    ("nl.passend.intake.ConsentRequested", "method"): _CONSENT_METHODS,
+    ("nl.passend.intake.ConsentConfirmed", "method"): _CONSENT_METHODS,
+    ("nl.passend.intake.ConsentRefused", "method"): _CONSENT_METHODS,
+    ("nl.passend.intake.PupilHeard", "view"): {
+        "agrees": "eens",
+        "disagrees": "oneens",
+        "no_view": "geen mening",
+    },
+    ("nl.passend.intake.PupilErased", "reason"): {
+        "request": "op verzoek",
+        "retention": "bewaartermijn verstreken",
+    },
+    ("nl.passend.intake.DocumentAttached", "kind"): {
+        "groeidocument": "groeidocument",
+        "opp": "OPP",
+        "test_result": "toetsuitslag",
+        "report": "verslag",
+        "consent_form": "getekende toestemming",
+        "minutes": "gespreksverslag",
+        "other": "ander document",
+    },
+    ("nl.passend.intake.DocumentAttached", "stage"): {
+        "request": "bij de aanvraag",
+        "trajectory": "tijdens het traject",
+    },
+    ("nl.passend.intake.DocumentAttached", "step"): {
+        "start_conversation": "het startgesprek",
+        "session": "een sessie",
+        "evaluation": "een evaluatie",
+        "escalation": "de aanmelding bij Team NO",
+    },
+    ("nl.passend.intake.DocumentRemoved", "reason"): {
+        "wrong_case": "bij de verkeerde casus",
+        "replaced": "vervangen",
+        "not_needed": "niet nodig",
+        "other": "andere reden",
+    },
+    ("nl.passend.trajectory.EvaluationRecorded", "outcome"): {
+        "continue": "doorgaan met het plan",
+        "revise_plan": "plan bijstellen",
+        "change_care_level": "zorgniveau wijzigen",
+        "escalate": "aanmelden bij Team NO",
+        "close": "afsluiten",
+    },
+    ("nl.passend.trajectory.ConsentNoted", "status"): {
+        "confirmed": "gegeven",
+        "refused": "geweigerd",
+        "withdrawn": "ingetrokken",
+    },
+    ("nl.passend.trajectory.SignalRaised", "addressed_to"): {
+        "ib": "de IB",
+        "teacher": "de leerkracht",
+    },
+    ("nl.passend.trajectory.SignalRaised", "about"): {
+        "teaching_practice": "de aanpak in de klas",
+        "school_offer": "het aanbod van de school",
+    },
+    ("nl.passend.trajectory.CaseDirectorChanged", "role"): {
+        "ib": "de IB van de school",
+        "education_specialist": "de onderwijsspecialist",
+        "wijkteam_worker": "een medewerker van het wijkteam",
+    },
+    ("nl.passend.trajectory.EvaluationReminded", "kind"): {"plan": "plan", "opp": "OPP"},
+    ("nl.passend.notifications.NotificationScheduled", "channel"): _CHANNELS,
+    ("nl.passend.notifications.NotificationSent", "channel"): _CHANNELS,
+    ("nl.passend.notifications.NotificationFailed", "channel"): _CHANNELS,
+}
+
+
+def recipient(role: object, recipient_id: object) -> str:
+    """Who a message is for, in words: ``teacher:<case>`` -> ``de leerkracht van de
+    leerling`` (not known by name when it was scheduled); else the role and the id."""
+    kind, _, rest = str(recipient_id or "").partition(":")
+    if kind in CASE_PLACEHOLDERS and rest:
+        return CASE_PLACEHOLDERS[kind]
+    said = _RECIPIENT_ROLES.get(str(role or ""), "ontvanger")
+    return f"{said} {recipient_id}" if recipient_id else said
+
+
 class _Fields(dict[str, Any]):
     """Event data for ``format_map``: a missing or empty field shows as ``?``."""
 
@@ -176,14 +301,21 @@ class _Fields(dict[str, Any]):
         return "?"
 
 
-def _shown(value: Any) -> Any:
+def _shown(value: Any, words: Mapping[str, str] | None = None) -> Any:
     if value is None or value == "" or value == []:
         return "?"
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        said = [str(_shown(v, words)) for v in value]
+        return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " en " + said[-1]
+    if words is not None:
+        return words.get(str(value), value)
     return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
 
 
 def base_type(event_type: str) -> str:
@@ -194,9 +326,17 @@ def base_type(event_type: str) -> str:
 
 def describe(event_type: str, data: Mapping[str, Any]) -> str:
     """A Dutch sentence on what the event records; the contract's ``meaning`` as fallback."""
-    template = TEMPLATES.get(base_type(event_type))
+    kind = base_type(event_type)
+    template = TEMPLATES.get(kind)
     if template is not None:
-        return template.format_map(_Fields({k: _shown(v) for k, v in data.items()}))
+        for field, instead in WHEN_EMPTY.get(kind, []):
+            if _empty(data.get(field)):
+                template = instead
+                break
+        fields = _Fields({k: _shown(v, WORDS.get((kind, k))) for k, v in data.items()})
+        if "recipient_role" in data or "recipient_id" in data:
+            fields["recipient"] = recipient(data.get("recipient_role"), data.get("recipient_id"))
+        return template.format_map(fields)
     cls = EVENT_TYPES.get(event_type)
     meaning = getattr(cls, "meaning", None) if cls is not None else None
     return meaning if meaning else f"Gebeurtenis {event_type}"

@@ -38,8 +38,9 @@ PupilRef = Annotated[
     ),
 ]
 RequestId = Annotated[UUID, Path(description="The erasure request")]
-PURPOSE = "erasure request (GDPR art. 17)"
-ACCESS_PURPOSE = "access request (GDPR art. 15)"
+# The reasons a privacy officer's reads are logged with: shown to the auditor, so in Dutch.
+PURPOSE = "verzoek tot wissing (AVG art. 17)"
+ACCESS_PURPOSE = "inzageverzoek (AVG art. 15)"
 
 
 _REQUEST_EXAMPLE: dict[str, Any] = {

@@ -172,6 +172,26 @@ EVENTS = {
     "YouthCareNoted": "Jeugdhulp betrokken",
     "TrajectoryWithdrawn": "Traject gestopt: aanvraag ingetrokken",
     "CaseWithdrawn": "Aanvraag ingetrokken",
+    "DocumentAttached": "Document toegevoegd",
+    "DocumentRemoved": "Document verwijderd",
+    "MeasureTried": "Maatregel in de klas uitgeprobeerd",
+    "ReflectionRecorded": "Reflectie vastgelegd",
+    "AdviserInvited": "Adviseur uitgenodigd",
+    "PupilGroupNoted": "Groep van de leerling vastgelegd",
+    "NotificationCancelled": "Bericht vervallen (niet meer nodig)",
+    "ErasureRequested": "Verzoek tot wissing toegekend",
+    "ErasureConfirmed": "Wissing bevestigd",
+    "ErasureRejected": "Wissing niet bevestigd",
+    "CaseErased": "Leerlinggegevens gewist",
+    "PupilErased": "Leerling gewist",
+    "SwvConfigured": "Samenwerkingsverband ingericht",
+    "WorkUnitDefined": "Werkeenheid vastgelegd",
+    "SupportWorkerProfiled": "Profiel van de ondersteuner vastgelegd",
+    "PersonRegistered": "Medewerker in de lijst opgenomen",
+    "PersonDeactivated": "Medewerker uit de lijst gehaald",
+    "SchoolRegistered": "School ingeschreven",
+    "SchoolHolidaysConfigured": "Schoolvakanties ingesteld",
+    "TeamNoRegionConfigured": "Team NO-regio ingesteld",
 }
 # S: the school's four care levels (SOP), in the words of the school support profile.
 CARE_LEVELS = {
@@ -192,8 +212,6 @@ CONSENT_NEXT_STEPS = {
         "Wat nu? De individuele begeleiding van de leerling staat stil tot de ouders opnieuw "
         "toestemming geven. De school kan de ouders opnieuw om toestemming vragen."
     ),
-    "DocumentAttached": "Document toegevoegd",
-    "DocumentRemoved": "Document verwijderd",
 }
 _MONTHS = [
     "januari",

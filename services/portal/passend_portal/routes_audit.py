@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from passend_backbone.audit.descriptions import CASE_PLACEHOLDERS
 from passend_backbone.audit.merge import merge
 from passend_backbone.audit.report import html_report
 from passend_portal import finding, labels, parents, undelivered
@@ -23,11 +24,40 @@ from passend_portal.settings import SERVICES
 from passend_portal.web import Portal, redirect
 
 
-def in_dutch(entry: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
+def case_people(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """``{"ib": id, "teacher": id}``: the people the request named (intake's
+    RequestSubmitted), for the messages scheduled for ``ib:<case>`` or ``teacher:<case>``."""
+    for e in entries:
+        data = e.get("data") or {}
+        if ".RequestSubmitted." in f"{e.get('event_type', '')}." and isinstance(data, dict):
+            found = {"ib": data.get("ib_id"), "teacher": data.get("teacher_id")}
+            return {role: str(person) for role, person in found.items() if person}
+    return {}
+
+
+def recipient(role: object, whom: object, people: Mapping[str, str]) -> str:
+    """Who a message is for, mid-sentence: ``leerkracht lk-sanne`` (the text filter names
+    the person), the person a placeholder stands for, or else the role in words."""
+    said = undelivered.recipient_nl(str(role or "")).lower()
+    kind, _, rest = str(whom or "").partition(":")
+    if kind in CASE_PLACEHOLDERS and rest:
+        # A message for the case's IB or teacher, scheduled before notifications knew who
+        # they are (``teacher:<case>``): the role, when the request named nobody.
+        person = people.get(kind)
+        return f"{said} {person}" if person else CASE_PLACEHOLDERS[kind]
+    return f"{said} {whom}" if whom else said
+
+
+def in_dutch(
+    entry: dict[str, Any],
+    names: dict[str, str] | None = None,
+    people: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """A message that could not be sent, with its reason in Dutch: the notifications
     service's own detail is technical English for operators, not for an auditor. A message
     to a parent names the parent from ``names`` (reference -> name, intake's), never by
-    the school's pseudonymous reference."""
+    the school's pseudonymous reference; one to the case's IB or teacher names the person
+    the request named (``people``, :func:`case_people`), never the placeholder."""
     kind = str(entry.get("event_type", ""))
     data = entry.get("data") or {}
     if not isinstance(data, dict):
@@ -39,17 +69,19 @@ def in_dutch(entry: dict[str, Any], names: dict[str, str] | None = None) -> dict
         )
     elif ".NotificationParked." in f"{kind}.":
         said = f"Bericht geparkeerd na {data.get('attempts')} pogingen: {reason}"
-    elif ".NotificationScheduled." in f"{kind}.":
+    elif ".NotificationScheduled." in f"{kind}." or ".NotificationSent." in f"{kind}.":
         role, whom = data.get("recipient_role"), data.get("recipient_id")
         if role == "parents":
             who = parents.named(whom, names or {})
         else:
-            who = undelivered.recipient_nl(role).lower()  # mid-sentence
-            if whom:
-                who = f"{who} {whom}"  # the text filter names the person
-        said = (
-            f"{undelivered.message_nl(data.get('template'))}, voor {who}, via {data.get('channel')}"
-        )
+            who = recipient(role, whom, people or {})
+        if ".NotificationSent." in f"{kind}.":
+            said = f"Bericht verzonden aan {who} via {data.get('channel')}"
+            if data.get("attempt"):
+                said += f" (poging {data.get('attempt')})"
+        else:
+            message = undelivered.message_nl(data.get("template"))
+            said = f"{message}, voor {who}, via {data.get('channel')}"
     else:
         return entry
     return {**entry, "description": said}
@@ -110,13 +142,17 @@ async def timeline(
     names = {}
     if to_parents(merged):  # only then are the parents' names read (and logged)
         names = await parents.read_names(portal, session, case_id, purpose)
-    return [in_dutch(dict(e), names) for e in merged], problems
+    people = case_people(merged)
+    return [in_dutch(dict(e), names, people) for e in merged], problems
 
 
 def to_parents(entries: Iterable[Mapping[str, Any]]) -> bool:
     """Whether a message to a parent is among the entries (only then are names read)."""
     return any(
-        ".NotificationScheduled." in f"{e.get('event_type', '')}."
+        (
+            ".NotificationScheduled." in f"{e.get('event_type', '')}."
+            or ".NotificationSent." in f"{e.get('event_type', '')}."
+        )
         and (e.get("data") or {}).get("recipient_role") == "parents"
         for e in entries
         if isinstance(e.get("data") or {}, dict)

@@ -17,6 +17,7 @@ from passend_backbone.auth import Role
 from passend_devstack.test_tokens import token_for
 from passend_devstack.waiting import eventually
 from passend_intake import privacy_cli
+from passend_intake.domain.erasure import WITHDRAWN_BY_ERASURE
 from tests.integration.audit.kit import (
     NAMES,
     SWV,
@@ -125,7 +126,8 @@ async def test_erasing_a_pupil_in_support_ends_the_trajectory_everywhere_with_th
         return found
 
     ended = await eventually(withdrawn, timeout=60, what="the trajectory ended by the erasure")
-    assert "erased on request" in ended["reason"]
+    assert ended["reason"] == WITHDRAWN_BY_ERASURE
+    assert "op verzoek gewist" in ended["reason"]
     assert ended["withdrawn_by"] == "fg-yvonne"
     await system.settled()
     intake_types = [

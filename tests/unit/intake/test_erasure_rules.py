@@ -85,6 +85,10 @@ def test_an_open_case_is_withdrawn_before_it_records_the_erasure() -> None:
         still_open=True,
     )
     assert [type(e) for e in events] == [RequestWithdrawn, CaseErased]
+    withdrawn = events[0]
+    assert isinstance(withdrawn, RequestWithdrawn)
+    # Issue 19: the school and the auditor read the withdrawal's reason: it is Dutch.
+    assert withdrawn.reason == "De gegevens van de leerling zijn op verzoek gewist (AVG art. 17)."
     erased = events[-1]
     assert isinstance(erased, CaseErased)
     assert (erased.requested_by, erased.confirmed_by) == ("de moeder", "fg-ahmed")
