@@ -39,6 +39,10 @@ for _name, _value in auth_env().items():
 os.environ.setdefault(
     "INTAKE_KEY_ENCRYPTION_KEYS", f"test-run:{base64.b64encode(os.urandom(32)).decode()}"
 )
+# Every service seals free texts about a pupil with case keys sealed under this one.
+os.environ.setdefault(
+    "TEXT_KEY_ENCRYPTION_KEYS", f"test-run:{base64.b64encode(os.urandom(32)).decode()}"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
