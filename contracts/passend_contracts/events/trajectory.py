@@ -467,7 +467,8 @@ class TrajectoryWithdrawn(EventPayload):
 
     case_id: UUID
     withdrawn_by: str = Field(description="Who withdrew the request at the school")
-    reason: PupilText = Field(min_length=1)
+    # The school's reason as intake holds it (RequestWithdrawn.reason, not sealed yet).
+    reason: str = Field(min_length=1)
     withdrawn_at: datetime = Field(description="When the school withdrew, as intake recorded it")
     source_event_id: UUID = Field(description="The intake event this notes")
     noted_at: datetime
