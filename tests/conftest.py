@@ -127,6 +127,16 @@ async def create_database(database: Database, prefix: str = "t") -> str:
     return database.url_for(name)
 
 
+async def copy_database(database: Database, source: str, target: str) -> None:
+    """A backup (or a restore) of a whole database: a copy made while nothing uses it."""
+    admin = await asyncpg.connect(database.admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture
 async def db_url(database: Database) -> str:
     """URL of a fresh, empty database for this test."""

@@ -13,3 +13,12 @@ CREATE TABLE IF NOT EXISTS public.text_keys (
 SELECT passend_protect_tenant_table('public.text_keys');
 -- An erasure may run in the caller's tenant transaction (intake's erasure on request).
 GRANT DELETE ON public.text_keys TO passend_app;
+
+-- How far this service has read intake's topic for CaseErased to delete case keys again
+-- after a restore (passend_backbone.texts.ledger): a restored backup reads from its place.
+CREATE TABLE IF NOT EXISTS public.text_erasure_offsets (
+    topic       text    NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint  NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
