@@ -94,7 +94,7 @@ schemas: $(STAMP)
 
 # docs/screenshots/: the portal's main screens, taken by the browser tests (tests never write them).
 screenshots: $(STAMP) $(CHROMIUM)
-	PASSEND_SCREENSHOTS=1 $(BIN)/pytest -q -p no:randomly tests/portal/test_browser_flow.py tests/portal/test_browser_days.py
+	PASSEND_SCREENSHOTS=1 $(BIN)/pytest -q -p no:randomly tests/portal/test_browser_flow.py tests/portal/test_browser_days.py tests/portal/test_browser_documents.py tests/portal/test_browser_dossier.py
 
 # docs/rules.md: every rule tag, its sentence from the seeds, where it is enforced and tested.
 rules: $(STAMP)

@@ -49,7 +49,10 @@ def dev_directory() -> dict[str, Any]:
             {"worker_id": w["worker_id"], "expertise": w.get("expertise", [])}
             for w in swv.get("workers", [])
         ],
-        "schools": [{"school_id": s["school_id"], "name": s["name"]} for s in swv["schools"]],
+        "schools": [
+            {"school_id": s["school_id"], "name": s["name"], "municipality": s["municipality"]}
+            for s in swv["schools"]
+        ],
         "school_holidays": {},
     }
 

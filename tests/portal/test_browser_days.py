@@ -191,7 +191,7 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
     """Marieke (IB) submits a request, records the parents' answer given in a conversation,
     follows the support worker's steps in the case's story (prepared through the services'
     APIs as Anouk's portal sends them), answers a signal, calls in the route coach (W29) and
-    records the school's OPP (S)."""
+    records the school's OPP (S), and finds the case again by the pupil's given name."""
     s = days
     ib = await person(s.browser, s.base)
     await ib.goto("/aanmelden")
@@ -231,7 +231,7 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
         has=ib.get_by_role("button", name="Antwoord vastleggen")
     )
     await answered.get_by_label("In welk gesprek?").select_option("start_conversation")
-    await answered.get_by_label("J. de Boer (ouder-1)").check()
+    await answered.get_by_label("J. de Boer", exact=True).check()
     await answered.get_by_label("Toestemming gegeven").check()
     await answered.get_by_role("button", name="Antwoord vastleggen").click()
     await reload_until(
@@ -310,6 +310,16 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
     )
     await visit(ib, s, "ib-opp")
 
+    # Issue 19: the IB finds the case by the pupil's given name, typed as she says it.
+    search = ib.get_by_label("Zoek een casus op nummer of leerlingnummer, of op de naam")
+    await search.fill("sem")
+    await search.press("Enter")
+    await expect(ib.get_by_role("heading", level=1)).to_have_text(
+        "Aanvraag voor Sem de Boer (leerling-301)"
+    )
+    assert ib.url.endswith(f"/zaken/{case_id}"), ib.url
+    await visit(ib, s)
+
 
 # --- The support worker --------------------------------------------------------------------
 
@@ -383,6 +393,37 @@ async def test_the_support_workers_day_every_step_of_the_route(days: Stack) -> N
     )
     await step("Startgesprek vastleggen")
     await expect(worker.get_by_text("Verscherpte vraag: Hoe leert Lotte")).to_be_visible()
+
+    # W6, W7: after the start conversation the request is reformulated jointly: the whole
+    # text, prefilled, who agreed (the IB and she, by name) and why.
+    await open_details(worker, "Hulpvraag herschrijven")
+    reformulation = form("hulpvraag")
+    await expect(reformulation.get_by_label("Wat de leerling nodig heeft")).to_have_value(
+        re.compile(r"\S")
+    )
+    await expect(reformulation.get_by_label("Marieke de Vries (intern begeleider)")).to_be_checked()
+    await expect(reformulation.get_by_label("Anouk Jansen (onderwijsondersteuner)")).to_be_checked()
+    await reformulation.get_by_label("Leerkracht", exact=True).check()
+    await reformulation.get_by_label("Wat de leerling nodig heeft").fill(
+        "Verhaaltjessommen in stappen leren ontleden, met een stappenkaart."
+    )
+    await reformulation.get_by_label("Waarom is de hulpvraag herschreven?").fill(
+        "In het startgesprek bleek het om het ontleden van de opgave te gaan."
+    )
+    await visit(worker, s)
+    await step("Herschreven hulpvraag opslaan")
+    await reload_until(
+        worker,
+        lambda: worker.get_by_test_id("herschreven"),
+        "reformulation shown",
+    )
+    await expect(worker.get_by_test_id("herschreven")).to_contain_text(
+        "In het startgesprek bleek het om het ontleden van de opgave te gaan."
+    )
+    request_text = worker.get_by_role("region", name="De hulpvraag", exact=True)
+    await expect(request_text).to_contain_text("Verhaaltjessommen in stappen leren ontleden")
+    await expect(request_text).to_contain_text("Leerling, Leerkracht")
+    await visit(worker, s, "hulpvraag-herschreven")
     await worker.locator("#f-plan-goals-0-description").fill("Lost verhaaltjessommen zelf op")
     await worker.locator("#f-plan-goals-0-measure").fill("Methodetoets blok 6")
     await step("Plan vastleggen")
@@ -499,6 +540,129 @@ async def test_the_support_workers_day_every_step_of_the_route(days: Stack) -> N
     await visit(worker, s)
 
 
+# --- The operator ----------------------------------------------------------------------------
+
+
+async def test_the_operators_day_messages_mailboxes_wording_and_webhooks(days: Stack) -> None:
+    """Kees (operator) checks the messages that were not processed and those not delivered,
+    sets the address of the route coaches' and a Team NO mailbox (refused in Dutch without
+    the region), changes a message's wording (refused for data the message may not carry,
+    then set back to the default), and links a municipality's system: a webhook, a new
+    secret, stopped. Only through the portal; every change confirmed in Dutch."""
+    s = days
+    kees = await person(s.browser, s.base)
+    await sign_in(kees, "Kees")
+    await expect(
+        kees.get_by_role("heading", name="Berichten die niet verwerkt zijn")
+    ).to_be_visible()
+    await visit(kees, s)
+
+    await kees.get_by_role("link", name="Niet bezorgd").click()
+    await expect(
+        kees.get_by_role("heading", name="Berichten die niet bezorgd zijn")
+    ).to_be_visible()
+    await expect(kees.get_by_test_id("niet-bezorgd-totaal")).to_contain_text("wacht")
+    await visit(kees, s, "beheer-niet-bezorgd")
+
+    await kees.get_by_role("link", name="Mailboxen").click()
+    await expect(
+        kees.get_by_role("heading", name="Mailboxen van het samenwerkingsverband")
+    ).to_be_visible()
+    await visit(kees, s)
+    new = kees.locator('form[action="/beheer/mailboxen"]').last
+    await new.get_by_label("Welke mailbox?").select_option("team_no")
+    await new.get_by_label("E-mailadres").fill("teamno@waterweg.passend.test")
+    await new.get_by_role("button", name="Adres opslaan").click()
+    await expect(kees.get_by_role("alert")).to_contain_text("Vul de regio van Team NO in")
+    await visit(kees, s)
+    new = kees.locator('form[action="/beheer/mailboxen"]').last
+    await new.get_by_label("Regio van Team NO").fill("waterweg")
+    await new.get_by_label("E-mailadres").fill("teamno@waterweg.passend.test")
+    await new.get_by_label("Naam in de aanhef").fill("Team NO Waterweg")
+    await new.get_by_role("button", name="Adres opslaan").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text(
+        "Het adres van de mailbox is opgeslagen"
+    )
+    new = kees.locator('form[action="/beheer/mailboxen"]').last
+    await new.get_by_label("Welke mailbox?").select_option("route_coach")
+    await new.get_by_label("E-mailadres").fill("rb@waterweg.passend.test")
+    await new.get_by_role("button", name="Adres opslaan").click()
+    boxes = kees.get_by_test_id("mailboxen")
+    await expect(boxes).to_contain_text("Team NO, regio waterweg")
+    await expect(boxes).to_contain_text("Routebegeleiding")
+    # A typo in an address is corrected in its row.
+    await open_details(kees, "Wijzigen: Routebegeleiding")
+    row = boxes.get_by_role("row").filter(has_text="Routebegeleiding")
+    await row.get_by_label("E-mailadres").fill("routebegeleiding@waterweg.passend.test")
+    await row.get_by_role("button", name="Adres opslaan").click()
+    await expect(kees.get_by_test_id("mailboxen")).to_contain_text(
+        "routebegeleiding@waterweg.passend.test"
+    )
+    await visit(kees, s, "beheer-mailboxen")
+
+    await kees.get_by_role("link", name="Berichtteksten").click()
+    await expect(kees.get_by_test_id("berichtteksten")).to_contain_text(
+        "Het bericht dat de aanvraag is opgepakt"
+    )
+    await visit(kees, s)
+    # The link names its message for a screen reader ("Aanpassen: Het bericht …").
+    await kees.get_by_role(
+        "link", name=re.compile(r"^Aanpassen\W+Het bericht dat de aanvraag is opgepakt$")
+    ).click()
+    await expect(kees.get_by_test_id("soort-tekst")).to_contain_text("de standaardtekst")
+    await expect(kees.get_by_test_id("gegevens")).to_contain_text("het korte nummer van de casus")
+    body = kees.get_by_label("Tekst", exact=True)
+    await body.fill("$aanhef\n\nDe hulpvraag over $leerling is opgepakt. $link")
+    await kees.get_by_role("button", name="Tekst opslaan").click()
+    await expect(kees.get_by_role("alert")).to_contain_text(
+        "gegevens die dit bericht niet mag bevatten: $leerling"
+    )
+    await visit(kees, s)
+    await kees.get_by_label("Tekst", exact=True).fill(
+        "$aanhef\n\nHulpvraag $zaak is op $datum opgepakt. Bekijk hem: $link"
+    )
+    await kees.get_by_role("button", name="Tekst opslaan").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text(
+        "De eigen tekst van het bericht is opgeslagen"
+    )
+    await expect(kees.get_by_test_id("soort-tekst")).to_contain_text("een eigen tekst")
+    await visit(kees, s, "beheer-berichttekst")
+    await kees.get_by_role("button", name="Standaardtekst gebruiken").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text(
+        "Het bericht gebruikt weer de standaardtekst"
+    )
+
+    await kees.get_by_role("link", name="Koppelingen").click()
+    await expect(kees.get_by_role("heading", name="Koppelingen met gemeenten")).to_be_visible()
+    await visit(kees, s)
+    await kees.get_by_label("Gemeente", exact=True).select_option("GM0622")
+    await kees.get_by_label("Webadres van het systeem van de gemeente").fill(
+        "https://zaken.vlaardingen.test/passend"
+    )
+    await kees.get_by_label("Aangemeld bij Team NO").check()
+    await kees.get_by_label("Besluit Team NO").check()
+    await kees.get_by_label("Geheime sleutel", exact=True).fill("vlaardingen-" * 4)
+    await kees.get_by_role("button", name="Koppeling maken").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text("De koppeling is gemaakt")
+    hooks = kees.get_by_test_id("koppelingen")
+    await expect(hooks).to_contain_text("Vlaardingen")
+    await expect(hooks).to_contain_text("Aangemeld bij Team NO, Besluit Team NO")
+    await expect(hooks).to_contain_text("Actief")
+    await open_details(kees, "Wijzigen: Vlaardingen")
+    await hooks.get_by_label("Nieuwe geheime sleutel").fill("nieuw-vlaardingen-" * 3)
+    await hooks.get_by_role("button", name="Sleutel vervangen").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text(
+        "De nieuwe geheime sleutel is opgeslagen"
+    )
+    await expect(kees.get_by_test_id("koppelingen")).to_contain_text("sleutel vervangen op")
+    await visit(kees, s, "beheer-koppelingen")
+    await open_details(kees, "Wijzigen: Vlaardingen")
+    await kees.get_by_role("button", name="Koppeling stoppen").click()
+    await expect(kees.get_by_test_id("gedaan")).to_contain_text("De koppeling is gestopt")
+    await expect(kees.get_by_test_id("koppelingen")).to_contain_text("Gestopt")
+    await visit(kees, s)
+
+
 # --- Team NO -------------------------------------------------------------------------------
 
 
@@ -570,9 +734,10 @@ async def test_the_team_no_members_day_agenda_context_decision_stagnation(days: 
 
 async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> None:
     """Henk (coordinator, Vlaardingen) reads the overview: lead times, days per phase,
-    caseloads by name, open first-contact deadlines with the school's name; filters by worker
-    and school, downloads what he sees as CSV, and opens a case from the deadlines. A claimed
-    case waiting for its first contact is prepared through the services' APIs."""
+    caseloads by name, open first-contact deadlines with the school's name; filters by
+    municipality, worker and school, downloads what he sees as CSV, and opens a case from the
+    deadlines. A claimed case waiting for its first contact is prepared through the services'
+    APIs."""
     s = days
     case_id = await prepared(s, "leerling-304", "Fleur Jansen", "claimed")
     number = short(case_id)
@@ -600,6 +765,22 @@ async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> Non
     await expect(loads).to_contain_text("Anouk Jansen")
     await visit(coordinator, s)
 
+    # The municipality is the school's: De Havenmeester's case is Vlaardingen's, not Schiedam's.
+    municipality = coordinator.get_by_label("Gemeente", exact=True)
+    await municipality.select_option(label="Schiedam")
+    await coordinator.get_by_role("button", name="Toon").click()
+    await expect(municipality).to_have_value("GM0606")
+    deadline_section = coordinator.locator(
+        "section", has=coordinator.get_by_role("heading", name="Termijnen eerste contact")
+    )
+    await expect(deadline_section).to_contain_text("Geen open termijnen die bij de filters passen.")
+    await expect(deadline_section.get_by_role("link", name=f"Casus {number}")).to_have_count(0)
+    await expect(
+        coordinator.get_by_role("link", name="Caseload downloaden (CSV)")
+    ).to_have_attribute("href", re.compile(r"[?&]gemeente=GM0606(&|$)"))
+    await visit(coordinator, s)
+
+    await municipality.select_option(label="Vlaardingen")
     await coordinator.get_by_label("Onderwijsondersteuner", exact=True).select_option(
         label="Anouk Jansen"
     )
@@ -610,8 +791,13 @@ async def test_the_coordinators_day_overview_filters_and_csv(days: Stack) -> Non
     await expect(coordinator.get_by_role("link", name="Alle filters wissen")).to_be_visible()
     await expect(row).to_be_visible()
     await expect(loads.get_by_role("row")).to_have_count(2)  # the header and Anouk
+    await expect(municipality).to_have_value("GM0622")
     await visit(coordinator, s, "overzicht-filters")
 
+    # The CSV is what he sees: it carries every filter chosen.
+    termijnen = coordinator.get_by_role("link", name="Termijnen downloaden (CSV)")
+    for chosen in ("gemeente=GM0622", "medewerker=ow-anouk", "school=brin-11aa"):
+        await expect(termijnen).to_have_attribute("href", re.compile(rf"[?&]{chosen}(&|$)"))
     async with coordinator.expect_download() as download:
         await coordinator.get_by_role("link", name="Termijnen downloaden (CSV)").click()
     saved = await (await download.value).path()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -85,6 +86,10 @@ async def stack(
         if name == "notifications":
             # No mail server here: messages wait in the queue; the portal only reads.
             env["NOTIFICATIONS_SMTP_PORT"] = str(free_port())
+            # The operator's day links a municipality's system: its secret is sealed.
+            env["NOTIFICATIONS_WEBHOOK_SECRET_KEY"] = base64.b64encode(
+                secrets.token_bytes(32)
+            ).decode()
         commands[name] = ([sys.executable, "-m", f"passend_{name}"], env)
         urls[name] = f"http://127.0.0.1:{port}"
     portal_port = free_port()

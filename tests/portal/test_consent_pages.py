@@ -98,7 +98,11 @@ async def test_w10_the_ib_sees_that_the_consent_mail_did_not_arrive_and_gets_the
     assert page.status_code == 200
     assert "Een e-mail aan de ouders kwam niet aan" in page.text
     assert "Er is geen e-mailadres van deze ouder bekend." in page.text
-    assert "De vraag om toestemming" in page.text and "Ouder ouder-1" in page.text
+    # The parent by name, never by the school's reference.
+    assert "De vraag om toestemming, met de persoonlijke link, voor ouder/verzorger M. Visser:" in (
+        page.text
+    )
+    assert "Ouder ouder-1" not in page.text
     assert f"/zaken/{CASE}/toestemming/links" in page.text
 
     token = "h" * 43
@@ -119,6 +123,27 @@ async def test_w10_the_ib_sees_that_the_consent_mail_did_not_arrive_and_gets_the
     assert handover.status_code == 200
     assert f"http://portal.test/toestemming/{token}" in handover.text
     assert "Beste ouder of verzorger" in handover.text
+    assert "Voor M. Visser" in handover.text and "Voor ouder ouder-1" not in handover.text
+
+
+async def test_w10_a_parent_whose_name_is_not_known_is_the_parent_never_the_reference(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    erased = {
+        **REQUEST_DETAIL,
+        "pupil": {"erased": True, "name": "[gewist]", "date_of_birth": None, "parents": []},
+    }
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, erased))
+    fake.on(
+        "GET",
+        "notifications",
+        f"/cases/{CASE}/notifications",
+        (200, {"case_id": CASE, "messages": [parked("toestemming_gevraagd", "no_address")]}),
+    )
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))
+    assert page.status_code == 200
+    assert "met de persoonlijke link, voor ouder/verzorger: Er is geen" in page.text
+    assert "ouder-1" not in page.text
 
 
 async def test_the_ib_page_without_undelivered_mail_or_without_notifications_says_nothing_of_it(

@@ -1,5 +1,6 @@
 """Finding every case (issue 19): "Mijn casussen" of every worker, the search box by short
-number, whole number or pupil reference, and the auditor's lookup that matches nothing."""
+number, whole number, pupil reference or (for the roles shown it) the pupil's name, and the
+auditor's lookup that matches nothing."""
 
 from __future__ import annotations
 
@@ -225,6 +226,55 @@ async def test_several_matches_are_listed_to_choose_from(
     assert "2 casussen gevonden" in text and "Ingetrokken" in text
     assert f'href="/zaken/{OTHER}"' in page.text and "Basisschool De Havenmeester" in text
     assert faults(text) == []
+
+
+def named_requests(rows: list[dict[str, Any]]) -> Any:
+    """``GET /requests?find=…`` as intake answers a search by the pupil's name: the rows in
+    reach whose ``pupil_name`` holds the text (intake's own test covers the matching)."""
+
+    def answer(request: httpx.Request) -> tuple[int, Any]:
+        find = request.url.params.get("find", "").casefold()
+        return 200, [r for r in rows if find and find in (r.get("pupil_name") or "").casefold()]
+
+    return answer
+
+
+async def test_a_search_by_the_pupils_name_lists_the_names_to_choose_from(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    rows = [
+        summary(pupil_name="Sem de Boer", pupil_ref="leerling-301"),
+        summary(case_id=OTHER, pupil_name="Semih Yılmaz", pupil_ref="leerling-302"),
+    ]
+    fake.on("GET", "intake", "/requests", named_requests(rows))
+    page = await portal.get("/zoeken?q=sem", cookies=cookie(**IB))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    assert "2 casussen gevonden met „sem”" in text
+    found = text.split("casussen gevonden", 1)[1]
+    assert "Naam" in found and "Sem de Boer" in found and "Semih Yılmaz" in found
+    assert "leerling-301" in found and "Basisschool De Havenmeester" in found
+    assert f'href="/zaken/{OTHER}"' in page.text
+    assert faults(text) == []
+    # One pupil with that name: straight to the case.
+    one = await portal.get("/zoeken?q=de%20boer", cookies=cookie(**IB))
+    assert (one.status_code, one.headers["location"]) == (303, f"/zaken/{CASE}")
+
+
+async def test_the_search_box_offers_the_name_only_to_roles_shown_the_name(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on("GET", "intake", "/requests", found_requests([]))
+    for who in (IB, WORKER, COORDINATOR, SPECIALIST):
+        page = await portal.get("/zoeken?q=Sem", cookies=cookie(**who))
+        assert "Zoek een casus op nummer of leerlingnummer, of op de naam" in page.text, who
+        assert "Casusnummer, leerlingnummer of naam" in screen_text(page.text), who
+        assert "Controleer het nummer of de naam." in screen_text(page.text), who
+    for who in (AUDITOR, TEAM_NO):
+        page = await portal.get("/zoeken?q=Sem", cookies=cookie(**who))
+        assert "of op de naam" not in page.text, who
+        assert "Casusnummer, leerlingnummer of naam" not in page.text, who
+        assert "Controleer het nummer." in screen_text(page.text), who
 
 
 async def test_the_search_box_is_in_the_header_of_staff_not_of_others(

@@ -128,6 +128,9 @@ ID = re.compile(
     r"\b(?:" + "|".join(re.escape(i) for i in internal_ids()) + r")\b"
     r"|\b(?:ow|ib|lk|co|os|rb|tno|op|fg|brin|wu)-[a-z0-9]"
 )
+# A parent by the school's pseudonymous reference (``ouder-1``): pages name the parent.
+# Lower case only: the municipality Ouder-Amstel is a name.
+PARENT_REF = re.compile(r"\b(?:ouder|parent|guardian)-[a-z0-9]")
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 CODE = re.compile(r"(?<![\w-])(?:" + "|".join(sorted(map(re.escape, english_codes()))) + r")\b")
 EVENT = re.compile("|".join(sorted(map(re.escape, event_type_names()))))
@@ -190,6 +193,7 @@ def screen_text(page: str) -> str:
 def faults(text: str) -> list[str]:
     found = [f"id {m.group(0)!r}" for m in ID.finditer(text)]
     found += [f"UUID {m.group(0)!r}" for m in UUID.finditer(text)]
+    found += [f"parent reference {m.group(0)!r}" for m in PARENT_REF.finditer(text)]
     found += [f"English code {m.group(0)!r}" for m in CODE.finditer(text)]
     found += [f"event type {m.group(0)!r}" for m in EVENT.finditer(text)]
     found += [
@@ -442,6 +446,14 @@ def everything(fake: FakeServices) -> None:
     claimed = {
         **ASSIGNMENT_CASE,
         "route_coach_calls": 1,
+        "route_coach_history": [
+            {
+                "called_by": "ib-marieke",
+                "side": "school",
+                "called_at": "2026-10-05T12:15:00Z",
+                "route_coach_id": "rb-jeroen",
+            }
+        ],
         "claimed_by": "ow-anouk",
         "claimed_at": "2026-09-15T09:00:00Z",
         "first_contact_at": "2026-09-16T09:00:00Z",
@@ -695,7 +707,18 @@ def everything(fake: FakeServices) -> None:
         ),
     )
     fake.on("GET", "notifications", "/messages/undeliverable", (200, []))
-    fake.on("GET", "notifications", f"/cases/{CASE}/notifications", (200, {"messages": []}))
+    # W10: the consent e-mail to the parent did not arrive; the IB's page names the parent.
+    undelivered = {
+        "template": "toestemming_gevraagd",
+        "recipient_role": "parents",
+        "recipient_id": "ouder-1",
+        "status": "parked",
+        "reason_code": "no_address",
+        "status_at": "2026-09-14T09:05:00+00:00",
+    }
+    fake.on(
+        "GET", "notifications", f"/cases/{CASE}/notifications", (200, {"messages": [undelivered]})
+    )
     audit = {
         "events": [
             {
@@ -761,13 +784,37 @@ def everything(fake: FakeServices) -> None:
     fake.on("GET", "intake", "/audit/verify", (200, verified))
     fake.on("GET", "assignment", "/audit/verify", (200, {**broken, "service": "assignment"}))
     fake.on("GET", "trajectory", "/audit/verify", (503, {"detail": "not set up"}))
-    for service in ("intake", "assignment", "trajectory", "notifications"):
+    scheduled = {
+        "kind": "event",
+        "event_id": "n1",
+        "service": "notifications",
+        "event_type": "nl.passend.notifications.NotificationScheduled.v1",
+        "occurred_at": "2026-09-14T09:00:01+00:00",
+        "actor": "service:notifications",
+        "stream_version": 1,
+        "position": 1,
+        "correlation_id": "c",
+        "description": "Bericht toestemming_gevraagd voor parents ouder-1",
+        "data": {
+            "template": "toestemming_gevraagd",
+            "recipient_role": "parents",
+            "recipient_id": "ouder-1",
+            "channel": "e-mail",
+        },
+    }
+    for service in ("intake", "assignment", "trajectory"):
         fake.on(
             "GET",
             service,
             f"/audit/cases/{CASE}/events",
             (200, audit if service == "assignment" else {"events": [], "reads": []}),
         )
+    fake.on(
+        "GET",
+        "notifications",
+        f"/audit/cases/{CASE}/events",
+        (200, {"events": [scheduled], "reads": []}),
+    )
 
 
 @pytest.mark.parametrize(
@@ -799,6 +846,12 @@ async def test_the_pages_name_people_schools_and_work_units(
     ib = screen_text((await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text)
     assert "door Marieke de Vries" in ib and "Passend (automatisch)" in ib
     assert "een ouder (via de persoonlijke link)" in ib
+    # W10: the undelivered consent e-mail, the links to hand over and the consent form
+    # name the parent, never by the school's reference.
+    assert "voor ouder/verzorger M. Visser: Er is geen e-mailadres" in ib
+    assert "M. Visser (ouder-1)" not in ib
+    links = await portal.get(f"/zaken/{CASE}/toestemming/links", cookies=cookie(**IB))
+    assert "Voor M. Visser: toestemming intrekken" in screen_text(links.text)
     team_no = screen_text((await portal.get("/team-no", cookies=cookie(**TEAM_NO))).text)
     assert "door Anouk Jansen" in team_no
     audit = screen_text(
@@ -807,6 +860,7 @@ async def test_the_pages_name_people_schools_and_work_units(
     assert "doorgezet naar ondersteuner Anouk Jansen" in audit
     assert "Basisschool De Havenmeester" in audit and "21 september 2026" in audit
     assert "Toewijzing" in audit  # the service by its Dutch name
+    assert "voor ouder/verzorger M. Visser, via e-mail" in audit
     assert "via e-mail, binnen Samenwerkingsverband Passend Onderwijs Nieuwe Waterweg" in audit
     overview = screen_text((await portal.get("/overzicht", cookies=cookie(**COORDINATOR))).text)
     assert "0,02" in overview and "17,5" in overview and "1 casus" in overview
@@ -838,9 +892,9 @@ async def test_without_the_directory_the_page_still_shows_and_says_names_are_unk
 def test_the_check_itself_finds_what_issue_19_found() -> None:
     found = faults(
         "ow-bart brin-11aa social_emotional CareLevelChanged uitkomst change_care_level "
-        f"1 casussen 0.02 uur casus {CASE} binnen vijf werkdagen (W25, W26)"
+        f"1 casussen 0.02 uur casus {CASE} binnen vijf werkdagen (W25, W26) Ouder ouder-1"
     )
-    assert len(found) == 10, found
+    assert len(found) == 11, found
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 from passend_devstack.test_tokens import issuer_key
 from passend_portal.app import create_app
 from tests.portal.fakes import FakeServices, cookie, settings, with_token
+from tests.portal.test_names_on_screen import faults, screen_text
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting per-request cookies")
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -210,3 +211,31 @@ async def test_the_beheerder_persona_signs_in_as_operator_and_lands_on_the_workl
         assert signed_in.status_code == 303 and signed_in.headers["location"] == "/beheer"
         worklist = await client.get("/beheer")
         assert worklist.status_code == 200 and "Beheerder van Passend" in worklist.text
+
+
+async def test_the_dead_letter_screens_show_names_and_dutch_event_names(
+    portal: httpx.AsyncClient, desk: FakeServices
+) -> None:
+    """Issue 19: the event by its Dutch name, who handled it by name, the case by its short
+    number; the technical values stay, marked as such (``lang="en"``) for the helpdesk."""
+    resolution = {
+        "resolution": "acknowledged",
+        "resolved_by": "op-kees",
+        "reason": "testgegevens",
+        "resolved_at": "2026-12-05T10:00:00+00:00",
+    }
+    handled = summary(status="acknowledged", resolution=resolution)
+    desk.on("GET", "intake", "/operator/dead-letters", (200, listing(summary(), handled)))
+    desk.on(
+        "GET",
+        "intake",
+        f"/operator/dead-letters/{ID}",
+        (200, detail(status="acknowledged", resolution=resolution)),
+    )
+    for path in ("/beheer", f"/beheer/intake/{ID}"):
+        page = await portal.get(path, cookies=OPERATOR)
+        text = screen_text(page.text)
+        assert faults(text) == [], path
+        assert "Toestemming gevraagd" in text and "door Kees Willems" in text
+    assert "casus 3f2c8a4e" in text
+    assert '<code lang="en">nl.passend.intake.ConsentRequested.v1</code>' in page.text

@@ -355,3 +355,16 @@ async def test_the_case_page_leads_partners_to_the_teachers_part(
     assert f'href="/zaken/{CASE}/samenwerken"' in page.text
     teacher_home = await portal.get("/", cookies=cookie(**TEACHER))
     assert teacher_home.headers["location"] == "/klas"
+
+
+async def test_the_teacher_opens_the_schools_case_page_of_their_pupil(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """The teacher shares the school's case page with the IB (without its IB-only parts)."""
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    fake.on("GET", "trajectory", f"/cases/{CASE}/trajectory", (200, with_measure()))
+    fake.on("GET", "assignment", "/directory/names", answer_names)
+    page = await portal.get(f"/zaken/{CASE}", cookies=cookie(**TEACHER))
+    assert page.status_code == 200, page.text
+    assert "Noor Visser" in page.text
+    assert "niet bezorgd" not in page.text.lower()

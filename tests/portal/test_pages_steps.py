@@ -6,6 +6,7 @@ it is, with that person's token, and answered in Dutch."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -335,9 +336,10 @@ async def test_the_auditor_sees_each_services_integrity_check_in_dutch(
     assert all(c[4]["Authorization"] == "Bearer token-of-auditor-1" for c in verify)
 
 
-async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
-    portal: httpx.AsyncClient, fake: FakeServices
-) -> None:
+def message_events(fake: FakeServices) -> None:
+    """The notifications service's audit answer for the case: messages scheduled to the IB
+    and to a parent, one that failed and one parked; no other service has events."""
+
     def event(n: int, kind: str, data: dict[str, object], description: str) -> dict[str, object]:
         return {
             "kind": "event",
@@ -392,6 +394,19 @@ async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
         f"/audit/cases/{CASE}/events",
         (200, {"events": events, "reads": []}),
     )
+
+
+async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    message_events(fake)
+    purposes: list[str | None] = []
+
+    def request_detail(request: httpx.Request) -> tuple[int, Any]:
+        purposes.append(request.url.params.get("purpose"))
+        return 200, REQUEST_DETAIL
+
+    fake.on("GET", "intake", f"/requests/{CASE}", request_detail)
     page = await portal.get(f"/audit/zaken/{CASE}?doel=klacht", cookies=cookie(**AUDITOR))
     assert page.status_code == 200
     text = screen_text(page.text)
@@ -401,7 +416,29 @@ async def test_the_auditor_reads_why_a_message_was_not_sent_in_dutch(
         "Het bericht dat de aanvraag is opgepakt, voor intern begeleider Marieke de Vries, "
         "via e-mail" in text
     )
-    assert "Het bericht dat de begeleiding start, voor ouder ouder-1, via e-mail" in text
+    # Issue 19: the parent by name (intake's, read with the auditor's purpose), never by
+    # the school's pseudonymous reference.
+    said = "Het bericht dat de begeleiding start, voor ouder/verzorger M. Visser, via e-mail"
+    assert said in text
+    assert "ouder-1" not in text
+    assert purposes == ["klacht"]
     for english in ("SMTPConnectError", "mail server not reached", "no service token"):
         assert english not in text
     assert faults(text) == []
+
+
+@pytest.mark.parametrize("intake", ["erased", "down"])
+async def test_a_parent_the_auditor_cannot_name_is_a_parent_without_a_reference(
+    portal: httpx.AsyncClient, fake: FakeServices, intake: str
+) -> None:
+    """Issue 19: the pupil erased (no parents' names any more) or intake away: the message
+    is for "ouder/verzorger", without the pseudonymous reference."""
+    message_events(fake)
+    if intake == "erased":
+        erased = {**REQUEST_DETAIL, "pupil": {"erased": True, "name": "[gewist]", "parents": []}}
+        fake.on("GET", "intake", f"/requests/{CASE}", (200, erased))
+    page = await portal.get(f"/audit/zaken/{CASE}?doel=klacht", cookies=cookie(**AUDITOR))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    assert "Het bericht dat de begeleiding start, voor ouder/verzorger, via e-mail" in text
+    assert "ouder-1" not in text

@@ -70,8 +70,8 @@ LEAD = {
 }
 
 
-def evaluation(case: str, day: str) -> dict[str, str]:
-    return {"case_id": case, "kind": "plan", "due_on": day, "status": "due"}
+def evaluation(case: str, day: str, school: str = "brin-11aa") -> dict[str, str]:
+    return {"case_id": case, "school_id": school, "kind": "plan", "due_on": day, "status": "due"}
 
 
 PHASES = {
@@ -89,15 +89,15 @@ def serve(fake: FakeServices) -> None:
     fake.on("GET", "assignment", "/lead-times", (200, LEAD))
     fake.on("GET", "assignment", "/caseloads", (200, LOADS))
     fake.on("GET", "assignment", "/deadlines", (200, DEADLINES))
-    for worker, case, day in (
-        ("ow-anouk", CASE_1, "2026-12-01"),
-        ("ow-bart", CASE_2, "2027-01-10"),
+    for worker, case, day, school in (
+        ("ow-anouk", CASE_1, "2026-12-01", "brin-11aa"),
+        ("ow-bart", CASE_2, "2027-01-10", "brin-22bb"),
     ):
         fake.on(
             "GET",
             "trajectory",
             f"/workers/{worker}/evaluations-due",
-            (200, {"evaluations": [evaluation(case, day)]}),
+            (200, {"evaluations": [evaluation(case, day, school)]}),
         )
 
 
@@ -228,3 +228,86 @@ async def test_without_trajectory_the_overview_says_the_phases_follow_later(
     page = await portal.get("/overzicht", cookies=cookie(**COORDINATOR))
     assert page.status_code == 200
     assert "De dienst Trajecten is nu niet bereikbaar" in page.text
+
+
+# --- The municipality (issue 19): the school's, as the directory registers it ---------------
+
+# The dev directory: brin-11aa, -12bb, -13cc in Vlaardingen (GM0622), brin-21dd and -22ee in
+# Schiedam (GM0606), brin-31ff in Maassluis (GM0556).
+PLACES = {"brin-11aa": "GM0622", "brin-12bb": "GM0622", "brin-22bb": "GM0606"}
+
+
+def test_the_municipality_filter_reads_a_cbs_code_and_says_what_it_could_not_read() -> None:
+    filters, problems = Filters.of({"gemeente": " gm0622 "})
+    assert (filters.municipality, filters.municipality_name, problems) == (
+        "GM0622",
+        "Vlaardingen",
+        [],
+    )
+    assert filters.active and filters.query() == "gemeente=GM0622"
+    unknown, problems = Filters.of({"gemeente": "Vlaardingen"})
+    assert unknown.municipality == "" and problems and problems[0].startswith("Gemeente:")
+
+
+def test_the_municipality_narrows_deadlines_evaluations_and_the_schools_per_phase() -> None:
+    filters, _ = Filters.of({"gemeente": "GM0622"})
+    assert [d["case_id"] for d in filters.deadlines(DEADLINES, PLACES)] == [CASE_1]
+    evaluations = [evaluation(CASE_1, "2026-12-01"), evaluation(CASE_2, "2027-01-10", "brin-22bb")]
+    assert [e["case_id"] for e in filters.evaluations(evaluations, {}, PLACES)] == [CASE_1]
+    assert filters.caseloads(LOADS) == LOADS  # a municipality does not narrow the workers
+    assert filters.schools(PLACES) == ["brin-11aa", "brin-12bb"]
+    both, _ = Filters.of({"gemeente": "GM0622", "school": "brin-22bb"})
+    assert both.deadlines(DEADLINES, PLACES) == [] and both.schools(PLACES) == []
+    assert Filters().schools(PLACES) is None  # every school: not narrowed
+    assert steering.municipality_choices(PLACES) == [
+        ("Schiedam", "GM0606"),
+        ("Vlaardingen", "GM0622"),
+    ]
+
+
+async def test_the_coordinator_filters_by_municipality_on_screen_and_in_the_csv(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    asked: list[list[tuple[str, str]]] = []
+
+    def phases(request: httpx.Request) -> tuple[int, dict[str, object]]:
+        asked.append(sorted(request.url.params.multi_items()))
+        return 200, PHASES
+
+    fake.on("GET", "trajectory", "/lead-times", phases)
+    page = await portal.get("/overzicht?gemeente=GM0622", cookies=cookie(**COORDINATOR))
+    assert page.status_code == 200
+    text = page.text
+    # The choice shows the municipality's name; the municipalities of the SWV's schools.
+    assert '<label for="f-gemeente">Gemeente</label>' in text
+    assert '<option value="GM0622" selected>Vlaardingen</option>' in text
+    assert ">Schiedam</option>" in text and ">Maassluis</option>" in text
+    # Deadlines and evaluations of Vlaardingen's schools only; the phases of those schools.
+    assert f"Casus {CASE_1[:8]}" in text and f"Casus {CASE_2[:8]}" not in text
+    assert asked == [
+        [("school_id", "brin-11aa"), ("school_id", "brin-12bb"), ("school_id", "brin-13cc")]
+    ]
+    assert 'href="/overzicht/termijnen.csv?gemeente=GM0622"' in text
+    for table, case in (("termijnen", CASE_1), ("evaluaties", CASE_1)):
+        answer = await portal.get(
+            f"/overzicht/{table}.csv?gemeente=GM0622", cookies=cookie(**COORDINATOR)
+        )
+        rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff")), delimiter=";"))
+        assert [r[0] for r in rows[1:]] == [case[:8]], table
+    schiedam = await portal.get(
+        "/overzicht/termijnen.csv?gemeente=GM0606", cookies=cookie(**COORDINATOR)
+    )
+    assert len(list(csv.reader(io.StringIO(schiedam.text.lstrip("\ufeff"))))) == 1  # header
+
+
+async def test_a_municipality_without_schools_of_the_swv_shows_no_cases(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    serve(fake)
+    page = await portal.get("/overzicht?gemeente=GM0363", cookies=cookie(**COORDINATOR))
+    assert page.status_code == 200
+    assert '<option value="GM0363" selected>Amsterdam</option>' in page.text
+    assert "over 0 trajecten die bij de filters passen" in page.text
+    assert "Geen open termijnen die bij de filters passen" in page.text
+    assert not [c for c in fake.calls if c[1] == "trajectory" and c[2] == "/lead-times"]

@@ -57,6 +57,11 @@ async def test_the_ib_sees_sessions_evaluations_care_level_escalation_and_decisi
     assert "Goed gewerkt" not in page.text
     assert "Signaal aan de school: de aanpak in de klas" in story_text
     assert "Signaal gelezen door Marieke de Vries" in story_text
+    # W29: the route coach's call is a step with who and when, not only a count.
+    assert (
+        "5 oktober 2026, 14:15 – Routebegeleider Jeroen Bos ingeschakeld door Marieke de Vries"
+        in story_text
+    )
     # Evaluations with their outcome and the goals' results.
     assert "Evaluatie, uitkomst: zorgniveau wijzigen door Anouk Jansen" in story_text
     assert "Leest AVI E4: Leest AVI E3" in story_text
@@ -209,7 +214,10 @@ async def test_an_agenda_item_without_the_request_still_shows_the_rest_R(
     assert "Overbrugging op school" in text
 
 
-def test_the_story_puts_steps_in_order_and_days_at_their_noon() -> None:
+def test_the_story_puts_steps_in_order_and_a_days_step_in_the_process_order() -> None:
+    """A session known by its day (recorded on a later day) comes before the closing at
+    10:00 that day: within a day, the process's order (sessions before closing), not the
+    day's noon."""
     steps = story.of(
         {
             **REQUEST_DETAIL,
@@ -233,13 +241,112 @@ def test_the_story_puts_steps_in_order_and_days_at_their_noon() -> None:
     )
     assert [s.what for s in steps] == [
         "Aanvraag ingediend, gericht aan",
-        "Traject afgesloten",  # 10:00 in Amsterdam, before the day's noon
         "Sessie van 1,5 uur",
+        "Traject afgesloten",  # 10:00 in Amsterdam, after that day's session
     ]
-    assert steps[0].whom == "ow-anouk" and steps[2].day_only
+    assert steps[0].whom == "ow-anouk" and steps[1].day_only
     assert all("x" not in s.lines for s in steps)
 
 
 def test_care_levels_are_told_in_the_schools_words_S() -> None:
     assert story.care_level(3).startswith("zorgniveau 3: speciale zorg")
     assert story.care_level(4).endswith("(speciale ondersteuning)")
+
+
+def test_a_mornings_start_conversation_comes_before_that_days_plan_W15() -> None:
+    """Issue 19: a step known by its day only (the start conversation's ``held_on``) keeps
+    the process's order within that day: recorded at 09:45, it came before the plan
+    recorded at 10:30, not at the day's noon after it."""
+    steps = story.of(
+        None,
+        None,
+        trajectory(
+            start_conversation={
+                "held_on": "2026-09-21",
+                "sharpened_question": "Hoe leert Noor weer met plezier lezen?",
+                "participants": ["ow-anouk", "ib-marieke"],
+                "recorded_by": "ow-anouk",
+                "recorded_at": "2026-09-21T07:45:00+00:00",
+            },
+            plans=[
+                {
+                    "revision": 1,
+                    "recorded_by": "ow-anouk",
+                    "recorded_at": "2026-09-21T08:30:00+00:00",
+                    "goals": [],
+                }
+            ],
+        ),
+    )
+    assert [s.what for s in steps] == ["Startgesprek gevoerd", "Plan vastgelegd"]
+
+
+def test_steps_of_a_day_recorded_later_keep_the_process_order_among_that_days_steps() -> None:
+    """Issue 19: a start conversation held on the 21st but recorded on the 22nd comes
+    before that day's specialist analysis at 09:00 (the process: conversation, then
+    analysis); a session of the 23rd recorded on the 24th comes after the support started
+    at 16:00 that day and before a signal at 17:00; an OPP drawn up on a day without other
+    steps takes that day's place."""
+    steps = story.of(
+        None,
+        None,
+        trajectory(
+            start_conversation={
+                "held_on": "2026-09-21",
+                "sharpened_question": "Hoe leert Noor weer met plezier lezen?",
+                "participants": [],
+                "recorded_by": "ow-anouk",
+                "recorded_at": "2026-09-22T07:00:00+00:00",
+            },
+            specialist_analysis={
+                "specialist_id": "os-marleen",
+                "analysis": "Leesangst",
+                "recorded_at": "2026-09-21T07:00:00+00:00",
+            },
+            support={"started_by": "ow-anouk", "started_at": "2026-09-23T14:00:00+00:00"},
+            sessions=[
+                {
+                    "held_on": "2026-09-23",
+                    "hours": 1,
+                    "worker_id": "ow-anouk",
+                    "recorded_at": "2026-09-24T08:00:00+00:00",
+                }
+            ],
+            signals=[
+                {
+                    "raised": {
+                        "about": "school_offer",
+                        "description": "Geen leesgroep",
+                        "raised_at": "2026-09-23T15:00:00+00:00",
+                        "raised_by": "ow-anouk",
+                    },
+                    "acknowledged": None,
+                }
+            ],
+            opp={"drawn_up_on": "2026-09-22", "recorded_by": "ib-marieke"},
+        ),
+    )
+    assert [s.kind for s in steps] == [
+        "startgesprek",  # the 21st, recorded the day after
+        "analyse",  # the 21st, 09:00
+        "opp",  # the 22nd
+        "begeleiding",  # the 23rd, 16:00
+        "sessie",  # the 23rd, recorded the day after
+        "signaal",  # the 23rd, 17:00
+    ]
+
+
+def test_a_route_coach_call_without_a_named_coach_still_says_who_and_when_W29() -> None:
+    case = {
+        "route_coach_history": [
+            {
+                "called_by": "ow-anouk",
+                "side": "support",
+                "called_at": "2026-10-05T12:15:00Z",
+                "route_coach_id": None,
+            }
+        ]
+    }
+    [call] = story.of(None, case, None)
+    assert (call.what, call.whom, call.after_whom) == ("Routebegeleider ingeschakeld", None, "")
+    assert (call.who, call.at, call.kind) == ("ow-anouk", "2026-10-05T12:15:00Z", "routebegeleider")

@@ -155,10 +155,12 @@ INTAKE: dict[str, Rule] = {
         body=lambda _: {"reason": "niet van toepassing"},
         missing="no such erasure request",
     ),
-    # Documents of a request (issue 21, W22): attached by the IB, the support worker, the
-    # education specialist and Team NO; read by every reader of the case (a report not by
-    # a teacher or route coach: tests/integration/intake/test_documents_api.py). The
-    # matrix names a document nobody attached for reading and removing one.
+    # Documents of a case (issue 21, W22), with the request or during the trajectory:
+    # attached by the IB, the support worker, the education specialist and Team NO (once
+    # escalated to its region); read by every reader of the case, except a `report`: not
+    # by a teacher or route coach (tests/integration/intake/test_documents_api.py and
+    # test_documents_trajectory.py). The matrix names a document nobody attached for
+    # reading and removing one.
     "POST /requests/{case_id}/documents": Rule(
         Kind.CASE,
         DOCUMENT_ATTACHERS,
@@ -410,6 +412,9 @@ NOTIFICATIONS: dict[str, Rule] = {
     "POST /messages/{message_id}/replay": Rule(
         Kind.TENANT, OPERATOR, synthetic=True, missing="no such message"
     ),
+    # The operator's screens list the mailboxes and the messages' wording.
+    "GET /contacts": Rule(Kind.TENANT, OPERATOR),
+    "GET /templates": Rule(Kind.TENANT, OPERATOR),
     "PUT /contacts/{recipient_id}": _synthetic(Kind.TENANT, OPERATOR | {Role.SERVICE}),
     "DELETE /contacts/{recipient_id}": Rule(Kind.TENANT, OPERATOR | {Role.SERVICE}),
     "POST /messages/{message_id}/bounces": Rule(

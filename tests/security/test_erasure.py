@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from passend_backbone import db
@@ -21,6 +22,9 @@ from passend_devstack.waiting import eventually
 from passend_intake.projections import RequestsProjection
 from passend_intake.retention import RetentionPolicy, erase_expired
 from passend_intake.views import ERASED
+from passend_portal import dossier
+from passend_portal.clients import Services
+from passend_portal.names import DirectoryNames
 from tests.security.search import hits_in, replay, table_hits
 from tests.security.stack import (
     IB,
@@ -38,6 +42,16 @@ from tests.topics import on_broker
 pytestmark = pytest.mark.integration
 
 SERVICES = ["intake", "assignment", "gateway"]
+
+
+async def dossier_of(stack: Stack, person: dict[str, str], case_id: str) -> None:
+    """The portal's dossier of the case, read from the running services as ``person``."""
+    token = person["Authorization"].removeprefix("Bearer ")
+    urls = {name: stack[name].url for name in ("intake", "assignment")}
+    async with httpx.AsyncClient(timeout=20) as http:
+        services = Services(urls, http)
+        session = dossier.session_of_token(token)
+        await dossier.make(services, DirectoryNames(services), session, case_id)
 
 
 async def closed_in_read_model(pool: asyncpg.Pool, case_id: str) -> datetime:
@@ -122,6 +136,11 @@ async def test_an_erased_pupil_is_nowhere_and_the_chains_still_verify(
                 "date_of_birth": None,
                 "parents": [],
             }
+            # Issue 21: no dossier of the case any more, and the answer says why.
+            with pytest.raises(dossier.DossierRefused) as refused:
+                await dossier_of(stack, ib, case_id)
+            assert refused.value.status == 410
+            assert "de gegevens van de leerling zijn gewist" in refused.value.message
 
             found: list[str] = []
             # Every table of every service's database.

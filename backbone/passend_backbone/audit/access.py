@@ -29,6 +29,23 @@ footer{margin-top:2em;font-size:12px;color:#444}
 
 
 ACCESS_PURPOSE = "inzageverzoek (AVG art. 15)"
+# A document's kind, stage and step in the readable export (the contract's codes).
+_DOCUMENT_KINDS = {
+    "groeidocument": "groeidocument",
+    "opp": "ontwikkelingsperspectief (OPP)",
+    "test_result": "toetsuitslag of testresultaat",
+    "report": "verslag of rapport van een deskundige",
+    "consent_form": "getekende toestemming",
+    "minutes": "gespreksverslag",
+    "other": "ander document",
+}
+_DOCUMENT_STAGES = {"request": "bij de aanvraag", "trajectory": "tijdens het traject"}
+_DOCUMENT_STEPS = {
+    "start_conversation": "startgesprek",
+    "session": "sessie",
+    "evaluation": "evaluatie",
+    "escalation": "aanmelding bij Team NO",
+}
 
 
 async def collect_case_entries(
@@ -77,12 +94,15 @@ def access_export(
     problems: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The machine-readable export: the pupil as intake holds it, and per case every
-    service's events and logged reads in causal order."""
+    service's events and logged reads in causal order, and the case's documents (what,
+    when, by whom, size and hash; never what they say)."""
     cases = []
+    documents = pupil.get("documents", [])
     for case in pupil.get("cases", []):
         case_id = str(case["case_id"])
         entries = [dict(e) for e in merge(case_entries.get(case_id, []))]
-        cases.append({**case, "entries": entries})
+        held = [dict(d) for d in documents if str(d.get("case_id")) == case_id]
+        cases.append({**case, "entries": entries, "documents": held})
     return {
         "pupil_ref": pupil["pupil_ref"],
         "generated_at": generated_at.astimezone(UTC).isoformat(),
@@ -95,6 +115,37 @@ def access_export(
     }
 
 
+def _documents_html(documents: Sequence[Mapping[str, Any]]) -> str:
+    """The case's documents as a table: what each is and proves, never what it says."""
+    if not documents:
+        return "<h3>Documenten</h3><p>Er zijn geen documenten bij deze casus.</p>"
+    head = "".join(
+        f"<th>{c}</th>"
+        for c in ("Soort", "Wanneer in de casus", "Toegevoegd", "Door", "Grootte", "SHA-256")
+    )
+    rows = []
+    for d in documents:
+        kind = _DOCUMENT_KINDS.get(str(d.get("kind")), str(d.get("kind")))
+        when = _DOCUMENT_STAGES.get(str(d.get("stage")), str(d.get("stage") or ""))
+        if d.get("step"):
+            when += f" ({_DOCUMENT_STEPS.get(str(d['step']), str(d['step']))})"
+        added = str(d.get("attached_at", ""))
+        if d.get("removed_at"):
+            added += f"; verwijderd op {d['removed_at']} door {d.get('removed_by', '')}"
+        cells = (kind, when, added, str(d.get("attached_by", "")), f"{d.get('size')} bytes")
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{escape(c)}</td>" for c in cells)
+            + f"<td><code>{escape(str(d.get('sha256', '')))}</code></td></tr>"
+        )
+    return (
+        "<h3>Documenten</h3><p>De documenten zelf staan versleuteld opgeslagen en zijn hier "
+        "niet opgenomen; wie ze bij de casus mag lezen, kan ze openen. De hash bewijst welk "
+        "document het is.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def access_html(export: Mapping[str, Any]) -> str:
     """The readable export: one HTML document in Dutch."""
     identity = export.get("identity")
@@ -103,7 +154,8 @@ def access_html(export: Mapping[str, Any]) -> str:
         f"<p>Opgesteld op {escape(str(export['generated_at']))} door "
         f"{escape(str(export['generated_by']))}, op verzoek tot inzage (AVG artikel 15). "
         "Dit overzicht bevat alles wat Passend over de leerling bewaart: de gegevens van de "
-        "leerling en de ouders, en per casus elke gebeurtenis en elke inzage.</p>",
+        "leerling en de ouders, en per casus elke gebeurtenis, elke inzage en de "
+        "documenten.</p>",
     ]
     if export.get("incomplete"):
         items = "".join(f"<li>{escape(p)}</li>" for p in export["incomplete"])
@@ -137,6 +189,7 @@ def access_html(export: Mapping[str, Any]) -> str:
             f"<p>Aangemeld op {escape(str(case.get('submitted_at', '')))}.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
         )
+        parts.append(_documents_html(case.get("documents", [])))
     main = "<main>" + "".join(parts) + "</main>"
     digest = hashlib.sha256(main.encode("utf-8")).hexdigest()
     return (

@@ -447,6 +447,23 @@ class DocumentKind(StrEnum):
     OTHER = "other"
 
 
+class DocumentStage(StrEnum):
+    """When in the case a document was attached (issue 21): with the school's request, or
+    during the trajectory that followed the claim."""
+
+    REQUEST = "request"
+    TRAJECTORY = "trajectory"
+
+
+class DocumentStep(StrEnum):
+    """The step of the trajectory a document belongs to, when it belongs to one."""
+
+    START_CONVERSATION = "start_conversation"
+    SESSION = "session"
+    EVALUATION = "evaluation"
+    ESCALATION = "escalation"
+
+
 class DocumentRemovalReason(StrEnum):
     """Why an attachment was removed (a code: free text about the child stays out of events)."""
 
@@ -464,10 +481,12 @@ class DocumentAttached(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.DocumentAttached.v1"
     topic: ClassVar[str] = topics.INTAKE
     meaning: ClassVar[str] = (
-        "A document was attached to the request (W22: the school's groeidocument or OPP, a "
-        "test result, a report, the signed consent, minutes). The content, its file name and "
-        "its description are stored by intake only, encrypted with the pupil's key; the event "
-        "carries what proves which document it was (size, SHA-256), never what it says."
+        "A document was attached to the case (W22: the school's groeidocument or OPP, a "
+        "test result, a report, the signed consent, minutes), with the request or during the "
+        "trajectory (`stage`, and the trajectory's `step` it belongs to). The content, its "
+        "file name and its description are stored by intake only, encrypted with the pupil's "
+        "key; the event carries what proves which document it was (size, SHA-256), never what "
+        "it says."
     )
     example: ClassVar[dict[str, Any] | None] = {
         "case_id": _CASE,
@@ -479,6 +498,8 @@ class DocumentAttached(EventPayload):
         "attached_by": "ib-7731",
         "attached_by_role": "ib",
         "attached_at": "2026-09-14T08:40:00+00:00",
+        "stage": "request",
+        "step": None,
     }
 
     case_id: UUID
@@ -490,6 +511,14 @@ class DocumentAttached(EventPayload):
     attached_by: str
     attached_by_role: str
     attached_at: datetime
+    # Added after v1 went out: an event without them was attached with the request.
+    stage: DocumentStage = Field(
+        default=DocumentStage.REQUEST,
+        description="With the request, or during the trajectory (events without it: request)",
+    )
+    step: DocumentStep | None = Field(
+        default=None, description="The trajectory's step it belongs to, when one was named"
+    )
 
 
 class DocumentRemoved(EventPayload):

@@ -349,6 +349,21 @@ class OppRecorded(EventPayload):
     drawn_up_on: date
     recorded_by: str
     recorded_at: datetime
+    # The OPP's own parts (SOP), optional: an OPP recorded by its date only still reads.
+    starting_point: str | None = Field(
+        default=None, max_length=4000, description="Beginsituatie: where the pupil stands now"
+    )
+    expected_outflow: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Uitstroomperspectief: the school type the pupil is expected to go on to",
+    )
+    goals: list[str] = Field(
+        default_factory=list, max_length=10, description="The development goals, in order"
+    )
+    support: str | None = Field(
+        default=None, max_length=4000, description="The support and adjustments the school gives"
+    )
 
 
 class OppEvaluated(EventPayload):

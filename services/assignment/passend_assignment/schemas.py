@@ -45,6 +45,16 @@ class TimeLeftOut(BaseModel):
         return cls(seconds=left.seconds, working_days=left.working_days, lapsed=left.lapsed)
 
 
+class RouteCoachCallOut(BaseModel):
+    """W29: one call of the route coach: who called, for which side (``school`` or
+    ``support``), when, and the coach who was told (none when the SWV named none)."""
+
+    called_by: str
+    side: str
+    called_at: datetime
+    route_coach_id: str | None
+
+
 class CaseOut(BaseModel):
     """A case as assignment sees it; ``responsible_worker_id`` follows W25."""
 
@@ -66,6 +76,9 @@ class CaseOut(BaseModel):
     deadline_missed: bool
     specialist_required: bool
     route_coach_calls: int
+    route_coach_history: list[RouteCoachCallOut] = Field(
+        default_factory=list, description="W29: every call of the route coach, oldest first"
+    )
     withdrawn_at: datetime | None = None
     consent: ConsentOut | None = Field(
         default=None, description="W10: the parents' consent as intake published it, if asked"
@@ -92,6 +105,15 @@ class CaseOut(BaseModel):
             deadline_missed=case.missed,
             specialist_required=case.specialist_required,
             route_coach_calls=case.route_coach_calls,
+            route_coach_history=[
+                RouteCoachCallOut(
+                    called_by=c.called_by,
+                    side=c.side,
+                    called_at=c.called_at,
+                    route_coach_id=c.route_coach_id,
+                )
+                for c in case.route_coach_history
+            ],
             withdrawn_at=case.withdrawn_at,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -11,10 +12,10 @@ from fastapi.responses import JSONResponse
 from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
-from passend_backbone.auth import CurrentPrincipal, Principal, Role, sees_case
+from passend_backbone.auth import CaseFacts, CurrentPrincipal, Principal, Role, sees_case
 from passend_backbone.commands import HEADER, IdempotencyHeader, Refusal
 from passend_backbone.service import ServiceContext
-from passend_intake import log_redaction, queries, request_commands
+from passend_intake import log_redaction, name_search, queries, request_commands
 from passend_intake.access import READERS, case_facts, no_such_case, require_role, require_sees
 from passend_intake.api_common import CaseId, caller_key, correlation_id, respond
 from passend_intake.api_consent import consent_router, internal_router, parent_router
@@ -29,7 +30,7 @@ from passend_intake.schemas import (
     SubmitRequestBody,
     WithdrawBody,
 )
-from passend_intake.views import RequestDetail, RequestSummary
+from passend_intake.views import FoundRequest, RequestDetail, RequestSummary
 
 DESCRIPTION = """
 The intake service of Passend: what a school asks the SWV for one pupil, and what the
@@ -166,13 +167,18 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get(
         "/requests",
-        response_model=list[RequestSummary],
-        summary="Find requests by case number or pupil reference, or list given cases",
+        response_model=list[FoundRequest],
+        summary="Find requests by case number, pupil reference or pupil name, or list cases",
         description="`find`: the requests whose case id starts with the text (the short "
         "number of eight characters the portal shows, from six characters on, or the whole "
-        "id) or whose pupil reference is the text. `case_ids`: the requests of these cases "
-        "(comma-separated, at most 200). Either is needed. Only the requests within the "
-        "caller's reach are answered (an IB: the own school's), newest first; each one "
+        "id) or whose pupil reference is the text; and, for the roles that work with the "
+        "pupil (`ib`, `teacher`, `support_worker`, `coordinator`, `education_specialist`, "
+        "`route_coach`), those whose pupil's name holds the text (given or family name, in "
+        "part, without regard to case or accents; `pupil_name` then says the name). The "
+        "identities opened are those of the caller's cases only; an erased pupil never "
+        "matches; the text is neither logged nor stored. `case_ids`: the requests of these "
+        "cases (comma-separated, at most 200). Either is needed. Only the requests within "
+        "the caller's reach are answered (an IB: the own school's), newest first; each one "
         "answered is logged as read. Roles: every role that reads requests.",
         responses=READ_ERRORS,
     )
@@ -181,23 +187,28 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         principal: CurrentPrincipal,
         find: Annotated[
             str | None,
-            Query(max_length=100, description="A case number, its start, or a pupil reference"),
+            Query(
+                max_length=100,
+                description="A case number, its start, a pupil reference or (part of) the "
+                "pupil's name",
+            ),
         ] = None,
         case_ids: Annotated[
             str | None, Query(max_length=8000, description="Case ids, comma-separated")
         ] = None,
-    ) -> list[RequestSummary]:
+    ) -> list[FoundRequest]:
         require_role(principal, READERS)
         ids = parse_case_ids(case_ids)
         if not (find or "").strip() and not ids:
             raise Refusal.invalid("find", "give find or case_ids", field="find")
+
+        def visible(facts: CaseFacts) -> bool:
+            return sees_case(principal, facts)
+
         found = await queries.found_requests(
-            ctx.pool,
-            principal.swv,
-            find=find,
-            case_ids=ids,
-            visible=lambda facts: sees_case(principal, facts),
+            ctx.pool, principal.swv, find=find, case_ids=ids, visible=visible
         )
+        named = await find_by_name(principal, find, visible, already={r.case_id for r in found})
         await record_list_read(
             ctx.pool,
             principal,
@@ -205,7 +216,40 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
             view="intake.find_requests",
             correlation_id=correlation_id(request),
         )
-        return found
+        # A match by name opened the pupil's identity: logged as its own view.
+        await record_list_read(
+            ctx.pool,
+            principal,
+            (r.case_id for r in named),
+            view="intake.find_by_name",
+            correlation_id=correlation_id(request),
+        )
+        answer = [FoundRequest(**r.model_dump()) for r in found] + named
+        answer.sort(key=lambda r: (r.submitted_at, str(r.case_id)), reverse=True)
+        return answer[: queries.MAX_FOUND]
+
+    async def find_by_name(
+        principal: Principal,
+        find: str | None,
+        visible: Callable[[CaseFacts], bool],
+        *,
+        already: set[UUID],
+    ) -> list[FoundRequest]:
+        """The caller's requests whose pupil's name holds ``find`` (not those ``already``
+        found by number), for the roles that may search by name; none for the others."""
+        query = name_search.NameQuery.of(find)
+        if query is None or not name_search.may_search_names(principal):
+            return []
+        named = await name_search.cases_named(
+            ctx.pool, principal, query, visible=visible, limit=queries.MAX_FOUND
+        )
+        names = {n.case_id: n.name for n in named if n.case_id not in already}
+        if not names:
+            return []
+        rows = await queries.found_requests(
+            ctx.pool, principal.swv, case_ids=list(names), visible=visible
+        )
+        return [FoundRequest(**r.model_dump(), pupil_name=names[r.case_id]) for r in rows]
 
     @router.get(
         "/requests/{case_id}",

@@ -1,4 +1,4 @@
-"""The routes of a request's documents (issue 21): attach, list, download, remove."""
+"""The routes of a case's documents (issue 21): attach, list, download, remove."""
 
 from __future__ import annotations
 
@@ -62,9 +62,13 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
         "/requests/{case_id}/documents",
         status_code=201,
         response_model=DocumentAttachedAnswer,
-        summary="Attach a document to the request (W22)",
+        summary="Attach a document to the case (W22)",
         description="A PDF, DOCX, ODT, JPEG or PNG of at most 20 MB, as `multipart/form-data` "
-        "with the `file`, its `kind` and a short `description`. The type is found in the "
+        "with the `file`, its `kind` and a short `description`; optionally the `stage` "
+        "(`request` or `trajectory`; by default the trajectory once a worker took the case "
+        "up) and the trajectory's `step` it belongs to (`start_conversation`, `session`, "
+        "`evaluation`, `escalation`). A step with `stage=request` is a **422**, the "
+        "trajectory stage before the claim a **409**. The type is found in the "
         "content, not the file name: anything else is a **415**; over 20 MB a **413**; an "
         "encrypted or damaged PDF a **422**; nothing is stored then. The content, file name "
         "and description are encrypted with the pupil's key; "
@@ -95,6 +99,8 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
             "description": description,
             "sha256": hashlib.sha256(content).hexdigest(),
             "file_name": file.filename or "",
+            "stage": form.stage.value if form.stage else None,
+            "step": form.step.value if form.step else None,
         }
         key = caller_key(principal, idempotency_key, operation, fingerprint)
         answer = await document_commands.attach_document(
@@ -107,6 +113,8 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
             content=content,
             key=key,
             correlation_id=correlation_id(request),
+            stage=form.stage,
+            step=form.step,
         )
         location = answer.body.get("href")
         headers = {"Location": location} if isinstance(location, str) else None
@@ -116,9 +124,10 @@ def documents_router(ctx: ServiceContext) -> APIRouter:
         "/requests/{case_id}/documents",
         dependencies=[Depends(record_case_read(ctx, "intake.documents"))],
         response_model=list[DocumentView],
-        summary="List the request's documents",
-        description="The documents attached to the request and not removed, oldest first: "
-        "kind, description, size, SHA-256, who attached it and when. A report "
+        summary="List the case's documents",
+        description="The documents attached to the case (with the request or during the "
+        "trajectory) and not removed, oldest first: kind, stage and step, description, size, "
+        "SHA-256, who attached it and when. A report "
         "(`kind=report`) is not listed for a teacher or a route coach. After the pupil's "
         "erasure the description and file name read `[gewist]` and `readable` is false. "
         "Every role that reads the case, within reach; the read is logged.",

@@ -6,7 +6,7 @@ read of each case it shows (purpose: the erasure request).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,6 +18,12 @@ from passend_backbone.audit.readlog import record_read
 from passend_backbone.auth import CurrentPrincipal
 from passend_backbone.commands import IdempotencyHeader
 from passend_backbone.service import ServiceContext
+from passend_contracts.events.intake import (
+    DocumentKind,
+    DocumentRemovalReason,
+    DocumentStage,
+    DocumentStep,
+)
 from passend_intake import privacy
 from passend_intake.api_common import caller_key, correlation_id, respond
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS
@@ -170,6 +176,25 @@ class PendingRequests(BaseModel):
     requests: list[ErasureRequestView]
 
 
+class ExportedDocument(BaseModel):
+    """A document of one of the pupil's cases, as the access export lists it (W22)."""
+
+    document_id: str
+    case_id: str
+    kind: DocumentKind
+    stage: DocumentStage
+    step: DocumentStep | None
+    media_type: str
+    size: int = Field(description="Bytes")
+    sha256: str
+    attached_by: str
+    attached_by_role: str
+    attached_at: datetime
+    removed_by: str | None
+    removed_at: datetime | None
+    removal_reason: DocumentRemovalReason | None
+
+
 class PupilExport(BaseModel):
     """Intake's part of an access export."""
 
@@ -203,6 +228,11 @@ class PupilExport(BaseModel):
     identity: dict[str, Any] | None
     cases: list[CaseOfPupil]
     pupil_events: list[dict[str, Any]]
+    documents: list[ExportedDocument] = Field(
+        default=[],
+        description="Every document of the pupil's cases: what, when and by whom, its size "
+        "and hash; never its content, file name or description",
+    )
 
 
 def privacy_router(ctx: ServiceContext) -> APIRouter:
@@ -237,8 +267,9 @@ def privacy_router(ctx: ServiceContext) -> APIRouter:
     @router.get(
         "/pupils/{pupil_ref}/export",
         summary="Intake's part of an access export (GDPR art. 15)",
-        description="The pupil's identity and parents (unless erased), the cases and the "
-        "events about the pupil outside a case. Each case's events and reads come from "
+        description="The pupil's identity and parents (unless erased), the cases, the "
+        "events about the pupil outside a case, and the cases' documents (kind, stage, size, "
+        "SHA-256, when and by whom; never the content). Each case's events and reads come from "
         "every service's `/audit/cases/{case_id}/events` (`passend-privacy export` puts "
         "them together). Logged as a read of each case. Role: `privacy_officer`.",
         response_model=PupilExport,

@@ -10,8 +10,13 @@ from uuid import UUID
 from passend_backbone.auth import Principal
 from passend_backbone.commands import IdempotencyKey, Outcome, StoredAnswer
 from passend_backbone.service import ServiceContext
-from passend_contracts.events.intake import DocumentKind, DocumentRemovalReason
-from passend_intake import document_sealing, pupil_keys
+from passend_contracts.events.intake import (
+    DocumentKind,
+    DocumentRemovalReason,
+    DocumentStage,
+    DocumentStep,
+)
+from passend_intake import document_sealing, pupil_keys, queries
 from passend_intake.access import case_facts, command_check, require_role
 from passend_intake.case_commands import accepted, run_command
 from passend_intake.document_checks import EXTENSIONS, checked
@@ -21,13 +26,15 @@ from passend_intake.domain.documents import (
     AttachDocument,
     DocumentsErased,
     RemoveDocument,
+    stage_of,
 )
 from passend_intake.domain.state import CaseState
 
 _INSERT = """
 INSERT INTO public.documents (swv, document_id, case_id, pupil_ref, key_id, kind, media_type,
-    size, sha256, file_name, description, attached_by, attached_by_role, attached_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    size, sha256, file_name, description, attached_by, attached_by_role, attached_at, stage,
+    step)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 """
 _REMOVED = """
 UPDATE public.documents SET removed_by = $3, removed_at = $4, removal_reason = $5
@@ -56,25 +63,32 @@ async def attach_document(
     content: bytes,
     key: IdempotencyKey | None,
     correlation_id: str,
+    stage: DocumentStage | None = None,
+    step: DocumentStep | None = None,
     store: DocumentStore = DEFAULT_STORE,
 ) -> StoredAnswer:
     """W22: check the file (size, type by content, a readable PDF), seal it with the
     pupil's key, and record ``DocumentAttached`` with the sealed rows in one transaction.
 
     A bad file is refused (413, 415, 422) before anything is stored; an erased pupil's
-    case answers 410 (there is no key to seal with, and none is made again).
+    case answers 410 (there is no key to seal with, and none is made again). The stage
+    (request or trajectory) is the one given, or the one the case is in (``stage_of``).
     """
     require_role(principal, ATTACHERS)
     media_type = checked(content)
     known = await case_facts(ctx.pool, principal.swv, case_id)
+    taken_up = (await queries.progress(ctx.pool, principal.swv, case_id)).claimed_by is not None
     swv = principal.swv
     now = ctx.clock()
     document_id = uuid.uuid4()
     digest = hashlib.sha256(content).hexdigest()
     name = file_name_of(file_name, media_type)
     sealed: dict[str, Any] = {}
+    stage_step: dict[str, Any] = {"step": step}
 
     async def prepare(tx: Any, state: CaseState) -> AttachDocument:
+        # After the reach check: a case out of reach answers 404, never about its stage.
+        stage_step["stage"] = stage_of(stage, step, taken_up=taken_up)
         sealing_key = await pupil_keys.existing_key(tx, swv, state.pupil_ref)
         if sealing_key is None or state.erased_at is not None:
             raise DocumentsErased("the pupil of this case was erased")
@@ -100,6 +114,8 @@ async def attach_document(
             sha256=digest,
             attached_by=principal.subject,
             attached_by_role=principal.role,
+            stage=stage_step["stage"],
+            step=step,
         )
 
     async def keep(tx: Any, outcome: Outcome[CaseState]) -> None:
@@ -120,6 +136,8 @@ async def attach_document(
             principal.subject,
             principal.role.value,
             now,
+            stage_step["stage"].value,
+            step.value if step else None,
         )
 
     def created(outcome: Outcome[CaseState]) -> StoredAnswer:
@@ -134,6 +152,8 @@ async def attach_document(
                 "sha256": digest,
                 "version": outcome.version,
                 "href": f"/requests/{case_id}/documents/{document_id}",
+                "stage": stage_step["stage"].value,
+                "step": step.value if step else None,
             },
         )
 

@@ -21,7 +21,7 @@ from passend_intake.views import ERASED
 
 _COLUMNS = """
 SELECT document_id, case_id, pupil_ref, key_id, kind, media_type, size, sha256, file_name,
-       description, attached_by, attached_by_role, attached_at
+       description, attached_by, attached_by_role, attached_at, stage, step
 FROM public.documents
 WHERE swv = $1 AND case_id = $2 AND removed_at IS NULL
 """
@@ -85,6 +85,8 @@ async def documents_of(
                     attached_by_role=row["attached_by_role"],
                     attached_at=row["attached_at"],
                     readable=key is not None,
+                    stage=row["stage"],
+                    step=row["step"],
                     href=f"/requests/{case_id}/documents/{row['document_id']}",
                 )
             )

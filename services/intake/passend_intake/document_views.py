@@ -1,4 +1,4 @@
-"""What the document endpoints answer: one document of a request as a reader sees it."""
+"""What the document endpoints answer: one document of a case as a reader sees it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from uuid import UUID
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from passend_contracts.events.intake import DocumentKind, DocumentRemovalReason
+from passend_contracts.events.intake import (
+    DocumentKind,
+    DocumentRemovalReason,
+    DocumentStage,
+    DocumentStep,
+)
 
 _EXAMPLE: dict[str, Any] = {
     "document_id": "9d4b2c1e-5f7a-4b8e-a1c3-6e2f0d9b7a45",
@@ -24,6 +29,8 @@ _EXAMPLE: dict[str, Any] = {
     "attached_by_role": "ib",
     "attached_at": "2026-09-14T08:40:00Z",
     "readable": True,
+    "stage": "request",
+    "step": None,
     "href": "/requests/3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13/documents/"
     "9d4b2c1e-5f7a-4b8e-a1c3-6e2f0d9b7a45",
 }
@@ -48,6 +55,12 @@ class DocumentView(BaseModel):
     attached_at: datetime
     readable: bool = Field(description="False once the pupil was erased: it can't be opened")
     href: str = Field(description="Where the content is downloaded")
+    stage: DocumentStage = Field(
+        default=DocumentStage.REQUEST, description="With the request or during the trajectory"
+    )
+    step: DocumentStep | None = Field(
+        default=None, description="The trajectory's step it belongs to, when one was named"
+    )
 
 
 def _file_part(schema: dict[str, Any]) -> None:
@@ -55,6 +68,15 @@ def _file_part(schema: dict[str, Any]) -> None:
     generated tests send a file, not a text field."""
     schema.pop("contentMediaType", None)
     schema["format"] = "binary"
+
+
+def _optional_part(schema: dict[str, Any]) -> None:
+    """An optional form field is left out, never sent as null (a form has no null): the
+    schema says the value's own type, not ``anyOf`` it or null."""
+    choices = [c for c in schema.pop("anyOf", []) if c.get("type") != "null"]
+    if len(choices) == 1:
+        schema.update(choices[0])
+    schema.pop("default", None)
 
 
 class AttachDocumentForm(BaseModel):
@@ -82,6 +104,18 @@ class AttachDocumentForm(BaseModel):
         max_length=300,
         description="What it is, in a few words (encrypted; not the pupil's name)",
     )
+    stage: DocumentStage | None = Field(
+        default=None,
+        description="With the request or during the trajectory; when not given: the "
+        "trajectory once a worker took the case up, else the request",
+        json_schema_extra=_optional_part,
+    )
+    step: DocumentStep | None = Field(
+        default=None,
+        description="The trajectory's step it belongs to (start conversation, session, "
+        "evaluation, escalation); implies the trajectory stage",
+        json_schema_extra=_optional_part,
+    )
 
 
 class DocumentAttachedAnswer(BaseModel):
@@ -107,6 +141,8 @@ class DocumentAttachedAnswer(BaseModel):
     sha256: str
     version: int = Field(description="The case's version after the document was attached")
     href: str
+    stage: DocumentStage = DocumentStage.REQUEST
+    step: DocumentStep | None = None
 
 
 class RemoveDocumentBody(BaseModel):

@@ -1,4 +1,5 @@
-"""Keeps consent-link tokens out of the HTTP access log: the token is the parent's credential."""
+"""Keeps consent-link tokens and searched texts out of the HTTP access log: the token is the
+parent's credential, and a search may be by the pupil's name."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import re
 
 _TOKEN_IN_PATH = re.compile(r"^(/consent/)[^/?#]+")
 REDACTED = "[token]"
+# ``GET /requests?find=...``: the text may be a pupil's name (name_search).
+_FIND_IN_QUERY = re.compile(r"([?&]find=)[^&#]*")
+REDACTED_TEXT = "[redacted]"
 
 
 class RedactConsentTokens(logging.Filter):
-    """Rewrites ``/consent/<token>...`` in uvicorn's access records to ``/consent/[token]``."""
+    """Rewrites ``/consent/<token>...`` in uvicorn's access records to ``/consent/[token]``,
+    and a search's ``find=<text>`` to ``find=[redacted]``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         # uvicorn's access record: (client, method, path, http version, status code)
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             path = _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", args[2])
+            path = _FIND_IN_QUERY.sub(rf"\g<1>{REDACTED_TEXT}", path)
             if path != args[2]:
                 record.args = (args[0], args[1], path, args[3], args[4])
         return True

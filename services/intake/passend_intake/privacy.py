@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -340,12 +341,32 @@ WHERE swv = $1 AND event_type = $2 AND data->>'pupil_ref' = $3
 ORDER BY position DESC LIMIT 1
 """
 
+# What the access export says of each document (W22): never its content, its file name or
+# its description (they are the document's own words, opened only by its download).
+_DOCUMENTS = """
+SELECT document_id::text, case_id::text, kind, stage, step, media_type, size, sha256,
+       attached_by, attached_by_role, attached_at, removed_by, removed_at, removal_reason
+FROM public.documents
+WHERE swv = $1 AND pupil_ref = $2
+ORDER BY attached_at, document_id
+"""
+
+
+def document_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One document as the access export lists it: what, when in the case, how large, its
+    hash, when and by whom attached (and removed); never what it says."""
+    return {
+        key: (value.isoformat() if isinstance(value, datetime) else value)
+        for key, value in dict(row).items()
+    }
+
 
 async def export_part(ctx: ServiceContext, principal: Principal, pupil_ref: str) -> dict[str, Any]:
     """Intake's part of an access export (GDPR art. 15): the pupil's identity and parents
     (while not erased), the cases, and the events about the pupil outside any case
-    (erasure requests, the erasure). Each case's own events come from every service's
-    ``/audit/cases/{case_id}/events``."""
+    (erasure requests, the erasure), and every document of its cases (W22: kind, stage,
+    size, hash, when and by whom; never the content). Each case's own events come from
+    every service's ``/audit/cases/{case_id}/events``."""
     require_officer(principal)
     found = await preview(ctx, principal, pupil_ref)
     swv = principal.swv
@@ -354,10 +375,12 @@ async def export_part(ctx: ServiceContext, principal: Principal, pupil_ref: str)
         sealed = EncryptedIdentity.model_validate_json(raw) if raw else None
         identity = await pupil_keys.open_identity(tx, sealed, swv, pupil_ref)
         rows = await tx.fetch(_PUPIL_EVENTS, swv, pupil_ref, RequestSubmitted.event_type)
+        documents = await tx.fetch(_DOCUMENTS, swv, pupil_ref)
     return {
         "pupil_ref": pupil_ref,
         "erased": found["erased"],
         "identity": identity.model_dump(mode="json") if identity else None,
         "cases": found["cases"],
         "pupil_events": [event_entry(ctx.name, event_from_row(r)) for r in rows],
+        "documents": [document_entry(d) for d in documents],
     }

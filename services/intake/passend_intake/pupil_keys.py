@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid4
@@ -127,6 +128,43 @@ async def key_by_id(conn: asyncpg.Connection, key_id: str) -> PupilKey | None:
     if row is None:
         return None
     return PupilKey(row["key_id"], _opened(bytes(row["key"]), row["swv"], row["pupil_ref"]))
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A pupil's key as read, still sealed: opened when used, so a key that does not open
+    fails its own identity and not the others read with it."""
+
+    key_id: UUID
+    sealed: bytes
+    swv: str
+    pupil_ref: str
+
+    def opened(self) -> PupilKey:
+        """The key itself, or :class:`IdentityUnreadable` when it does not open."""
+        return PupilKey(self.key_id, _opened(self.sealed, self.swv, self.pupil_ref))
+
+
+async def keys_by_ids(conn: asyncpg.Connection, key_ids: Iterable[str]) -> dict[str, StoredKey]:
+    """The keys of many identities in one query, by key id as the identity names it; an
+    erased pupil's key (or an id that is no key id) is not in the answer."""
+    wanted: dict[UUID, set[str]] = {}
+    for key_id in key_ids:
+        try:
+            wanted.setdefault(UUID(key_id), set()).add(key_id)
+        except (TypeError, ValueError):
+            continue
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT key_id, key, swv, pupil_ref FROM public.pupil_keys WHERE key_id = ANY($1::uuid[])",
+        list(wanted),
+    )
+    found: dict[str, StoredKey] = {}
+    for row in rows:
+        stored = StoredKey(row["key_id"], bytes(row["key"]), row["swv"], row["pupil_ref"])
+        found.update(dict.fromkeys(wanted[row["key_id"]], stored))
+    return found
 
 
 async def reseal_keys(pool: asyncpg.Pool, *, batch: int = 500) -> int:

@@ -81,6 +81,16 @@ class RequestSummary(BaseModel):
     submitted_at: datetime
 
 
+class FoundRequest(RequestSummary):
+    """A request a search found; found by the pupil's name, it carries that name."""
+
+    pupil_name: str | None = Field(
+        default=None,
+        description="The pupil's name, decrypted for this answer, only when the request "
+        "was found by it (roles that may search by name)",
+    )
+
+
 class ParentView(BaseModel):
     parent_ref: str
     name: str

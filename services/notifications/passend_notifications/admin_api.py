@@ -39,6 +39,13 @@ class ContactIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=200)
 
 
+class ContactView(BaseModel):
+    recipient_id: str
+    email: str
+    display_name: str | None
+    updated_at: datetime
+
+
 class TemplateIn(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=20_000)
@@ -104,9 +111,35 @@ def _unknown_template(name: str) -> Refusal:
     return Refusal.not_found("templates", f"no template {name!r}")
 
 
+def _template_view(name: str, row: Any) -> TemplateView:
+    """The wording of ``name``: the SWV's own (``row``) or the default."""
+    base = DEFAULTS[name]
+    return TemplateView(
+        template=name,
+        subject=row["subject"] if row else base.subject,
+        body=row["body"] if row else base.body,
+        placeholders=sorted(base.allowed),
+        overridden=row is not None,
+    )
+
+
 def admin_router(ctx: ServiceContext, settings: NotificationSettings) -> APIRouter:
     """The settings endpoints. Every one that writes takes an ``Idempotency-Key``."""
     router = APIRouter(tags=["settings"])
+
+    @router.get("/contacts")
+    async def contacts(principal: CurrentPrincipal) -> list[ContactView]:
+        """The SWV's functional mailboxes and their addresses, for the operator's screen.
+
+        Only mailboxes are listed (the only entries ``PUT /contacts`` accepts)."""
+        require(principal, Role.OPERATOR)
+        async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            rows = await conn.fetch(
+                "SELECT recipient_id, email, display_name, updated_at FROM contacts "
+                "WHERE swv = $1 ORDER BY recipient_id",
+                principal.swv,
+            )
+        return [ContactView.model_validate(dict(r)) for r in rows if is_mailbox(r["recipient_id"])]
 
     @router.put("/contacts/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)
     async def put_contact(
@@ -171,12 +204,23 @@ def admin_router(ctx: ServiceContext, settings: NotificationSettings) -> APIRout
             ctx.commands, principal, key, "DELETE /contacts/{recipient_id}", asked, work
         )
 
+    @router.get("/templates")
+    async def list_templates(principal: CurrentPrincipal) -> list[TemplateView]:
+        """Every message's wording as the SWV's messages use it now (default or own)."""
+        require(principal, Role.OPERATOR)
+        async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            rows = await conn.fetch(
+                "SELECT template, subject, body FROM template_overrides WHERE swv = $1",
+                principal.swv,
+            )
+        own = {r["template"]: r for r in rows}
+        return [_template_view(name, own.get(name)) for name in sorted(DEFAULTS)]
+
     @router.get("/templates/{name}")
     async def get_template(name: str, principal: CurrentPrincipal) -> TemplateView:
         """The wording the SWV's messages use now, and the placeholders it may use."""
         require(principal, Role.OPERATOR)
-        base = DEFAULTS.get(name)
-        if base is None:
+        if name not in DEFAULTS:
             raise _unknown_template(name)
         async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
             row = await conn.fetchrow(
@@ -184,13 +228,7 @@ def admin_router(ctx: ServiceContext, settings: NotificationSettings) -> APIRout
                 principal.swv,
                 name,
             )
-        return TemplateView(
-            template=name,
-            subject=row["subject"] if row else base.subject,
-            body=row["body"] if row else base.body,
-            placeholders=sorted(base.allowed),
-            overridden=row is not None,
-        )
+        return _template_view(name, row)
 
     @router.put("/templates/{name}", status_code=status.HTTP_204_NO_CONTENT)
     async def put_template(

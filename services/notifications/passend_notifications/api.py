@@ -93,6 +93,9 @@ class ParkedMessage(BaseModel):
     attempts: int
     reason: str | None
     parked_at: datetime
+    # Which message, and what went wrong as a code (the portal says it in Dutch).
+    template: str | None = None
+    reason_code: str | None = None
 
 
 def create_app(ctx: ServiceContext, settings: NotificationSettings | None = None) -> FastAPI:
@@ -192,7 +195,8 @@ def _operator_router(ctx: ServiceContext) -> APIRouter:
         async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
             rows = await conn.fetch(
                 "SELECT message_id, case_id, channel, recipient_role, recipient_id, attempts, "
-                "last_error AS reason, updated_at AS parked_at FROM deliveries "
+                "last_error AS reason, updated_at AS parked_at, template, reason_code "
+                "FROM deliveries "
                 "WHERE swv = $1 AND status = 'parked' ORDER BY updated_at LIMIT $2",
                 principal.swv,
                 limit,

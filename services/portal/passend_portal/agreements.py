@@ -21,6 +21,9 @@ AGREEMENTS: dict[str, str] = {
     "niet bij.",
     "W6": "Het startgesprek met de intern begeleider en de leerkracht zoekt de vraag achter "
     "de vraag; daarna volgt het plan.",
+    "W7": "De onderwijsondersteuner denkt mee of de hulpvraag van de school past bij de "
+    "situatie. Blijkt in het startgesprek dat de vraag anders is, dan herschrijven school en "
+    "onderwijsondersteuner de hulpvraag samen; de vorige tekst blijft bewaard.",
     "W10": "Voordat een onderwijsondersteuner met een leerling zelf werkt, geven de ouders "
     "toestemming. De school vraagt die; ouders kunnen haar altijd intrekken, en dan stopt "
     "de begeleiding.",

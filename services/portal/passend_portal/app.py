@@ -22,11 +22,14 @@ from passend_portal import (
     routes_case,
     routes_coordinator,
     routes_directory,
+    routes_dossier,
     routes_ib,
     routes_operator,
     routes_parent,
     routes_partners,
     routes_privacy,
+    routes_reformulation,
+    routes_settings,
     routes_teamno,
     routes_worker,
 )
@@ -178,12 +181,17 @@ def create_app(
         routes_parent,
         routes_ib,
         routes_case,
+        routes_dossier,
+        # Before the worker's steps: their POST /zaken/{case_id}/{step} takes any step.
+        routes_reformulation,
         routes_worker,
         routes_teamno,
         routes_audit,
         routes_coordinator,
         routes_partners,
         routes_directory,
+        # Before the dead letters: their /beheer/{service}/{id} takes any two names.
+        routes_settings,
         routes_operator,
         routes_privacy,
     ):

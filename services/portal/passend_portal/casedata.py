@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import documents, story, undelivered
+from passend_portal import documents, parents, story, undelivered
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.labels import AMSTERDAM
 from passend_portal.messages import DONE_NL, Problem
@@ -165,9 +165,15 @@ async def case_page(
     if not data.known and not data.unavailable and not wait:
         context["message"] = "Deze casus is niet gevonden, of u heeft er geen toegang toe."
         return portal.render(request, "error.html", context, status=404, session=session)
+    # W22: every reader sees the case's documents intake shows them (a report not for all).
+    context["documents"] = await documents.of_case(portal.services, session, case_id)
+    # The school's page shows undelivered messages to parents to the IB only (the teacher
+    # shares the template and sees none).
+    context["undelivered"] = []
     if session.role == "ib":
-        context["undelivered"] = await undelivered_to_parents(portal, session, case_id)
-        context["documents"] = await documents.of_case(portal.services, session, case_id)
+        context["undelivered"] = await undelivered_to_parents(
+            portal, session, case_id, parents.names_of(data.request.data)
+        )
         context["attachment_refused"] = documents.after_submission(
             request.query_params.get("bijlage")
         )
@@ -181,11 +187,12 @@ async def case_page(
 
 
 async def undelivered_to_parents(
-    portal: Portal, session: Session, case_id: str
+    portal: Portal, session: Session, case_id: str, names: dict[str, str]
 ) -> list[undelivered.Undelivered]:
-    """W10: the case's e-mails to parents that did not arrive; none when notifications is
-    away (the page says the rest without it)."""
+    """W10: the case's e-mails to parents that did not arrive, each parent by name (from
+    intake's request the page read); none when notifications is away (the page says the
+    rest without it)."""
     answer = await optional(
         portal.services.get("notifications", f"/cases/{case_id}/notifications", token=session.token)
     )
-    return undelivered.to_parents(case_id, (answer or {}).get("messages", []))
+    return undelivered.to_parents(case_id, (answer or {}).get("messages", []), names)

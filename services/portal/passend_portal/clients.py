@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+
+# httpx logs every request's URL at INFO; the search's (``/requests?find=``) may hold a
+# pupil's name, so its lines stay out of the portal's log whatever level is configured.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SERVICE_NAMES_NL = {
     "intake": "Aanvragen en toestemming",
@@ -53,7 +58,7 @@ class Services:
         *,
         token: str | None,
         json: Any = None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | Sequence[str]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """The JSON answer of a 2xx; :class:`ServiceError` for 4xx, :class:`ServiceDown` else."""
@@ -99,7 +104,7 @@ class Services:
         path: str,
         *,
         token: str | None,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | Sequence[str]] | None = None,
     ) -> Any:
         return await self.call("GET", service, path, token=token, params=params)
 

@@ -10,6 +10,8 @@ from passend_portal.web import Form, comma_list
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MAX_GOALS = 3
+# The OPP form's goal rows (trajectory takes up to ten).
+MAX_OPP_GOALS = 5
 
 
 def people(form: Form, chosen: str, others: str) -> list[str]:
@@ -119,8 +121,17 @@ def route_coach(form: Form) -> dict[str, Any]:
 
 
 def opp(form: Form) -> dict[str, Any]:
-    """S: the date the school drew up its OPP (the document stays with the school)."""
-    return {"drawn_up_on": form.get("drawn_up_on") or None}
+    """S: the OPP: when the school drew it up, and its parts (starting point, expected
+    outflow, goals, support); a goal row left empty is no goal."""
+    goals = [form.get(f"goals.{i}") for i in range(MAX_OPP_GOALS)]
+    parts = {
+        "starting_point": form.optional("starting_point"),
+        "expected_outflow": form.optional("expected_outflow"),
+        "goals": [g for g in goals if g],
+        "support": form.optional("support"),
+    }
+    # Parts left empty are not sent: an OPP by its date alone is the same command as before.
+    return {"drawn_up_on": form.get("drawn_up_on") or None, **{k: v for k, v in parts.items() if v}}
 
 
 def opp_evaluation(form: Form) -> dict[str, Any]:
@@ -203,7 +214,15 @@ FIELDS: dict[str, frozenset[str]] = {
     "team-no-decision": frozenset({"decision", "assignment", "provider"}),
     "specialist-analysis": frozenset({"analysis"}),
     "route-coach": frozenset({"reason"}),
-    "opp": frozenset({"drawn_up_on"}),
+    "opp": frozenset(
+        {
+            "drawn_up_on",
+            "starting_point",
+            "expected_outflow",
+            "support",
+            *(f"goals.{i}" for i in range(MAX_OPP_GOALS)),
+        }
+    ),
     "opp/evaluations": frozenset({"evaluated_on", "summary"}),
     "case-director": frozenset({"role", "person_id", "reason"}),
     "youth-care": frozenset({"reason"}),

@@ -1,4 +1,4 @@
-"""Documents of a request in the portal: attaching one, the list, and every refusal in Dutch."""
+"""Documents of a case in the portal: attaching one, the list, and every refusal in Dutch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,21 @@ from passend_portal.web import Form
 FILE = "document.file"
 KIND = "document.kind"
 DESCRIPTION = "document.description"
+STEP = "document.step"
 KEY = "document.idempotency_key"
+# Who attaches on the case page (Team NO on its own page), and who opens a document: every
+# role that reads cases; intake decides per case and per kind (W22).
+ATTACHERS = ("ib", "support_worker", "education_specialist")
+READERS = (
+    "ib",
+    "teacher",
+    "support_worker",
+    "education_specialist",
+    "route_coach",
+    "coordinator",
+    "team_no_member",
+    "auditor",
+)
 # The largest file intake takes (passend_intake.document_checks.MAX_BYTES).
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -40,11 +54,16 @@ ERASED = (
     "en er kunnen geen documenten meer bij."
 )
 WITHDRAWN = "De aanvraag is ingetrokken: er kunnen geen documenten meer bij."
-NOT_ALLOWED = "U mag bij deze aanvraag geen documenten toevoegen of verwijderen."
+NOT_ALLOWED = "U mag bij deze casus geen documenten toevoegen of verwijderen."
+NO_TRAJECTORY = (
+    "De casus is nog niet opgepakt: een document bij een stap van het traject kan pas "
+    "worden toegevoegd als het traject loopt. Kies 'Geen bepaalde stap'."
+)
 FIELDS_NL = {
     KIND: "Kies wat voor document het is.",
     DESCRIPTION: "Beschrijf het document in een paar woorden (hoogstens 300 tekens).",
     FILE: NO_FILE,
+    STEP: "Kies een stap van het traject, of 'Geen bepaalde stap'.",
 }
 # What the school reads for each of intake's bad-file answers (by the words intake uses).
 _PDF_WORDS = (("wachtwoord", PDF_ENCRYPTED), ("beschadigd", PDF_DAMAGED), ("leeg", EMPTY))
@@ -97,6 +116,7 @@ def problem_of(exc: ServiceError | ServiceDown) -> Problem:
         in (
             "kind",
             "description",
+            "step",
         )
     ):
         name = f"document.{exc.detail['field']}"
@@ -113,6 +133,8 @@ def problem_of(exc: ServiceError | ServiceDown) -> Problem:
         return problem
     if exc.status == 409 and isinstance(exc.detail, dict) and "withdrawn" in said:
         return Problem(general=WITHDRAWN, technical=technical)
+    if exc.status == 409 and isinstance(exc.detail, dict) and "trajectory" in said:
+        return Problem(general=NO_TRAJECTORY, fields={STEP: NO_TRAJECTORY}, technical=technical)
     if exc.status == 403:
         return Problem(general=NOT_ALLOWED, technical=technical)
     return explain(exc)
@@ -136,11 +158,14 @@ async def attach(services: Services, session: Session, case_id: str, form: Form)
     content = await upload.read(MAX_BYTES + 1)
     if len(content) > MAX_BYTES:
         raise ServiceError("intake", 413, {"message": "larger than 20 MB"})
+    fields = {"kind": form.get(KIND), "description": form.get(DESCRIPTION)}
+    if form.get(STEP):
+        fields["step"] = form.get(STEP)
     return await services.upload(
         "intake",
         f"/requests/{case_id}/documents",
         token=session.token,
-        data={"kind": form.get(KIND), "description": form.get(DESCRIPTION)},
+        data=fields,
         files={"file": (upload.filename or "document", content, "application/octet-stream")},
         idempotency_key=form.get(KEY) or None,
     )

@@ -1,4 +1,5 @@
-"""Finding a case by its short number, its whole id or the pupil's reference (intake knows)."""
+"""Finding a case by its short number, its whole id, the pupil's reference or the pupil's
+name (intake knows, and decides who may search by name)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def cleaned(text: str) -> str:
 
 async def find_cases(portal: Portal, session: Session, text: str) -> list[dict[str, Any]]:
     """The requests within the person's reach whose number starts with ``text`` (the short
-    number or the whole id) or whose pupil reference is ``text``; none for a text intake
-    refuses. A service that is down raises :class:`ServiceDown` (the page says so)."""
+    number or the whole id), whose pupil reference is ``text`` or (intake's
+    ``name_search``) whose pupil's name holds it; none for a text intake refuses. A
+    service that is down raises :class:`ServiceDown` (the page says so)."""
     wanted = cleaned(text)
     if not wanted:
         return []

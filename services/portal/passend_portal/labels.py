@@ -117,6 +117,14 @@ DOCUMENT_KINDS = {
     "minutes": "Gespreksverslag",
     "other": "Ander document",
 }
+# When in the case a document was attached (issue 21), and the trajectory's step it is of.
+DOCUMENT_STAGES = {"request": "Bij de aanvraag", "trajectory": "Tijdens het traject"}
+DOCUMENT_STEPS = {
+    "start_conversation": "Startgesprek",
+    "session": "Sessie",
+    "evaluation": "Evaluatie",
+    "escalation": "Aanmelding bij Team NO",
+}
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EVENTS = {
     "RequestSubmitted": "Aanvraag ingediend",
@@ -382,3 +390,36 @@ def suggestion_reason(
     else:
         parts.append(f"{number(free)} uur per week vrij")
     return "; ".join(parts)
+
+
+# The operator's screens (issue 19): the SWV's functional mailboxes, and the placeholders a
+# message's wording may use, in words.
+MAILBOXES = {
+    "education_specialist": "Onderwijsspecialisten",
+    "route_coach": "Routebegeleiding",
+    "team_no": "Team NO van een regio",
+}
+PLACEHOLDERS = {
+    "aanhef": "de aanhef met de naam van de ontvanger",
+    "datum": "de datum van wat er gebeurde",
+    "zaak": "het korte nummer van de casus",
+    "link": "de link naar de casus in het portaal",
+    "termijn": "de uiterste datum",
+    "school": "de naam van de school",
+    "kind": "de voornaam van het kind",
+    "persoonlijke_link": "de persoonlijke link van de ouder",
+    "geldig_tot": "tot wanneer de persoonlijke link werkt",
+    "uitkomst": "de uitkomst van de evaluatie",
+    "gemeente": "de gemeente van Team NO",
+    "redenen": "waarom de casus naar Team NO gaat",
+    "onderwerp": "waarover het signaal gaat",
+}
+WEBHOOK_STATUS = {True: "Actief", False: "Gestopt"}
+
+
+def mailbox_name(recipient_id: str) -> str:
+    """``team_no:waterweg`` -> ``Team NO, regio waterweg``; ``route_coach`` -> its word."""
+    kind, _, region = recipient_id.partition(":")
+    if kind == "team_no" and region:
+        return f"Team NO, regio {region}"
+    return MAILBOXES.get(recipient_id, "Mailbox")

@@ -69,6 +69,22 @@ MESSAGES_NL = (
         "De datum van de evaluatie ligt vóór de datum van het OPP, of in de toekomst.",
     ),
     ("already directs the case", "Deze casusregisseur voert de regie al."),
+    (
+        "nobody has claimed this one yet",
+        "De hulpvraag wordt samen herschreven na het startgesprek. Deze aanvraag is nog niet "
+        "opgepakt door een onderwijsondersteuner, dus dat kan nu nog niet.",
+    ),
+    (
+        "a reformulation is agreed jointly",
+        "De school en de onderwijsondersteuner herschrijven de hulpvraag samen: kies de "
+        "intern begeleider of de leerkracht, én de onderwijsondersteuner.",
+    ),
+    (
+        "the new text is the same as the current one",
+        "De nieuwe tekst is gelijk aan de huidige hulpvraag. Pas de tekst aan, of laat de "
+        "hulpvraag zoals hij is.",
+    ),
+    ("the request was withdrawn on", "Deze aanvraag is ingetrokken."),
     ("awaits the Team NO decision", "De casus wacht al op een besluit van Team NO."),
     (
         "no Team NO region of this SWV covers",
@@ -103,6 +119,7 @@ DONE_NL = {
     "jeugdhulp": "Vastgelegd dat er jeugdhulp nodig is. Een medewerker van het wijkteam voert "
     "nu de regie over de casus.",
     "team-no": "De casus is aangemeld bij Team NO. Team NO neemt een besluit.",
+    "hulpvraag": "De hulpvraag is herschreven. De vorige tekst blijft bewaard in het verloop.",
 }
 STATUS_NL = {
     400: "Het verzoek klopt niet. Controleer de gegevens.",

@@ -48,6 +48,8 @@ class Known:
 
     people: dict[str, tuple[str | None, float]] = field(default_factory=dict)
     schools: dict[str, str] = field(default_factory=dict)
+    # The municipality (CBS code) of each school: the directory's SchoolRegistered.
+    school_municipalities: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)
     swv: dict[str, str] = field(default_factory=dict)
@@ -96,8 +98,12 @@ class DirectoryNames:
                     known.people[person_id] = (str(name) if name else None, now)
             if directory and not known.directory_fresh(now):
                 answer = await self.services.get("assignment", "/directory", token=session.token)
-                known.schools = {
-                    str(s["school_id"]): str(s["name"]) for s in answer.get("schools", [])
+                schools = answer.get("schools", [])
+                known.schools = {str(s["school_id"]): str(s["name"]) for s in schools}
+                known.school_municipalities = {
+                    str(s["school_id"]): str(s["municipality"])
+                    for s in schools
+                    if s.get("municipality")
                 }
                 known.units = {
                     str(u["work_unit_id"]): str(u["name"]) for u in answer.get("work_units", [])
@@ -120,6 +126,12 @@ class DirectoryNames:
         code that writes names itself (a CSV export)."""
         await self.learn(session, [p for p in people if p], directory=True)
         return Lookup(self.of(session.swv), self.clock(), complete=True)
+
+    async def school_municipalities(self, session: Session) -> dict[str, str]:
+        """``{school id: CBS code}`` of the SWV's schools, from the directory (the one place
+        a school's municipality is kept); empty when the directory did not answer."""
+        await self.learn(session, [], directory=True)
+        return dict(self.of(session.swv).school_municipalities)
 
     async def people(self, session: Session, ids: Iterable[str]) -> dict[str, str]:
         """``{id: name}`` for Python code that writes names itself (a chart's labels)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from passend_backbone.audit.merge import merge
 from passend_backbone.audit.report import html_report
-from passend_portal import finding, labels, undelivered
+from passend_portal import finding, labels, parents, undelivered
 from passend_portal.clients import SERVICE_NAMES_NL, ServiceDown, ServiceError
 from passend_portal.commands import AMSTERDAM
 from passend_portal.session import Session
@@ -22,9 +23,11 @@ from passend_portal.settings import SERVICES
 from passend_portal.web import Portal, redirect
 
 
-def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
+def in_dutch(entry: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
     """A message that could not be sent, with its reason in Dutch: the notifications
-    service's own detail is technical English for operators, not for an auditor."""
+    service's own detail is technical English for operators, not for an auditor. A message
+    to a parent names the parent from ``names`` (reference -> name, intake's), never by
+    the school's pseudonymous reference."""
     kind = str(entry.get("event_type", ""))
     data = entry.get("data") or {}
     if not isinstance(data, dict):
@@ -38,9 +41,12 @@ def in_dutch(entry: dict[str, Any]) -> dict[str, Any]:
         said = f"Bericht geparkeerd na {data.get('attempts')} pogingen: {reason}"
     elif ".NotificationScheduled." in f"{kind}.":
         role, whom = data.get("recipient_role"), data.get("recipient_id")
-        who = undelivered.recipient_nl(role, whom).lower()  # "ouder ouder-1": mid-sentence
-        if role != "parents" and whom:
-            who = f"{who} {whom}"  # the text filter names the person
+        if role == "parents":
+            who = parents.named(whom, names or {})
+        else:
+            who = undelivered.recipient_nl(role).lower()  # mid-sentence
+            if whom:
+                who = f"{who} {whom}"  # the text filter names the person
         said = (
             f"{undelivered.message_nl(data.get('template'))}, voor {who}, via {data.get('channel')}"
         )
@@ -100,7 +106,21 @@ async def timeline(
             entries.extend(await intake_history(portal, session, case_id, as_of))
         if problem:
             problems.append(problem)
-    return [in_dutch(dict(e)) for e in merge(entries)], problems
+    merged = merge(entries)
+    names = {}
+    if to_parents(merged):  # only then are the parents' names read (and logged)
+        names = await parents.read_names(portal, session, case_id, purpose)
+    return [in_dutch(dict(e), names) for e in merged], problems
+
+
+def to_parents(entries: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a message to a parent is among the entries (only then are names read)."""
+    return any(
+        ".NotificationScheduled." in f"{e.get('event_type', '')}."
+        and (e.get("data") or {}).get("recipient_role") == "parents"
+        for e in entries
+        if isinstance(e.get("data") or {}, dict)
+    )
 
 
 async def intake_history(

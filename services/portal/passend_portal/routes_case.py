@@ -12,7 +12,7 @@ from passend_portal import casedata, finding
 from passend_portal.clients import ServiceDown
 from passend_portal.messages import DONE_NL, Problem
 from passend_portal.session import Session
-from passend_portal.web import Portal, redirect
+from passend_portal.web import NAME_SEARCHERS, Portal, redirect
 
 
 async def found_page(portal: Portal, request: Request, session: Session, text: str) -> Response:
@@ -28,7 +28,15 @@ async def found_page(portal: Portal, request: Request, session: Session, text: s
         return redirect(finding.case_page_of(session.role, str(cases[0]["case_id"])))
     # A whole number is shown as its short number, as everywhere else.
     shown = wanted[:8] if finding.is_case_id(wanted) else wanted
-    context = {"text": shown, "cases": cases, "down": down, "auditor": session.role == "auditor"}
+    context = {
+        "text": shown,
+        "cases": cases,
+        "down": down,
+        "auditor": session.role == "auditor",
+        "by_name": session.role in NAME_SEARCHERS,
+        # Found by the pupil's name (intake says which): the name helps to choose.
+        "named": any(c.get("pupil_name") for c in cases),
+    }
     page: HTMLResponse = portal.render(request, "find.html", context, session=session)
     return page
 
@@ -38,8 +46,9 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/zoeken")
     async def search(request: Request, q: str = "") -> Response:
-        """A case by its short number, its whole number or the pupil's reference, within
-        the person's reach: one found opens it, none says so in Dutch, several are listed."""
+        """A case by its short number, its whole number, the pupil's reference or (for the
+        roles intake lets search by it) the pupil's name, within the person's reach: one
+        found opens it, none says so in Dutch, several are listed (with the names)."""
         session = portal.session_of_role(request, *finding.SEARCHERS)
         return await found_page(portal, request, session, q)
 

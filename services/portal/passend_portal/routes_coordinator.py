@@ -1,7 +1,8 @@
 """The SWV coordinator's overview: lead times, deadlines, caseloads, evaluations, lost messages.
 
-Filters narrow the caseloads, deadlines and evaluations to a worker, school, work unit or
-period; each table downloads as CSV with the same rows as on screen (``steering``).
+Filters narrow the caseloads, deadlines and evaluations to a worker, school, municipality
+(of the school, per the directory), work unit or period; each table downloads as CSV with
+the same rows as on screen (``steering``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata, steering, undelivered
+from passend_portal import casedata, labels, steering, undelivered
 from passend_portal.charts import bar_chart
 from passend_portal.session import Session
 from passend_portal.steering import Filters
@@ -44,6 +45,17 @@ class Figures:
     loads: list[dict[str, Any]]
     deadlines: list[dict[str, Any]]
     evaluations: list[dict[str, Any]]
+    places: dict[str, str]  # each school's municipality (CBS code), from the directory
+
+
+def no_phases() -> dict[str, Any]:
+    """The figures per phase when no school passes the filters: none, in every phase."""
+    return {
+        "trajectories": 0,
+        "phases": [
+            {"phase": p, "cases": 0, "avg_days": None, "median_days": None} for p in labels.PHASES
+        ],
+    }
 
 
 def router(portal: Portal) -> APIRouter:
@@ -53,23 +65,33 @@ def router(portal: Portal) -> APIRouter:
     async def figures(session: Session, filters: Filters) -> Figures:
         token = session.token
         params = {"work_unit_id": session.work_unit_id} if session.work_unit_id else None
-        narrowed = {
+        places = await portal.names.school_municipalities(session)
+        schools = filters.schools(places)
+        narrowed: dict[str, str | list[str]] = {
             key: value
             for key, value in (
                 ("worker_id", filters.worker),
-                ("school_id", filters.school),
                 ("since", filters.since.isoformat() if filters.since else ""),
                 ("until", filters.until.isoformat() if filters.until else ""),
             )
             if value
         }
+        if schools:
+            narrowed["school_id"] = schools  # repeated: the schools of a municipality
+
+        async def per_phase() -> dict[str, Any] | None:
+            if schools == []:
+                return no_phases()  # no school passes: nothing to ask
+            answer: dict[str, Any] | None = await casedata.optional(
+                services.get("trajectory", "/lead-times", token=token, params=narrowed or None)
+            )
+            return answer
+
         lead, loads, deadlines, phases = await asyncio.gather(
             services.get("assignment", "/lead-times", token=token),
             services.get("assignment", "/caseloads", token=token, params=params),
             services.get("assignment", "/deadlines", token=token),
-            casedata.optional(
-                services.get("trajectory", "/lead-times", token=token, params=narrowed or None)
-            ),
+            per_phase(),
         )
         chosen = filters.caseloads(loads)
 
@@ -89,10 +111,12 @@ def router(portal: Portal) -> APIRouter:
             all_loads=loads,
             all_deadlines=deadlines,
             loads=chosen,
-            deadlines=filters.deadlines(deadlines),
+            deadlines=filters.deadlines(deadlines, places),
             evaluations=sorted(
-                filters.evaluations(evaluations, unit_of), key=lambda e: str(e.get("due_on"))
+                filters.evaluations(evaluations, unit_of, places),
+                key=lambda e: str(e.get("due_on")),
             ),
+            places=places,
         )
 
     @routes.get("/overzicht")
@@ -100,6 +124,12 @@ def router(portal: Portal) -> APIRouter:
         session = portal.session_of_role(request, *ROLES)
         filters, problems = Filters.of(request.query_params)
         shown = await figures(session, filters)
+        if filters.municipality and not shown.places:
+            problems.append(
+                "De gemeenten van de scholen zijn nu niet bekend (de lijst van het "
+                "samenwerkingsverband is niet bereikbaar); het filter op gemeente toont "
+                "daarom niets. Probeer het over een paar minuten opnieuw."
+            )
         # W10, R: messages that did not reach their recipient (no addresses, only who by
         # role, which message and why); the page shows the rest when notifications is away.
         parked = await casedata.optional(
@@ -111,7 +141,12 @@ def router(portal: Portal) -> APIRouter:
             "workers": sorted(
                 (worker_names[w["worker_id"]], w["worker_id"]) for w in shown.all_loads
             ),
-            "schools": sorted({d["school_id"] for d in shown.all_deadlines if d.get("school_id")}),
+            # Every school of the directory, and any a deadline names that it no longer has.
+            "schools": sorted(
+                set(shown.places)
+                | {d["school_id"] for d in shown.all_deadlines if d.get("school_id")}
+            ),
+            "municipalities": steering.municipality_choices(shown.places, filters.municipality),
             "units": sorted({w["work_unit_id"] for w in shown.all_loads if w.get("work_unit_id")}),
         }
         context = {

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passend_portal import casedata, documents
+from passend_portal import casedata, documents, parents
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import explain
 from passend_portal.session import Session
@@ -42,15 +42,13 @@ CONSENT_FIELDS = frozenset({"parent_refs", "method", "expires_in_hours", "parent
 
 def request_body(form: Form, school_id: str) -> dict[str, Any]:
     """W1-W5: the form as intake's ``POST /requests`` body; blank parent rows are left out."""
-    parents = []
+    rows = []
     for i in (0, 1):
         row = {
             f: form.get(f"pupil.parents.{i}.{f}") for f in ("parent_ref", "name", "email", "phone")
         }
         if any(row.values()):
-            parents.append(
-                {k: (v or None) if k in ("email", "phone") else v for k, v in row.items()}
-            )
+            rows.append({k: (v or None) if k in ("email", "phone") else v for k, v in row.items()})
     levels = ["pupil"]
     if form.get("school_organisation") == "ja":
         levels.append("school_organisation")
@@ -61,7 +59,7 @@ def request_body(form: Form, school_id: str) -> dict[str, Any]:
         "pupil": {
             "name": form.get("pupil.name"),
             "date_of_birth": form.get("pupil.date_of_birth") or None,
-            "parents": parents,
+            "parents": rows,
         },
         "levels": levels,
         "educational_need": form.get("educational_need"),
@@ -150,8 +148,8 @@ def router(portal: Portal) -> APIRouter:
         session = portal.session_of_role(request, "ib", "support_worker")
         form = await Form.of(request)
         method = form.get("method")
-        parents = form.all("parent_refs")
-        body: dict[str, Any] = {"method": method, "parent_refs": parents}
+        chosen = form.all("parent_refs")
+        body: dict[str, Any] = {"method": method, "parent_refs": chosen}
         if method == "personal_link":
             days = form.get("days") or "7"
             body["expires_in_hours"] = int(days) * 24 if days.isdigit() else None
@@ -169,7 +167,7 @@ def router(portal: Portal) -> APIRouter:
             answer = form.get("answer")
             version = 0
             if method != "personal_link" and answer in ("confirmations", "refusals"):
-                for parent in parents:
+                for parent in chosen:
                     recorded = await services.post(
                         "intake",
                         f"/requests/{case_id}/consent/{answer}",
@@ -187,7 +185,12 @@ def router(portal: Portal) -> APIRouter:
                 {**link, "portal_url": f"{portal.settings.public_url}/toestemming/{link['token']}"}
                 for link in asked.get("links", [])
             ]
-            context = {"case_id": case_id, "links": links, "letter": form.get("letter") == "ja"}
+            context = {
+                "case_id": case_id,
+                "links": links,
+                "letter": form.get("letter") == "ja",
+                "parent_names": await parents.read_names(portal, session, case_id),
+            }
             return portal.render(request, "ib/consent_links.html", context, session=session)
         return redirect(f"/zaken/{case_id}?wacht=intake:{version}#toestemming")
 
@@ -203,7 +206,12 @@ def router(portal: Portal) -> APIRouter:
             {**link, "portal_url": f"{portal.settings.public_url}/toestemming/{link['token']}"}
             for link in found.get("links", [])
         ]
-        context = {"case_id": case_id, "links": links, "letter": True}
+        context = {
+            "case_id": case_id,
+            "links": links,
+            "letter": True,
+            "parent_names": await parents.read_names(portal, session, case_id),
+        }
         return portal.render(request, "ib/consent_links.html", context, session=session)
 
     @routes.post("/zaken/{case_id}/toestemming/intrekken")
@@ -284,8 +292,9 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.post("/zaken/{case_id}/documenten")
     async def attach_document(request: Request, case_id: str) -> Response:
-        """W22: the IB attaches a document (kind, description, file) to the request."""
-        session = portal.session_of_role(request, "ib")
+        """W22: the IB attaches a document (kind, description, file) to the request; the
+        support worker and the specialist to the case they work on (with its step)."""
+        session = portal.session_of_role(request, *documents.ATTACHERS)
         form = await Form.of(request)
         try:
             answer = await documents.attach(portal.services, session, case_id, form)
@@ -304,7 +313,7 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/zaken/{case_id}/documenten/{document_id}")
     async def download_document(request: Request, case_id: str, document_id: str) -> Response:
         """A document of the case, as intake opens it for this reader (and logs the read)."""
-        session = portal.session_of_role(request, "ib")
+        session = portal.session_of_role(request, *documents.READERS)
         try:
             found = await portal.services.download(
                 "intake",

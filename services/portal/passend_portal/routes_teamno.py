@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from passend_contracts.municipalities import display_name
-from passend_portal import casedata, commands, finding, labels
+from passend_portal import casedata, commands, documents, finding, labels
 from passend_portal.charts import bar_chart
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import Problem, explain
@@ -65,9 +65,10 @@ async def decision_context(
     portal: Portal, session: Session, case_id: str, trajectory: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """R: what Team NO needs to decide on a case: the school's request (its three texts,
-    the school, the pupil's age) and the trajectory (group, plan goals, the specialist's
-    analysis, signals, evaluations, the escalation). Both reads are the services' own,
-    each logged there as a read of the case; a part that can't be read is left out.
+    the school, the pupil's age), the trajectory (group, plan goals, the specialist's
+    analysis, signals, evaluations, the escalation) and the case's documents. Each read is
+    the service's own, logged there as a read of the case; a part that can't be read is
+    left out (no documents: None).
     ``trajectory``: the trajectory the page read already (not read twice).
 
     Minimised: Team NO decides on the situation, so the page shows the pupil's age and
@@ -77,15 +78,18 @@ async def decision_context(
     read_request = casedata.optional(
         services.get("intake", f"/requests/{case_id}", token=session.token)
     )
+    # W22: the documents to decide on (the school's groeidocument, the worker's minutes).
+    read_documents = documents.of_case(services, session, case_id)
     if trajectory is None:
-        request, trajectory = await asyncio.gather(
+        request, trajectory, held = await asyncio.gather(
             read_request,
             casedata.optional(
                 services.get("trajectory", f"/cases/{case_id}/trajectory", token=session.token)
             ),
+            read_documents,
         )
     else:
-        request = await read_request
+        request, held = await asyncio.gather(read_request, read_documents)
     pupil = (request or {}).get("pupil") or {}
     today = datetime.now(labels.AMSTERDAM).date()
     return {
@@ -96,6 +100,7 @@ async def decision_context(
         "school_id": (request or {}).get("school_id")
         or ((trajectory or {}).get("opened") or {}).get("school_id"),
         "goals": casedata.goals_of(trajectory),
+        "documents": held,
     }
 
 
@@ -143,7 +148,12 @@ def router(portal: Portal) -> APIRouter:
         return portal.render(request, "teamno/agenda.html", context, session=session)
 
     async def case_view(
-        request: Request, session: Session, case_id: str, problem: Problem, values: dict[str, Any]
+        request: Request,
+        session: Session,
+        case_id: str,
+        problem: Problem,
+        values: dict[str, Any],
+        form: str | None = None,
     ) -> Response:
         wait = request.query_params.get("wacht", "")
         if wait and await casedata.caught_up(portal, session, case_id, wait):
@@ -156,7 +166,10 @@ def router(portal: Portal) -> APIRouter:
             "case_id": case_id,
             "trajectory": trajectory,
             "context": found,
+            "documents": found["documents"],
+            "documents_action": f"/team-no/zaken/{case_id}/documenten",
             "problem": problem,
+            "problem_form": form,
             "values": values,
             "wait": wait,
             "wait_url": f"/team-no/zaken/{case_id}",
@@ -189,6 +202,22 @@ def router(portal: Portal) -> APIRouter:
             problem = explain(exc, commands.FIELDS["team-no-decision"])
             return await case_view(request, session, case_id, problem, form.values())
         return redirect(f"/team-no/zaken/{case_id}?wacht=trajectory:{answer.get('version', 0)}")
+
+    @routes.post("/team-no/zaken/{case_id}/documenten")
+    async def attach_document(request: Request, case_id: str) -> Response:
+        """W22: a Team NO member attaches a document to a case escalated to the region (the
+        minutes of its meeting, a report); intake checks the reach and the file."""
+        session = portal.session_of_role(request, "team_no_member")
+        form = await Form.of(request)
+        try:
+            answer = await documents.attach(services, session, case_id, form)
+        except (ServiceError, ServiceDown) as exc:
+            problem = documents.problem_of(exc)
+            return await case_view(
+                request, session, case_id, problem, form.values(), form="documenten"
+            )
+        version = answer.get("version", 0)
+        return redirect(f"/team-no/zaken/{case_id}?wacht=intake:{version}#documenten")
 
     @routes.get("/team-no/stagnatie")
     async def stagnations(request: Request, regio: str | None = None) -> HTMLResponse:

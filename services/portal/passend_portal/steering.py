@@ -1,4 +1,9 @@
-"""The coordinator's overview as a steering tool: filters, over-capacity warnings, CSV."""
+"""The coordinator's overview as a steering tool: filters, over-capacity warnings, CSV.
+
+A case's municipality is its school's, as the directory registers it (``SchoolRegistered``:
+every school has one); the pupil's own municipality is known only once a case goes to
+Team NO, so it cannot steer the rest of the route.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from passend_contracts.municipalities import display_name, is_code
 from passend_portal import labels
 
 
@@ -20,6 +26,7 @@ class Filters:
     worker: str = ""
     school: str = ""
     work_unit: str = ""
+    municipality: str = ""  # CBS code; the cases of the schools in it
     since: date | None = None  # deadlines and evaluations due on or after
     until: date | None = None  # ... and on or before
 
@@ -39,6 +46,12 @@ class Filters:
                 return None
 
         since, until = day("van", "Vanaf"), day("tot", "Tot en met")
+        municipality = query.get("gemeente", "").strip().upper()
+        if municipality and not is_code(municipality):
+            problems.append(
+                f"Gemeente: onbekende gemeente ({municipality[:20]!r}); kies er een uit de lijst."
+            )
+            municipality = ""
         if since and until and since > until:
             problems.append("De periode eindigt vóór ze begint: de datums zijn omgedraaid.")
             since, until = until, since
@@ -46,6 +59,7 @@ class Filters:
             worker=query.get("medewerker", "").strip(),
             school=query.get("school", "").strip(),
             work_unit=query.get("werkeenheid", "").strip(),
+            municipality=municipality,
             since=since,
             until=until,
         )
@@ -53,7 +67,14 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return any((self.worker, self.school, self.work_unit, self.since, self.until))
+        return any(
+            (self.worker, self.school, self.work_unit, self.municipality, self.since, self.until)
+        )
+
+    @property
+    def municipality_name(self) -> str:
+        """The chosen municipality by its name (``Vlaardingen``), for what the page says."""
+        return display_name(self.municipality) if self.municipality else ""
 
     def query(self) -> str:
         """The filters as a query string, for the CSV links (the same rows as on screen)."""
@@ -61,6 +82,7 @@ class Filters:
             "medewerker": self.worker,
             "school": self.school,
             "werkeenheid": self.work_unit,
+            "gemeente": self.municipality,
             "van": self.since.isoformat() if self.since else "",
             "tot": self.until.isoformat() if self.until else "",
         }
@@ -86,26 +108,54 @@ class Filters:
             and (not self.work_unit or w.get("work_unit_id") == self.work_unit)
         ]
 
-    def deadlines(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def at_school(self, school_id: object, places: Mapping[str, str]) -> bool:
+        """Whether a case of ``school_id`` passes the school and municipality filters
+        (``places``: each school's municipality, from the directory)."""
+        school = str(school_id or "")
+        return (not self.school or school == self.school) and (
+            not self.municipality or places.get(school) == self.municipality
+        )
+
+    def schools(self, places: Mapping[str, str]) -> list[str] | None:
+        """The schools the figures per phase narrow to: ``None`` for every school, an
+        empty list when no school passes (a municipality without schools of the SWV)."""
+        if not self.municipality:
+            return [self.school] if self.school else None
+        return sorted(s for s in places if self.at_school(s, places))
+
+    def deadlines(
+        self, rows: Iterable[dict[str, Any]], places: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         return [
             d
             for d in rows
             if (not self.worker or d.get("responsible_worker_id") == self.worker)
-            and (not self.school or d.get("school_id") == self.school)
+            and self.at_school(d.get("school_id"), places or {})
             and (not self.work_unit or d.get("work_unit_id") == self.work_unit)
             and self.in_period(d.get("contact_due_on"))
         ]
 
     def evaluations(
-        self, rows: Iterable[dict[str, Any]], unit_of: Mapping[str, str | None]
+        self,
+        rows: Iterable[dict[str, Any]],
+        unit_of: Mapping[str, str | None],
+        places: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         return [
             e
             for e in rows
             if (not self.worker or e.get("worker_id") == self.worker)
             and (not self.work_unit or unit_of.get(str(e.get("worker_id"))) == self.work_unit)
+            and self.at_school(e.get("school_id"), places or {})
             and self.in_period(e.get("due_on"))
         ]
+
+
+def municipality_choices(places: Mapping[str, str], chosen: str = "") -> list[tuple[str, str]]:
+    """``[(name, code)]`` of the municipalities of the SWV's schools, by name (and the one
+    ``chosen``, also when no school of the SWV is in it, so the form shows what filters)."""
+    codes = set(places.values()) | ({chosen} if chosen else set())
+    return sorted((display_name(code), code) for code in codes)
 
 
 def over_capacity(loads: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

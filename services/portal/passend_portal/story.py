@@ -8,8 +8,9 @@ them (``naam``), so no id reaches the screen.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from passend_portal.labels import (
@@ -17,6 +18,7 @@ from passend_portal.labels import (
     CASE_DIRECTOR_ROLES,
     CONSENT_METHODS,
     EVENTS,
+    LEVELS,
     MUNICIPALITY_NAMES,
     OUTCOMES,
     PUPIL_VIEWS,
@@ -28,6 +30,31 @@ from passend_portal.labels import (
 )
 from passend_portal.labels import (
     care_level as labels_care_level,
+)
+
+# The order of the process, from request to closing (the route of the design's domain
+# document): where only the day of a step is known, it takes its place among that day's
+# steps in this order.
+PROCESS_ORDER = (
+    "aanvraag",
+    "toestemming",
+    "toewijzing",
+    "traject",
+    "startgesprek",
+    "analyse",
+    "plan",
+    "begeleiding",
+    "sessie",
+    "signaal",
+    "routebegeleider",
+    "evaluatie",
+    "zorgniveau",
+    "opp",
+    "jeugdhulp",
+    "regie",
+    "escalatie",
+    "besluit",
+    "afgesloten",
 )
 
 
@@ -43,6 +70,8 @@ class Step:
     people: tuple[str, ...] = ()  # who took part (ids or names written in a form)
     kind: str = ""
     day_only: bool = field(default=False)
+    after_whom: str = ""  # the rest of the heading after ``whom`` ("… ingeschakeld")
+    recorded: str = ""  # for a step of a day: the ISO moment its record was made
 
 
 def _at(value: object) -> str:
@@ -50,15 +79,86 @@ def _at(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _moment(value: str) -> datetime:
-    """The sort key of a step: a day counts from its noon in Dutch time."""
+def _instant(value: str) -> datetime | None:
+    """An ISO moment (a naive one read as Dutch time); None for a day or no moment."""
+    if "T" not in value:
+        return None
     try:
-        if "T" in value:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
-        return datetime.combine(date.fromisoformat(value), time(12), tzinfo=AMSTERDAM)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return datetime.max.replace(tzinfo=AMSTERDAM)
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=AMSTERDAM)
+
+
+def _day(step: Step) -> date | None:
+    """The Dutch day of the step; None when it has none the page can read."""
+    moment = _instant(step.at)
+    if moment is not None:
+        return moment.astimezone(AMSTERDAM).date()
+    try:
+        return date.fromisoformat(step.at[:10])
+    except ValueError:
+        return None
+
+
+def _placed(step: Step) -> datetime | None:
+    """When the step happened, as far as it is known to the minute: its moment; for a step
+    known by its day, the moment its record was made if that was the same day (the gates
+    let a step be recorded only after the steps it follows, and before those that follow
+    it). None: only the day is known."""
+    moment = _instant(step.at)
+    if moment is not None:
+        return moment
+    recorded = _instant(step.recorded)
+    if recorded is not None and recorded.astimezone(AMSTERDAM).date() == _day(step):
+        return recorded
+    return None
+
+
+def _rank(step: Step) -> int:
+    return PROCESS_ORDER.index(step.kind) if step.kind in PROCESS_ORDER else len(PROCESS_ORDER)
+
+
+def _slot(ordered: list[Step], step: Step) -> int:
+    """Where a step known only by its day goes in ``ordered`` (sorted by day): after the
+    last step of that day that comes before it in the process, else before the day's first
+    step, else where its day falls."""
+    day, rank = _day(step), _rank(step)
+    first_of_day = after = None
+    end = len(ordered)
+    for i, other in enumerate(ordered):
+        other_day = _day(other)
+        if day is None or other_day is None or other_day > day:
+            end = i
+            break
+        if other_day == day:
+            first_of_day = i if first_of_day is None else first_of_day
+            if _rank(other) <= rank:
+                after = i + 1
+    if after is not None:
+        return after
+    return first_of_day if first_of_day is not None else end
+
+
+def in_order(steps: Iterable[Step]) -> list[Step]:
+    """Issue 19: the steps oldest first, steps without a day last. A step known by its day
+    only (a start conversation, a session, the OPP) is placed by the moment its record was
+    made that day, else in the process's order among that day's steps (never at an
+    arbitrary hour, which put a morning's start conversation after that day's plan)."""
+    timed: list[tuple[datetime, int, Step]] = []
+    by_day: list[Step] = []
+    for step in steps:
+        moment = _placed(step)
+        if moment is not None:
+            timed.append((moment, _rank(step), step))
+        elif _day(step) is not None:
+            by_day.append(step)
+        else:
+            timed.append((datetime.max.replace(tzinfo=AMSTERDAM), _rank(step), step))
+    ordered = [step for *_, step in sorted(timed, key=lambda t: (t[0], t[1]))]
+    for step in sorted(by_day, key=lambda s: (_day(s) or date.max, _rank(s))):
+        ordered.insert(_slot(ordered, step), step)
+    return ordered
 
 
 def care_level(level: object) -> str:
@@ -80,6 +180,7 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
     reformulations and a withdrawal (what the parents answered, never their address)."""
     steps = []
     for entry in request.get("history", []):
+        agreed: tuple[str, ...] = ()
         short = str(entry.get("event_type", "")).split(".")
         name = short[3] if len(short) > 3 else str(entry.get("event_type", ""))
         data = entry.get("data") or {}
@@ -94,12 +195,17 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
         elif name == "PupilHeard" and data.get("view"):
             what = f"Leerling gehoord: {label(PUPIL_VIEWS, data['view']).lower()}"
         elif name == "RequestReformulated":
+            # W7: agreed jointly; the timeline names who agreed and what it is about now.
             what = _event(name)
             current = data.get("current") or {}
             if current.get("educational_need"):
                 lines.append(f"Wat de leerling nu nodig heeft: {current['educational_need']}")
+            if current.get("levels"):
+                about = ", ".join(label(LEVELS, level).lower() for level in current["levels"])
+                lines.append(f"Gaat nu over: {about}")
             if data.get("reason"):
                 lines.append(f"Waarom: {data['reason']}")
+            agreed = tuple(str(a["party_id"]) for a in data.get("agreed_by") or [] if a)
         elif name == "RequestWithdrawn":
             what = _event(name)
             if data.get("reason"):
@@ -122,6 +228,7 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
                 who=entry.get("actor"),
                 whom=whom,
                 lines=tuple(lines),
+                people=agreed,
                 kind="aanvraag" if name.startswith("Request") else "toestemming",
             )
         )
@@ -129,7 +236,8 @@ def _request_steps(request: dict[str, Any]) -> list[Step]:
 
 
 def _assignment_steps(case: dict[str, Any]) -> list[Step]:
-    """Assignment: routed to the receiving worker, claimed, the first contact (W24-W26)."""
+    """Assignment: routed to the receiving worker, claimed, the first contact (W24-W26),
+    and each call of the route coach (W29)."""
     steps = []
     if case.get("submitted_at"):
         steps.append(
@@ -157,6 +265,19 @@ def _assignment_steps(case: dict[str, Any]) -> list[Step]:
                 what="Eerste contact met de school",
                 who=case.get("claimed_by"),
                 kind="toewijzing",
+            )
+        )
+    for call in case.get("route_coach_history") or []:
+        # W29: who called the coach in and when; why cooperation stalls is for the coach.
+        coach = call.get("route_coach_id")
+        steps.append(
+            Step(
+                at=_at(call.get("called_at")),
+                what="Routebegeleider" if coach else _event("RouteCoachCalledIn"),
+                whom=coach,
+                after_whom=" ingeschakeld" if coach else "",
+                who=call.get("called_by"),
+                kind="routebegeleider",
             )
         )
     return steps
@@ -200,6 +321,7 @@ def _trajectory_steps(t: dict[str, Any]) -> list[Step]:
                 people=tuple(talk.get("participants") or ()),
                 kind="startgesprek",
                 day_only=True,
+                recorded=_at(talk.get("recorded_at")),
             )
         )
     analysis = t.get("specialist_analysis")
@@ -261,6 +383,7 @@ def _trajectory_steps(t: dict[str, Any]) -> list[Step]:
                 who=session.get("worker_id"),
                 kind="sessie",
                 day_only=True,
+                recorded=_at(session.get("recorded_at")),
             )
         )
     for signal in t.get("signals", []):
@@ -332,6 +455,7 @@ def _trajectory_steps(t: dict[str, Any]) -> list[Step]:
                 who=opp.get("recorded_by"),
                 kind="opp",
                 day_only=True,
+                recorded=_at(opp.get("recorded_at")),
             )
         )
     for review in t.get("opp_evaluations", []):
@@ -343,6 +467,7 @@ def _trajectory_steps(t: dict[str, Any]) -> list[Step]:
                 lines=(str(review.get("summary")),),
                 kind="opp",
                 day_only=True,
+                recorded=_at(review.get("recorded_at")),
             )
         )
     youth = t.get("youth_care")
@@ -423,4 +548,4 @@ def of(
         *(_assignment_steps(assignment) if assignment else []),
         *(_trajectory_steps(trajectory) if trajectory else []),
     ]
-    return sorted(steps, key=lambda s: _moment(s.at))
+    return in_order(steps)

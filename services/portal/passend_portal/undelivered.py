@@ -8,8 +8,11 @@ until the school hands it over in person (W10).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from passend_portal import parents
 
 REASONS_NL = {
     "no_address": "Er is geen e-mailadres van deze ouder bekend.",
@@ -58,7 +61,7 @@ class Undelivered:
     """One message that did not arrive (yet), as the page says it."""
 
     case_id: str
-    recipient: str  # who, in Dutch; for a parent with the school's reference
+    recipient: str  # who, in Dutch; a parent by name, never by the school's reference
     message: str
     reason: str
     stopped: bool  # False: still being tried
@@ -73,14 +76,16 @@ def message_nl(template: str | None) -> str:
     return MESSAGES_NL.get(template or "", "Een bericht over de casus")
 
 
-def recipient_nl(role: str | None, recipient_id: str | None = None) -> str:
-    who = RECIPIENTS_NL.get(role or "", "Ontvanger")
-    return f"{who} {recipient_id}" if role == "parents" and recipient_id else who
+def recipient_nl(role: str | None) -> str:
+    return RECIPIENTS_NL.get(role or "", "Ontvanger")
 
 
-def to_parents(case_id: str, messages: list[dict[str, Any]]) -> list[Undelivered]:
+def to_parents(
+    case_id: str, messages: list[dict[str, Any]], names: Mapping[str, str] | None = None
+) -> list[Undelivered]:
     """W10: the case's messages to parents that did not arrive, or not yet: the school hands
-    the parent the link itself. Messages to others are the coordinator's list."""
+    the parent the link itself. Messages to others are the coordinator's list. Each parent
+    by the name in ``names`` (reference -> name, intake's), else as "ouder/verzorger"."""
     found = []
     for m in messages:
         status = m.get("status")
@@ -89,7 +94,7 @@ def to_parents(case_id: str, messages: list[dict[str, Any]]) -> list[Undelivered
         found.append(
             Undelivered(
                 case_id=case_id,
-                recipient=recipient_nl("parents", m.get("recipient_id")),
+                recipient=parents.named(m.get("recipient_id"), names or {}),
                 message=message_nl(m.get("template")),
                 reason=reason_nl(m.get("reason_code")),
                 stopped=status in STOPPED,

@@ -46,6 +46,10 @@ SEARCHERS = (
     "team_no_member",
     "auditor",
 )
+# Of those, who may also find a case by the pupil's name (intake decides: its
+# name_search.NAME_SEARCHERS): the roles shown the name on their case page. Team NO sees
+# age and group, never the name; the auditor opens a case by its number, for a purpose.
+NAME_SEARCHERS = ("ib", "teacher", "support_worker", "education_specialist", "coordinator")
 
 
 class SignInRequired(Exception):
@@ -175,8 +179,11 @@ def make_templates() -> jinja2.Environment:
         DIRECTOR_BASIS=labels.DIRECTOR_BASIS,
         SIGNAL_RECIPIENTS=labels.SIGNAL_RECIPIENTS,
         DOCUMENT_KINDS=labels.DOCUMENT_KINDS,
+        DOCUMENT_STAGES=labels.DOCUMENT_STAGES,
+        DOCUMENT_STEPS=labels.DOCUMENT_STEPS,
         SERVICE_NAMES=SERVICE_NAMES_NL,
         SEARCHERS=SEARCHERS,
+        NAME_SEARCHERS=NAME_SEARCHERS,
         label=labels.label,
         suggestion_reason=labels.suggestion_reason,
         RANKING_EXPLAINED=labels.RANKING_EXPLAINED,

@@ -26,6 +26,11 @@ PARTNERS = (Role.IB, Role.TEACHER, Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIS
 # Who may read a case's trajectory: every role that sees case content, each within its
 # reach (passend_backbone.auth.policy); the operator runs the system blind to it.
 READERS = tuple(sorted(CASE_ROLES))
+# W23: a session's findings are the support worker's own record ("voor eigen gebruik"): the
+# support side doing the work reads them, and the auditor, who reads the whole log anyway.
+# The school, the teacher, Team NO, the route coach and the coordinator learn that a session
+# was held, when and how long, never what the worker noted.
+FINDINGS_READERS = frozenset({Role.SUPPORT_WORKER, Role.EDUCATION_SPECIALIST, Role.AUDITOR})
 
 
 def require(principal: Principal, *roles: Role, what: str) -> None:

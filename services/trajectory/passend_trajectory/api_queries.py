@@ -4,10 +4,10 @@ a person's invitations."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
@@ -15,7 +15,7 @@ from passend_backbone.commands import Refusal
 from passend_backbone.service import ServiceContext
 from passend_backbone.working_days import local_day
 from passend_trajectory import calendars, reach, views
-from passend_trajectory.api import READERS, WORKERS, require
+from passend_trajectory.api import FINDINGS_READERS, READERS, WORKERS, require
 from passend_trajectory.api_runner import no_trajectory
 from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.state import TrajectoryState
@@ -61,6 +61,9 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         """The case's trajectory with every plan revision, evaluation and what is due; with
         ``as_of`` (an aware timestamp), replayed from the log as it stood then.
 
+        W23, issue 19: the sessions' findings only for :data:`FINDINGS_READERS` (null for
+        the others), as of any moment too.
+
         Issue 9 and 24: who may see the case is decided on reads made alike for an unknown
         case and for one out of reach (:func:`passend_trajectory.views.reading`), so the
         404 takes the same time either way; only a caller who sees the case gets its state.
@@ -82,7 +85,8 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
         today = local_day(as_of if as_of is not None else ctx.clock())
         school = state.opened.school_id if state.opened is not None else read.facts.school_id
         calendar = await calendars.calendar_of_school(ctx.pool, principal.swv, school)
-        return views.trajectory_view(state, today, calendar)
+        findings = principal.role in FINDINGS_READERS  # W23
+        return views.trajectory_view(state, today, calendar, findings=findings)
 
     @router.get("/workers/{worker_id}/evaluations-due")
     async def evaluations_due(worker_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
@@ -138,14 +142,15 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
     async def phase_lead_times(
         principal: CurrentPrincipal,
         worker_id: str | None = None,
-        school_id: str | None = None,
+        school_id: Annotated[list[str] | None, Query()] = None,
         since: date | None = None,
         until: date | None = None,
     ) -> dict[str, Any]:
         """W6, W15, W16, W21, TNO: days per phase of the route after the first contact
         (to the start conversation, the plan, the support, the first evaluation, closing;
         Team NO's decision), average and median, over the trajectories opened in a period
-        (``since``/``until``, Dutch days, both included), of a worker or a school."""
+        (``since``/``until``, Dutch days, both included), of a worker or of one or more
+        schools (``school_id`` repeated: the schools of a municipality, say)."""
         require(principal, *LEAD_TIME_READERS, what="see lead times")
         if since and until and since > until:
             raise Refusal.invalid("until", "the period ends before it starts")
@@ -153,7 +158,7 @@ def queries_router(ctx: ServiceContext) -> APIRouter:
             ctx.pool,
             principal.swv,
             worker_id=worker_id,
-            school_id=school_id,
+            school_ids=school_id,
             since=since,
             until=until,
         )

@@ -3,7 +3,7 @@ invitations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -77,11 +77,16 @@ async def reading(pool: asyncpg.Pool, swv: str, case_id: UUID) -> AsyncIterator[
 
 
 def trajectory_view(
-    state: TrajectoryState, today: date, calendar: WorkingCalendar
+    state: TrajectoryState, today: date, calendar: WorkingCalendar, *, findings: bool = False
 ) -> dict[str, Any]:
     """The trajectory with its plans (every revision), evaluations and what is due (counted
-    with ``calendar``, the working days of the case's school)."""
+    with ``calendar``, the working days of the case's school).
+
+    W23: the sessions' ``findings`` are null unless ``findings`` is set (for the roles that
+    may read the worker's own record: :data:`passend_trajectory.api.FINDINGS_READERS`).
+    """
     dump = state.model_dump(mode="json", exclude={"director_basis", "reminders"})
+    sessions = dump["sessions"] if findings else [without_findings(s) for s in dump["sessions"]]
     director = state.director
     return {
         "case_id": dump["case_id"],
@@ -97,7 +102,7 @@ def trajectory_view(
         "plans": dump["plans"],
         "support": dump["support"],
         "paused": dump["paused"],
-        "sessions": dump["sessions"],
+        "sessions": sessions,
         "session_hours": sum(s.hours for s in state.sessions),
         "signals": dump["signals"],
         "evaluations": dump["evaluations"],
@@ -126,11 +131,16 @@ def trajectory_view(
     }
 
 
+def without_findings(session: dict[str, Any]) -> dict[str, Any]:
+    """W23: a session as the school sees it: held, when and how long; its findings null."""
+    return {**session, "findings": None}
+
+
 async def evaluations_due_for(
     pool: asyncpg.Pool, swv: str, worker_id: str, today: date
 ) -> list[dict[str, Any]]:
-    """W21, S: the worker's open evaluations, soonest first, with their status today (as
-    the working days of each case's school count)."""
+    """W21, S: the worker's open evaluations, soonest first, each with its case's school and
+    its status today (as the working days of that school count)."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT d.case_id, d.kind, d.due_on, t.school_id FROM evaluations_due d "
@@ -143,6 +153,7 @@ async def evaluations_due_for(
     return [
         {
             "case_id": str(r["case_id"]),
+            "school_id": r["school_id"],
             "kind": r["kind"],
             "due_on": r["due_on"].isoformat(),
             "status": due_status(r["due_on"], today, school_calendar(calendars, r["school_id"])),
@@ -230,20 +241,22 @@ async def phase_lead_times(
     swv: str,
     *,
     worker_id: str | None = None,
-    school_id: str | None = None,
+    school_ids: Sequence[str] | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> dict[str, Any]:
     """W6, W15, W16, W21, TNO: days per phase over the SWV's trajectories, narrowed to a
-    worker, a school and the trajectories opened in a period (Dutch days, both included).
+    worker, to schools (``None``: every school) and to the trajectories opened in a period
+    (Dutch days, both included).
     Figures only: no case is named, so nothing is logged as a case read."""
     async with tenant_read_model(pool, PROJECTION, swv) as conn:
         rows = await conn.fetch(
             "SELECT state::text AS state FROM trajectories WHERE swv = $1 "
-            "AND ($2::text IS NULL OR worker_id = $2) AND ($3::text IS NULL OR school_id = $3)",
+            "AND ($2::text IS NULL OR worker_id = $2) "
+            "AND ($3::text[] IS NULL OR school_id = ANY($3::text[]))",
             swv,
             worker_id,
-            school_id,
+            list(school_ids) if school_ids is not None else None,
         )
     per_case = []
     for row in rows:

@@ -131,13 +131,25 @@ async def test_request_flows_from_submission_to_claim_and_first_contact(
         )
         assert contact.status_code == 200, contact.text
 
+        ib = auth_header(Role.IB, SWV, subject="ib-marieke", school_id="brin-11aa")
         coach = await http.post(
             f"/cases/{case_id}/route-coach",
-            headers=auth_header(Role.IB, SWV, subject="ib-marieke", school_id="brin-11aa"),
+            headers=ib,
             json={"reason": "Geen overeenstemming over de aanpak"},
         )
         assert coach.status_code == 200, coach.text
         assert coach.json()["events"] == ["nl.passend.assignment.RouteCoachCalledIn.v1"]
+        # W29, issue 19: the call is a step of the case with who and when, not a count only.
+        case = (await http.get(f"/cases/{case_id}", headers=ib)).json()
+        assert case["route_coach_calls"] == 1
+        [call] = case["route_coach_history"]
+        assert (call["called_by"], call["side"], call["route_coach_id"]) == (
+            "ib-marieke",
+            "school",
+            "rb-jeroen",
+        )
+        assert datetime.fromisoformat(call["called_at"]) == clock.now
+        assert "reason" not in call  # why it stalls is for the coach, not the case's story
 
         async def lead_times() -> dict[str, Any] | None:
             r = (await http.get("/lead-times", headers=anouk)).json()

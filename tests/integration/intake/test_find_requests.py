@@ -1,9 +1,13 @@
 """Finding a case (issue 19) against the running intake service: by its short number, its
-whole number or the pupil's reference, only within the caller's reach; and the portal's
-search box on that service, landing on the case or saying in Dutch that none was found."""
+whole number, the pupil's reference or the pupil's name, only within the caller's reach;
+and the portal's search box on that service, landing on the case or saying in Dutch that
+none was found."""
 
 from __future__ import annotations
 
+import logging
+import random
+import string
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -15,9 +19,11 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_devstack.test_tokens import auth_header
+from passend_intake.erasure import erase_pupil
+from passend_intake.name_search import plain
 from passend_portal.app import create_app
 from passend_portal.session import COOKIE, Session, encode
-from tests.integration.intake.kit import SCHOOL, SWV, Intake, body, ib, worker
+from tests.integration.intake.kit import NOW, SCHOOL, SWV, Intake, body, ib, worker
 from tests.portal.fakes import SECRET, FakeServices, settings
 
 pytestmark = [
@@ -129,6 +135,14 @@ async def test_the_portals_search_box_lands_on_the_case_or_says_none_was_found(
         assert answer.headers["location"] == f"/zaken/{case_id}"
     opened = await portal.get("/zaken", params={"casus": case_id[:8]}, cookies=mine)
     assert opened.headers["location"] == f"/zaken/{case_id}"
+    # By the pupil's name, typed in part and without its accent: one pupil, her case.
+    named = body()
+    family = f"Çelik{letters()}"
+    named["pupil"] = {**named["pupil"], "name": f"Noor {family}"}
+    named_id = await service.submit(named)
+    await service.visible(named_id)
+    answer = await portal.get("/zoeken", params={"q": f"noor {plain(family)}"}, cookies=mine)
+    assert (answer.status_code, answer.headers.get("location")) == (303, f"/zaken/{named_id}")
 
     elsewhere = ib(swv="swv-elders", subject="ib-elders")
     other = signed_in(elsewhere, subject="ib-elders", role="ib", swv="swv-elders")
@@ -136,3 +150,87 @@ async def test_the_portals_search_box_lands_on_the_case_or_says_none_was_found(
     assert page.status_code == 200
     assert f"Geen casus gevonden met „{case_id[:8]}”" in page.text
     assert case_id not in page.text
+
+
+# --- Finding a pupil by name (issue 19) ----------------------------------------------------
+
+
+def letters(n: int = 7) -> str:
+    """A made-up stretch of letters: names of this test's own pupils, found by no other."""
+    return "".join(random.choice(string.ascii_lowercase) for _ in range(n))
+
+
+async def by_name(service: Intake, headers: dict[str, str], text: str) -> dict[str, str | None]:
+    """``{case_id: pupil_name}`` of what a search for ``text`` answers."""
+    return {r["case_id"]: r.get("pupil_name") for r in await found(service, headers, find=text)}
+
+
+async def test_a_pupil_is_found_by_name_within_reach_by_the_roles_that_see_names(
+    service: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    tag = letters()
+    family = f"Özdemir{tag}"
+    ours = body()
+    ours["pupil"] = {**ours["pupil"], "name": f"Zoë {family}"}
+    ours_id = await service.submit(ours)
+    other_school = "school-77yy"
+    theirs = body(school_id=other_school, addressed_worker_id="worker-0555")
+    theirs["pupil"] = {**theirs["pupil"], "name": f"Zoe Jansen{tag}"}
+    other_ib = ib(school=other_school, subject="ib-other")
+    theirs_id = await service.submit(theirs, **other_ib)
+    await service.visible(ours_id)
+    await service.visible(theirs_id, other_ib)
+
+    # The IB: the own school's pupil, by the whole name, the family name alone, part of
+    # it, in capitals or without the accents; the name comes with the match.
+    for text in (f"Zoë {family}", family, f"demir{tag}", family.upper(), f"ozdemir{tag}"):
+        assert await by_name(service, ib(), text) == {ours_id: f"Zoë {family}"}, text
+    assert await by_name(service, ib(), f"{family} zoe") == {ours_id: f"Zoë {family}"}
+    # Never another school's pupil (within the IB's reach only), even with its exact name.
+    assert await by_name(service, ib(), f"Zoe Jansen{tag}") == {}
+    assert await by_name(service, other_ib, f"zoe jansen{tag}") == {theirs_id: f"Zoe Jansen{tag}"}
+    assert await by_name(service, other_ib, family) == {}
+
+    # The support worker the request is addressed to; not a colleague without the case.
+    assert await by_name(service, worker(), family) == {ours_id: f"Zoë {family}"}
+    assert await by_name(service, worker("worker-0999"), family) == {}
+    # The education specialist reaches the whole SWV: both schools' pupils.
+    specialist = auth_header(Role.EDUCATION_SPECIALIST, SWV, subject="os-1")
+    both = {ours_id: f"Zoë {family}", theirs_id: f"Zoe Jansen{tag}"}
+    assert await by_name(service, specialist, tag) == both
+    # A teacher finds the own pupils only (those in the token).
+    teacher = auth_header(
+        Role.TEACHER, SWV, subject="t-1", school_id=SCHOOL, pupil_refs=(ours["pupil_ref"],)
+    )
+    assert await by_name(service, teacher, family) == {ours_id: f"Zoë {family}"}
+    # Roles not shown the name find nothing by it, even within reach (the auditor reaches
+    # every case); by the pupil's reference they still do, without a name.
+    auditor = auth_header(Role.AUDITOR, SWV, subject="auditor-1")
+    assert await by_name(service, auditor, family) == {}
+    assert await by_name(service, auditor, ours["pupil_ref"]) == {ours_id: None}
+    team_no = auth_header(Role.TEAM_NO_MEMBER, SWV, subject="tno-1", region="waterweg")
+    assert await by_name(service, team_no, family) == {}
+    # Too little to look for, or a number: no name search at all.
+    assert await by_name(service, ib(), "z") == {}
+
+    # Each match shown is logged as read by whoever searched, as its own view.
+    reads = await service.pool.fetch(
+        "SELECT reader, view FROM case_reads WHERE case_id = $1 AND view = 'intake.find_by_name'",
+        ours_id,
+    )
+    assert {r["reader"] for r in reads} >= {"ib-7731", "worker-0192", "os-1", "t-1"}
+    assert "auditor-1" not in {r["reader"] for r in reads}
+    # The searched text is written nowhere: not in the events, the read log or the logs.
+    assert tag not in await service.all_event_text()
+    logged = await service.pool.fetch("SELECT row_to_json(c)::text AS t FROM case_reads c")
+    assert not any(tag in r["t"] for r in logged)
+    lines = [r.getMessage() for r in caplog.records if r.name != "httpx"]  # not this test's
+    assert [line for line in lines if tag in line] == []
+    assert any("GET /requests?find=[redacted]" in line for line in lines)  # the access log
+
+    # An erased pupil never matches (the key is gone); the reference still finds the case.
+    assert await erase_pupil(service.pool, SWV, ours["pupil_ref"], erased_by="fg-1", now=NOW)
+    assert await by_name(service, ib(), family) == {}
+    assert await by_name(service, specialist, tag) == {theirs_id: f"Zoe Jansen{tag}"}
+    assert await by_name(service, ib(), ours["pupil_ref"]) == {ours_id: None}

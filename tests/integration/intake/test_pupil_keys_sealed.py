@@ -47,3 +47,42 @@ async def test_keys_are_sealed_rotate_and_reseal(
     async with pool.acquire() as conn:
         with pytest.raises(pupil_keys.IdentityUnreadable):
             await pupil_keys.key_by_id(conn, str(made.key_id))
+
+
+async def test_the_keys_of_many_identities_are_read_in_one_query(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name search reads the keys of every case in reach at once: one query; an erased
+    pupil's key and an id that is no key id are left out, and a key that does not open
+    fails only its own identity."""
+    await db.migrate(pool, ["passend_backbone.migrations", "passend_intake.migrations"])
+    other, current = kek(), kek()
+    monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"other:{other}")
+    async with pool.acquire() as conn, conn.transaction():
+        damaged = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-d")
+    monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"current:{current}")
+    async with pool.acquire() as conn, conn.transaction():
+        first = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-a")
+        second = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-b")
+        erased = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-c")
+        await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", erased.key_id)
+    asked = [str(first.key_id), str(second.key_id).upper(), str(erased.key_id)]
+    asked += ["not-a-key", str(damaged.key_id)]
+
+    queries: list[str] = []
+
+    def logged(record: asyncpg.connection.LoggedQuery) -> None:
+        queries.append(record.query)
+
+    async with pool.acquire() as conn:
+        conn.add_query_logger(logged)
+        found = await pupil_keys.keys_by_ids(conn, asked)
+        conn.remove_query_logger(logged)
+    assert len([q for q in queries if "pupil_keys" in q]) == 1, queries
+    assert set(found) == {str(first.key_id), str(second.key_id).upper(), str(damaged.key_id)}
+    assert found[str(first.key_id)].opened() == first
+    assert found[str(second.key_id).upper()].opened() == second
+    with pytest.raises(pupil_keys.IdentityUnreadable):
+        found[str(damaged.key_id)].opened()
+    async with pool.acquire() as conn:
+        assert await pupil_keys.keys_by_ids(conn, ["not-a-key"]) == {}

@@ -10,6 +10,7 @@ from passend_devstack.infra import Broker
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     IB_H,
+    SPECIALIST_H,
     conversation,
     evaluation,
     plan,
@@ -69,6 +70,34 @@ async def test_w23_sessions_add_up_hours_in_the_workers_record(service: Service)
         service.http, case_id, "sessions", session(today), auth=IB_H, expect=403
     )
     assert ib_session["rule"] == "roles"
+
+
+async def test_w23_a_sessions_findings_reach_the_support_side_never_the_school(
+    service: Service,
+) -> None:
+    """W23, issue 19: the findings are the worker's own record; the trajectory service
+    itself leaves them out of the IB's answer (live and as of a moment), not the portal."""
+    case_id = await in_support(service)
+    noted = "Werkt zelfstandig bij korte opdrachten"
+    body = {**session(service.clock().date()), "findings": noted}
+    await post(service.http, case_id, "sessions", body)
+    worker_view = await trajectory(service.http, case_id, until=lambda v: v["sessions"])
+    assert worker_view["sessions"][0]["findings"] == noted
+    specialist_view = await trajectory(service.http, case_id, auth=SPECIALIST_H)
+    assert specialist_view["sessions"][0]["findings"] == noted
+    school_view = await trajectory(service.http, case_id, auth=IB_H)
+    [held] = school_view["sessions"]
+    # The same answer otherwise: the school sees that a session was held, when, how long.
+    assert held == {**worker_view["sessions"][0], "findings": None}
+    assert school_view["session_hours"] == worker_view["session_hours"] == 1.5
+    records = await service.store.read_stream(str(case_id))
+    held_at = next(r for r in records if r.event_type.endswith("SessionRecorded.v1")).occurred_at
+    replayed = await service.http.get(
+        f"/cases/{case_id}/trajectory", params={"as_of": held_at.isoformat()}, headers=IB_H
+    )
+    assert replayed.status_code == 200, replayed.text
+    assert [s["findings"] for s in replayed.json()["sessions"]] == [None]
+    assert noted not in replayed.text and noted not in str(school_view)
 
 
 async def test_s_opp_and_its_evaluation_are_recorded_and_due_again(service: Service) -> None:

@@ -104,6 +104,7 @@ async def test_w21_evaluations_due_per_worker_and_reminded_once(service: Service
     [row] = await due_for(service, case_id)
     due_on = today + timedelta(weeks=6)
     assert (row["kind"], row["due_on"], row["status"]) == ("plan", due_on.isoformat(), "upcoming")
+    assert row["school_id"] == SCHOOL  # the coordinator filters by school and municipality
     # Another worker (of no work unit of the case) sees none of the worker's cases (issue 9).
     other = headers("support_worker", "ow-other", work_unit_id="wu-other")
     response = await service.http.get(f"/workers/{WORKER}/evaluations-due", headers=other)
@@ -257,3 +258,14 @@ async def test_w6_w15_days_per_phase_for_a_school_and_who_may_see_them(
     }
     response = await service.http.get("/lead-times", headers=WORKER_H, params={"school_id": school})
     assert response.status_code == 403
+    # Several schools at once (a municipality's): their trajectories together; another
+    # school without any adds none.
+    elsewhere = f"brin-{uuid4().hex[:6]}"
+    response = await service.http.get(
+        "/lead-times", headers=coordinator, params=[("school_id", school), ("school_id", elsewhere)]
+    )
+    assert response.status_code == 200 and response.json()["trajectories"] == 1
+    response = await service.http.get(
+        "/lead-times", headers=coordinator, params={"school_id": elsewhere}
+    )
+    assert response.json()["trajectories"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from passend_assignment.domain.case import RouteCoachCall
 from passend_assignment.domain.coaching import Side, call_route_coach
 from passend_assignment.domain.routing import claim
 from passend_backbone.commands import Refusal, RefusalKind
@@ -17,7 +18,10 @@ def test_w29_the_school_calls_in_the_coach() -> None:
     (event,) = call_route_coach(case, "ib-1", Side.SCHOOL, "school-1", " vastgelopen ", "rb", NOW)
     assert isinstance(event, RouteCoachCalledIn)
     assert (event.route_coach_id, event.side, event.reason) == ("rb", "school", "vastgelopen")
-    assert step(case, event).route_coach_calls == 1
+    after = step(case, event)
+    assert after.route_coach_calls == 1
+    # Issue 19: who called and when stay with the case, for its timeline.
+    assert after.route_coach_history == (RouteCoachCall("ib-1", "school", NOW, "rb"),)
 
 
 def test_w29_another_school_may_not() -> None:

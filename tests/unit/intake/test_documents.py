@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -9,7 +10,13 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.commands import Refusal
-from passend_contracts.events.intake import DocumentKind, DocumentRemovalReason
+from passend_contracts.events.intake import (
+    DocumentAttached,
+    DocumentKind,
+    DocumentRemovalReason,
+    DocumentStage,
+    DocumentStep,
+)
 from passend_intake import document_checks as checks
 from passend_intake.domain.documents import (
     AttachDocument,
@@ -18,6 +25,7 @@ from passend_intake.domain.documents import (
     attach,
     may_read_kind,
     remove,
+    stage_of,
 )
 from passend_intake.domain.state import CaseState, RequestStatus, evolve
 from tests import sample_documents as files
@@ -130,3 +138,36 @@ def test_a_report_is_not_for_the_teacher_or_a_route_coach() -> None:
     assert may_read_kind(Role.TEACHER, DocumentKind.GROEIDOCUMENT)
     assert may_read_kind(Role.TEAM_NO_MEMBER, DocumentKind.REPORT)
     assert not may_read_kind(Role.OPERATOR, DocumentKind.OTHER)
+
+
+def test_w22_a_document_is_attached_with_the_request_or_during_the_trajectory() -> None:
+    request, trajectory = DocumentStage.REQUEST, DocumentStage.TRAJECTORY
+    # Unsaid: as the case stands.
+    assert stage_of(None, None, taken_up=False) is request
+    assert stage_of(None, None, taken_up=True) is trajectory
+    # A step of the trajectory implies the trajectory; the request stage stays possible
+    # after the claim (the school adds what belonged with its request).
+    assert stage_of(None, DocumentStep.START_CONVERSATION, taken_up=True) is trajectory
+    assert stage_of(request, None, taken_up=True) is request
+    with pytest.raises(Refusal) as mixed:
+        stage_of(request, DocumentStep.SESSION, taken_up=True)
+    assert mixed.value.status_code == 422 and mixed.value.field == "step"
+    for given, step in ((trajectory, None), (None, DocumentStep.ESCALATION)):
+        with pytest.raises(Refusal) as early:
+            stage_of(given, step, taken_up=False)
+        assert early.value.status_code == 409
+
+    [attached] = attach(
+        _case(),
+        dataclasses.replace(_attach(), stage=trajectory, step=DocumentStep.START_CONVERSATION),
+        NOW,
+    )
+    assert (attached.stage, attached.step) == (trajectory, DocumentStep.START_CONVERSATION)
+
+
+def test_an_event_from_before_the_stage_reads_as_the_request_stage() -> None:
+    """The field is additive: a v1 event without it was attached with the request."""
+    old = dict(DocumentAttached.example or {})
+    old.pop("stage"), old.pop("step")
+    read = DocumentAttached.model_validate(old)
+    assert read.stage is DocumentStage.REQUEST and read.step is None

@@ -1,4 +1,5 @@
-"""A consent link's token never reaches the access log; other paths pass unchanged."""
+"""A consent link's token and a searched text never reach the access log; other paths pass
+unchanged."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def access_record(path: str) -> logging.LogRecord:
         ("/consent/abcDEF123_-xyz/confirm", "/consent/[token]/confirm"),
         ("/consent/abc?x=1", "/consent/[token]?x=1"),
         ("/requests/42/consent", "/requests/42/consent"),
+        # A search may be by the pupil's name: the text never reaches the log.
+        ("/requests?find=Sem%20de%20Boer", "/requests?find=[redacted]"),
+        ("/requests?case_ids=a&find=Sem&x=1", "/requests?case_ids=a&find=[redacted]&x=1"),
     ],
 )
 def test_tokens_are_redacted(path: str, logged: str) -> None:

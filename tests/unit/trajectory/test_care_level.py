@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from passend_contracts.events.trajectory import CareLevelChanged, EvaluationOutcome, OppEvaluated
+from passend_contracts.events.trajectory import (
+    CareLevelChanged,
+    EvaluationOutcome,
+    OppEvaluated,
+    OppRecorded,
+)
 from passend_trajectory.domain.care_level import (
     RecordOpp,
     RecordOppEvaluation,
@@ -45,3 +50,28 @@ def test_s_an_opp_evaluation_needs_an_opp() -> None:
     t.run(RecordOpp(drawn_up_on=date(2026, 9, 1)))
     [evaluated] = t.run(cmd)
     assert isinstance(evaluated, OppEvaluated)
+
+
+def test_s_the_opp_s_parts_are_kept_and_a_new_opp_replaces_the_old() -> None:
+    """S: the OPP's starting point, expected outflow, goals and support travel in
+    OppRecorded (blank parts left out, text trimmed); a new OPP replaces the one before and
+    its evaluations stay."""
+    t = running()
+    [recorded] = t.run(
+        RecordOpp(
+            drawn_up_on=date(2026, 9, 1),
+            starting_point="  Leest op AVI E4.  ",
+            expected_outflow="Vmbo basis",
+            goals=["Leest AVI M5", "   ", "Werkt zelfstandig"],
+            support="",
+        )
+    )
+    assert isinstance(recorded, OppRecorded)
+    assert recorded.starting_point == "Leest op AVI E4."
+    assert recorded.expected_outflow == "Vmbo basis"
+    assert recorded.goals == ["Leest AVI M5", "Werkt zelfstandig"]
+    assert recorded.support is None
+    t.run(RecordOppEvaluation(evaluated_on=date(2026, 9, 10), summary="on track"))
+    t.run(RecordOpp(drawn_up_on=date(2026, 9, 11), expected_outflow="Vmbo kader"))
+    assert t.state.opp is not None and t.state.opp.expected_outflow == "Vmbo kader"
+    assert t.state.opp.goals == [] and len(t.state.opp_evaluations) == 1

@@ -22,6 +22,17 @@ from passend_contracts.events.base import EventPayload
 
 
 @dataclass(frozen=True)
+class RouteCoachCall:
+    """W29: who called in the route coach, for which side, when, and which coach was told.
+    The reason stays with the coach: the case's timeline tells that the call was made."""
+
+    called_by: str
+    side: str
+    called_at: datetime
+    route_coach_id: str | None = None
+
+
+@dataclass(frozen=True)
 class CaseState:
     """Everything the assignment rules need to know about one case."""
 
@@ -44,8 +55,13 @@ class CaseState:
     reminded: bool = False
     missed: bool = False
     specialist_required: bool = False
-    route_coach_calls: int = 0
+    route_coach_history: tuple[RouteCoachCall, ...] = ()
     withdrawn_at: datetime | None = None
+
+    @property
+    def route_coach_calls(self) -> int:
+        """W29: how often the route coach was called in for the case."""
+        return len(self.route_coach_history)
 
     @property
     def responsible_worker_id(self) -> str:
@@ -105,7 +121,13 @@ def evolve(state: CaseState | None, event: EventPayload) -> CaseState | None:
         case ContactDeadlineMissed():
             return replace(state, missed=True)
         case RouteCoachCalledIn():
-            return replace(state, route_coach_calls=state.route_coach_calls + 1)
+            call = RouteCoachCall(
+                called_by=event.called_by,
+                side=event.side,
+                called_at=event.called_at,
+                route_coach_id=event.route_coach_id,
+            )
+            return replace(state, route_coach_history=(*state.route_coach_history, call))
         case CaseWithdrawn():
             return replace(state, withdrawn_at=event.withdrawn_at)
         case _:

@@ -1,4 +1,4 @@
-"""Attaching documents to a request and removing them (W22), and who reads which kind."""
+"""Attaching documents to a case and removing them (W22), and who reads which kind."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from passend_contracts.events.intake import (
     DocumentKind,
     DocumentRemovalReason,
     DocumentRemoved,
+    DocumentStage,
+    DocumentStep,
 )
 from passend_intake.domain.state import CaseState, RequestStatus
 
@@ -33,6 +35,29 @@ class DocumentsErased(Exception):
     """The pupil was erased: no document of the case can be opened or attached any more."""
 
 
+def stage_of(
+    stage: DocumentStage | None, step: DocumentStep | None, *, taken_up: bool
+) -> DocumentStage:
+    """W22: when in the case a document is attached, as the attacher said or, unsaid, as the
+    case stands: during the trajectory once a worker took the case up, else with the request.
+
+    A trajectory's step (start conversation, session, evaluation, escalation) belongs to
+    the trajectory: named with ``stage=request`` it is refused (422, field ``step``); the
+    trajectory stage before the case was taken up is refused as well (409).
+    """
+    if step is not None and stage is DocumentStage.REQUEST:
+        raise Refusal.invalid(
+            "W22", "a step of the trajectory does not go with stage 'request'", field="step"
+        )
+    if stage is None:
+        stage = DocumentStage.TRAJECTORY if step is not None or taken_up else stage
+    if stage is DocumentStage.TRAJECTORY and not taken_up:
+        raise Refusal.conflict(
+            "W22", "no worker took the case up yet: there is no trajectory to attach to"
+        )
+    return stage or DocumentStage.REQUEST
+
+
 @dataclass(frozen=True)
 class AttachDocument:
     """W22: a document for the case; its content is checked and sealed before this."""
@@ -45,6 +70,8 @@ class AttachDocument:
     sha256: str
     attached_by: str
     attached_by_role: Role
+    stage: DocumentStage = DocumentStage.REQUEST
+    step: DocumentStep | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,8 @@ def attach(state: CaseState, command: AttachDocument, now: datetime) -> list[Doc
             attached_by=command.attached_by,
             attached_by_role=command.attached_by_role.value,
             attached_at=now,
+            stage=command.stage,
+            step=command.step,
         )
     ]
 

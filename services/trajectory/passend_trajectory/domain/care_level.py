@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field
 
@@ -46,12 +47,30 @@ def change_care_level(
     ]
 
 
+MAX_OPP_GOALS = 10
+
+
 class RecordOpp(Command):
+    """The OPP: its date, and (optionally) its parts as the SOP names them."""
+
     drawn_up_on: date
+    starting_point: str | None = Field(default=None, max_length=4000)
+    expected_outflow: str | None = Field(default=None, max_length=2000)
+    goals: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list, max_length=MAX_OPP_GOALS
+    )
+    support: str | None = Field(default=None, max_length=4000)
+
+
+def _text(value: str | None) -> str | None:
+    """Empty text is no text (an OPP form's field left blank)."""
+    return value.strip() if value and value.strip() else None
 
 
 def record_opp(state: TrajectoryState, cmd: RecordOpp, act: Act) -> list[EventPayload]:
-    """S: the school's OPP is on record (it is the school's document; the case notes its date)."""
+    """S: the school's OPP is on record: its date, and its starting point (beginsituatie),
+    expected outflow (uitstroomperspectief), goals and support when the school fills them
+    in. A new OPP replaces the one before; its evaluations (twice a school year) follow."""
     require_open(state)
     assert state.case_id is not None
     if cmd.drawn_up_on > act.at.date():
@@ -62,6 +81,10 @@ def record_opp(state: TrajectoryState, cmd: RecordOpp, act: Act) -> list[EventPa
             drawn_up_on=cmd.drawn_up_on,
             recorded_by=act.actor,
             recorded_at=act.at,
+            starting_point=_text(cmd.starting_point),
+            expected_outflow=_text(cmd.expected_outflow),
+            goals=[g.strip() for g in cmd.goals if g.strip()],
+            support=_text(cmd.support),
         )
     ]
 
