@@ -350,19 +350,20 @@ class OppRecorded(EventPayload):
     recorded_by: str
     recorded_at: datetime
     # The OPP's own parts (SOP), optional: an OPP recorded by its date only still reads.
-    starting_point: str | None = Field(
-        default=None, max_length=4000, description="Beginsituatie: where the pupil stands now"
+    # Free texts about the pupil, sealed (their lengths are the command's to limit: the
+    # sealed form is longer than the text).
+    starting_point: PupilText | None = Field(
+        default=None, description="Beginsituatie: where the pupil stands now"
     )
-    expected_outflow: str | None = Field(
+    expected_outflow: PupilText | None = Field(
         default=None,
-        max_length=2000,
         description="Uitstroomperspectief: the school type the pupil is expected to go on to",
     )
-    goals: list[str] = Field(
+    goals: list[PupilText] = Field(
         default_factory=list, max_length=10, description="The development goals, in order"
     )
-    support: str | None = Field(
-        default=None, max_length=4000, description="The support and adjustments the school gives"
+    support: PupilText | None = Field(
+        default=None, description="The support and adjustments the school gives"
     )
 
 
