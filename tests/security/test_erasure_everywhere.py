@@ -39,6 +39,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_backbone import db
@@ -394,6 +395,16 @@ async def server_logs(database: Database, broker: Broker) -> dict[str, str]:
             if broker_log.is_file():
                 logs["broker log"] = broker_log.read_text(errors="replace")
     return logs
+
+
+async def topic_names(broker: Broker, prefix: str) -> set[str]:
+    """Every topic on the broker whose name starts with ``prefix``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        return {t for t in await consumer.topics() if t.startswith(prefix)}
+    finally:
+        await consumer.stop()
 
 
 def token_key_ids(text: str) -> set[tuple[str, UUID]]:
@@ -801,6 +812,10 @@ async def test_an_erased_pupil_is_in_no_copy_of_any_service_and_the_timeline_sho
         # the region's topics and every dead-letter topic.
         records = await replay(broker, on_broker("passend."))
         names = {r.topic for r in records}
+        # The replay read them all: the services' and dead-letter topics, the region's too.
+        every_topic = await topic_names(broker, on_broker("passend."))
+        assert any(".dlq." in t for t in every_topic), every_topic
+        assert on_broker(topics.integration_thin(MUNICIPALITY)) in every_topic
         region_topic = on_broker(topics.integration(MUNICIPALITY))
         assert region_topic in names and on_broker(topics.TRAJECTORY) in names
         assert any(case_id in r.text() for r in records if r.topic == region_topic)
