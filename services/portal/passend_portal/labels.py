@@ -172,6 +172,7 @@ EVENTS = {
     "YouthCareNoted": "Jeugdhulp betrokken",
     "TrajectoryWithdrawn": "Traject gestopt: aanvraag ingetrokken",
     "CaseWithdrawn": "Aanvraag ingetrokken",
+    "CaseErased": "Leerlinggegevens gewist",
 }
 # S: the school's four care levels (SOP), in the words of the school support profile.
 CARE_LEVELS = {
