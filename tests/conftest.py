@@ -39,6 +39,10 @@ for _name, _value in auth_env().items():
 os.environ.setdefault(
     "INTAKE_KEY_ENCRYPTION_KEYS", f"test-run:{base64.b64encode(os.urandom(32)).decode()}"
 )
+# Every service seals free texts about a pupil with case keys sealed under this one.
+os.environ.setdefault(
+    "TEXT_KEY_ENCRYPTION_KEYS", f"test-run:{base64.b64encode(os.urandom(32)).decode()}"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -121,6 +125,16 @@ async def create_database(database: Database, prefix: str = "t") -> str:
     finally:
         await conn.close()
     return database.url_for(name)
+
+
+async def copy_database(database: Database, source: str, target: str) -> None:
+    """A backup (or a restore) of a whole database: a copy made while nothing uses it."""
+    admin = await asyncpg.connect(database.admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

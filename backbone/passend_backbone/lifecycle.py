@@ -54,6 +54,8 @@ from passend_backbone.metrics import RequestMetricsMiddleware, ServiceMetrics, m
 from passend_backbone.relay import OutboxRelay
 from passend_backbone.service import ServiceContext, ServiceSpec, utc_now
 from passend_backbone.settings import ServiceSettings, load_settings
+from passend_backbone.texts import keys as text_keys
+from passend_backbone.texts.opening import OpenSealedTexts
 
 # From the stop signal to exit. Orchestrators kill after 30 s by default; stay well below.
 SHUTDOWN_SECONDS = 10.0
@@ -73,6 +75,8 @@ def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     settings = load_settings()
     for load in spec.config:
         load()
+    # Every service seals the free texts about a pupil its events carry (passend_backbone.texts).
+    text_keys.check_key_ring()
     configure_logging(spec.name, level=settings.log_level, fmt=settings.log_format)
     log = get_logger("passend.runtime")
     try:
@@ -315,6 +319,10 @@ class _Run:
         declare_problem_answers(app)
         app.include_router(health_router(readiness))
         app.include_router(metrics_router(self.metrics))
+        # Innermost: answers leave with the free texts they hold opened for their reader.
+        pool = self.pool
+        assert pool is not None, "start() opens the pool first"
+        app.add_middleware(OpenSealedTexts, keys=text_keys.PostgresTextKeys(), connect=pool.acquire)
         # The last added runs first: the correlation id is bound before anything logs.
         app.add_middleware(RequestMetricsMiddleware, metrics=self.metrics)
         app.add_middleware(CorrelationIdMiddleware)

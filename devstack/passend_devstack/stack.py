@@ -220,8 +220,8 @@ def run_up(options: UpOptions, stop: threading.Event, out: TextIO) -> int:
                 **(mail.env() if mail else {}),
             }
             env.update(_dev_files(service, options.project_root, env))
-            if service.name == "intake":
-                env.update(sealing_env(data_dir, env))
+            if service.name != "portal":
+                env.update(sealing_env(data_dir, env, service.name))
             if service.name == "portal":
                 env.update(_portal_env(ports, data_dir, issuer))
                 if provider is not None:

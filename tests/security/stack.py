@@ -165,6 +165,10 @@ class Stack:
         return self.services[name]
 
 
+# (name, settings, services started so far) -> the service's spec, or None for the usual one.
+SpecFor = Callable[[str, ServiceSettings, dict[str, Service]], ServiceSpec | None]
+
+
 @asynccontextmanager
 async def running_stack(
     database: Database,
@@ -172,15 +176,18 @@ async def running_stack(
     names: list[str],
     clock: Callable[[], datetime],
     trusted: Sequence[dict[str, Any]] = (),
+    spec_for: SpecFor | None = None,
 ) -> AsyncIterator[Stack]:
     """The named services, each on its own fresh database, until the block ends; they
-    trust the test issuer and the ``trusted`` issuers."""
+    trust the test issuer and the ``trusted`` issuers. ``spec_for`` may give a service's
+    spec instead of its ``__main__``'s (it sees the services started before it)."""
     async with AsyncExitStack() as exits:
         services: dict[str, Service] = {}
         for name in names:
             db_url = await create_database(database, prefix=f"sec_{name}")
             settings = settings_for(db_url, broker, trusted)
-            spec = spec_of(name, settings)
+            own = spec_for(name, settings, services) if spec_for is not None else None
+            spec = own if own is not None else spec_of(name, settings)
             stop, ready = asyncio.Event(), asyncio.Event()
             task = asyncio.create_task(serve(spec, settings, stop, ready=ready, clock=clock))
 

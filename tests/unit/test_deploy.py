@@ -24,6 +24,7 @@ from passend_assignment.directory_file import ENV_VAR as ASSIGNMENT_DIRECTORY_FI
 from passend_backbone import opscli
 from passend_backbone.kafka_settings import KafkaSecuritySettings
 from passend_backbone.settings import ServiceSettings
+from passend_backbone.texts import keys as text_keys
 from passend_backbone.topics import Durability, TopicSettings, load_catalogue
 from passend_backbone.topics import plan as plan_topics
 from passend_contracts import topics
@@ -52,7 +53,7 @@ def _read_from_environ() -> set[str]:
     services = ("intake", "assignment", "trajectory", "notifications")
     return (
         {ASSIGNMENT_DIRECTORY_FILE, retention.ENV_VAR, retention.POLL_ENV_VAR}
-        | {pupil_keys.SEALING_SETTING, privacy.SECOND_OFFICER_SETTING}
+        | {pupil_keys.SEALING_SETTING, privacy.SECOND_OFFICER_SETTING, text_keys.SETTING}
         | set(re.findall(r'"(PORTAL_[A-Z_]+)"', portal))
         | {f"PORTAL_{name.upper()}_URL" for name in services}
     )

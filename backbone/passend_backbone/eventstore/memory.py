@@ -31,6 +31,8 @@ from passend_backbone.eventstore.model import (
     RecordedEvent,
 )
 from passend_backbone.logs import get_logger
+from passend_backbone.texts.keys import TextKeys
+from passend_backbone.texts.sealing import seal_events
 
 log = get_logger(__name__)
 
@@ -38,8 +40,11 @@ log = get_logger(__name__)
 class InMemoryEventStore:
     """One service's event store, held in this process."""
 
-    def __init__(self, source: str = "/passend/memory") -> None:
+    def __init__(self, source: str = "/passend/memory", *, texts: TextKeys | None = None) -> None:
         self.source = source
+        # Sealing free texts as the PostgreSQL store does, when given keys (memory tests
+        # of the sealing itself); fast tests of the rules keep texts as they are.
+        self.texts = texts
         self._events: list[RecordedEvent] = []  # in position order
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._ids: dict[Any, RecordedEvent] = {}
@@ -75,6 +80,8 @@ class InMemoryEventStore:
         stream = self._streams.get(stream_id, [])
         if len(stream) != expected_version:
             raise ConcurrencyError(stream_id, expected_version, len(stream))
+        if self.texts is not None:
+            events = await seal_events(self.texts, conn, meta.swv, stream_id, events)
         now = datetime.now(UTC)
         canonical = Canonicalizer(
             stream_id=stream_id,

@@ -27,6 +27,8 @@ from passend_backbone.eventstore.model import (
 )
 from passend_backbone.eventstore.verification import check_chains
 from passend_backbone.logs import get_logger
+from passend_backbone.texts.keys import PostgresTextKeys, TextKeys
+from passend_backbone.texts.sealing import seal_events
 
 log = get_logger(__name__)
 
@@ -90,9 +92,11 @@ def _shared_or_each(values: list[Any]) -> list[Any]:
 class PostgresEventStore:
     """One service's event store in PostgreSQL (table ``events`` in its own database)."""
 
-    def __init__(self, pool: asyncpg.Pool, source: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, source: str, *, texts: TextKeys | None = None) -> None:
         self.pool = pool
         self.source = source  # CloudEvents source, e.g. "/passend/intake"
+        # Where the free texts about a pupil get their case's key (passend_backbone.texts).
+        self.texts: TextKeys = texts if texts is not None else PostgresTextKeys()
         self._listeners: list[Callable[[], None]] = []
         self._notify: str | None = None
 
@@ -185,6 +189,9 @@ class PostgresEventStore:
         ids: list[UUID],
     ) -> tuple[list[RecordedEvent], bool]:
         now = datetime.now(UTC)
+        # Free texts about a pupil are sealed before they are hashed: no row, WAL record,
+        # message or backup ever holds them in clear.
+        events = await seal_events(self.texts, conn, meta.swv, stream_id, events)
         canonical = Canonicalizer(
             stream_id=stream_id,
             swv=meta.swv,

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from passend_contracts import topics
-from passend_contracts.events.base import EventPayload
+from passend_contracts.events.base import EventPayload, PupilText
 
 # --- directory -----------------------------------------------------------------------------
 
@@ -337,7 +337,7 @@ class RouteCoachCalledIn(EventPayload):
     route_coach_id: str | None = None
     called_by: str
     side: str = Field(description="school or support")
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(min_length=1)
     called_at: datetime
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from passend_contracts import topics
-from passend_contracts.events.base import EventPayload
+from passend_contracts.events.base import EventPayload, PupilText
 
 _CASE = "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13"
 
@@ -83,9 +83,9 @@ class RequestSubmitted(EventPayload):
     addressed_worker_id: str = Field(min_length=1, description="The support worker asked (W24)")
     pupil_ref: str = Field(min_length=1, description="Pseudonymous pupil reference of the school")
     levels: list[SupportLevel] = Field(min_length=1)
-    educational_need: str
-    tried_in_basic_support: str
-    why_stuck: str = Field(description="Why the school is stuck (handelingsverlegenheid, W4)")
+    educational_need: PupilText
+    tried_in_basic_support: PupilText
+    why_stuck: PupilText = Field(description="Why the school is stuck (handelingsverlegenheid, W4)")
     multiple_problems: bool = Field(description="The school sees several problems at once (W14)")
     specialist_advised: bool = Field(description="Advised by the education specialist (W11)")
     submitted_at: datetime
@@ -104,6 +104,13 @@ class RequestSubmitted(EventPayload):
         default=None,
         description="The pupil's teacher, by their id in the SWV's directory (W18), if named",
     )
+    need_areas: list[str] | None = Field(
+        default=None,
+        description=(
+            "The SWV's expertise areas the request's words signal (W24), found by intake, "
+            "which alone reads the sealed texts; routing ranks on them"
+        ),
+    )
 
 
 class RequestFields(BaseModel):
@@ -112,9 +119,9 @@ class RequestFields(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     levels: list[SupportLevel] = Field(min_length=1)
-    educational_need: str
-    tried_in_basic_support: str
-    why_stuck: str
+    educational_need: PupilText
+    tried_in_basic_support: PupilText
+    why_stuck: PupilText
 
 
 class AgreedBy(BaseModel):
@@ -159,7 +166,7 @@ class RequestReformulated(EventPayload):
     previous: RequestFields
     current: RequestFields
     agreed_by: list[AgreedBy] = Field(min_length=2)
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(min_length=1)
     reformulated_at: datetime
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from passend_contracts import topics
-from passend_contracts.events.base import EventPayload
+from passend_contracts.events.base import EventPayload, PupilText
 from passend_contracts.events.intake import SupportLevel
 
 
@@ -45,7 +45,7 @@ class GoalResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     goal_id: str
-    result: str
+    result: PupilText
 
 
 class EvaluationRecorded(EventPayload):
@@ -69,7 +69,7 @@ class EvaluationRecorded(EventPayload):
     goal_results: list[GoalResult]
     outcome: EvaluationOutcome
     care_level: int | None = Field(default=None, ge=1, le=4)
-    reason: str | None = None
+    reason: PupilText | None = None
     evaluated_at: datetime
     evaluation_id: UUID | None = None
     evaluated_by: str | None = None
@@ -105,7 +105,7 @@ class EscalatedToTeamNO(EventPayload):
     case_id: UUID
     municipality: str
     reasons: list[StagnationReason] = Field(min_length=1)
-    draft_plan: str
+    draft_plan: PupilText
     escalated_at: datetime
     region: str | None = Field(default=None, description="The Team NO region (R)")
     escalation_id: UUID | None = None
@@ -162,8 +162,8 @@ class StartConversationRecorded(EventPayload):
 
     case_id: UUID
     participants: list[str] = Field(min_length=1)
-    sharpened_question: str = Field(min_length=1)
-    reformulated_request: str | None = None
+    sharpened_question: PupilText = Field(min_length=1)
+    reformulated_request: PupilText | None = None
     levels: list[SupportLevel] = Field(min_length=1)
     held_on: date
     recorded_by: str
@@ -186,7 +186,7 @@ class SpecialistAnalysisRecorded(EventPayload):
 
     case_id: UUID
     specialist_id: str
-    analysis: str = Field(min_length=1)
+    analysis: PupilText = Field(min_length=1)
     recorded_at: datetime
 
 
@@ -196,8 +196,8 @@ class PlanGoal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     goal_id: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    measure: str = Field(min_length=1, description="How reaching the goal is measured")
+    description: PupilText = Field(min_length=1)
+    measure: PupilText = Field(min_length=1, description="How reaching the goal is measured")
     target_date: date
 
 
@@ -213,15 +213,15 @@ class PlanRecorded(EventPayload):
     revision: int = Field(ge=1)
     goals: list[PlanGoal] = Field(min_length=1)
     supported: list[SupportLevel] = Field(min_length=1, description="Who is supported (W17)")
-    form: str = Field(min_length=1)
+    form: PupilText = Field(min_length=1)
     school_participants: list[str] = Field(min_length=1)
     duration_weeks: int = Field(ge=1)
-    frequency: str = Field(min_length=1)
-    parents_informed: str = Field(min_length=1, description="How parents are kept informed")
-    evaluation_method: str = Field(min_length=1)
+    frequency: PupilText = Field(min_length=1)
+    parents_informed: PupilText = Field(min_length=1, description="How parents are kept informed")
+    evaluation_method: PupilText = Field(min_length=1)
     evaluation_dates: list[date] = Field(min_length=1)
-    securing: str = Field(min_length=1, description="How results are secured (borging, W20)")
-    reason: str | None = Field(default=None, description="Why the plan was revised")
+    securing: PupilText = Field(min_length=1, description="How results are secured (borging, W20)")
+    reason: PupilText | None = Field(default=None, description="Why the plan was revised")
     recorded_by: str
     recorded_at: datetime
 
@@ -257,7 +257,7 @@ class TrajectoryResumed(EventPayload):
     meaning: ClassVar[str] = "Paused support may go on again: consent was given anew (W10)."
 
     case_id: UUID
-    reason: str
+    reason: PupilText
     resumed_at: datetime
 
 
@@ -274,7 +274,7 @@ class SessionRecorded(EventPayload):
     worker_id: str
     held_on: date
     hours: float = Field(gt=0, le=24)
-    findings: str = ""
+    findings: PupilText = ""
     recorded_at: datetime
 
 
@@ -302,7 +302,7 @@ class SignalRaised(EventPayload):
     signal_id: UUID
     addressed_to: list[SignalRecipient] = Field(min_length=1)
     about: SignalTopic
-    description: str = Field(min_length=1)
+    description: PupilText = Field(min_length=1)
     raised_by: str
     raised_at: datetime
 
@@ -317,7 +317,7 @@ class SignalAcknowledged(EventPayload):
     case_id: UUID
     signal_id: UUID
     acknowledged_by: str
-    response: str | None = None
+    response: PupilText | None = None
     acknowledged_at: datetime
 
 
@@ -332,7 +332,7 @@ class CareLevelChanged(EventPayload):
     case_id: UUID
     from_level: int | None = Field(default=None, ge=1, le=4)
     to_level: int = Field(ge=1, le=4)
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(min_length=1)
     referral: bool
     changed_at: datetime
 
@@ -350,19 +350,20 @@ class OppRecorded(EventPayload):
     recorded_by: str
     recorded_at: datetime
     # The OPP's own parts (SOP), optional: an OPP recorded by its date only still reads.
-    starting_point: str | None = Field(
-        default=None, max_length=4000, description="Beginsituatie: where the pupil stands now"
+    # Free texts about the pupil, sealed (their lengths are the command's to limit: the
+    # sealed form is longer than the text).
+    starting_point: PupilText | None = Field(
+        default=None, description="Beginsituatie: where the pupil stands now"
     )
-    expected_outflow: str | None = Field(
+    expected_outflow: PupilText | None = Field(
         default=None,
-        max_length=2000,
         description="Uitstroomperspectief: the school type the pupil is expected to go on to",
     )
-    goals: list[str] = Field(
+    goals: list[PupilText] = Field(
         default_factory=list, max_length=10, description="The development goals, in order"
     )
-    support: str | None = Field(
-        default=None, max_length=4000, description="The support and adjustments the school gives"
+    support: PupilText | None = Field(
+        default=None, description="The support and adjustments the school gives"
     )
 
 
@@ -373,7 +374,7 @@ class OppEvaluated(EventPayload):
 
     case_id: UUID
     evaluated_on: date
-    summary: str = Field(min_length=1)
+    summary: PupilText = Field(min_length=1)
     recorded_by: str
     recorded_at: datetime
 
@@ -395,7 +396,7 @@ class YouthCareNoted(EventPayload):
 
     case_id: UUID
     wijkteam_worker_id: str | None = None
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(min_length=1)
     noted_by: str
     noted_at: datetime
 
@@ -411,7 +412,7 @@ class CaseDirectorChanged(EventPayload):
     case_id: UUID
     role: CaseDirectorRole
     person_id: str | None = None
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(min_length=1)
     explicit: bool
     changed_at: datetime
 
@@ -426,8 +427,8 @@ class TeamNODecisionRecorded(EventPayload):
 
     case_id: UUID
     escalation_id: UUID | None = None
-    decision: str = Field(min_length=1)
-    assignment: str = Field(min_length=1)
+    decision: PupilText = Field(min_length=1)
+    assignment: PupilText = Field(min_length=1)
     provider: str = Field(min_length=1)
     decided_by: str
     decided_at: datetime
@@ -482,6 +483,7 @@ class TrajectoryWithdrawn(EventPayload):
 
     case_id: UUID
     withdrawn_by: str = Field(description="Who withdrew the request at the school")
+    # The school's reason as intake holds it (RequestWithdrawn.reason, not sealed yet).
     reason: str = Field(min_length=1)
     withdrawn_at: datetime = Field(description="When the school withdrew, as intake recorded it")
     source_event_id: UUID = Field(description="The intake event this notes")
@@ -523,10 +525,10 @@ class MeasureTried(EventPayload):
 
     case_id: UUID
     measure_id: UUID
-    description: str = Field(min_length=1, description="The measure, aid or approach")
+    description: PupilText = Field(min_length=1, description="The measure, aid or approach")
     tried_from: date
     tried_until: date | None = None
-    observations: str = Field(min_length=1, description="What worked, what did not, and why")
+    observations: PupilText = Field(min_length=1, description="What worked, what did not, and why")
     group: str = Field(description="The pupil's group the teacher teaches")
     recorded_by: str
     recorded_at: datetime
@@ -555,8 +557,8 @@ class ReflectionRecorded(EventPayload):
     reflection_id: UUID
     measure_ids: list[UUID] = Field(min_length=1, description="The measures reflected on")
     held_on: date
-    reflection: str = Field(min_length=1)
-    adjustments: str = Field(description="What is adjusted and how; empty when nothing is")
+    reflection: PupilText = Field(min_length=1)
+    adjustments: PupilText = Field(description="What is adjusted and how; empty when nothing is")
     worker_id: str | None = Field(description="The support worker reflected with")
     recorded_by: str
     recorded_at: datetime
@@ -592,7 +594,7 @@ class AdviserInvited(EventPayload):
     case_id: UUID
     invitation_id: UUID
     adviser_id: str = Field(description="The invited person, by the id in their token")
-    goal: str = Field(min_length=1, description="What the meeting is for")
+    goal: PupilText = Field(min_length=1, description="What the meeting is for")
     occasion: InvitationOccasion
     meeting_on: date
     invited_by: str

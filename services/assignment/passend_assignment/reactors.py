@@ -18,6 +18,7 @@ from passend_assignment.withdrawals import take_withdrawal
 from passend_backbone.commands import decide_and_append
 from passend_backbone.consumer.kinds import reaction_id
 from passend_backbone.eventstore import EventStore, Metadata
+from passend_backbone.texts.erasure import erase_case_texts
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -53,7 +54,9 @@ class DirectoryMemory:
 class RoutingReactor:
     """``RequestSubmitted`` -> ``RequestRouted`` (+ ``SpecialistRequired``) and the timers;
     ``RequestWithdrawn`` -> ``CaseWithdrawn`` and the timers cancelled. One reactor for both,
-    so a case's withdrawal is never handled before its routing (one partition per case)."""
+    so a case's withdrawal is never handled before its routing (one partition per case).
+    ``CaseErased`` deletes the case's key of the texts assignment sealed (the route coach's
+    reason, ``passend_backbone.texts``)."""
 
     name: str = "routing"
     topics: tuple[str, ...] = (topics.INTAKE,)
@@ -65,6 +68,8 @@ class RoutingReactor:
     async def react(
         self, conn: Any, event: CloudEvent, payload: EventPayload, store: EventStore
     ) -> None:
+        if await erase_case_texts(conn, store, event, payload):
+            return
         if isinstance(payload, RequestWithdrawn):
             await take_withdrawal(
                 conn, store, event, payload, reactor=self.name, actor=ACTOR, now=self.clock()

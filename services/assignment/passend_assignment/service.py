@@ -16,6 +16,7 @@ from passend_assignment.scheduler import contact_deadline_scheduler
 from passend_backbone.metrics import deadline_query
 from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import check_file_variable
+from passend_backbone.texts import ledger as text_ledger
 from passend_contracts import topics
 
 
@@ -39,6 +40,8 @@ def build_spec(
         # W26: contact timers due now and lapses that fired, for passend_deadlines_* metrics.
         deadlines=(deadline_query(_DEADLINES_SQL),),
         config=(lambda: check_file_variable(ENV_VAR),),
+        # A restored backup deletes the keys of cases erased since, before it answers.
+        before_serving=(text_ledger.reapply_before_serving,),
     )
 
 

@@ -17,6 +17,7 @@ import asyncpg
 from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
+from passend_backbone.texts.keys import PostgresTextKeys
 from passend_contracts.events.intake import ErasureReason, PupilErased, RequestSubmitted
 from passend_intake import consent_links
 from passend_intake.domain.decider import CASE
@@ -94,12 +95,15 @@ async def shred(
     reason: str,
     category: str | None,
 ) -> None:
-    """The erasure itself: the key deleted, the cases' links voided, the erasure recorded.
+    """The erasure itself: the keys deleted (the identity's, and the cases' text keys), the
+    cases' links voided, the erasure recorded.
 
     Also what the erasure ledger applies again to a restored database
     (:mod:`passend_intake.erasure_ledger`); every step is idempotent.
     """
     await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", key_id)
+    # The free texts of the pupil's requests are sealed per case (passend_backbone.texts).
+    await PostgresTextKeys().erase(conn, swv, [str(c) for c in case_ids])
     # The links could no longer be derived anyway; voided, none can be used either.
     await consent_links.void_cases(conn, case_ids, erased_at)
     await conn.execute(

@@ -7,6 +7,7 @@ written with order-free upserts, so a claim seen before its request ends the sam
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from passend_contracts.events.assignment import (
     RequestRouted,
     RouteCoachCalledIn,
     SchoolRegistered,
+    SwvConfigured,
 )
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (
@@ -107,6 +109,13 @@ CREATE TABLE IF NOT EXISTS case_progress (
     closed_at            timestamptz
 );
 
+-- The SWV's expertise areas from its directory (SwvConfigured): a submitted request names
+-- the areas its words signal (W24), which only intake can read.
+CREATE TABLE IF NOT EXISTS expertise_areas (
+    swv    text  PRIMARY KEY,
+    areas  jsonb NOT NULL
+);
+
 -- The schools' names from the SWV's directory: a parent's page and e-mail name the school.
 CREATE TABLE IF NOT EXISTS schools (
     swv       text NOT NULL,
@@ -126,7 +135,13 @@ class RequestsProjection:
     async def setup(self, conn: asyncpg.Connection) -> None:
         await conn.execute(_TABLES)
         await tenancy.protect(
-            conn, "requests", "request_history", "consent", "case_progress", "schools"
+            conn,
+            "requests",
+            "request_history",
+            "consent",
+            "case_progress",
+            "schools",
+            "expertise_areas",
         )
 
     async def handle(
@@ -236,6 +251,15 @@ class RequestsProjection:
                     event.swv,
                     payload.school_id,
                     payload.name,
+                )
+            case SwvConfigured():
+                # The directory's latest configuration; a replay ends the same.
+                areas = [a.model_dump(mode="json") for a in payload.expertise_areas]
+                await conn.execute(
+                    "INSERT INTO expertise_areas (swv, areas) VALUES ($1, $2::jsonb) "
+                    "ON CONFLICT (swv) DO UPDATE SET areas = EXCLUDED.areas",
+                    event.swv,
+                    json.dumps(areas),
                 )
             case _:
                 pass  # other events of these topics don't change intake's read models

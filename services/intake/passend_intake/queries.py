@@ -11,6 +11,8 @@ import asyncpg
 
 from passend_backbone.auth import CaseFacts
 from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.consumer.schema import ProjectionNotSetUp
+from passend_contracts.events.assignment import ExpertiseArea
 from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake import pupil_keys
 from passend_intake.access import facts_of
@@ -245,3 +247,20 @@ async def progress(pool: asyncpg.Pool, swv: str, case_id: UUID) -> ProgressView:
             case_id,
         )
     return _progress(row) if row else ProgressView()
+
+
+async def expertise_areas(pool: asyncpg.Pool, swv: str) -> tuple[ExpertiseArea, ...]:
+    """The SWV's expertise areas as the directory last configured them (none known: none).
+
+    W24: a request names the areas its words signal; before intake has read the
+    directory's configuration (a fresh start), a request names none and is still routed.
+    """
+    try:
+        async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+            raw = await conn.fetchval("SELECT areas FROM expertise_areas WHERE swv = $1", swv)
+    except ProjectionNotSetUp:
+        return ()
+    if raw is None:
+        return ()
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return tuple(ExpertiseArea.model_validate(item) for item in items)

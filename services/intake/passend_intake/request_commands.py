@@ -43,6 +43,7 @@ async def submit_request(
     check_identity(body.pupil, now.date())
     swv = principal.swv
     case_id = uuid.uuid4()  # a retry with the key gets the first call's case back
+    areas = await queries.expertise_areas(ctx.pool, swv)
 
     async def prepare(tx: Any, state: CaseState) -> SubmitRequest:
         sealing_key = await pupil_keys.get_or_create_key(tx, swv, body.pupil_ref)
@@ -62,6 +63,7 @@ async def submit_request(
             processing_basis=body.processing_basis,
             encrypted_identity=pupil_keys.encrypt(body.pupil, sealing_key, swv, body.pupil_ref),
             teacher_id=body.teacher_id,
+            expertise_areas=areas,
         )
 
     def created(outcome: Outcome[CaseState]) -> StoredAnswer:

@@ -1,5 +1,6 @@
 """Facts of other services taken into the log: claims (W25), consent (W10), complexity (W14),
-the school's withdrawal of the request (W1).
+the school's withdrawal of the request (W1), and the erasure of a case's pupil (its texts'
+key is deleted: ``passend_backbone.texts``).
 
 Each reaction is decided by the trajectory's decider and appended inside the consumer's
 transaction (``decide_and_append``) with ids derived from the cause (``reaction_id``), so
@@ -20,6 +21,7 @@ from passend_backbone.commands import decide_and_append
 from passend_backbone.consumer.kinds import reaction_id
 from passend_backbone.eventstore import EventStore, Metadata
 from passend_backbone.service import utc_now
+from passend_backbone.texts.erasure import erase_case_texts
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.assignment import CaseClaimed, SpecialistRequired
@@ -143,6 +145,8 @@ class IntakeReactor(_Reactor):
     async def react(
         self, conn: Any, event: CloudEvent, payload: EventPayload, store: EventStore
     ) -> None:
+        if await erase_case_texts(conn, store, event, payload):
+            return
         status = _CONSENT.get(type(payload))
         case_id: UUID | None = getattr(payload, "case_id", None)
         if status is not None and case_id is not None:

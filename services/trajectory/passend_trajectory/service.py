@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from passend_backbone.service import ServiceSpec, utc_now
+from passend_backbone.texts import ledger as text_ledger
 from passend_contracts import topics
 from passend_trajectory.api import create_app
 from passend_trajectory.calendars import Calendars
@@ -29,6 +30,8 @@ def build_spec(
         projections=(TrajectoryProjection(), CaseReach(), Calendars(), People(), TeamNoRegions()),
         reactors=(ClaimReactor(clock), IntakeReactor(clock)),
         background=(evaluation_reminders(reminder_poll_seconds),),
+        # A restored backup deletes the keys of cases erased since, before it answers.
+        before_serving=(text_ledger.reapply_before_serving,),
     )
 
 

@@ -77,6 +77,9 @@ def submission(
         multiple_problems=multiple_problems,
         specialist_advised=False,
         submitted_at=at,
+        # What intake finds in these words with the dev directory's keywords (W24): routing
+        # reads the areas, never the words, which reach it sealed.
+        need_areas=["reading"],
     )
 
 

@@ -266,7 +266,10 @@ async def _system(database: Database, shared: Broker, tmp: Path) -> AsyncIterato
                 tasks.append(task)
                 await _started("gateway", task, ready)
                 urls["gateway"] = f"http://127.0.0.1:{settings.http_port}"
-                async with httpx.AsyncClient(timeout=30) as http:
+                # Idle connections end before the services' (5 s): a request never goes out
+                # on a connection the service is closing (as the security stack's clients).
+                limits = httpx.Limits(keepalive_expiry=2)
+                async with httpx.AsyncClient(timeout=30, limits=limits) as http:
                     yield System(broker, urls, db_urls, pools, specs, http)
             finally:
                 stop.set()

@@ -24,7 +24,7 @@ from passend_devstack.waiting import eventually
 from passend_intake.erasure_ledger import reapply_erasures
 from passend_intake.service import SPEC
 from passend_intake.views import ERASED
-from tests.conftest import create_database
+from tests.conftest import copy_database, create_database
 from tests.integration.intake.kit import NOW, SWV, Clock, body, ib, settings_for
 from tests.topics import on_broker
 
@@ -59,16 +59,6 @@ async def intake_on(url: str, broker: Broker) -> AsyncIterator[httpx.AsyncClient
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
-
-
-async def copy_database(database: Database, source: str, target: str) -> None:
-    """A backup (or a restore) of a whole database: a copy made while nothing uses it."""
-    admin = await asyncpg.connect(database.admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-    finally:
-        await admin.close()
 
 
 async def test_a_restored_backup_is_erased_again_before_it_serves(
@@ -122,6 +112,8 @@ async def test_a_restored_backup_is_erased_again_before_it_serves(
         first = await http.get(f"/requests/{case_id}", headers=ib())
         assert first.status_code == 200, first.text  # the restored read model has the case
         assert first.json()["pupil"]["name"] == ERASED
+        # The request's words too: their case key went with the pupil's, again.
+        assert first.json()["educational_need"] == ERASED
         restored = await asyncpg.connect(url)
         try:
             assert (

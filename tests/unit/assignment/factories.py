@@ -16,10 +16,15 @@ from passend_contracts.events.assignment import (
     WorkUnitDefined,
 )
 from passend_contracts.events.intake import RequestSubmitted, SupportLevel
+from passend_intake.domain.need_areas import need_areas
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # a Monday
 SWV = "swv-test"
 NO_HOLIDAYS = WorkingCalendar(public_holidays=set())
+AREAS = (
+    ExpertiseArea(area_id="reading", label="Lezen", keywords=["leest", "spelling"]),
+    ExpertiseArea(area_id="behaviour", label="Gedrag", keywords=["gedrag", "boos"]),
+)
 
 
 def submitted(
@@ -31,6 +36,7 @@ def submitted(
     need: str = "Leest erg langzaam, spelling blijft achter",
     at: datetime = NOW,
 ) -> RequestSubmitted:
+    """A request as intake submits it: with the areas its words signal (W24)."""
     return RequestSubmitted(
         case_id=case_id or uuid4(),
         school_id=school,
@@ -44,6 +50,7 @@ def submitted(
         multiple_problems=multiple_problems,
         specialist_advised=False,
         submitted_at=at,
+        need_areas=need_areas(f"{need} geen vooruitgang", AREAS),
     )
 
 
@@ -76,10 +83,7 @@ def directory(*workers: SupportWorkerProfiled) -> DirectoryState:
             name="Test",
             education_specialist_id="spec-1",
             route_coach_id="coach-1",
-            expertise_areas=[
-                ExpertiseArea(area_id="reading", label="Lezen", keywords=["leest", "spelling"]),
-                ExpertiseArea(area_id="behaviour", label="Gedrag", keywords=["gedrag", "boos"]),
-            ],
+            expertise_areas=list(AREAS),
             configured_at=NOW,
         ),
         WorkUnitDefined(

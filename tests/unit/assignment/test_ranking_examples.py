@@ -4,7 +4,8 @@ work unit, expertise first, then knowing the school, then hours free.
 Werkwijzer, afspraak 24: the IB puts the request with one support worker, who takes it up
 or puts it before the colleagues of the work unit; "beschikbare expertise, ruimte in de
 caseload en bekendheid met de school kunnen daarbij een rol spelen". The requested areas
-come from the request's words (the directory's keywords, domain/routing.py); the
+come from the request's words (the directory's keywords; intake finds them,
+passend_intake/domain/need_areas.py); the
 colleagues, their expertise, hours and schools from dev_directory.yaml.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from passend_assignment.directory_file import load_directory_file
 from passend_assignment.domain.directory import DirectoryState, configure, fold
 from passend_assignment.domain.ranking import Suggestion, rank
-from passend_assignment.domain.routing import need_areas
+from passend_intake.domain.need_areas import need_areas
 
 from .factories import NOW
 

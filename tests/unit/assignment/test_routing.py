@@ -8,7 +8,7 @@ import pytest
 
 from passend_assignment.domain import case as case_domain
 from passend_assignment.domain.directory import DirectoryState
-from passend_assignment.domain.routing import claim, need_areas, offer, route_request
+from passend_assignment.domain.routing import claim, offer, route_request
 from passend_backbone.commands import Refusal, RefusalKind
 from passend_contracts.events.assignment import (
     CaseClaimed,
@@ -16,6 +16,7 @@ from passend_contracts.events.assignment import (
     RequestRouted,
     SpecialistRequired,
 )
+from passend_intake.domain.need_areas import need_areas
 
 from .factories import NOW, SWV, directory, routed_case, step, submitted, worker
 
@@ -34,12 +35,14 @@ def test_w24_request_lands_with_the_addressed_worker_and_their_work_unit() -> No
 
 
 def test_w24_unknown_worker_still_receives_the_request() -> None:
-    events = route_request(submitted(worker="w-new"), SWV, DirectoryState(), NOW)
+    request = submitted(worker="w-new")
+    events = route_request(request, SWV, DirectoryState(), NOW)
     routed = events[0]
     assert isinstance(routed, RequestRouted)
     assert routed.receiving_worker_id == "w-new"
     assert routed.work_unit_id is None
-    assert routed.need_areas == []
+    # The areas are intake's finding, whatever assignment's directory knows yet.
+    assert routed.need_areas == request.need_areas == ["reading"]
 
 
 def test_w14_multiple_problems_mark_the_case_as_needing_the_specialist() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,27 +13,11 @@ from passend_backbone.commands import Refusal
 from passend_contracts.events.assignment import (
     CaseClaimed,
     CaseOfferedToWorkUnit,
-    ExpertiseArea,
     RequestRouted,
     SpecialistRequired,
 )
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import RequestSubmitted
-
-
-def need_areas(text: str, areas: Sequence[ExpertiseArea]) -> list[str]:
-    """The expertise areas whose keywords occur in ``text`` (whole words, any case).
-
-    Only the area ids leave this function: the request's text is the school's description
-    of a pupil and is not copied into assignment's events.
-    """
-    words = set(re.findall(r"\w+", text.lower()))
-    found = []
-    for area in areas:
-        keys = {k.lower() for k in area.keywords} | {area.area_id.lower()}
-        if any((" " in k and k in text.lower()) or k in words for k in keys):
-            found.append(area.area_id)
-    return found
 
 
 def specialist_needed(request: RequestSubmitted) -> bool:
@@ -51,12 +34,12 @@ def route_request(
     request (the directory may lag behind). W26: the contact deadline counts the working
     days of the SWV's calendar policy and the school's region's holidays (public holidays
     only for a school the directory does not know). W14: multiple problems also mark the
-    case as needing the education specialist.
+    case as needing the education specialist. The requested expertise areas are intake's
+    (``RequestSubmitted.need_areas``): the request's words reach routing sealed.
     """
     deadline = contact_deadline(request.submitted_at, directory.calendar_of(request.school_id))
     worker = directory.workers.get(request.addressed_worker_id)
     settings = directory.settings
-    text = f"{request.educational_need} {request.why_stuck}"
     events: list[EventPayload] = [
         RequestRouted(
             case_id=request.case_id,
@@ -66,7 +49,7 @@ def route_request(
             routed_at=now,
             ib_id=request.ib_id,
             work_unit_id=worker.work_unit_id if worker else None,
-            need_areas=need_areas(text, settings.expertise_areas) if settings else [],
+            need_areas=list(request.need_areas or []),
             submitted_at=request.submitted_at,
             contact_due_on=deadline.due_on,
             contact_due_at=deadline.due_at,

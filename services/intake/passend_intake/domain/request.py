@@ -8,6 +8,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from passend_backbone.commands import Refusal
+from passend_contracts.events.assignment import ExpertiseArea
 from passend_contracts.events.intake import (
     AgreedBy,
     EncryptedIdentity,
@@ -18,6 +19,7 @@ from passend_contracts.events.intake import (
     RequestWithdrawn,
     SupportLevel,
 )
+from passend_intake.domain.need_areas import need_areas
 from passend_intake.domain.state import CaseState, RequestStatus
 
 
@@ -48,6 +50,8 @@ class SubmitRequest:
     processing_basis: ProcessingBasis
     encrypted_identity: EncryptedIdentity
     teacher_id: str | None = None
+    # The SWV's expertise areas as intake knows them (from the directory's SwvConfigured).
+    expertise_areas: tuple[ExpertiseArea, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ def _require_text(value: str, field: str, rule: str, what: str) -> None:
 
 
 def submit(state: CaseState, cmd: SubmitRequest, now: datetime) -> list[RequestSubmitted]:
-    """W1-W5, W24: a request about a pupil, to one named support worker, saying why stuck."""
+    """W1-W5, W24: a request about a pupil, to one named support worker, saying why stuck.
+
+    W24: the expertise areas its words signal go with it (routing cannot read the words).
+    """
     if state.status is not RequestStatus.NEW:
         raise Refusal.conflict("state", f"case {cmd.case_id} already exists")
     levels = refuse_system_guidance(cmd.levels)
@@ -116,6 +123,7 @@ def submit(state: CaseState, cmd: SubmitRequest, now: datetime) -> list[RequestS
             encrypted_identity=cmd.encrypted_identity,
             submitted_at=now,
             teacher_id=cmd.teacher_id,
+            need_areas=need_areas(f"{cmd.educational_need} {cmd.why_stuck}", cmd.expertise_areas),
         )
     ]
 
