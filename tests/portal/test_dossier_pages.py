@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -33,9 +31,22 @@ ERASED_REQUEST = {
 }
 
 
-def whole_case(fake: FakeServices) -> None:
+# The services whose integrity heads the dossier reads, as each answers a reader of the case.
+STREAM_SERVICES = ("intake", "assignment", "trajectory", "notifications")
+
+
+def head_of(n: int) -> str:
+    """The (made-up) hash of the last event of the ``n``-th service's stream."""
+    return f"{n}2" * 32
+
+
+def whole_case(fake: FakeServices, *, verified: bool = True) -> None:
     case_answers(fake, whole_trajectory())
     fake.on("GET", "intake", f"/requests/{CASE}/documents", (200, DOCUMENTS))
+    for n, service in enumerate(STREAM_SERVICES):
+        stream = {"stream_id": CASE, "events": 2, "head": head_of(n), "verified": verified}
+        answer = {"service": service, "case_id": CASE, "streams": [stream]}
+        fake.on("GET", service, f"/cases/{CASE}/integrity", (200, answer))
 
 
 def text_of(content: bytes) -> str:
@@ -87,6 +98,7 @@ async def test_the_worker_downloads_the_dossier_read_and_logged_with_its_purpose
         ("intake", f"/requests/{CASE}/documents"),
         ("assignment", f"/cases/{CASE}"),
         ("trajectory", f"/cases/{CASE}/trajectory"),
+        *((s, f"/cases/{CASE}/integrity") for s in STREAM_SERVICES),
     }
     # Each read is one the services log (NEN 7513), with the dossier as its reason.
     for _, _, headers in made:
@@ -143,38 +155,67 @@ async def test_team_no_makes_the_dossier_of_a_case_escalated_to_it(
     assert f'href="/zaken/{CASE}/dossier.pdf"' in page.text
 
 
+@pytest.mark.parametrize("who", [WORKER, IB, TEAM_NO], ids=["ow", "ib", "team-no"])
+async def test_every_reader_s_dossier_names_each_stream_s_last_hash(
+    portal: httpx.AsyncClient, fake: FakeServices, who: dict[str, str]
+) -> None:
+    """Issue 21: each service answers every reader of the case its streams' heads (the
+    number of events, the last event's hash and its check of the stream's chain): the
+    dossier names them and says in Dutch what they mean, whoever makes it."""
+    whole_case(fake)
+    answer = await portal.get(f"/zaken/{CASE}/dossier.pdf", cookies=cookie(**who))
+    assert answer.status_code == 200
+    text = text_of(answer.content)
+    checked = "2 gebeurtenissen (keten van de casus gecontroleerd: in orde)"
+    assert f"Toewijzing: {checked}" in text
+    assert f"Aanvragen en toestemming: {checked}" in text
+    for n in range(len(STREAM_SERVICES)):
+        assert head_of(n) in text.replace(" ", "")
+    assert "de auditor van het samenwerkingsverband vragen de codes na te gaan" in text
+    integrity = [h for _, p, h in reads(fake) if p.endswith("/integrity")]
+    assert len(integrity) == len(STREAM_SERVICES)
+    assert {h["X-Purpose"] for h in integrity} == {"dossier (PDF)"}
+
+
 async def test_the_auditor_s_dossier_names_each_stream_s_last_hash(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
-    """The auditor's reads give each service's stream of the case with its hashes: the
-    dossier names the last one, and the service's check of its chains; every read names
-    the auditor's reason."""
+    """The auditor reads the same heads; every read names the auditor's reason."""
     whole_case(fake)
-    purposes: list[str] = []
-
-    def events_of(n: int) -> Callable[[httpx.Request], tuple[int, Any]]:
-        def answer(request: httpx.Request) -> tuple[int, Any]:
-            purposes.append(request.url.params.get("purpose", ""))
-            events = [
-                {"kind": "event", "stream_version": v, "hash": f"{n}{v}" * 32} for v in (1, 2)
-            ]
-            return 200, {"events": events}
-
-        return answer
-
-    for n, service in enumerate(("intake", "assignment", "trajectory")):
-        fake.on("GET", service, f"/audit/cases/{CASE}/events", events_of(n))
-        fake.on("GET", service, "/audit/verify", (200, {"service": service, "ok": True}))
     answer = await portal.get(
         f"/zaken/{CASE}/dossier.pdf?doel=klacht%20van%20de%20ouders", cookies=cookie(**AUDITOR)
     )
     assert answer.status_code == 200
     text = text_of(answer.content)
-    assert "Toewijzing: 2 gebeurtenissen (alle ketens van de dienst gecontroleerd: in orde)" in text
-    assert "12" * 32 in text.replace(" ", "")
-    assert purposes == ["dossier (PDF): klacht van de ouders"] * 3
-    case_reads = [h for s, p, h in reads(fake) if "/audit/" not in p]
-    assert {h["X-Purpose"] for h in case_reads} == {"dossier (PDF): klacht van de ouders"}
+    assert "Toewijzing: 2 gebeurtenissen (keten van de casus gecontroleerd: in orde)" in text
+    assert head_of(1) in text.replace(" ", "")
+    made = reads(fake)
+    assert sum(p.endswith("/integrity") for _, p, _ in made) == len(STREAM_SERVICES)
+    assert {h["X-Purpose"] for _, _, h in made} == {"dossier (PDF): klacht van de ouders"}
+
+
+async def test_a_broken_chain_is_named_and_the_reader_sent_to_the_auditor(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    whole_case(fake, verified=False)
+    answer = await portal.get(f"/zaken/{CASE}/dossier.pdf", cookies=cookie(**WORKER))
+    text = text_of(answer.content)
+    assert "Trajecten: 2 gebeurtenissen (keten van de casus gecontroleerd: NIET in orde)" in text
+    assert "Een keten is niet in orde: meld dit aan de auditor" in text
+
+
+async def test_without_integrity_answers_the_dossier_counts_the_events(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """A service that does not answer the heads (away, or refusing the role) is left out;
+    when none answers, the dossier counts the events its reads showed."""
+    case_answers(fake, whole_trajectory())
+    fake.on("GET", "intake", f"/requests/{CASE}/documents", (200, DOCUMENTS))
+    answer = await portal.get(f"/zaken/{CASE}/dossier.pdf", cookies=cookie(**WORKER))
+    assert answer.status_code == 200
+    text = text_of(answer.content)
+    assert "De controlecodes konden nu niet worden gelezen" in text
+    assert "Laatste controlecode" not in text
 
 
 async def test_s_the_opp_form_sends_its_parts_and_the_opp_pdf_downloads(

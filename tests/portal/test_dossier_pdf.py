@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from passend_portal import pdf
@@ -267,22 +268,39 @@ def test_dutch_letters_print_and_what_the_font_lacks_is_replaced() -> None:
     assert "geïntegreerd in het groepsplan" in flat(text)
 
 
-def test_the_integrity_statement_names_each_stream_s_last_hash_for_the_auditor() -> None:
+@pytest.mark.parametrize("role", ["support_worker", "auditor"])
+def test_the_integrity_statement_names_each_stream_s_last_hash(role: str) -> None:
+    """Issue 21: every reader's dossier names each stream's last hash and says in Dutch
+    what it means and who can check it."""
     heads = [
         StreamHead("intake", 4, "a1" * 32, True),
         StreamHead("trajectory", 9, "b2" * 32, True),
     ]
-    text = flat(text_of(pdf.case_dossier(dossier(heads=heads, made_by_role="auditor"), lookup())))
-    checked = "(alle ketens van de dienst gecontroleerd: in orde)"
+    text = flat(text_of(pdf.case_dossier(dossier(heads=heads, made_by_role=role), lookup())))
+    checked = "(keten van de casus gecontroleerd: in orde)"
     assert f"Aanvragen en toestemming: 4 gebeurtenissen {checked}" in text
-    assert "Trajecten: 9 gebeurtenissen" in text
+    assert f"Trajecten: 9 gebeurtenissen {checked}" in text
     assert "a1" * 32 in text.replace(" ", "") and "b2" * 32 in text.replace(" ", "")
+    assert "zolang de keten van een dienst bij de laatste controlecode" in text
+    assert "de auditor van het samenwerkingsverband vragen de codes na te gaan" in text
+    assert "niet in orde" not in text
+
+
+def test_a_stream_whose_chain_breaks_is_named() -> None:
+    heads = [StreamHead("intake", 4, "a1" * 32, False), StreamHead("trajectory", 9, "b2" * 32)]
+    text = flat(text_of(pdf.case_dossier(dossier(heads=heads), lookup())))
+    assert (
+        "Aanvragen en toestemming: 4 gebeurtenissen (keten van de casus gecontroleerd: NIET" in text
+    )
+    assert "Trajecten: 9 gebeurtenissen (keten van de casus niet gecontroleerd)" in text
+    assert "Een keten is niet in orde: meld dit aan de auditor" in text
 
 
 def test_the_integrity_statement_without_hashes_counts_the_events() -> None:
     text = flat(text_of(pdf.case_dossier(dossier(), lookup())))
     assert "Aanvragen en toestemming: 4 gebeurtenissen" in text
     assert "Trajecten: 9 gebeurtenissen" in text
+    assert "De controlecodes konden nu niet worden gelezen" in text
 
 
 def test_a_case_without_trajectory_or_documents_says_so() -> None:

@@ -157,10 +157,9 @@ INTAKE: dict[str, Rule] = {
     ),
     # Documents of a case (issue 21, W22), with the request or during the trajectory:
     # attached by the IB, the support worker, the education specialist and Team NO (once
-    # escalated to its region); read by every reader of the case, except a `report`: not
-    # by a teacher or route coach (tests/integration/intake/test_documents_api.py and
-    # test_documents_trajectory.py). The matrix names a document nobody attached for
-    # reading and removing one.
+    # escalated to its region); read by every reader of the case, except a `report`: see
+    # DOCUMENT_READERS, which test_documents_by_kind checks on a document of every kind.
+    # Here the matrix names a document nobody attached for reading and removing one.
     "POST /requests/{case_id}/documents": Rule(
         Kind.CASE,
         DOCUMENT_ATTACHERS,
@@ -177,6 +176,7 @@ INTAKE: dict[str, Rule] = {
         body=lambda _: {"reason": "replaced"},
         missing="no such document",
     ),
+    "GET /cases/{case_id}/integrity": Rule(Kind.CASE, READERS),
     # The links to hand over in person when a parent's e-mail did not arrive.
     "GET /requests/{case_id}/consent/links": Rule(Kind.CASE, IB_AND_WORKER),
     # A parent's address and link, for the message being delivered: notifications only.
@@ -188,6 +188,24 @@ INTAKE: dict[str, Rule] = {
     "POST /consent/{token}/confirm": Rule(Kind.PUBLIC),
     "POST /consent/{token}/refuse": Rule(Kind.PUBLIC),
     "POST /consent/{token}/withdraw": Rule(Kind.PUBLIC),
+}
+
+# Who reads a document of each kind (issue 21, W22), among the readers of its case (each
+# within reach, as ``GET /requests/{case_id}``): every reader reads every kind, except a
+# `report` (a psychologist's or other specialist's): not for the teacher or the route coach,
+# who need less of the child for their part. To them a report does not exist: the list
+# leaves it out and its download answers 404 like an unknown document (403 stays the
+# answer to a role that reads no case at all). Enforced in intake by
+# ``passend_intake.domain.documents.may_read_kind``; docs/security.md says it in words.
+NOT_FOR_TEACHER_OR_COACH = READERS - {Role.TEACHER, Role.ROUTE_COACH}
+DOCUMENT_READERS: dict[str, frozenset[Role]] = {
+    "groeidocument": READERS,
+    "opp": READERS,
+    "test_result": READERS,
+    "report": NOT_FOR_TEACHER_OR_COACH,
+    "consent_form": READERS,
+    "minutes": READERS,
+    "other": READERS,
 }
 
 ASSIGNMENT: dict[str, Rule] = {
@@ -224,6 +242,10 @@ ASSIGNMENT: dict[str, Rule] = {
         Kind.TENANT, frozenset(Role), missing="is not in the SWV's directory"
     ),
     "GET /directory/names": Rule(Kind.TENANT, frozenset(Role)),
+    # The hash-chain heads of the case's stream here: as reading the case here.
+    "GET /cases/{case_id}/integrity": Rule(
+        Kind.CASE, READERS - {Role.TEAM_NO_MEMBER, Role.TEACHER}
+    ),
 }
 
 GATEWAY: dict[str, Rule] = {**HEALTH}
@@ -381,6 +403,7 @@ TRAJECTORY: dict[str, Rule] = {
     "POST /cases/{case_id}/invitations": _synthetic(Kind.CASE, PARTNERS),
     "GET /invitations": Rule(Kind.TENANT, READERS),
     "GET /cases/{case_id}/trajectory": Rule(Kind.CASE, READERS),
+    "GET /cases/{case_id}/integrity": Rule(Kind.CASE, READERS),
     "GET /workers/{worker_id}/evaluations-due": Rule(
         Kind.LIST, _roles(Role.SUPPORT_WORKER) | REGION_OVERSIGHT
     ),
@@ -408,6 +431,7 @@ NOTIFICATIONS: dict[str, Rule] = {
     **HEALTH,
     # Who was told what about a case is case content: never the operator's.
     "GET /cases/{case_id}/notifications": Rule(Kind.CASE, READERS),
+    "GET /cases/{case_id}/integrity": Rule(Kind.CASE, READERS),
     "GET /messages/parked": Rule(Kind.TENANT, OPERATOR),
     "POST /messages/{message_id}/replay": Rule(
         Kind.TENANT, OPERATOR, synthetic=True, missing="no such message"

@@ -27,11 +27,13 @@ from passend_backbone.service import ServiceSpec
 from passend_backbone.settings import ServiceSettings
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
+from passend_contracts.events.intake import DocumentKind
 from passend_contracts.events.trajectory import TrajectoryClosed
 from passend_devstack.infra import Broker, Database, free_port
 from passend_devstack.test_tokens import auth_env
 from passend_devstack.test_tokens import auth_header as token_header
 from passend_devstack.waiting import eventually
+from tests import sample_documents
 from tests.conftest import create_database
 from tests.topics import on_broker
 
@@ -160,6 +162,8 @@ class Stack:
     broker: Broker
     cases: dict[str, str] = field(default_factory=dict)  # tenant -> the seeded case id
     pupil_refs: dict[str, str] = field(default_factory=dict)
+    # tenant -> document kind -> the id of the seeded case's document of that kind
+    documents: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Service:
         return self.services[name]
@@ -330,7 +334,26 @@ async def seed_tenant(stack: Stack, swv: str) -> str:
     await eventually(others_know_all, timeout=60, what=f"services scoped case {case_id}")
     stack.cases[swv] = case_id
     stack.pupil_refs[swv] = pupil_ref
+    if "intake" in stack.services:
+        stack.documents[swv] = await attach_every_kind(stack, swv, case_id)
     return case_id
+
+
+async def attach_every_kind(stack: Stack, swv: str, case_id: str) -> dict[str, str]:
+    """One document of each kind on the case, attached by the SWV's education specialist
+    (who may attach every kind); kind -> document id."""
+    specialist = auth_header(Role.EDUCATION_SPECIALIST, swv, subject="os-1")
+    found = {}
+    for kind in DocumentKind:
+        attached = await stack["intake"].http.post(
+            f"/requests/{case_id}/documents",
+            data={"kind": kind.value, "description": f"Matrix: {kind.value}"},
+            files={"file": (f"{kind.value}.pdf", sample_documents.pdf(), "application/pdf")},
+            headers=specialist,
+        )
+        assert attached.status_code == 201, attached.text
+        found[kind.value] = str(attached.json()["document_id"])
+    return found
 
 
 async def run_full_case(stack: Stack) -> tuple[str, str]:

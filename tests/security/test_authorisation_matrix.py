@@ -24,9 +24,10 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.auth.policy import WHOLE_SWV
+from passend_contracts.events.intake import DocumentKind
 from passend_devstack.infra import Broker, Database
 from passend_devstack.oidc_provider import DevClient, OidcProvider
-from tests.security.matrix import MATRIX, Kind, Rule, from_schema, rules_of
+from tests.security.matrix import DOCUMENT_READERS, MATRIX, Kind, Rule, from_schema, rules_of
 from tests.security.provider_tokens import (
     ProviderTokens,
     machine_client_id,
@@ -295,6 +296,67 @@ async def test_each_role_in_its_reach_out_of_it_and_in_another_tenant(
     assert calls > 0 or all(r.kind is Kind.PUBLIC for r in rules.values())
     report = f"{len(wrong)} of {calls} answers break the policy:\n" + "\n".join(wrong)
     assert not wrong, report
+
+
+def document_answer_breaks_the_rule(
+    readers: frozenset[Role], caller: Caller, status: int, listed: bool | None, text: str
+) -> str | None:
+    """Why an answer about a document of a kind ``readers`` may read breaks the rule, or
+    None (``listed``: whether the list showed it; None for a download)."""
+    if caller.role not in MATRIX["intake"]["GET /requests/{case_id}/documents"].roles:
+        return None if status == 403 else f"{status}, expected 403 (reads no case)"
+    if caller.scope != "own":
+        return None if status == 404 else f"{status}, expected 404 (case out of reach)"
+    if listed is None:  # the download
+        if caller.role in readers:
+            return None if status == 200 else f"{status}, expected 200"
+        if status == 404 and "no such document" in text:
+            return None
+        return f"{status}, expected 404 (the kind is not for this role)"
+    if status != 200:
+        return f"list answered {status}, expected 200"
+    if listed != (caller.role in readers):
+        return "listed, but not for this role" if listed else "not listed, but for this role"
+    return None
+
+
+def test_every_document_kind_has_its_readers() -> None:
+    """W22: a new kind of document needs a decision on who reads it."""
+    assert set(DOCUMENT_READERS) == {k.value for k in DocumentKind}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+async def test_documents_by_kind(stack: Stack, tokens: ProviderTokens, source: str) -> None:
+    """W22 (issue 21): each role against a document of every kind, its download and the
+    list: a report is not for the teacher or the route coach, every other kind is for
+    every reader of the case (matrix.DOCUMENT_READERS)."""
+    case_a, documents = stack.cases[SWV_A], stack.documents[SWV_A]
+    intake = stack["intake"].http
+    wrong, calls = [], 0
+    for caller in callers(stack, source):
+        headers = caller.headers(tokens, source)
+        listing = await intake.get(f"/requests/{case_a}/documents", headers=headers)
+        shown = (
+            {str(d["document_id"]) for d in listing.json()} if listing.status_code == 200 else set()
+        )
+        for kind, document_id in documents.items():
+            readers = DOCUMENT_READERS[kind]
+            download = await intake.get(
+                f"/requests/{case_a}/documents/{document_id}", headers=headers
+            )
+            calls += 2
+            for what, status, listed, text in (
+                ("list", listing.status_code, document_id in shown, listing.text),
+                ("download", download.status_code, None, download.text),
+            ):
+                problem = document_answer_breaks_the_rule(readers, caller, status, listed, text)
+                if problem:
+                    wrong.append(
+                        f"{kind} {what} as {caller.role.value} ({caller.scope}, {source}): "
+                        f"{problem}: {text[:120]}"
+                    )
+    assert calls > 0
+    assert not wrong, f"{len(wrong)} of {calls} answers break the rule:\n" + "\n".join(wrong)
 
 
 def refused_tokens(tokens: ProviderTokens, elsewhere: OidcProvider) -> dict[str, str]:

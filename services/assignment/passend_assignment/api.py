@@ -7,13 +7,14 @@ deactivated or signed in for another work unit is refused, whatever case they na
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from passend_assignment.access import require
+from passend_assignment.access import CASE_READERS, require, require_sees
 from passend_assignment.api_directory import directory_router
 from passend_assignment.api_people import people_router
 from passend_assignment.api_views import views_router
@@ -32,6 +33,9 @@ from passend_assignment.handlers import Gate, Prepare, command_meta, on_case
 from passend_assignment.reactors import DirectoryMemory
 from passend_assignment.responsibility import hold_worker
 from passend_assignment.schemas import FirstContactIn, OfferIn, RouteCoachIn
+from passend_assignment.streams import load_case
+from passend_backbone import tenancy
+from passend_backbone.audit.integrity import integrity_router
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import CurrentPrincipal, Principal, Role
@@ -173,6 +177,19 @@ def cases_router(ctx: ServiceContext) -> APIRouter:
     return router
 
 
+def _reads_case(ctx: ServiceContext) -> Callable[[Principal, UUID], Awaitable[None]]:
+    """The check of reading a case here (``GET /cases/{case_id}``): a reader's role (403),
+    the case in reach (404)."""
+
+    async def check(principal: Principal, case_id: UUID) -> None:
+        require(principal, *CASE_READERS)
+        async with tenancy.tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            case, records = await load_case(ctx.store, case_id, principal.swv, conn)
+        require_sees(principal, case_id, case, records)
+
+    return check
+
+
 def create_app(ctx: ServiceContext) -> FastAPI:
     """The assignment service's FastAPI app (refusals are answered by the backbone's handlers)."""
     app = FastAPI(
@@ -183,6 +200,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(views_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, None)))
+    # Every reader of the case gets its stream's hash-chain head (issue 21).
+    app.include_router(integrity_router(ctx, check=_reads_case(ctx)))
     app.include_router(directory_router(ctx))
     app.include_router(people_router(ctx))
     return app

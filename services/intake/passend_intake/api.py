@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from passend_backbone.audit.integrity import integrity_router
 from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
@@ -321,6 +322,16 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
     return router
 
 
+def _reads_case(ctx: ServiceContext) -> Callable[[Principal, UUID], Awaitable[None]]:
+    """The check of reading a request: a reader's role (403), the case in reach (404)."""
+
+    async def check(principal: Principal, case_id: UUID) -> None:
+        require_role(principal, READERS)
+        require_sees(principal, await case_facts(ctx.pool, principal.swv, case_id))
+
+    return check
+
+
 def create_app(ctx: ServiceContext) -> FastAPI:
     """The intake app; the runtime adds health routes, correlation ids and the verifier."""
     app = FastAPI(
@@ -337,6 +348,8 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(documents_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, CaseState())))
+    # Every reader of the case gets its streams' hash-chain heads (issue 21).
+    app.include_router(integrity_router(ctx, check=_reads_case(ctx)))
     app.include_router(parent_router(ctx))
     app.include_router(internal_router(ctx))
     app.include_router(privacy_router(ctx))

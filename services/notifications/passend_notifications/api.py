@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -10,9 +11,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from passend_backbone.audit.integrity import integrity_router
 from passend_backbone.audit.readlog import record_case_read, record_list_read
 from passend_backbone.audit.router import audit_router
-from passend_backbone.auth import Role, sees_case
+from passend_backbone.auth import Principal, Role, sees_case
 from passend_backbone.auth.dependency import CurrentPrincipal
 from passend_backbone.auth.policy import CASE_ROLES, WHOLE_SWV
 from passend_backbone.commands import IdempotencyHeader, IdempotencyKey, Refusal
@@ -98,6 +100,20 @@ class ParkedMessage(BaseModel):
     reason_code: str | None = None
 
 
+def _reads_case(ctx: ServiceContext) -> Callable[[Principal, UUID], Awaitable[None]]:
+    """The check of reading a case's messages: a reader's role (403), the case in reach
+    (404)."""
+
+    async def check(principal: Principal, case_id: UUID) -> None:
+        require(principal, *CASE_ROLES)
+        async with tenant_transaction(ctx.pool, principal.swv, readonly=True) as conn:
+            facts = await reach.case_facts(conn, principal.swv, case_id)
+        if facts is None or not sees_case(principal, facts):
+            raise Refusal.not_found("access", "no notifications for this case")
+
+    return check
+
+
 def create_app(ctx: ServiceContext, settings: NotificationSettings | None = None) -> FastAPI:
     """The HTTP API; without ``settings`` they are read from ``NOTIFICATIONS_*``."""
     app = FastAPI(title="Passend notifications", version="1")
@@ -105,6 +121,8 @@ def create_app(ctx: ServiceContext, settings: NotificationSettings | None = None
     app.include_router(_operator_router(ctx))
     app.include_router(admin_router(ctx, settings or load_notification_settings()))
     app.include_router(audit_router(ctx))  # auditors replay this service's log (issue 7)
+    # Every reader of the case gets its stream's hash-chain head (issue 21).
+    app.include_router(integrity_router(ctx, check=_reads_case(ctx)))
     return app
 
 

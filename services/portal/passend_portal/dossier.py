@@ -32,7 +32,7 @@ from passend_portal.session import Session
 ROLES = ("ib", "support_worker", "education_specialist", "team_no_member", "auditor")
 PURPOSE = "dossier (PDF)"
 # The services whose stream of the case the integrity statement covers, in the order of
-# the process (the auditor's reads give each stream's last hash).
+# the process (each answers its streams' heads to every reader of the case).
 SERVICES = ("intake", "assignment", "trajectory", "notifications")
 
 ERASED = (
@@ -58,13 +58,13 @@ class DossierRefused(Exception):
 
 @dataclass(frozen=True)
 class StreamHead:
-    """One service's stream of the case: how many events, and (for the auditor) the hash of
-    the last one, which seals every event before it."""
+    """One service's stream of the case: how many events, and the hash of the last one,
+    which seals every event before it."""
 
     service: str
     events: int
     head: str | None = None
-    chain_ok: bool | None = None  # the service's own check of its chains (auditor only)
+    chain_ok: bool | None = None  # the service's own check of the stream's chain
 
 
 @dataclass
@@ -159,16 +159,15 @@ async def gather(
         documents=documents if isinstance(documents, list) else None,
         missing=missing,
     )
-    if session.role == "auditor":
-        dossier.heads = await _audited_heads(services, token, case_id, purpose)
-    else:
+    dossier.heads = await _integrity_heads(services, token, case_id, purpose)
+    if not dossier.heads:
         dossier.heads = _read_versions(dossier)
     return dossier
 
 
 def _read_versions(dossier: Dossier) -> list[StreamHead]:
-    """How many events each service's read answer shows of the case (no hashes: those
-    are for the auditor's reads)."""
+    """How many events each service's read answer shows of the case (no hashes: no
+    service answered its integrity heads)."""
     heads = [
         StreamHead(
             "intake",
@@ -180,36 +179,33 @@ def _read_versions(dossier: Dossier) -> list[StreamHead]:
     return heads
 
 
-async def _audited_heads(
+async def _integrity_heads(
     services: Services, token: str, case_id: str, purpose: str
 ) -> list[StreamHead]:
-    """Per service: the case's stream, its last event's hash, and the service's check of
-    its hash chains (``GET /audit/verify``). Each read is logged with its purpose."""
+    """Per service: the case's stream, its number of events, its last event's hash and the
+    service's check of the stream's chain (``GET /cases/{case_id}/integrity``, open to
+    every reader of the case and logged with the purpose). A service that refuses (the
+    role reads no case there) or is away is left out."""
 
-    async def one(service: str) -> StreamHead | None:
+    async def one(service: str) -> list[StreamHead]:
         try:
-            answer = await services.call(
-                "GET",
-                service,
-                f"/audit/cases/{case_id}/events",
-                token=token,
-                params={"purpose": purpose},
-            )
+            answer = await _read(services, service, f"/cases/{case_id}/integrity", token, purpose)
         except (ServiceError, ServiceDown):
-            return None
-        events = [e for e in (answer or {}).get("events", []) if e.get("kind", "event") == "event"]
-        if not events:
-            return None
-        last = max(events, key=lambda e: int(e.get("stream_version") or 0))
-        try:
-            verified = await services.get(service, "/audit/verify", token=token)
-            ok: bool | None = bool(verified.get("ok"))
-        except (ServiceError, ServiceDown, AttributeError):
-            ok = None
-        return StreamHead(service, int(last.get("stream_version") or 0), last.get("hash"), ok)
+            return []
+        streams = (answer or {}).get("streams", []) if isinstance(answer, dict) else []
+        return [
+            StreamHead(
+                service,
+                int(s.get("events") or 0),
+                s.get("head"),
+                s.get("verified") if isinstance(s.get("verified"), bool) else None,
+            )
+            for s in streams
+            if int(s.get("events") or 0) > 0
+        ]
 
     found = await asyncio.gather(*(one(s) for s in SERVICES))
-    return [h for h in found if h is not None]
+    return [h for heads in found for h in heads]
 
 
 def people_in(dossier: Dossier) -> set[str]:

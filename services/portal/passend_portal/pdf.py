@@ -482,13 +482,27 @@ def _integrity(p: Page, d: Dossier) -> None:
         for h in hashed:
             name = SERVICE_NAMES_NL.get(h.service, h.service)
             state = {
-                True: "alle ketens van de dienst gecontroleerd: in orde",
-                False: "alle ketens van de dienst gecontroleerd: NIET in orde",
-                None: "ketens van de dienst niet gecontroleerd",
+                True: "keten van de casus gecontroleerd: in orde",
+                False: "keten van de casus gecontroleerd: NIET in orde",
+                None: "keten van de casus niet gecontroleerd",
             }[h.chain_ok]
             p.field(
                 f"{name}: {labels.counted(h.events, 'gebeurtenis', 'gebeurtenissen')} ({state})",
                 f"Laatste controlecode: {h.head}",
+            )
+        p.para(
+            "Wat dit betekent: zolang de keten van een dienst bij de laatste controlecode "
+            "hierboven uitkomt, is er aan de stappen tot de datum van dit dossier niets "
+            "veranderd. Bewaar dit dossier met de codes; wie twijfelt, kan de auditor van het "
+            "samenwerkingsverband vragen de codes na te gaan tegen de vastgelegde gebeurtenissen.",
+            size=9,
+            italic=True,
+        )
+        if any(h.chain_ok is False for h in hashed):
+            p.para(
+                "Een keten is niet in orde: meld dit aan de auditor van het "
+                "samenwerkingsverband, met dit dossier erbij.",
+                size=9,
             )
     else:
         rows = [
@@ -498,9 +512,8 @@ def _integrity(p: Page, d: Dossier) -> None:
         ]
         p.bullets(rows)
         p.para(
-            "De controlecodes zelf leest de auditor van het samenwerkingsverband; het dossier "
-            "dat de auditor maakt, noemt per dienst de laatste controlecode en de uitkomst van "
-            "de controle van de keten.",
+            "De controlecodes konden nu niet worden gelezen. De auditor van het "
+            "samenwerkingsverband kan de ketens van de casus altijd nagaan.",
             size=9,
             italic=True,
         )

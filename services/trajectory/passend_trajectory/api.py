@@ -7,8 +7,12 @@ lifecycle installs in every service: ``{"detail": {"rule", "message"}}`` with 40
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
 from fastapi import FastAPI
 
+from passend_backbone.audit.integrity import integrity_router
 from passend_backbone.audit.router import audit_router
 from passend_backbone.audit.state import fold_with
 from passend_backbone.auth import Principal, Role
@@ -61,4 +65,20 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(queries_router(ctx))
     # Auditors replay the case from this service's own log (issue 7).
     app.include_router(audit_router(ctx, state_as_of=fold_with(evolve, TrajectoryState())))
+    # Every reader of the case gets its stream's hash-chain head (issue 21).
+    app.include_router(integrity_router(ctx, check=_reads_case(ctx)))
     return app
+
+
+def _reads_case(ctx: ServiceContext) -> Callable[[Principal, UUID], Awaitable[None]]:
+    """The check of reading a trajectory: a reader's role (403), the case in reach (404)."""
+    from passend_trajectory import reach, views
+    from passend_trajectory.api_runner import no_trajectory
+
+    async def check(principal: Principal, case_id: UUID) -> None:
+        require(principal, *READERS, what="read a trajectory")
+        async with views.reading(ctx.pool, principal.swv, case_id) as read:
+            if not (read.exists and reach.within_reach(principal, read.facts)):
+                raise no_trajectory(case_id)
+
+    return check
