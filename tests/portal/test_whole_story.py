@@ -350,3 +350,27 @@ def test_a_route_coach_call_without_a_named_coach_still_says_who_and_when_W29() 
     [call] = story.of(None, case, None)
     assert (call.what, call.whom, call.after_whom) == ("Routebegeleider ingeschakeld", None, "")
     assert (call.who, call.at, call.kind) == ("ow-anouk", "2026-10-05T12:15:00Z", "routebegeleider")
+
+
+def test_a_parent_who_took_part_is_named_never_by_the_schools_reference() -> None:
+    request = {
+        "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
+        "parent_refs": ["ouder-1"],
+        "pupil": {"parents": [{"parent_ref": "ouder-1", "name": "M. Visser"}]},
+    }
+    trajectory = {
+        "evaluations": [
+            {
+                "evaluation_id": "e-1",
+                "participants": ["ow-anouk", "ouder-1"],
+                "outcome": "continue",
+                "recorded_at": "2026-11-02T10:00:00+00:00",
+                "goal_results": [],
+            }
+        ]
+    }
+    people = [s.people for s in story.of(request, None, trajectory) if s.people]
+    assert people == [("ow-anouk", "ouder/verzorger M. Visser")]
+    erased = {**request, "pupil": {"erased": True}}
+    people = [s.people for s in story.of(erased, None, trajectory) if s.people]
+    assert people == [("ow-anouk", "ouder/verzorger")]

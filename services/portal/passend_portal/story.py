@@ -9,10 +9,11 @@ them (``naam``), so no id reaches the screen.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from passend_portal import parents
 from passend_portal.labels import (
     AMSTERDAM,
     CASE_DIRECTOR_ROLES,
@@ -548,4 +549,21 @@ def of(
         *(_assignment_steps(assignment) if assignment else []),
         *(_trajectory_steps(trajectory) if trajectory else []),
     ]
-    return in_order(steps)
+    return in_order(_parents_named(steps, request))
+
+
+def _parents_named(steps: list[Step], request: dict[str, Any] | None) -> list[Step]:
+    """A parent who took part (in a conversation, an evaluation) is named as the school gave
+    them to intake, never by the school's reference (``ouder-1``)."""
+    refs = {str(r) for r in (request or {}).get("parent_refs") or ()}
+    if not refs:
+        return steps
+    known = parents.names_of(request)
+
+    def person(p: str) -> str:
+        return parents.named(p, known) if p in refs else p
+
+    return [
+        replace(s, people=tuple(person(p) for p in s.people)) if refs & set(s.people) else s
+        for s in steps
+    ]
