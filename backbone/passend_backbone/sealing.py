@@ -139,3 +139,23 @@ def ring_from_environment(setting: str, env: dict[str, str] | None = None) -> Ke
     """The key ring in environment variable ``setting``."""
     source = os.environ if env is None else env
     return KeyRing.parse(source.get(setting), setting=setting)
+
+
+_RINGS: dict[tuple[str, str], KeyRing] = {}
+
+
+def ring_of(setting: str) -> KeyRing:
+    """The key ring in ``setting``, parsed once per value (read again when it changes)."""
+    text = os.environ.get(setting, "")
+    ring = _RINGS.get((setting, text))
+    if ring is None:
+        ring = _RINGS[(setting, text)] = ring_from_environment(setting)
+    return ring
+
+
+def check_ring(setting: str) -> None:
+    """Stops the process at start, naming ``setting``, when its KEKs are missing or bad."""
+    try:
+        ring_of(setting)
+    except SealingKeyMissing as exc:
+        raise SystemExit(f"configuration error:\n  {exc}") from None

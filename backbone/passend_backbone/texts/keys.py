@@ -9,7 +9,6 @@ brings keys back: the erasure ledger deletes them again before the service serve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,10 +16,9 @@ from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from passend_backbone.sealing import KeyRing, SealingKeyMissing, ring_from_environment
+from passend_backbone.sealing import KeyRing, check_ring, ring_of
 
 SETTING = "TEXT_KEY_ENCRYPTION_KEYS"
-_rings: dict[str, KeyRing] = {}
 
 _KEY_OF_SCOPE = (
     "WITH made AS ("
@@ -41,19 +39,12 @@ class TextKey:
 
 def key_ring() -> KeyRing:
     """The key-encryption keys from the environment (read again when they change)."""
-    text = os.environ.get(SETTING, "")
-    ring = _rings.get(text)
-    if ring is None:
-        ring = _rings[text] = ring_from_environment(SETTING)
-    return ring
+    return ring_of(SETTING)
 
 
 def check_key_ring() -> None:
     """Stops the process at start, naming the variable, when the KEKs are missing or bad."""
-    try:
-        key_ring()
-    except SealingKeyMissing as exc:
-        raise SystemExit(f"configuration error:\n  {exc}") from None
+    check_ring(SETTING)
 
 
 def _context(swv: str, scope: str) -> str:

@@ -20,13 +20,12 @@ import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from passend_backbone.sealing import KeyRing, NotOpened, SealingKeyMissing, ring_from_environment
+from passend_backbone.sealing import KeyRing, NotOpened, check_ring, ring_of
 from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake.domain.identity import PupilIdentity, age_on
 
 _NONCE_BYTES = 12
 SEALING_SETTING = "INTAKE_KEY_ENCRYPTION_KEYS"
-_rings: dict[str, KeyRing] = {}
 
 
 _KEY_OF_PUPIL = (
@@ -45,19 +44,12 @@ def _new_key() -> bytes:
 
 def key_ring() -> KeyRing:
     """The key-encryption keys from the environment (read again when they change)."""
-    text = os.environ.get(SEALING_SETTING, "")
-    ring = _rings.get(text)
-    if ring is None:
-        ring = _rings[text] = ring_from_environment(SEALING_SETTING)
-    return ring
+    return ring_of(SEALING_SETTING)
 
 
 def check_key_ring() -> None:
     """Stops the process at start, naming the variable, when the KEKs are missing or bad."""
-    try:
-        key_ring()
-    except SealingKeyMissing as exc:
-        raise SystemExit(f"configuration error:\n  {exc}") from None
+    check_ring(SEALING_SETTING)
 
 
 def _context(swv: str, pupil_ref: str) -> str:
