@@ -306,12 +306,20 @@ def _shown(value: Any, words: Mapping[str, str] | None = None) -> Any:
         return "?"
     if isinstance(value, bool):
         return "ja" if value else "nee"
+    if isinstance(value, int | float):
+        return _dutch_number(value)
     if isinstance(value, list):
         said = [str(_shown(v, words)) for v in value]
         return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " en " + said[-1]
     if words is not None:
         return words.get(str(value), value)
     return value
+
+
+def _dutch_number(value: float) -> str:
+    """48213 -> ``48.213``, 1.5 -> ``1,5``: thousands by a point, decimals by a comma."""
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text.translate(str.maketrans(",.", ".,"))
 
 
 def _empty(value: Any) -> bool:

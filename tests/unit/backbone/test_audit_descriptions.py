@@ -81,6 +81,12 @@ def test_a_document_says_when_in_the_case_it_was_attached() -> None:
     )
 
 
+def test_numbers_read_dutch_thousands_by_a_point() -> None:
+    data = {"attached_by": "ib-marieke", "kind": "report", "size": 48213, "stage": "request"}
+    said = describe("nl.passend.intake.DocumentAttached.v1", {**data, "step": None})
+    assert said.endswith("48.213 bytes)")
+
+
 def test_a_message_for_the_cases_teacher_names_the_role_never_the_placeholder() -> None:
     for event_type in (
         "nl.passend.notifications.NotificationScheduled.v1",
