@@ -1059,6 +1059,14 @@ def erased_case(fake: FakeServices) -> None:
                 "referral": False,
             },
         ),
+        _entry(
+            "trajectory",
+            13,
+            "nl.passend.trajectory.TrajectoryPaused.v1",
+            "service:trajectory",
+            # Its description names the rule: on screen a "waarom?" link, never "W10".
+            {"case_id": ERASED, "rule": "W10", "reason": "toestemming ingetrokken"},
+        ),
     ]
     notifications = [
         _entry(
