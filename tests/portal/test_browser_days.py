@@ -938,3 +938,89 @@ async def test_the_education_specialists_day_analysis_of_a_complex_case(days: St
     await wait_until_waiting_is_over(specialist)
     await expect(analysis).to_contain_text("Leesproblemen en spanning thuis versterken elkaar")
     await visit(specialist, s, "specialist-analyse")
+
+
+# --- The privacy officer ----------------------------------------------------------------------
+
+
+async def test_the_privacy_officers_day_preview_access_export_and_erasure(days: Stack) -> None:
+    """Yvonne (privacy officer) looks up a pupil by the school's reference (nothing found
+    says so), sees what an erasure would do to each case, what is erased and what is kept
+    on which legal ground, downloads the access export (AVG art. 15) in Dutch, then grants
+    the erasure on request (AVG art. 17) with who asked, when and why, and sees the pupil
+    erased and the case withdrawn. The request and the claim are prepared through the
+    services' APIs."""
+    s = days
+    case_id = await prepared(s, "leerling-307", "Noor Visser", "claimed")
+    number = short(case_id)
+    officer = await person(s.browser, s.base)
+    await officer.goto("/aanmelden")
+    await sign_in(officer, "Yvonne")
+    await expect(officer.get_by_role("heading", name="Wissen op verzoek")).to_be_visible()
+    await expect(officer.get_by_text("Geen verzoeken die op u wachten.")).to_be_visible()
+    await visit(officer, s, "privacy-start")
+
+    await officer.get_by_label("Leerlingnummer van de school").fill("leerling-998")
+    await officer.get_by_role("button", name="Opzoeken").click()
+    await expect(officer.get_by_role("alert")).to_have_text(
+        "Geen leerling met dit leerlingnummer bij uw samenwerkingsverband."
+    )
+    await visit(officer, s)
+
+    await officer.get_by_label("Leerlingnummer van de school").fill("leerling-307")
+    await officer.get_by_role("button", name="Opzoeken").click()
+    await expect(officer.get_by_role("heading", level=1)).to_have_text("Leerling leerling-307")
+    cases = officer.get_by_test_id("casussen")
+    row = cases.get_by_role("row").filter(has=officer.get_by_role("cell", name=number))
+    await expect(row).to_contain_text("Basisschool De Havenmeester")
+    await expect(row).to_contain_text("Wordt ingetrokken: het traject stopt bij elke dienst")
+    await expect(officer.get_by_test_id("wordt-gewist").locator("li").first).to_be_visible()
+    kept = officer.get_by_test_id("blijft")
+    await expect(kept.locator("li").first).to_contain_text("Grond: ")
+    await expect(officer.get_by_role("button", name="Toekennen en wissen")).to_be_visible()
+    await visit(officer, s, "privacy-leerling")
+
+    # AVG art. 15: the readable export, in Dutch, names the pupil and the case.
+    async with officer.expect_download() as download:
+        await officer.get_by_role("link", name="Leesbare versie (HTML)").click()
+    saved = await (await download.value).path()
+    export = Path(saved).read_text(encoding="utf-8")
+    assert '<html lang="nl">' in export, export[:300]
+    assert "Gegevens over leerling leerling-307" in export, export[:600]
+    assert "Leerling en ouders" in export, export[:600]
+    assert "Noor Visser" in export, export[:2000]
+    assert f"Casus {number}" in export, export[:2000]
+    assert "Aanvraag ingediend" in export or "Aangemeld op" in export, export[:2000]
+
+    # AVG art. 17: who asked, when it came in, on what ground; then erased at once.
+    await officer.get_by_label("Wie vroeg erom, en hoe?").fill("Moeder, per brief")
+    await expect(officer.get_by_label("Ontvangen op")).to_have_value(
+        datetime.now().date().isoformat()
+    )
+    await expect(officer.get_by_label("Grond van het besluit")).to_have_value("AVG art. 17 lid 1")
+    await officer.get_by_label("Grond van het besluit").fill(
+        "AVG art. 17 lid 1 sub b: de ouders trekken hun toestemming in."
+    )
+    await visit(officer, s)
+    await officer.get_by_role("button", name="Toekennen en wissen").click()
+    await expect(officer.get_by_role("status")).to_contain_text(
+        "De leerling is gewist.", timeout=SLOW
+    )
+    await expect(officer.get_by_test_id("al-gewist")).to_contain_text("Deze leerling is gewist op")
+    await expect(officer.get_by_role("heading", name="Wat er gewist is")).to_be_visible()
+    await expect(officer.get_by_role("button", name="Toekennen en wissen")).to_have_count(0)
+    await expect(officer.get_by_text("gevraagd door Moeder, per brief")).to_be_visible()
+    await expect(officer.get_by_text("toegekend door Yvonne")).to_be_visible()
+    await reload_until(
+        officer,
+        lambda: officer.get_by_test_id("casussen").get_by_role("cell", name="Ingetrokken"),
+        "case withdrawn by the erasure",
+    )
+    await visit(officer, s, "privacy-gewist")
+
+    # Looked up again from the start page: still erased, nothing to erase twice.
+    await officer.get_by_role("link", name="Terug naar wissen op verzoek").click()
+    await officer.get_by_label("Leerlingnummer van de school").fill("leerling-307")
+    await officer.get_by_role("button", name="Opzoeken").click()
+    await expect(officer.get_by_test_id("al-gewist")).to_be_visible()
+    await visit(officer, s)
