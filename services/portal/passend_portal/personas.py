@@ -79,6 +79,8 @@ PERSONAS: tuple[Persona, ...] = (
         pupil_refs=("leerling-042", "leerling-043", "leerling-044"),
     ),
     Persona("beheer", "Linda (beheerder van het SWV)", "beheer-linda", "swv_admin"),
+    # Called in where school and support worker are stuck (W29); invited to meetings.
+    Persona("rb", "Jeroen (routebegeleider)", "rb-jeroen", "route_coach"),
     # Runs Passend (dead letters and other operations); sees no case content otherwise.
     Persona("beheerder", "Kees (beheerder van Passend)", "op-kees", "operator"),
     # Functionaris gegevensbescherming: erasure on request; a colleague confirms.
