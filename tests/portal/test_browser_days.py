@@ -1024,3 +1024,133 @@ async def test_the_privacy_officers_day_preview_access_export_and_erasure(days: 
     await officer.get_by_role("button", name="Opzoeken").click()
     await expect(officer.get_by_test_id("al-gewist")).to_be_visible()
     await visit(officer, s)
+
+
+# --- The route coach --------------------------------------------------------------------------
+
+
+async def test_the_route_coachs_day_called_in_invited_and_the_case(days: Stack) -> None:
+    """Jeroen (route coach) was called in by the IB because school and support worker are
+    stuck (W29), and Anouk invited him to a meeting about it (C): his start page shows the
+    meeting with its goal, who invited him and the pupil, and opens the case, which says
+    the route coach was called in. The request, the claim, the call and the invitation are
+    prepared through the services' APIs as the IB's and Anouk's portals send them."""
+    s = days
+    case_id = await prepared(s, "leerling-308", "Daan Mulder", "claimed")
+    meeting_on = datetime.now(UTC).date() + timedelta(days=7)
+    async with httpx.AsyncClient(timeout=15) as http:
+        route = Route(http, s.urls)
+        route.case_id = case_id
+        await route.post(
+            "assignment",
+            "/cases/{case}/route-coach",
+            {"reason": "School en onderwijsondersteuner zijn het oneens over de inzet."},
+            auth=route.ib,
+        )
+        await route.trajectory(lambda v: v["consent"] is not None, "trajectory opened")
+        await route.post(
+            "trajectory",
+            "/cases/{case}/invitations",
+            {
+                "invitation_id": str(uuid4()),
+                "adviser_id": "rb-jeroen",
+                "goal": "Samen kiezen hoe de inzet in de klas verdergaat.",
+                "occasion": "warning_sign",
+                "meeting_on": meeting_on.isoformat(),
+            },
+        )
+    coach = await person(s.browser, s.base)
+    await coach.goto("/aanmelden")
+    await sign_in(coach, "Jeroen")
+    await expect(
+        coach.get_by_role("heading", name="Uitnodigingen voor een gesprek")
+    ).to_be_visible()
+    invitation = coach.get_by_test_id("uitnodiging").filter(has_text="Daan Mulder")
+    await reload_until(coach, lambda: invitation, "invitation on the start page")
+    await expect(invitation.get_by_role("heading")).to_contain_text(
+        re.compile(rf"^Gesprek op {meeting_on.day} .* over Daan Mulder$")
+    )
+    await expect(invitation).to_contain_text("Samen kiezen hoe de inzet in de klas verdergaat.")
+    await expect(invitation).to_contain_text("Knipperlichtmoment")
+    await expect(invitation).to_contain_text("Anouk Jansen, op ")
+    await visit(coach, s, "routebegeleider-uitnodigingen")
+
+    await invitation.get_by_role("link", name="De casus van Daan Mulder bekijken").click()
+    await expect(coach.get_by_role("heading", level=1)).to_have_text(
+        f"Casus {short(case_id)}: Daan Mulder (leerling-308)"
+    )
+    await expect(coach.get_by_test_id("opgepakt")).to_have_text("Anouk Jansen")
+    await expect(coach.get_by_text("Basisschool De Havenmeester").first).to_be_visible()
+    await expect(coach.get_by_test_id("routebegeleider")).to_have_text(
+        "De routebegeleider is 1 keer ingeschakeld voor deze casus."
+    )
+    await visit(coach, s, "routebegeleider-casus")
+
+
+# --- The SWV administrator --------------------------------------------------------------------
+
+
+async def test_the_swv_administrators_day_people_register_and_deregister(days: Stack) -> None:
+    """Linda (SWV administrator) reads who works with Passend, by name, role and place;
+    registers a new teacher (refused in Dutch for a sign-in name with a space), sees the
+    confirmation and the new row, and deregisters her again (what she did stays kept)."""
+    s = days
+    admin = await person(s.browser, s.base)
+    await admin.goto("/aanmelden")
+    await sign_in(admin, "Linda")
+    await expect(admin.get_by_role("heading", name="Medewerkers", level=1)).to_be_visible()
+    people = admin.get_by_test_id("persoon")
+    anouk = people.filter(has_text="Anouk Jansen")
+    await expect(anouk).to_contain_text("Onderwijsondersteuner")
+    await expect(anouk).to_contain_text("Actief")
+    marieke = people.filter(has_text="Marieke de Vries")
+    await expect(marieke).to_contain_text("Basisschool De Havenmeester")
+    await visit(admin, s, "beheer-medewerkers")
+
+    await admin.get_by_role("link", name="Medewerker toevoegen").click()
+    await expect(admin.get_by_role("heading", name="Medewerker toevoegen")).to_be_visible()
+    await visit(admin, s)
+    await admin.get_by_label("Naam", exact=True).fill("Fatima el Amrani")
+    await admin.get_by_label("Inlognaam").fill("lk fatima")
+    await admin.get_by_label("E-mailadres op het werk").fill(
+        "fatima.elamrani@havenmeester.example.nl"
+    )
+    await admin.get_by_label("Rol", exact=True).select_option(label="Leerkracht")
+    await admin.get_by_label("School (niet verplicht)", exact=True).select_option(
+        label="Basisschool De Havenmeester"
+    )
+    await admin.get_by_label("Groepen").fill("groep 7")
+    await admin.get_by_role("button", name="Toevoegen").click()
+    # The summary above the form links to the field, which says it again.
+    await expect(
+        admin.get_by_role("link", name="Een inlognaam heeft geen spaties.")
+    ).to_be_visible()
+    await expect(admin.get_by_label("Inlognaam")).to_have_accessible_description(
+        re.compile("Een inlognaam heeft geen spaties.")
+    )
+    await expect(admin.get_by_label("Naam", exact=True)).to_have_value("Fatima el Amrani")
+    await visit(admin, s)
+    await admin.get_by_label("Inlognaam").fill("lk-fatima")
+    await admin.get_by_role("button", name="Toevoegen").click()
+    await expect(admin.get_by_test_id("klaar")).to_have_text(
+        "Fatima el Amrani is toegevoegd aan het personeelsoverzicht.", timeout=SLOW
+    )
+    fatima = people.filter(has_text="Fatima el Amrani")
+    await expect(fatima).to_contain_text("Leerkracht")
+    await expect(fatima).to_contain_text("Basisschool De Havenmeester")
+    await expect(fatima).to_contain_text("groep 7")
+    await expect(fatima).to_contain_text("Actief")
+    await visit(admin, s, "beheer-toegevoegd")
+
+    await fatima.get_by_role("link", name="Uitschrijven").click()
+    await expect(admin.get_by_role("heading", level=1)).to_have_text(
+        "Fatima el Amrani uitschrijven"
+    )
+    await visit(admin, s)
+    await admin.get_by_role("button", name="Uitschrijven").click()
+    await expect(admin.get_by_test_id("klaar")).to_have_text(
+        "Fatima el Amrani is uitgeschreven. Wat Fatima el Amrani deed, blijft bewaard.",
+        timeout=SLOW,
+    )
+    await expect(people.filter(has_text="Fatima el Amrani")).to_contain_text("Uitgeschreven")
+    await visit(admin, s)
