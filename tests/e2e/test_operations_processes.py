@@ -29,6 +29,7 @@ import pytest
 
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_backbone.lifecycle import SHUTDOWN_SECONDS
+from passend_backbone.texts.keys import SETTING as TEXT_SETTING
 from passend_devstack.catalog import ServiceEntry, default_services
 from passend_devstack.infra import Broker, Database, free_port
 from passend_devstack.test_tokens import auth_env
@@ -75,6 +76,9 @@ async def environments(
             "LOG_LEVEL": "INFO",
             "LOG_FORMAT": "json",
         }
+        if entry.name != "portal":
+            # Every service seals the free texts about a pupil (documented: required).
+            env[TEXT_SETTING] = f"ops:{base64.b64encode(os.urandom(32)).decode()}"
         if entry.name == "assignment":
             env[ENV_VAR] = str(DEV_FILE)
         if entry.name == "intake":

@@ -61,9 +61,10 @@ async def test_migrations_apply_once_even_when_started_together(db_url: str) -> 
             "passend_backbone.migrations/005_tenancy.sql",
             "passend_backbone.migrations/006_idempotency.sql",
             "passend_backbone.migrations/007_dead_letters.sql",
+            "passend_backbone.migrations/008_text_keys.sql",
         ]
         results = await asyncio.gather(*(migrate(pool, BACKBONE) for _ in range(3)))
-        assert sorted(len(r) for r in results) == [0, 0, 7]
+        assert sorted(len(r) for r in results) == [0, 0, 8]
         assert await pending_migrations(pool, BACKBONE) == []
     finally:
         await pool.close()
