@@ -22,6 +22,9 @@ from tests.integration.trajectory.kit import SWV, claimed, deliver
 pytestmark = pytest.mark.integration
 
 QUESTION = "Hoe komt Tim Jansen zelfstandig tot werken?"
+# What the store must not hold: a whole phrase (a short name could occur by chance in the
+# base64 of a token).
+MARK = "Jansen zelfstandig"
 GOAL = "Tim begint alleen aan zijn rekentaak"
 
 
@@ -62,10 +65,10 @@ async def test_texts_are_sealed_in_the_store_and_the_read_models_and_open_in_ans
     stored = await service.pool.fetch(
         "SELECT data::text AS d FROM events WHERE stream_id = $1", str(case_id)
     )
-    assert stored and all("Tim" not in r["d"] for r in stored)
+    assert stored and all(MARK not in r["d"] and "rekentaak" not in r["d"] for r in stored)
     assert any("sealed:v1:" in r["d"] for r in stored)
     everything = await _every_row_as_text(service.pool)
-    assert "Tim" not in everything
+    assert MARK not in everything and "rekentaak" not in everything
     assert "sealed:v1:" in everything
 
 
@@ -91,7 +94,7 @@ async def test_after_the_case_is_erased_no_copy_opens_and_the_chains_still_verif
     assert await service.pool.fetchval(left, str(case_id)) == 0
 
     view = await trajectory(service.http, case_id)
-    assert "Tim" not in str(view)
+    assert MARK not in str(view) and "rekentaak" not in str(view)
     assert "[gewist]" in str(view)
     # Another case keeps its texts: the key was the erased case's alone.
     other = await _case_with_texts(service)

@@ -64,7 +64,7 @@ def test_a_token_opens_with_its_key_and_scope_only() -> None:
     key = bytes(range(32))
     key_id = uuid4()
     token = tokens.seal("Tim leest traag", swv=SWV, scope="case-1", key_id=key_id, key=key)
-    assert token.startswith("sealed:v1:") and "Tim" not in token
+    assert token.startswith("sealed:v1:") and "leest traag" not in token
     parsed = tokens.parse(token)
     assert (parsed.swv, parsed.key_id) == (SWV, key_id)
     assert tokens.open_token(parsed, scope="case-1", key=key) == "Tim leest traag"
@@ -117,7 +117,8 @@ async def test_the_memory_store_seals_when_given_keys_and_erasure_makes_it_unrea
     keys = MemoryTextKeys()
     store = InMemoryEventStore(texts=keys)
     [recorded] = await store.append(str(CASE), 0, [NewEvent.of(_plan())], META)
-    assert "Tim" not in json.dumps(recorded.data)
+    # Whole phrases: a short name could turn up by chance in the base64 of a token.
+    assert "alleen aan zijn rekentaak" not in json.dumps(recorded.data)
     assert await keys.erase(None, SWV, [str(CASE)]) == 1
     opened = await open_all(keys, None, [recorded.data["form"]])
     assert opened == {recorded.data["form"]: tokens.ERASED}
