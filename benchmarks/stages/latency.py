@@ -46,6 +46,7 @@ from passend_backbone import db, hoptrace
 from passend_backbone.auth import Role
 from passend_backbone.consumer import read_model
 from passend_devstack.infra import free_port
+from passend_devstack.sealing_keys import sealing_env
 from passend_devstack.test_tokens import auth_env, auth_header
 from passend_devstack.waiting import eventually
 
@@ -397,6 +398,9 @@ async def _stack_of_services(
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
             hoptrace.ENV_VAR: str(traces[name]),
+            # The key-encryption keys the services refuse to start without, as `make up`
+            # makes them (from the environment where it gives them).
+            **sealing_env(stack.workdir, os.environ, name),
         }
     env_of["assignment"][ENV_VAR] = str(DEV_FILE)
     try:

@@ -47,6 +47,12 @@ KEPT: tuple[Item, ...] = (
 )
 
 
+# Why an open request of an erased pupil was withdrawn: shown to the school, the support
+# worker and the auditor as the withdrawal's reason, so in Dutch. Intake seals it like any
+# withdrawal's reason; trajectory, which can't open it, says the same from here.
+WITHDRAWN_BY_ERASURE = "De gegevens van de leerling zijn op verzoek gewist (AVG art. 17)."
+
+
 def dutch(code: str) -> str:
     """The Dutch text of an erased or kept item's code (the code itself if unknown)."""
     for item in (*ERASED, *KEPT):

@@ -113,7 +113,7 @@ def _mint_parser() -> argparse.ArgumentParser:
         dest="pupil_refs",
         action="append",
         default=[],
-        help="a pupil the teacher teaches (repeatable)",
+        help="a pupil the teacher teaches, by intake's pseudonym (lln-...; repeatable)",
     )
     parser.add_argument("--issuer", default=DEV_ISSUER)
     parser.add_argument("--audience", default=DEV_AUDIENCE)

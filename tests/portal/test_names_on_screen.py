@@ -18,9 +18,9 @@ import passend_contracts.events.assignment as assignment_events
 import passend_contracts.events.intake as intake_events
 import passend_contracts.events.trajectory as trajectory_events
 from passend_backbone.audit.descriptions import describe
+from passend_contracts.privacy import WITHDRAWN_BY_ERASURE
 from passend_contracts.registry import EVENT_TYPES
 from passend_intake import api_privacy
-from passend_intake.domain.erasure import WITHDRAWN_BY_ERASURE
 from passend_portal import labels, routes_audit
 from tests.portal.fakes import (
     ASSIGNMENT_CASE,

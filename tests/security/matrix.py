@@ -183,6 +183,9 @@ INTAKE: dict[str, Rule] = {
     "GET /internal/cases/{case_id}/parents/{parent_ref}": Rule(
         Kind.CASE, _roles(Role.SERVICE), missing="no such case or parent"
     ),
+    # Issue 20: which pseudonyms a school's references stand for (the portal, signing a
+    # teacher in); only the caller's own SWV's pupils are ever named.
+    "GET /internal/schools/{school_id}/pupils": Rule(Kind.TENANT, _roles(Role.SERVICE)),
     # The parent's personal link: the link's token is the credential (W10).
     "GET /consent/{token}": Rule(Kind.PUBLIC),
     "POST /consent/{token}/confirm": Rule(Kind.PUBLIC),

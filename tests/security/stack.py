@@ -161,7 +161,9 @@ class Stack:
     services: dict[str, Service]
     broker: Broker
     cases: dict[str, str] = field(default_factory=dict)  # tenant -> the seeded case id
-    pupil_refs: dict[str, str] = field(default_factory=dict)
+    pupil_refs: dict[str, str] = field(default_factory=dict)  # tenant -> the school's ref
+    # tenant -> intake's pseudonym of that pupil: what the events and teachers' tokens say
+    pseudonyms: dict[str, str] = field(default_factory=dict)
     # tenant -> document kind -> the id of the seeded case's document of that kind
     documents: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -334,6 +336,10 @@ async def seed_tenant(stack: Stack, swv: str) -> str:
     await eventually(others_know_all, timeout=60, what=f"services scoped case {case_id}")
     stack.cases[swv] = case_id
     stack.pupil_refs[swv] = pupil_ref
+    shown = await stack["intake"].http.get(f"/requests/{case_id}", headers=ib)
+    assert shown.status_code == 200, shown.text
+    stack.pseudonyms[swv] = shown.json()["pupil_ref"]
+    assert stack.pseudonyms[swv] != pupil_ref  # issue 20: the school's ref stays in intake
     if "intake" in stack.services:
         stack.documents[swv] = await attach_every_kind(stack, swv, case_id)
     return case_id
@@ -357,7 +363,8 @@ async def attach_every_kind(stack: Stack, swv: str, case_id: str) -> dict[str, s
 
 
 async def run_full_case(stack: Stack) -> tuple[str, str]:
-    """Submitted, routed, claimed, contacted, consented, closed; (case id, pupil ref)."""
+    """Submitted, routed, claimed, contacted, consented, closed; (case id, intake's
+    pseudonym of the pupil)."""
     case_id = await seed_tenant(stack, SWV_A)
     worker = auth_header(Role.SUPPORT_WORKER, SWV_A, subject=WORKER, work_unit_id=UNIT)
     ib = auth_header(Role.IB, SWV_A, subject=IB, school_id=SCHOOL)
@@ -395,4 +402,4 @@ async def run_full_case(stack: Stack) -> tuple[str, str]:
             closed_at=datetime.now(UTC),
         ),
     )
-    return case_id, stack.pupil_refs[SWV_A]
+    return case_id, stack.pseudonyms[SWV_A]

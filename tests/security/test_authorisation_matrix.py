@@ -124,7 +124,7 @@ def _claims(role: Role, pupil_ref: str, *, reach: bool) -> dict[str, Any]:
 
 
 def callers(stack: Stack, source: str = "dev") -> list[Caller]:
-    everyone = callers_of(stack.pupil_refs[SWV_A])
+    everyone = callers_of(stack.pseudonyms[SWV_A])
     if source == "machine":
         # A teacher's reach is the pupils the school's system names in a person's token:
         # no machine client is a teacher.

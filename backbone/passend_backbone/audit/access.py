@@ -105,6 +105,8 @@ def access_export(
         cases.append({**case, "entries": entries, "documents": held})
     return {
         "pupil_ref": pupil["pupil_ref"],
+        # The school's own reference while intake still knows it (issue 20).
+        "school_pupil_ref": pupil.get("school_pupil_ref"),
         "generated_at": generated_at.astimezone(UTC).isoformat(),
         "generated_by": generated_by,
         "erased": pupil.get("erased", False),
@@ -146,11 +148,20 @@ def _documents_html(documents: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
+def _pupil_named(export: Mapping[str, Any]) -> str:
+    """The school's reference while known, else intake's pseudonym."""
+    return str(export.get("school_pupil_ref") or export["pupil_ref"])
+
+
 def access_html(export: Mapping[str, Any]) -> str:
     """The readable export: one HTML document in Dutch."""
     identity = export.get("identity")
+    named = _pupil_named(export)
     parts = [
-        f"<h1>Gegevens over leerling {escape(str(export['pupil_ref']))}</h1>",
+        f"<h1>Gegevens over leerling {escape(named)}</h1>",
+        f"<p>Passend noemt de leerling {escape(str(export['pupil_ref']))}; het kenmerk van de "
+        "school staat alleen bij de sleutel van de leerling en wordt met de leerling gewist."
+        "</p>",
         f"<p>Opgesteld op {escape(str(export['generated_at']))} door "
         f"{escape(str(export['generated_by']))}, op verzoek tot inzage (AVG artikel 15). "
         "Dit overzicht bevat alles wat Passend over de leerling bewaart: de gegevens van de "
@@ -194,7 +205,7 @@ def access_html(export: Mapping[str, Any]) -> str:
     digest = hashlib.sha256(main.encode("utf-8")).hexdigest()
     return (
         '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
-        f"<title>Inzage leerling {escape(str(export['pupil_ref']))}</title>"
+        f"<title>Inzage leerling {escape(_pupil_named(export))}</title>"
         f"<style>{_CSS}</style></head><body>{main}"
         f'<footer>Inhoud-hash (SHA-256): <code id="content-sha256">{digest}</code></footer>'
         "</body></html>"

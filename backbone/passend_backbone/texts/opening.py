@@ -54,17 +54,6 @@ async def open_all(keys: TextKeys, conn: Any, found: Iterable[str]) -> dict[str,
     return opened
 
 
-def open_value(value: Any, opened: dict[str, str]) -> Any:
-    """``value`` (JSON data) with every token replaced from ``opened``."""
-    if isinstance(value, str):
-        return opened.get(value, value) if tokens.is_token(value) else value
-    if isinstance(value, list):
-        return [open_value(v, opened) for v in value]
-    if isinstance(value, dict):
-        return {k: open_value(v, opened) for k, v in value.items()}
-    return value
-
-
 def _escape_for(content_type: str) -> Any:
     if "json" in content_type:
         return lambda text: json.dumps(text, ensure_ascii=False)[1:-1]

@@ -60,7 +60,7 @@ class RequestSubmitted(EventPayload):
         "school_id": "school-04ab",
         "ib_id": "ib-7731",
         "addressed_worker_id": "worker-0192",
-        "pupil_ref": "pupil-5e81c2",
+        "pupil_ref": "lln-5e81c2a04b17",
         "levels": ["pupil"],
         "educational_need": "Needs a quiet place to start working and a clear day structure.",
         "tried_in_basic_support": "Visual timetable and a fixed seat near the teacher for 8 weeks.",
@@ -81,7 +81,12 @@ class RequestSubmitted(EventPayload):
     school_id: str = Field(min_length=1)
     ib_id: str = Field(min_length=1, description="The submitting IB (intern begeleider)")
     addressed_worker_id: str = Field(min_length=1, description="The support worker asked (W24)")
-    pupil_ref: str = Field(min_length=1, description="Pseudonymous pupil reference of the school")
+    pupil_ref: str = Field(
+        min_length=1,
+        description="Intake's pseudonym of the pupil (issue 20). The school's own reference "
+        "stays beside the pupil's key in intake and is erased with it, so no copy of this "
+        "event links the case to the school's records once the pupil is erased",
+    )
     levels: list[SupportLevel] = Field(min_length=1)
     educational_need: PupilText
     tried_in_basic_support: PupilText
@@ -185,8 +190,17 @@ class RequestWithdrawn(EventPayload):
 
     case_id: UUID
     withdrawn_by: str
-    reason: str = Field(min_length=1)
+    reason: PupilText = Field(
+        min_length=1,
+        description="The school's words (sealed: they may name the child), or, when the "
+        "pupil's erasure withdrew the request, the erasure's fixed text",
+    )
     withdrawn_at: datetime
+    by_erasure: bool = Field(
+        default=False,
+        description="Withdrawn because the pupil was erased (issue 20): services that "
+        "can't open the sealed reason say so in their own words",
+    )
 
 
 class ConsentMethod(StrEnum):
@@ -324,7 +338,7 @@ class PupilErased(EventPayload):
         "the pupil's parents delete them."
     )
     example: ClassVar[dict[str, Any] | None] = {
-        "pupil_ref": "ll-2024-0193",
+        "pupil_ref": "lln-0193a2c4e5f6",
         "key_id": "5b0f7e8e-8f3e-4a51-9d0e-2b1f6a9c4d21",
         "reason": "retention",
         "category": "school",
@@ -332,7 +346,7 @@ class PupilErased(EventPayload):
         "erased_at": "2029-08-01T02:00:00+00:00",
     }
 
-    pupil_ref: str = Field(min_length=1, description="Pseudonymous pupil reference")
+    pupil_ref: str = Field(min_length=1, description="Intake's pseudonym of the pupil")
     key_id: UUID = Field(description="The deleted key; ciphertexts under it are unreadable")
     reason: ErasureReason
     category: str | None = Field(default=None, description="Retention data category")
@@ -364,7 +378,7 @@ class ErasureRequested(EventPayload):
     )
     example: ClassVar[dict[str, Any] | None] = {
         "request_id": "0d7f7c1e-3a55-4f7e-9a0b-6c1d2e3f4a5b",
-        "pupil_ref": "ll-2024-0193",
+        "pupil_ref": "lln-0193a2c4e5f6",
         "requested_by": "Moeder van de leerling, per brief van 2 december",
         "received_on": "2026-12-02",
         "grounds": "AVG art. 17 lid 1 sub b: de toestemming is ingetrokken",
@@ -374,7 +388,7 @@ class ErasureRequested(EventPayload):
     }
 
     request_id: UUID
-    pupil_ref: str = Field(min_length=1)
+    pupil_ref: str = Field(min_length=1, description="Intake's pseudonym of the pupil")
     requested_by: str = Field(min_length=1, max_length=200)
     received_on: date
     grounds: str = Field(min_length=1, max_length=2000)

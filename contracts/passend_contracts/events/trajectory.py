@@ -475,7 +475,7 @@ class TrajectoryWithdrawn(EventPayload):
     example: ClassVar[dict[str, Any] | None] = {
         "case_id": "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13",
         "withdrawn_by": "ib-7731",
-        "reason": "The school found a solution within basic support.",
+        "reason": "De school heeft de aanvraag ingetrokken; de reden staat bij de aanvraag.",
         "withdrawn_at": "2026-09-16T09:00:00+00:00",
         "source_event_id": "6c1e2a40-58d3-4f1b-9a7e-0d2c4b8e1f35",
         "noted_at": "2026-09-16T09:00:01+00:00",
@@ -483,8 +483,11 @@ class TrajectoryWithdrawn(EventPayload):
 
     case_id: UUID
     withdrawn_by: str = Field(description="Who withdrew the request at the school")
-    # The school's reason as intake holds it (RequestWithdrawn.reason, not sealed yet).
-    reason: str = Field(min_length=1)
+    reason: str = Field(
+        min_length=1,
+        description="Why, in trajectory's words: the school withdrew (its own words are "
+        "sealed with intake's key and read on the request), or the pupil was erased",
+    )
     withdrawn_at: datetime = Field(description="When the school withdrew, as intake recorded it")
     source_event_id: UUID = Field(description="The intake event this notes")
     noted_at: datetime

@@ -23,6 +23,7 @@ from passend_intake.api_consent import consent_router, internal_router, parent_r
 from passend_intake.api_documents import documents_router
 from passend_intake.api_errors import COMMAND_ERRORS, READ_ERRORS, install_error_handlers
 from passend_intake.api_privacy import privacy_router
+from passend_intake.api_pupils import pupils_router
 from passend_intake.domain.state import CaseState, evolve
 from passend_intake.schemas import (
     Accepted,
@@ -353,6 +354,7 @@ def create_app(ctx: ServiceContext) -> FastAPI:
     app.include_router(parent_router(ctx))
     app.include_router(internal_router(ctx))
     app.include_router(privacy_router(ctx))
+    app.include_router(pupils_router(ctx))
     return app
 
 

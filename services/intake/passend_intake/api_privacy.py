@@ -45,7 +45,7 @@ ACCESS_PURPOSE = "inzageverzoek (AVG art. 15)"
 
 _REQUEST_EXAMPLE: dict[str, Any] = {
     "request_id": "0d7f7c1e-3a55-4f7e-9a0b-6c1d2e3f4a5b",
-    "pupil_ref": "ll-2024-0193",
+    "pupil_ref": "lln-0193a2c4e5f6",
     "requested_by": "The mother, by letter",
     "received_on": "2026-12-02",
     "grounds": "GDPR art. 17(1)(b): consent withdrawn",
@@ -143,7 +143,8 @@ class PupilPreview(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "pupil_ref": "ll-2024-0193",
+                    "pupil_ref": "lln-0193a2c4e5f6",
+                    "school_pupil_ref": "ll-2024-0193",
                     "erased": False,
                     "erased_at": None,
                     "cases": [_CASE_EXAMPLE],
@@ -161,7 +162,12 @@ class PupilPreview(BaseModel):
         }
     )
 
-    pupil_ref: str
+    pupil_ref: str = Field(description="Intake's pseudonym of the pupil, as events name it")
+    school_pupil_ref: str | None = Field(
+        default=None,
+        description="The school's own reference of the pupil; null once erased (then it "
+        "names nobody in Passend any more)",
+    )
     erased: bool
     erased_at: str | None
     cases: list[CaseOfPupil]
@@ -203,7 +209,8 @@ class PupilExport(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "pupil_ref": "ll-2024-0193",
+                    "pupil_ref": "lln-0193a2c4e5f6",
+                    "school_pupil_ref": "ll-2024-0193",
                     "erased": False,
                     "identity": {
                         "name": "Sam Jansen",
@@ -224,7 +231,12 @@ class PupilExport(BaseModel):
         }
     )
 
-    pupil_ref: str
+    pupil_ref: str = Field(description="Intake's pseudonym of the pupil, as events name it")
+    school_pupil_ref: str | None = Field(
+        default=None,
+        description="The school's own reference of the pupil; null once erased (then it "
+        "names nobody in Passend any more)",
+    )
     erased: bool
     identity: dict[str, Any] | None
     cases: list[CaseOfPupil]

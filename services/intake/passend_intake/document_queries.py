@@ -11,13 +11,13 @@ import asyncpg
 from passend_backbone.auth import Principal
 from passend_backbone.commands import Refusal
 from passend_backbone.consumer.readmodel import tenant_read_model
+from passend_backbone.texts.tokens import ERASED
 from passend_contracts.events.intake import DocumentKind
 from passend_intake import document_sealing, pupil_keys
 from passend_intake.document_store import DEFAULT_STORE, DocumentStore
 from passend_intake.document_views import DocumentView
 from passend_intake.domain.documents import DocumentsErased, may_read_kind
 from passend_intake.projections import RequestsProjection
-from passend_intake.views import ERASED
 
 _COLUMNS = """
 SELECT document_id, case_id, pupil_ref, key_id, kind, media_type, size, sha256, file_name,

@@ -55,6 +55,8 @@ async def erase_pupil(
     open one withdrawn first: :func:`passend_intake.domain.erasure.case_erasure`); a case
     command racing it makes the whole erasure run again. ``conn``: erase inside the
     caller's transaction (the privacy officer's command). True when a key was deleted.
+    ``pupil_ref``: intake's pseudonym of the pupil, or the school's reference while intake
+    knows it (the events name the pupil by the pseudonym only).
     """
     closed = await _closed_cases(pool, swv) if store is not None else set()
     args = (swv, pupil_ref, erased_by, now, reason, category, expected_cases, store, decision)
@@ -145,29 +147,66 @@ async def _erase(
     decision: ErasureDecision | None,
     closed: set[uuid.UUID],
 ) -> bool:
+    # The pupil by intake's pseudonym or, while intake knows it, the school's reference.
     row = await conn.fetchrow(
-        "SELECT key_id FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR UPDATE",
+        "SELECT key_id, pupil_ref FROM public.pupil_keys "
+        "WHERE swv = $1 AND (pupil_ref = $2 OR school_ref = $2) "
+        "ORDER BY pupil_ref = $2 DESC LIMIT 1 FOR UPDATE",
         swv,
         pupil_ref,
     )
     if row is None:
         return False
+    pupil_ref = row["pupil_ref"]
     case_ids = await cases_of(conn, swv, pupil_ref)
     if expected_cases is not None and len(case_ids) != expected_cases:
         return False
+    if store is not None:
+        await _record(
+            conn,
+            store,
+            swv,
+            pupil_ref,
+            row["key_id"],
+            case_ids,
+            erased_by,
+            now,
+            reason,
+            category,
+            decision,
+            closed,
+        )
+    # The keys go last: what was just recorded (a withdrawal's reason is a sealed text) is
+    # sealed with the case's key and is as unreadable as the rest.
     await shred(conn, swv, pupil_ref, row["key_id"], case_ids, erased_by, now, reason, category)
-    if store is None:
-        return True
+    return True
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    store: EventStore,
+    swv: str,
+    pupil_ref: str,
+    key_id: uuid.UUID,
+    case_ids: list[uuid.UUID],
+    erased_by: str,
+    now: datetime,
+    reason: Reason,
+    category: str | None,
+    decision: ErasureDecision | None,
+    closed: set[uuid.UUID],
+) -> None:
+    """``PupilErased`` on its own stream, and each case's erasure in its history."""
     correlation = str(uuid.uuid4())
     meta = Metadata(
         swv=swv,
         actor=erased_by,
         correlation_id=correlation,
-        causation_id=f"erasure:{row['key_id']}",
+        causation_id=f"erasure:{key_id}",
     )
     erased = PupilErased(
         pupil_ref=pupil_ref,
-        key_id=row["key_id"],
+        key_id=key_id,
         reason=ErasureReason(reason),
         category=category,
         erased_by=erased_by,
@@ -177,7 +216,7 @@ async def _erase(
         confirmed_by=decision.confirmed_by if decision else None,
         grounds=decision.grounds if decision else None,
     )
-    await store.append(f"pupil-erasure:{row['key_id']}", 0, [NewEvent.of(erased)], meta, conn=conn)
+    await store.append(f"pupil-erasure:{key_id}", 0, [NewEvent.of(erased)], meta, conn=conn)
     for case_id in case_ids:
         records = await store.read_stream(str(case_id), conn=conn)
         state = CASE.fold_stored(records)
@@ -194,4 +233,3 @@ async def _erase(
             await store.append(
                 str(case_id), len(records), [NewEvent.of(e) for e in events], meta, conn=conn
             )
-    return True

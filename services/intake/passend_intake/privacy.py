@@ -167,28 +167,32 @@ def request_json(state: RequestState) -> dict[str, Any]:
     }
 
 
-async def preview(ctx: ServiceContext, principal: Principal, pupil_ref: str) -> dict[str, Any]:
-    """What erasing ``pupil_ref`` would do: the cases and what happens to each, what is
-    erased, what is kept and why, and the requests so far. 404 for an unknown pupil."""
+async def preview(ctx: ServiceContext, principal: Principal, ref: str) -> dict[str, Any]:
+    """What erasing the pupil ``ref`` names would do: the cases and what happens to each,
+    what is erased, what is kept and why, and the requests so far. 404 for an unknown pupil.
+
+    ``ref`` is the school's own reference of the pupil or intake's pseudonym; the answer
+    names the pupil by the pseudonym (``pupil_ref``) and, while not erased, by the school's
+    reference (``school_pupil_ref``). Once erased, the school's reference names nobody."""
     swv = principal.swv
-    async with tenant_read_model(ctx.pool, RequestsProjection.name, swv) as conn:
-        cases = [_case(r) for r in await conn.fetch(_CASES, swv, pupil_ref)]
     async with ctx.commands.transactions.tenant(swv) as tx:
-        key = await tx.fetchval(
-            "SELECT 1 FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2", swv, pupil_ref
-        )
+        pupil_ref = await pupil_keys.pseudonym_of(tx, swv, ref)
+        school_ref = await pupil_keys.school_ref_of(tx, swv, pupil_ref)
         erasure = await tx.fetchrow(
             "SELECT erased_at, erased_by, reason FROM public.pupil_erasures "
             "WHERE swv = $1 AND pupil_ref = $2 ORDER BY erased_at DESC LIMIT 1",
             swv,
             pupil_ref,
         )
+    async with tenant_read_model(ctx.pool, RequestsProjection.name, swv) as conn:
+        cases = [_case(r) for r in await conn.fetch(_CASES, swv, pupil_ref)]
     requests = await _requests_of(ctx, swv, pupil_ref)
-    if not cases and key is None and erasure is None:
+    if not cases and school_ref is None and erasure is None:
         raise Refusal.not_found("erasure", "no pupil with this reference in this SWV")
     return {
         "pupil_ref": pupil_ref,
-        "erased": key is None and erasure is not None,
+        "school_pupil_ref": school_ref,
+        "erased": school_ref is None and erasure is not None,
         "erased_at": erasure["erased_at"].isoformat() if erasure else None,
         "cases": [c.as_json() for c in cases],
         "will_erase": list(ERASED),
@@ -272,7 +276,7 @@ async def _run(
 async def request_erasure(
     ctx: ServiceContext,
     principal: Principal,
-    pupil_ref: str,
+    ref: str,
     *,
     requested_by: str,
     received_on: date,
@@ -283,7 +287,7 @@ async def request_erasure(
     """The officer grants a request: erased at once, or (where the SWV wants a second
     officer) recorded as awaiting confirmation. 404 unknown pupil, 409 already erased."""
     require_officer(principal)
-    known = await preview(ctx, principal, pupil_ref)
+    known = await preview(ctx, principal, ref)
     if known["erased"]:
         raise Refusal.conflict("erasure", "this pupil was erased already")
     if any(r["status"] == "awaiting_confirmation" for r in known["requests"]):
@@ -293,7 +297,7 @@ async def request_erasure(
     request_id = uuid.uuid5(uuid.NAMESPACE_URL, f"erasure:{key}") if key else uuid.uuid4()
     command = RequestErasure(
         request_id=request_id,
-        pupil_ref=pupil_ref,
+        pupil_ref=known["pupil_ref"],
         requested_by=requested_by,
         received_on=received_on,
         grounds=grounds,
@@ -361,14 +365,15 @@ def document_entry(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def export_part(ctx: ServiceContext, principal: Principal, pupil_ref: str) -> dict[str, Any]:
+async def export_part(ctx: ServiceContext, principal: Principal, ref: str) -> dict[str, Any]:
     """Intake's part of an access export (GDPR art. 15): the pupil's identity and parents
     (while not erased), the cases, and the events about the pupil outside any case
     (erasure requests, the erasure), and every document of its cases (W22: kind, stage,
     size, hash, when and by whom; never the content). Each case's own events come from
     every service's ``/audit/cases/{case_id}/events``."""
     require_officer(principal)
-    found = await preview(ctx, principal, pupil_ref)
+    found = await preview(ctx, principal, ref)
+    pupil_ref = found["pupil_ref"]
     swv = principal.swv
     async with ctx.commands.transactions.tenant(swv) as tx:
         raw = await tx.fetchval(_LATEST_IDENTITY, swv, RequestSubmitted.event_type, pupil_ref)
@@ -378,6 +383,7 @@ async def export_part(ctx: ServiceContext, principal: Principal, pupil_ref: str)
         documents = await tx.fetch(_DOCUMENTS, swv, pupil_ref)
     return {
         "pupil_ref": pupil_ref,
+        "school_pupil_ref": found["school_pupil_ref"],
         "erased": found["erased"],
         "identity": identity.model_dump(mode="json") if identity else None,
         "cases": found["cases"],

@@ -1,5 +1,11 @@
 """Per-pupil AES-GCM keys, and encrypting the pupil's identity with them (crypto-shredding).
 
+The row of a pupil's key is also the only place that knows the school's own reference of
+the pupil (``school_ref``): everything else, intake's events and read models and every
+other service, names the pupil by the pseudonym intake gave it (``pupil_ref``, see
+:func:`pupil_of_school`). Erasure deletes the row, and with it the last link between the
+cases and the school's records.
+
 A pupil's key is stored *sealed* under the key-encryption keys of
 ``INTAKE_KEY_ENCRYPTION_KEYS`` (:mod:`passend_backbone.sealing`), never in the clear: a
 database dump, a backup or the WAL holds no key that opens anything without them, and a
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -28,14 +35,23 @@ _NONCE_BYTES = 12
 SEALING_SETTING = "INTAKE_KEY_ENCRYPTION_KEYS"
 
 
-_KEY_OF_PUPIL = (
+_PUPIL_OF_SCHOOL_REF = (
     "WITH made AS ("
-    " INSERT INTO public.pupil_keys (swv, pupil_ref, key_id, key) VALUES ($1, $2, $3, $4)"
-    " ON CONFLICT (swv, pupil_ref) DO NOTHING RETURNING key_id, key"
+    " INSERT INTO public.pupil_keys (swv, pupil_ref, school_ref, key_id, key)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING pupil_ref, key_id, key"
     "), kept AS ("
-    " SELECT key_id, key FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR SHARE"
-    ") SELECT key_id, key FROM made UNION ALL SELECT key_id, key FROM kept"
+    " SELECT pupil_ref, key_id, key FROM public.pupil_keys"
+    " WHERE swv = $1 AND school_ref = $3 FOR SHARE"
+    ") SELECT pupil_ref, key_id, key FROM made UNION ALL SELECT pupil_ref, key_id, key FROM kept"
 )
+
+# Intake's pseudonyms: ``lln-`` and 48 random bits, never derived from the school's
+# reference, so nothing but the key's row links the two.
+PSEUDONYM_PREFIX = "lln-"
+
+
+def new_pseudonym() -> str:
+    return PSEUDONYM_PREFIX + secrets.token_hex(6)
 
 
 def _new_key() -> bytes:
@@ -74,28 +90,58 @@ class IdentityUnreadable(Exception):
     """The ciphertext does not open with this key (tampered, or the wrong pupil)."""
 
 
-async def get_or_create_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> PupilKey:
-    """The pupil's key, made on first use; concurrent first uses agree on one key.
+@dataclass(frozen=True)
+class Pupil:
+    """A pupil as intake names it (the pseudonym) and the key its data is sealed with."""
 
-    The row is held ``FOR SHARE`` until the caller's transaction ends, so an erasure
-    (which deletes it) waits for a submission that encrypts with it, and then sees that
-    submission; a key erased in between is made anew.
+    pupil_ref: str
+    key: PupilKey
+
+
+async def pupil_of_school(conn: asyncpg.Connection, swv: str, school_ref: str) -> Pupil:
+    """The pupil the school calls ``school_ref``: its pseudonym and key, both made on first
+    use; concurrent first uses agree on one.
+
+    The row is held ``FOR SHARE`` until the caller's transaction ends, so an erasure (which
+    deletes it) waits for a submission that seals with it, and then sees that submission.
+    After an erasure the same school reference gets a new pseudonym and key: nothing links
+    the new pupil to the erased one. (A key another transaction made but had not committed
+    when the statement began is waited for, then not seen by its snapshot: the loop asks
+    again.)
     """
     for _ in range(3):
-        # One statement: the new key if this inserted it, else the stored one (locked).
-        # A key another transaction made but had not committed when this statement began
-        # is waited for, then not seen by this statement's snapshot: the loop asks again.
-        sealed = key_ring().seal(_new_key(), _context(swv, pupil_ref))
-        row = await conn.fetchrow(_KEY_OF_PUPIL, swv, pupil_ref, uuid4(), sealed)
+        pseudonym = new_pseudonym()
+        sealed = key_ring().seal(_new_key(), _context(swv, pseudonym))
+        row = await conn.fetchrow(_PUPIL_OF_SCHOOL_REF, swv, pseudonym, school_ref, uuid4(), sealed)
         if row is not None:
-            return PupilKey(row["key_id"], _opened(bytes(row["key"]), swv, pupil_ref))
-    raise RuntimeError(f"the key of pupil {pupil_ref} kept being erased while it was made")
+            ref = row["pupil_ref"]
+            return Pupil(ref, PupilKey(row["key_id"], _opened(bytes(row["key"]), swv, ref)))
+    raise RuntimeError("the pupil's key kept being erased (or its pseudonym taken) while made")
+
+
+async def pseudonym_of(conn: asyncpg.Connection, swv: str, ref: str) -> str:
+    """The pseudonym of the pupil a caller names by ``ref``: the school's reference of a
+    pupil intake knows, else ``ref`` itself (a pseudonym, or a pupil erased or unknown)."""
+    found: str | None = await conn.fetchval(
+        "SELECT pupil_ref FROM public.pupil_keys WHERE swv = $1 AND school_ref = $2", swv, ref
+    )
+    return found if found is not None else ref
+
+
+async def school_ref_of(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> str | None:
+    """The school's own reference of the pupil; None once erased."""
+    found: str | None = await conn.fetchval(
+        "SELECT school_ref FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2",
+        swv,
+        pupil_ref,
+    )
+    return found
 
 
 async def existing_key(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> PupilKey | None:
     """The pupil's key if it exists (None once erased); never makes one.
 
-    Held ``FOR SHARE`` until the caller's transaction ends, like :func:`get_or_create_key`:
+    Held ``FOR SHARE`` until the caller's transaction ends, like :func:`pupil_of_school`:
     an erasure waits for what is being sealed with it, then erases that too.
     """
     row = await conn.fetchrow(

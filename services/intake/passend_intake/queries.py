@@ -12,13 +12,13 @@ import asyncpg
 from passend_backbone.auth import CaseFacts
 from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
+from passend_backbone.texts.tokens import ERASED
 from passend_contracts.events.assignment import ExpertiseArea
 from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake import pupil_keys
 from passend_intake.access import facts_of
 from passend_intake.projections import RequestsProjection
 from passend_intake.views import (
-    ERASED,
     ConsentView,
     HistoryEntry,
     ParentView,
@@ -31,12 +31,15 @@ from passend_intake.views import (
 
 _PROJECTION = RequestsProjection.name
 
+# The school's own reference of the pupil lives only beside the pupil's key (issue 20).
 _SUMMARY = """
 SELECT r.*, c.status AS consent_status, p.routed_to, p.claimed_by, p.claimed_at,
-       p.trajectory_opened_at, p.routed_work_unit, p.route_coaches, p.escalated_region
+       p.trajectory_opened_at, p.routed_work_unit, p.route_coaches, p.escalated_region,
+       k.school_ref AS school_pupil_ref
 FROM requests r
 LEFT JOIN consent c USING (case_id)
 LEFT JOIN case_progress p USING (case_id)
+LEFT JOIN public.pupil_keys k ON k.swv = r.swv AND k.pupil_ref = r.pupil_ref
 """
 
 
@@ -60,6 +63,7 @@ def _summary_fields(row: asyncpg.Record) -> dict[str, Any]:
         "ib_id": row["ib_id"],
         "addressed_worker_id": row["addressed_worker_id"],
         "pupil_ref": row["pupil_ref"],
+        "school_pupil_ref": row["school_pupil_ref"],
         "levels": list(row["levels"]),
         "status": request_status(row["withdrawn_at"] is not None, _progress(row)),
         "consent_status": row["consent_status"] or "not_requested",
@@ -117,8 +121,8 @@ async def found_requests(
     visible: Callable[[CaseFacts], bool] = lambda _: True,
 ) -> list[RequestSummary]:
     """The requests the caller may see (``visible``) whose case id starts with ``find`` or
-    whose pupil reference is ``find`` (any case), or whose case id is one of ``case_ids``;
-    newest first, at most :data:`MAX_FOUND`."""
+    whose pupil is ``find`` (the school's reference or intake's pseudonym, any case), or
+    whose case id is one of ``case_ids``; newest first, at most :data:`MAX_FOUND`."""
     text = (find or "").strip()
     if "\x00" in text:
         # PostgreSQL text holds no NUL: no reference or id has one, so nothing matches.
@@ -127,7 +131,8 @@ async def found_requests(
     async with tenant_read_model(pool, _PROJECTION, swv) as conn:
         rows = await conn.fetch(
             _SUMMARY + "WHERE r.swv = $1 AND ("
-            "($2::text IS NOT NULL AND lower(r.pupil_ref) = lower($2)) "
+            "($2::text IS NOT NULL AND (lower(r.pupil_ref) = lower($2) "
+            "OR lower(k.school_ref) = lower($2))) "
             "OR ($3::text IS NOT NULL AND r.case_id::text LIKE $3 || '%') "
             "OR r.case_id = ANY($4::uuid[])) "
             "ORDER BY r.submitted_at DESC, r.case_id LIMIT $5",
@@ -138,6 +143,23 @@ async def found_requests(
             MAX_FOUND,
         )
     return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
+
+
+async def school_pupils(
+    pool: asyncpg.Pool, swv: str, school_id: str, school_refs: Sequence[str]
+) -> dict[str, str]:
+    """Intake's pseudonyms of the school's references ``school_refs``, of pupils with a
+    request of that school that are not erased (only the key's row knows the reference)."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            "SELECT DISTINCT k.school_ref, k.pupil_ref FROM public.pupil_keys k "
+            "JOIN requests r ON r.swv = k.swv AND r.pupil_ref = k.pupil_ref "
+            "WHERE k.swv = $1 AND r.school_id = $2 AND k.school_ref = ANY($3::text[])",
+            swv,
+            school_id,
+            list(school_refs),
+        )
+    return {r["school_ref"]: r["pupil_ref"] for r in rows}
 
 
 async def case_school(pool: asyncpg.Pool, swv: str, case_id: UUID) -> str | None:

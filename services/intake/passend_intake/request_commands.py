@@ -46,13 +46,14 @@ async def submit_request(
     areas = await queries.expertise_areas(ctx.pool, swv)
 
     async def prepare(tx: Any, state: CaseState) -> SubmitRequest:
-        sealing_key = await pupil_keys.get_or_create_key(tx, swv, body.pupil_ref)
+        # The school's reference stays beside the key; the case carries intake's pseudonym.
+        pupil = await pupil_keys.pupil_of_school(tx, swv, body.pupil_ref)
         return SubmitRequest(
             case_id=case_id,
             school_id=body.school_id,
             ib_id=principal.subject,
             addressed_worker_id=body.addressed_worker_id,
-            pupil_ref=body.pupil_ref,
+            pupil_ref=pupil.pupil_ref,
             parent_refs=tuple(p.parent_ref for p in body.pupil.parents),
             levels=tuple(body.levels),
             educational_need=body.educational_need,
@@ -61,7 +62,7 @@ async def submit_request(
             multiple_problems=body.multiple_problems,
             specialist_advised=body.specialist_advised,
             processing_basis=body.processing_basis,
-            encrypted_identity=pupil_keys.encrypt(body.pupil, sealing_key, swv, body.pupil_ref),
+            encrypted_identity=pupil_keys.encrypt(body.pupil, pupil.key, swv, pupil.pupil_ref),
             teacher_id=body.teacher_id,
             expertise_areas=areas,
         )

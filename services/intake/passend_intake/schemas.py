@@ -67,8 +67,9 @@ class SubmitRequestBody(_Body):
         min_length=1,
         max_length=64,
         pattern=_ID,
-        description="The school's pseudonymous reference for the pupil (no name, no number "
-        "that identifies the pupil outside the school)",
+        description="The school's own reference for the pupil (no name, no number that "
+        "identifies the pupil outside the school). Kept only beside the pupil's key and "
+        "erased with it: the case carries intake's pseudonym for the pupil instead",
     )
     pupil: PupilIdentity = Field(
         description="Direct identifiers: stored only encrypted with the pupil's own key"

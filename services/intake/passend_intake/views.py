@@ -8,7 +8,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ERASED = "[gewist]"
 _CASE = "3f2c8a4e-9b1d-4e6f-a7c5-2d8b0e4f6a13"
 _CONSENT_EXAMPLE: dict[str, Any] = {
     "case_id": _CASE,
@@ -30,7 +29,8 @@ _SUMMARY_EXAMPLE: dict[str, Any] = {
     "school_id": "school-04ab",
     "ib_id": "ib-7731",
     "addressed_worker_id": "worker-0192",
-    "pupil_ref": "pupil-5e81c2",
+    "pupil_ref": "lln-5e81c2a04b17",
+    "school_pupil_ref": "ll-2024-0193",
     "levels": ["pupil"],
     "status": "claimed",
     "consent_status": "confirmed",
@@ -74,7 +74,11 @@ class RequestSummary(BaseModel):
     school_id: str
     ib_id: str
     addressed_worker_id: str
-    pupil_ref: str
+    pupil_ref: str = Field(description="Intake's pseudonym of the pupil, as every event names it")
+    school_pupil_ref: str | None = Field(
+        default=None,
+        description="The school's own reference of the pupil; null once the pupil is erased",
+    )
     levels: list[str]
     status: str = Field(description="submitted, claimed, in_trajectory or withdrawn")
     consent_status: str

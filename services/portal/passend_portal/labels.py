@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -441,3 +442,12 @@ def mailbox_name(recipient_id: str) -> str:
     if kind == "team_no" and region:
         return f"Team NO, regio {region}"
     return MAILBOXES.get(recipient_id, "Mailbox")
+
+
+def pupil_reference(item: Any) -> str:
+    """How a school knows the pupil of a request (a dict of intake's answer, or an object
+    with the same names): the school's own reference while intake still knows it, else
+    intake's pseudonym (issue 20: an erased pupil's reference names nobody any more)."""
+    get = item.get if isinstance(item, Mapping) else functools.partial(getattr, item)
+    value = get("school_pupil_ref", None) or get("pupil_ref", None)
+    return str(value) if value else "–"

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.identity import DirectoryUnavailable, TokenSigner, person_in_directory
 from passend_portal.oidc import OidcClient, SignInFailed
 from passend_portal.personas import PERSONAS, persona
@@ -20,7 +21,11 @@ from passend_portal.session import (
     encode_fitting,
     read,
 )
-from passend_portal.signin import DevSignInDisabled, session_for
+from passend_portal.signin import (
+    DevSignInDisabled,
+    session_for,
+    with_pupils_as_passend_names_them,
+)
 from passend_portal.signin_oidc import (
     TRANSACTION_COOKIE,
     TRANSACTION_SECONDS,
@@ -118,6 +123,13 @@ def router(
         if chosen is None:
             return sign_in_page(request, status=422, message="Kies met wie u zich aanmeldt.")
         try:
+            chosen = await with_pupils_as_passend_names_them(
+                chosen,
+                portal.services,
+                settings.dev_issuer_dir,
+                issuer=settings.token_issuer,
+                audience=settings.token_audience,
+            )
             session = session_for(
                 chosen,
                 settings.dev_issuer_dir,
@@ -126,6 +138,9 @@ def router(
             )
         except DevSignInDisabled:
             return sign_in_page(request, status=403)
+        except (ServiceDown, ServiceError):
+            message = "Passend kan uw leerlingen nu niet opzoeken. Probeer het zo opnieuw."
+            return sign_in_page(request, status=503, message=message)
         response = RedirectResponse(HOME_OF_ROLE.get(chosen.role, "/"), status_code=303)
         set_session_cookie(response, session, portal)
         return response

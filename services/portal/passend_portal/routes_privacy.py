@@ -104,7 +104,10 @@ def router(portal: Portal) -> APIRouter:
             raise
         context = {
             "found": found,
-            "ref": ref,
+            # Intake's pseudonym from here on (issue 20): the school's reference names
+            # nobody once the pupil is erased, so the forms and links go by the pseudonym.
+            "ref": str(found.get("pupil_ref") or ref),
+            "school_ref": found.get("school_pupil_ref"),
             "CASE_STATUS": CASE_STATUS,
             "ON_ERASURE": ON_ERASURE,
             "REQUEST_STATUS": REQUEST_STATUS,

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from passend_backbone.auth.keys import IssuerKey
 from passend_backbone.auth.principal import Principal, Role
 from passend_backbone.auth.tokens import mint
+from passend_portal.clients import Services
+from passend_portal.identity import PORTAL_SUBJECT
 from passend_portal.personas import Persona
 from passend_portal.session import MAX_AGE_SECONDS, Session
 
@@ -27,6 +30,37 @@ class DevSignInDisabled(Exception):
 def _key(issuer_dir: Path) -> IssuerKey:
     # Loaded once: IssuerKey rewrites its JWKS file on every construction.
     return IssuerKey(issuer_dir)
+
+
+async def with_pupils_as_passend_names_them(
+    persona: Persona,
+    services: Services,
+    issuer_dir: Path | None,
+    *,
+    issuer: str,
+    audience: str,
+) -> Persona:
+    """``persona`` with its pupils named by intake's pseudonyms (issue 20).
+
+    A persona lists a teacher's pupils by the school's own references; cases name pupils
+    by intake's pseudonyms, and so must the teacher's token. Pupils without a request yet
+    (or erased) are left out: signing in again after a request picks them up.
+    :class:`~passend_portal.clients.ServiceDown` when intake does not answer.
+    """
+    if not persona.pupil_refs or persona.school_id is None:
+        return persona
+    if issuer_dir is None:
+        raise DevSignInDisabled
+    service = Principal(subject=PORTAL_SUBJECT, role=Role.SERVICE, swv=persona.swv)
+    token = mint(_key(issuer_dir), service, issuer=issuer, audience=audience, lifetime_seconds=60)
+    answer = await services.get(
+        "intake",
+        f"/internal/schools/{persona.school_id}/pupils",
+        token=token,
+        params={"ref": list(persona.pupil_refs)},
+    )
+    named = {p["school_ref"]: p["pupil_ref"] for p in answer["pupils"]}
+    return replace(persona, pupil_refs=tuple(named[r] for r in persona.pupil_refs if r in named))
 
 
 def session_for(

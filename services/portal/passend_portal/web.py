@@ -157,6 +157,7 @@ def make_templates() -> jinja2.Environment:
     env.filters["getal"] = labels.number
     env.filters["aantal"] = labels.counted
     env.filters["zorgniveau"] = labels.care_level
+    env.filters["kenmerk"] = labels.pupil_reference
     names.install(env)
     env.globals.update(
         REQUEST_STATUS=labels.REQUEST_STATUS,

@@ -105,7 +105,7 @@ def build(
         open_contact = case_id in contact_open
         return MyCase(
             case_id=case_id,
-            pupil_ref=(request or {}).get("pupil_ref"),
+            pupil_ref=(request or {}).get("school_pupil_ref") or (request or {}).get("pupil_ref"),
             school_id=row.get("school_id") or (request or {}).get("school_id"),
             status=status_of(row, request, open_contact),
             deadline=next_deadline(row, open_contact, due.get(case_id, [])),

@@ -34,9 +34,11 @@ from passend_contracts.events.intake import (
     RequestWithdrawn,
 )
 from passend_contracts.events.trajectory import ConsentStatus
+from passend_contracts.privacy import WITHDRAWN_BY_ERASURE
 from passend_trajectory.domain.commands import Command, Issued
 from passend_trajectory.domain.decide import DECIDER
 from passend_trajectory.domain.facts import (
+    WITHDRAWN_BY_SCHOOL,
     NoteComplexity,
     NoteConsent,
     NoteWithdrawal,
@@ -135,8 +137,10 @@ class IntakeReactor(_Reactor):
     the request (W1) from intake.
 
     The withdrawal is taken from intake's ``RequestWithdrawn``, the fact itself, and not
-    from assignment's ``CaseWithdrawn``, which repeats it one hop later without the
-    reason: one source, so what the trajectory notes never depends on which arrived first.
+    from assignment's ``CaseWithdrawn``, which repeats it one hop later: one source, so
+    what the trajectory notes never depends on which arrived first. Its reason is the
+    school's words, sealed with intake's key; the trajectory notes who withdrew and when,
+    and says why in its own words (:data:`WITHDRAWN_BY_SCHOOL`, or the erasure's text).
     """
 
     name: str = "intake_facts"
@@ -159,7 +163,9 @@ class IntakeReactor(_Reactor):
             withdrawal = NoteWithdrawal(
                 case_id=payload.case_id,
                 withdrawn_by=payload.withdrawn_by,
-                reason=payload.reason,
+                # The school's words are sealed with intake's key (issue 20): trajectory
+                # says what happened in its own words; the words stay with the request.
+                reason=WITHDRAWN_BY_ERASURE if payload.by_erasure else WITHDRAWN_BY_SCHOOL,
                 withdrawn_at=payload.withdrawn_at,
                 source_event_id=event.id,
             )

@@ -14,10 +14,10 @@ from uuid import uuid4
 import pytest
 
 from passend_backbone.auth import Role
+from passend_contracts.privacy import WITHDRAWN_BY_ERASURE
 from passend_devstack.test_tokens import token_for
 from passend_devstack.waiting import eventually
 from passend_intake import privacy_cli
-from passend_intake.domain.erasure import WITHDRAWN_BY_ERASURE
 from tests.integration.audit.kit import (
     NAMES,
     SWV,

@@ -116,6 +116,11 @@ class Intake:
 
         return await eventually(probe, timeout=30, what=f"request {case_id} visible")
 
+    async def pseudonym(self, case_id: str) -> str:
+        """Intake's pseudonym of the case's pupil (a teacher's token names pupils by it)."""
+        shown = await self.visible(case_id)
+        return str(shown["pupil_ref"])
+
     async def event_types(self, case_id: str) -> list[str]:
         return [e.event_type.split(".")[-2] for e in await self.store.read_stream(case_id)]
 

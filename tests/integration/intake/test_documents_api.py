@@ -171,7 +171,7 @@ async def test_a_body_far_over_the_limit_is_refused_before_it_is_read(service: I
 
 
 async def test_who_attaches_and_who_sees_which_document(service: Intake) -> None:
-    case_id, data = await new_case(service)
+    case_id, _ = await new_case(service)
     assert (await attach(service, case_id, files.pdf(), headers=worker())).status_code == 201
     specialist = auth_header(Role.EDUCATION_SPECIALIST, SWV, subject="os-1")
     report = await attach(
@@ -179,9 +179,8 @@ async def test_who_attaches_and_who_sees_which_document(service: Intake) -> None
     )
     assert report.status_code == 201, report.text
 
-    teacher = auth_header(
-        Role.TEACHER, SWV, subject="lk-1", school_id=SCHOOL, pupil_refs=(data["pupil_ref"],)
-    )
+    pupil = await service.pseudonym(case_id)
+    teacher = auth_header(Role.TEACHER, SWV, subject="lk-1", school_id=SCHOOL, pupil_refs=(pupil,))
     refused = await attach(service, case_id, files.pdf(), headers=teacher)
     assert refused.status_code == 403  # a teacher reads, never attaches
     other_school = await attach(service, case_id, files.pdf(), headers=ib(school="school-99"))
@@ -279,7 +278,7 @@ async def test_after_the_pupils_erasure_no_document_can_be_opened(service: Intak
     assert sealed_after == sealed_before and content not in bytes(sealed_after)
     assert (
         await service.pool.fetchval(
-            "SELECT count(*) FROM pupil_keys WHERE pupil_ref = $1", data["pupil_ref"]
+            "SELECT count(*) FROM pupil_keys WHERE school_ref = $1", data["pupil_ref"]
         )
         == 0
     )
@@ -288,7 +287,7 @@ async def test_after_the_pupils_erasure_no_document_can_be_opened(service: Intak
     assert again.status_code == 410, again.text
     assert (
         await service.pool.fetchval(
-            "SELECT count(*) FROM pupil_keys WHERE pupil_ref = $1", data["pupil_ref"]
+            "SELECT count(*) FROM pupil_keys WHERE school_ref = $1", data["pupil_ref"]
         )
         == 0
     )

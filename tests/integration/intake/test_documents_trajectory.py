@@ -163,9 +163,8 @@ async def test_w22_documents_during_the_trajectory_by_every_role_that_may(
     assert sorted('"trajectory"' in r["data"] for r in stored) == [False, True, True, True]
 
     # W22: the report stays hidden from the teacher and the route coach.
-    teacher = auth_header(
-        Role.TEACHER, SWV, subject="lk-1", school_id=SCHOOL, pupil_refs=(data["pupil_ref"],)
-    )
+    pupil = await service.pseudonym(case_id)
+    teacher = auth_header(Role.TEACHER, SWV, subject="lk-1", school_id=SCHOOL, pupil_refs=(pupil,))
     report_href = report.json()["href"]
     for reader in (teacher, COACH):
         kinds = sorted(d["kind"] for d in await listed(service, case_id, reader))

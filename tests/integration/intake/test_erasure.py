@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from passend_backbone.eventstore.store import verify
+from passend_backbone.texts.tokens import ERASED
 from passend_intake.erasure import erase_pupil
-from passend_intake.views import ERASED
 from tests.integration.intake.kit import NOW, SWV, Intake, body, ib
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,13 @@ async def test_erased_pupil_reads_as_gewist_and_the_log_still_verifies(service: 
     assert [e.hash for e in await service.store.read_stream(first)] == before
     report = await verify(service.pool)
     assert report.ok
+    pseudonym = (await service.visible(first))["pupil_ref"]
     erasures = await service.pool.fetchval(
-        "SELECT count(*) FROM pupil_erasures WHERE pupil_ref = $1", data["pupil_ref"]
+        "SELECT count(*) FROM pupil_erasures WHERE pupil_ref = $1", pseudonym
     )
     assert erasures == 1
+    # Issue 20: nothing Passend keeps names the school's reference of the pupil any more.
+    assert data["pupil_ref"] not in await service.all_event_text()
+    assert not await service.pool.fetchval(
+        "SELECT count(*) FROM pupil_keys WHERE school_ref = $1", data["pupil_ref"]
+    )

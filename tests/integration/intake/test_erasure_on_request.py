@@ -11,10 +11,10 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.eventstore.store import verify
+from passend_backbone.texts.tokens import ERASED
 from passend_devstack.test_tokens import auth_header
 from passend_intake import privacy_cli
 from passend_intake.privacy import SECOND_OFFICER_SETTING
-from passend_intake.views import ERASED
 from tests.integration.intake.kit import SWV, Intake, body, ib
 
 pytestmark = pytest.mark.integration
@@ -54,13 +54,16 @@ async def test_an_officer_sees_what_happens_then_erases_and_every_case_records_i
     data, first, withdrawn = await two_cases(service)
     pupil = data["pupil_ref"]
 
-    async def preview() -> dict[str, Any]:
-        answer = await service.http.get(f"/privacy/pupils/{pupil}", headers=officer())
+    async def preview(ref: str = pupil) -> dict[str, Any]:
+        answer = await service.http.get(f"/privacy/pupils/{ref}", headers=officer())
         assert answer.status_code == 200, answer.text
         found: dict[str, Any] = answer.json()
         return found
 
     shown = await preview()
+    # The officer names the pupil by the school's reference; intake by its pseudonym.
+    pseudonym = shown["pupil_ref"]
+    assert shown["school_pupil_ref"] == pupil and pseudonym != pupil
     cases = {c["case_id"]: c for c in shown["cases"]}
     assert cases[first]["on_erasure"] == "withdrawn"  # the open request ends with it
     assert cases[withdrawn]["on_erasure"] == "stays_withdrawn"
@@ -90,7 +93,7 @@ async def test_an_officer_sees_what_happens_then_erases_and_every_case_records_i
     pupil_erased = [
         e
         for e in await service.store.read_all(0, 10_000)
-        if e.event_type.endswith("PupilErased.v1") and e.data["pupil_ref"] == pupil
+        if e.event_type.endswith("PupilErased.v1") and e.data["pupil_ref"] == pseudonym
     ]
     assert len(pupil_erased) == 1
     assert pupil_erased[0].data["reason"] == "request"
@@ -98,9 +101,13 @@ async def test_an_officer_sees_what_happens_then_erases_and_every_case_records_i
 
     detail = (await service.http.get(f"/requests/{first}", headers=ib())).json()
     assert detail["pupil"]["name"] == ERASED
-    assert (await preview())["erased"] is True
+    assert (await preview(pseudonym))["erased"] is True
+    # Issue 20: the school's reference names nobody any more, nowhere in Passend.
+    unknown = await service.http.get(f"/privacy/pupils/{pupil}", headers=officer())
+    assert unknown.status_code == 404, unknown.text
+    assert pupil not in await service.all_event_text()
     again = await service.http.post(
-        f"/privacy/pupils/{pupil}/erasure", json=ASKED, headers=officer()
+        f"/privacy/pupils/{pseudonym}/erasure", json=ASKED, headers=officer()
     )
     assert again.status_code == 409, again.text
     assert (await verify(service.pool)).ok

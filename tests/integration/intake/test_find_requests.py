@@ -49,11 +49,14 @@ async def test_a_case_is_found_by_short_number_whole_number_or_pupil_reference(
         rows = await found(service, ib(), find=text)
         assert [r["case_id"] for r in rows] == [case_id], text
     (row,) = rows
-    assert (row["pupil_ref"], row["school_id"], row["status"]) == (
+    assert (row["school_pupil_ref"], row["school_id"], row["status"]) == (
         data["pupil_ref"],
         SCHOOL,
         "submitted",
     )
+    # Intake's pseudonym of the pupil finds it too (issue 20: the events carry only that).
+    assert row["pupil_ref"] != data["pupil_ref"]
+    assert [r["case_id"] for r in await found(service, ib(), find=row["pupil_ref"])] == [case_id]
     listed = await found(service, worker(), case_ids=f"{case_id},{uuid4()}")
     assert [r["case_id"] for r in listed] == [case_id]
 
@@ -199,9 +202,10 @@ async def test_a_pupil_is_found_by_name_within_reach_by_the_roles_that_see_names
     specialist = auth_header(Role.EDUCATION_SPECIALIST, SWV, subject="os-1")
     both = {ours_id: f"Zoë {family}", theirs_id: f"Zoe Jansen{tag}"}
     assert await by_name(service, specialist, tag) == both
-    # A teacher finds the own pupils only (those in the token).
+    # A teacher finds the own pupils only (those in the token, by intake's pseudonym).
+    pseudonym = (await service.visible(ours_id))["pupil_ref"]
     teacher = auth_header(
-        Role.TEACHER, SWV, subject="t-1", school_id=SCHOOL, pupil_refs=(ours["pupil_ref"],)
+        Role.TEACHER, SWV, subject="t-1", school_id=SCHOOL, pupil_refs=(pseudonym,)
     )
     assert await by_name(service, teacher, family) == {ours_id: f"Zoë {family}"}
     # Roles not shown the name find nothing by it, even within reach (the auditor reaches
@@ -229,8 +233,10 @@ async def test_a_pupil_is_found_by_name_within_reach_by_the_roles_that_see_names
     assert [line for line in lines if tag in line] == []
     assert any("GET /requests?find=[redacted]" in line for line in lines)  # the access log
 
-    # An erased pupil never matches (the key is gone); the reference still finds the case.
+    # An erased pupil never matches (the key is gone); the school's reference names nobody
+    # any more, intake's pseudonym still finds the case.
     assert await erase_pupil(service.pool, SWV, ours["pupil_ref"], erased_by="fg-1", now=NOW)
     assert await by_name(service, ib(), family) == {}
     assert await by_name(service, specialist, tag) == {theirs_id: f"Zoe Jansen{tag}"}
-    assert await by_name(service, ib(), ours["pupil_ref"]) == {ours_id: None}
+    assert await by_name(service, ib(), ours["pupil_ref"]) == {}
+    assert await by_name(service, ib(), pseudonym) == {ours_id: None}

@@ -25,8 +25,8 @@ async def test_keys_are_sealed_rotate_and_reseal(
     old, new = kek(), kek()
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"old:{old}")
     async with pool.acquire() as conn, conn.transaction():
-        made = await pupil_keys.get_or_create_key(conn, "swv-1", "pupil-1")
-        again = await pupil_keys.get_or_create_key(conn, "swv-1", "pupil-1")
+        made = (await pupil_keys.pupil_of_school(conn, "swv-1", "pupil-1")).key
+        again = (await pupil_keys.pupil_of_school(conn, "swv-1", "pupil-1")).key
     assert again == made
     stored = bytes(await pool.fetchval("SELECT key FROM public.pupil_keys"))
     # What a dump or backup holds is not the key, nor does it contain it.
@@ -59,12 +59,12 @@ async def test_the_keys_of_many_identities_are_read_in_one_query(
     other, current = kek(), kek()
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"other:{other}")
     async with pool.acquire() as conn, conn.transaction():
-        damaged = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-d")
+        damaged = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-d")).key
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"current:{current}")
     async with pool.acquire() as conn, conn.transaction():
-        first = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-a")
-        second = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-b")
-        erased = await pupil_keys.get_or_create_key(conn, "swv-batch", "pupil-c")
+        first = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-a")).key
+        second = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-b")).key
+        erased = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-c")).key
         await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", erased.key_id)
     asked = [str(first.key_id), str(second.key_id).upper(), str(erased.key_id)]
     asked += ["not-a-key", str(damaged.key_id)]
@@ -86,3 +86,31 @@ async def test_the_keys_of_many_identities_are_read_in_one_query(
         found[str(damaged.key_id)].opened()
     async with pool.acquire() as conn:
         assert await pupil_keys.keys_by_ids(conn, ["not-a-key"]) == {}
+
+
+async def test_a_pupil_is_named_by_a_pseudonym_only_its_key_row_links_to_the_school(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: the school's reference makes a pseudonym that says nothing of it, the same
+    one every time while the key lives; deleting the key row (the erasure) unlinks it, and
+    the same reference then names a new pupil."""
+    await db.migrate(pool, ["passend_backbone.migrations", "passend_intake.migrations"])
+    monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"k:{kek()}")
+    async with pool.acquire() as conn, conn.transaction():
+        first = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
+        again = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
+        other_swv = await pupil_keys.pupil_of_school(conn, "swv-q", "ll-2024-0193")
+    assert again == first
+    assert first.pupil_ref.startswith(pupil_keys.PSEUDONYM_PREFIX)
+    assert "0193" not in first.pupil_ref and other_swv.pupil_ref != first.pupil_ref
+    async with pool.acquire() as conn:
+        assert await pupil_keys.pseudonym_of(conn, "swv-p", "ll-2024-0193") == first.pupil_ref
+        assert await pupil_keys.pseudonym_of(conn, "swv-p", first.pupil_ref) == first.pupil_ref
+        assert await pupil_keys.school_ref_of(conn, "swv-p", first.pupil_ref) == "ll-2024-0193"
+        await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", first.key.key_id)
+        assert await pupil_keys.school_ref_of(conn, "swv-p", first.pupil_ref) is None
+        # The school's reference names nobody now; a new request makes a new pupil.
+        assert await pupil_keys.pseudonym_of(conn, "swv-p", "ll-2024-0193") == "ll-2024-0193"
+        async with conn.transaction():
+            anew = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
+    assert anew.pupil_ref != first.pupil_ref and anew.key.key_id != first.key.key_id

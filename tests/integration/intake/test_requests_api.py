@@ -51,17 +51,23 @@ async def test_submitted_request_is_readable_with_pupil_history_and_in_the_schoo
 
 
 async def test_no_direct_identifier_is_stored_in_an_event(service: Intake) -> None:
-    case_id = await service.submit(body())
+    data = body()
+    case_id = await service.submit(data)
     (event,) = await service.store.read_stream(case_id)
     text = str(event.data)
+    # Issue 20: not even the school's own reference; intake's pseudonym names the pupil.
+    school_ref = data["pupil_ref"]
     for secret in ("Sam Jansen", "2016-04-12", "j.jansen@example.nl", "0612345678", "J. Jansen"):
         assert secret not in text
+    assert school_ref not in text and event.data["pupil_ref"].startswith("lln-")
+    shown = await service.visible(case_id)
+    assert (shown["pupil_ref"], shown["school_pupil_ref"]) == (event.data["pupil_ref"], school_ref)
     assert set(event.data["encrypted_identity"]) == {"ciphertext", "nonce", "key_id"}
     published, raw = await on_the_bus(
         service.broker, case_id, "nl.passend.intake.RequestSubmitted.v1"
     )
     assert published.data["pupil_ref"] == event.data["pupil_ref"]
-    for secret in ("Sam Jansen", "2016-04-12", "j.jansen@example.nl", "0612345678"):
+    for secret in ("Sam Jansen", "2016-04-12", "j.jansen@example.nl", "0612345678", school_ref):
         assert secret.encode() not in raw
 
 
@@ -73,7 +79,8 @@ async def test_resubmission_with_the_same_key_returns_the_first_case(service: In
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     streams = await service.pool.fetchval(
-        "SELECT count(DISTINCT stream_id) FROM events WHERE data->>'pupil_ref' = $1",
+        "SELECT count(DISTINCT e.stream_id) FROM events e JOIN pupil_keys k "
+        "ON k.pupil_ref = e.data->>'pupil_ref' WHERE k.school_ref = $1",
         data["pupil_ref"],
     )
     assert streams == 1

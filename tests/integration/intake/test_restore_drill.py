@@ -15,6 +15,7 @@ import pytest
 
 from passend_backbone.auth import Role
 from passend_backbone.lifecycle import serve
+from passend_backbone.texts.tokens import ERASED
 from passend_backbone.topic_scan import scan_topic
 from passend_contracts import topics
 from passend_contracts.events.intake import PupilErased
@@ -23,7 +24,6 @@ from passend_devstack.test_tokens import auth_header
 from passend_devstack.waiting import eventually
 from passend_intake.erasure_ledger import reapply_erasures
 from passend_intake.service import SPEC
-from passend_intake.views import ERASED
 from tests.conftest import copy_database, create_database
 from tests.integration.intake.kit import NOW, SWV, Clock, body, ib, settings_for
 from tests.topics import on_broker
@@ -77,6 +77,13 @@ async def test_a_restored_backup_is_erased_again_before_it_serves(
         assert answer.status_code == 201, answer.text
         case_id = answer.json()["case_id"]
     await copy_database(database, name, backup)  # the nightly backup
+    backed_up = await asyncpg.connect(url)
+    try:  # intake's pseudonym of the pupil: what the events name it by (issue 20)
+        pseudonym = await backed_up.fetchval(
+            "SELECT pupil_ref FROM pupil_keys WHERE school_ref = $1", pupil
+        )
+    finally:
+        await backed_up.close()
 
     async with intake_on(url, broker) as http:
         erased = await http.post(
@@ -92,7 +99,7 @@ async def test_a_restored_backup_is_erased_again_before_it_serves(
                 on_broker(topics.INTAKE),
                 lambda r: dict(r.headers or ()).get("ce_type") == PupilErased.event_type.encode(),
             )
-            return any(pupil.encode() in (r.value or b"") for r in scan.records)
+            return any(pseudonym.encode() in (r.value or b"") for r in scan.records)
 
         await eventually(on_topic, timeout=30, what="PupilErased on intake's topic")
 
@@ -101,7 +108,7 @@ async def test_a_restored_backup_is_erased_again_before_it_serves(
     restored = await asyncpg.connect(url)
     try:
         keys = await restored.fetchval(
-            "SELECT count(*) FROM pupil_keys WHERE pupil_ref = $1", pupil
+            "SELECT count(*) FROM pupil_keys WHERE school_ref = $1", pupil
         )
         assert keys == 1  # the backup brought the pupil's key back
     finally:
@@ -118,13 +125,13 @@ async def test_a_restored_backup_is_erased_again_before_it_serves(
         try:
             assert (
                 await restored.fetchval(
-                    "SELECT count(*) FROM pupil_keys WHERE pupil_ref = $1", pupil
+                    "SELECT count(*) FROM pupil_keys WHERE school_ref = $1", pupil
                 )
                 == 0
             )
             assert (
                 await restored.fetchval(
-                    "SELECT reason FROM pupil_erasures WHERE pupil_ref = $1", pupil
+                    "SELECT reason FROM pupil_erasures WHERE pupil_ref = $1", pseudonym
                 )
                 == "request"
             )

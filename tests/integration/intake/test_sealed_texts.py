@@ -105,3 +105,46 @@ async def test_the_words_are_sealed_the_areas_are_named_and_erasure_closes_them(
     after = answer.json()
     assert after["educational_need"] == ERASED and after["why_stuck"] == ERASED
     assert "Visser leest erg langzaam" not in answer.text and "moet voorlezen" not in answer.text
+
+
+async def test_the_schools_reason_for_a_withdrawal_is_sealed_and_erased_with_the_case(
+    service: Intake,
+) -> None:
+    """Issue 20: a withdrawal's reason is the school's words and may name the child."""
+    data = body()
+    case_id = await service.submit(data)
+    await service.visible(case_id)
+    reason = "Daan Visser gaat na de kerstvakantie naar De Regenboog"
+    withdrawn = await service.http.post(
+        f"/requests/{case_id}/withdrawal", json={"reason": reason}, headers=ib()
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    [stored] = [
+        e for e in await service.store.read_stream(case_id) if "RequestWithdrawn" in e.event_type
+    ]
+    assert stored.data["reason"].startswith("sealed:v1:") and stored.data["by_erasure"] is False
+    assert "naar De Regenboog" not in await service.all_event_text()
+
+    async def opened() -> Any:
+        shown = await service.visible(case_id)
+        return shown if shown["withdrawal_reason"] is not None else None
+
+    assert (await eventually(opened, timeout=30, what="withdrawal shown"))[
+        "withdrawal_reason"
+    ] == reason
+    # The erasure deletes the case's key after recording itself: the school's reason stays
+    # closed, and no new key is made for the case.
+    assert await erase_pupil(
+        service.pool,
+        SWV,
+        data["pupil_ref"],
+        erased_by="fg-1",
+        now=service.clock(),
+        store=service.store,
+    )
+    assert (
+        await service.pool.fetchval("SELECT count(*) FROM text_keys WHERE scope = $1", case_id) == 0
+    )
+    after = await service.http.get(f"/requests/{case_id}", headers=ib())
+    assert after.json()["withdrawal_reason"] == ERASED
+    assert "naar De Regenboog" not in after.text

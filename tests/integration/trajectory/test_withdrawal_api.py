@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from passend_contracts.events.intake import RequestWithdrawn
+from passend_trajectory.domain.facts import WITHDRAWN_BY_SCHOOL
 from tests.integration.trajectory.conftest import Service
 from tests.integration.trajectory.flows import (
     SPECIALIST_H,
@@ -86,4 +87,5 @@ async def test_w1_a_withdrawn_request_no_claim_opened_shows_as_withdrawn(
         service.http, case_id, until=lambda v: v["status"] == "withdrawn", auth=SPECIALIST_H
     )
     assert view["opened"] is None
-    assert view["withdrawn"]["reason"] == "Opgelost binnen de basisondersteuning."
+    # The school's words are sealed with intake's key (issue 20): trajectory says it in its own.
+    assert view["withdrawn"]["reason"] == WITHDRAWN_BY_SCHOOL

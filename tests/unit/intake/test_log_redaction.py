@@ -1,5 +1,5 @@
-"""A consent link's token and a searched text never reach the access log; other paths pass
-unchanged."""
+"""A consent link's token, a searched text and a school's reference of a pupil never reach
+the access log; other paths pass unchanged."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def access_record(path: str) -> logging.LogRecord:
         # A search may be by the pupil's name: the text never reaches the log.
         ("/requests?find=Sem%20de%20Boer", "/requests?find=[redacted]"),
         ("/requests?case_ids=a&find=Sem&x=1", "/requests?case_ids=a&find=[redacted]&x=1"),
+        # Issue 20: a school's reference of a pupil links to the school's records.
+        ("/privacy/pupils/ll-2024-0193", "/privacy/pupils/[redacted]"),
+        ("/privacy/pupils/ll-2024-0193/erasure", "/privacy/pupils/[redacted]/erasure"),
+        (
+            "/internal/schools/brin-1/pupils?ref=ll-1&ref=ll-2",
+            "/internal/schools/brin-1/pupils?ref=[redacted]&ref=[redacted]",
+        ),
     ],
 )
 def test_tokens_are_redacted(path: str, logged: str) -> None:

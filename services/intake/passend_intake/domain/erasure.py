@@ -21,11 +21,9 @@ from passend_contracts.events.intake import (
     ErasureRequested,
     RequestWithdrawn,
 )
+from passend_contracts.privacy import WITHDRAWN_BY_ERASURE
 from passend_intake.domain.state import CaseState, RequestStatus
 
-# Why an open request of an erased pupil was withdrawn: shown to the school, the support
-# worker and the auditor as the withdrawal's reason, so in Dutch.
-WITHDRAWN_BY_ERASURE = "De gegevens van de leerling zijn op verzoek gewist (AVG art. 17)."
 # Each SWV decides whether an erasure needs a second privacy officer
 # (INTAKE_ERASURE_SECOND_OFFICER): a comma-separated list of SWVs, or "*" for all.
 EVERY_SWV = "*"
@@ -239,6 +237,7 @@ def case_erasure(
                 withdrawn_by=erased_by,
                 reason=WITHDRAWN_BY_ERASURE,
                 withdrawn_at=now,
+                by_erasure=True,
             )
         )
     events.append(

@@ -102,6 +102,11 @@ def note_complexity(state: TrajectoryState, cmd: NoteComplexity, act: Act) -> li
     ]
 
 
+# What the trajectory says of a school's withdrawal: the school's own words are sealed with
+# intake's key (issue 20) and are read on the request.
+WITHDRAWN_BY_SCHOOL = "De school heeft de aanvraag ingetrokken; de reden staat bij de aanvraag."
+
+
 class NoteWithdrawal(Command):
     """The school withdrew its request (intake's ``RequestWithdrawn``)."""
 
