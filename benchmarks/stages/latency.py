@@ -42,7 +42,7 @@ from benchmarks.results import Figure, OneLine, Target, detail_table, figure
 from benchmarks.stages.posting import DroppedConnection, JsonPoster
 from passend_assignment.directory_file import DEV_FILE, ENV_VAR
 from passend_assignment.projections import CASE_BOARD
-from passend_backbone import db, hoptrace
+from passend_backbone import db, hoptrace, topics
 from passend_backbone.auth import Role
 from passend_backbone.consumer import read_model
 from passend_devstack.infra import free_port
@@ -403,12 +403,23 @@ async def _stack_of_services(
             **sealing_env(stack.workdir, os.environ, name),
         }
     env_of["assignment"][ENV_VAR] = str(DEV_FILE)
+    await _topics_as_planned(stack.bootstrap)
     try:
         with _services(env_of, logs) as urls:
             yield urls, env_of["assignment"]["DATABASE_URL"], traces
     finally:
         for env in env_of.values():
             await stack.drop_database(env["DATABASE_URL"])
+
+
+async def _topics_as_planned(bootstrap: str) -> None:
+    """Every service's topics with their planned partitions and settings, as `make up` and
+    the operator's `passend-ops topics apply` make them: a service is not ready before."""
+    settings = topics.TopicSettings(kafka_bootstrap_servers=bootstrap)
+    wanted = topics.plan(topics.load_catalogue(), (), settings.kafka_topic_prefix)
+    report = await topics.apply(topics.KafkaTopics(bootstrap), wanted, settings.durability())
+    if not report.ok:
+        raise RuntimeError("topics not as planned: " + "; ".join(report.remaining))
 
 
 async def _wait_ready(

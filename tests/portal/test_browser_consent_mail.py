@@ -128,7 +128,6 @@ async def submit(ib: Page, pupil_ref: str, name: str, parent: str, contact: str)
     await ib.get_by_label("Kenmerk van de leerling").fill(pupil_ref)
     await ib.get_by_label("Naam van de leerling").fill(name)
     await ib.get_by_label("Geboortedatum").fill("2017-05-12")
-    await ib.locator("#f-pupil-parents-0-parent_ref").fill("ouder-1")
     await ib.locator("#f-pupil-parents-0-name").fill(parent)
     field = "email" if "@" in contact else "phone"
     await ib.locator(f"#f-pupil-parents-0-{field}").fill(contact)

@@ -203,7 +203,6 @@ async def test_the_ibs_day_request_consent_story_route_coach_and_opp(days: Stack
     await ib.get_by_label("Kenmerk van de leerling").fill("leerling-301")
     await ib.get_by_label("Naam van de leerling").fill("Sem de Boer")
     await ib.get_by_label("Geboortedatum").fill("2016-09-03")
-    await ib.locator("#f-pupil-parents-0-parent_ref").fill(PARENT)
     await ib.locator("#f-pupil-parents-0-name").fill("J. de Boer")
     await ib.locator("#f-pupil-parents-0-email").fill("j.deboer@example.nl")
     await ib.get_by_label("Wat heeft de leerling nodig?").fill(

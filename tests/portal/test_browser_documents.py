@@ -59,7 +59,6 @@ async def test_w22_the_groeidocument_and_the_minutes_reach_team_no(
     await ib.get_by_label("Kenmerk van de leerling").fill("leerling-321")
     await ib.get_by_label("Naam van de leerling").fill("Mila Verbeek")
     await ib.get_by_label("Geboortedatum").fill("2016-05-20")
-    await ib.locator("#f-pupil-parents-0-parent_ref").fill("ouder-1")
     await ib.locator("#f-pupil-parents-0-name").fill("K. Verbeek")
     await ib.locator("#f-pupil-parents-0-email").fill("k.verbeek@example.nl")
     await ib.get_by_label("Wat heeft de leerling nodig?").fill(

@@ -144,7 +144,6 @@ async def run_the_route(browser, base: str, checked: list[str]) -> None:
     await ib.get_by_label("Kenmerk van de leerling").fill("leerling-042")
     await ib.get_by_label("Naam van de leerling").fill("Noor Visser")
     await ib.get_by_label("Geboortedatum").fill("2017-05-12")
-    await ib.locator("#f-pupil-parents-0-parent_ref").fill("ouder-1")
     await ib.locator("#f-pupil-parents-0-name").fill("M. Visser")
     await ib.locator("#f-pupil-parents-0-email").fill("m.visser@example.nl")
     await ib.get_by_label("Wat heeft de leerling nodig?").fill(

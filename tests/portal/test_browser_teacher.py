@@ -45,7 +45,6 @@ async def submit_request(browser: Browser, base: str) -> str:
     await ib.get_by_label("Kenmerk van de leerling").fill("leerling-043")
     await ib.get_by_label("Naam van de leerling").fill("Lotte de Wit")
     await ib.get_by_label("Geboortedatum").fill("2017-03-02")
-    await ib.locator("#f-pupil-parents-0-parent_ref").fill("ouder-1")
     await ib.locator("#f-pupil-parents-0-name").fill("R. de Wit")
     await ib.locator("#f-pupil-parents-0-email").fill("r.dewit@example.nl")
     await ib.get_by_label("Wat heeft de leerling nodig?").fill(

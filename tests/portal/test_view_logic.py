@@ -8,6 +8,7 @@ from passend_portal import commands, labels
 from passend_portal.charts import bar_chart
 from passend_portal.clients import ServiceDown, ServiceError
 from passend_portal.messages import explain, field_name
+from passend_portal.routes_ib import request_body
 from passend_portal.routes_worker import this_week
 from passend_portal.session import Session, decode, encode
 from passend_portal.web import Form
@@ -116,3 +117,23 @@ def test_dutch_dates_hours_and_event_names() -> None:
     assert labels.nl_datetime("2026-09-14T08:30:00+00:00") == "14 september 2026, 10:30"
     assert labels.hours(1.5) == "1,5" and labels.hours(1.0) == "1"
     assert labels.event_name("nl.passend.intake.RequestSubmitted.v1") == "Aanvraag ingediend"
+
+
+def test_the_portal_numbers_the_parents_not_the_schools_records() -> None:
+    """Issue 20: a parent's number from the school's records would link the case to them
+    after an erasure; the portal numbers the parents of the form itself."""
+    form = Form(
+        {
+            "pupil.parents.0.name": [""],
+            "pupil.parents.1.name": ["J. de Boer"],
+            "pupil.parents.1.email": ["j.deboer@example.nl"],
+            "pupil.parents.1.parent_ref": ["LAS-88213"],  # sent anyway: not taken
+        }
+    )
+    [parent] = request_body(form, "brin-11aa")["pupil"]["parents"]
+    assert parent == {
+        "parent_ref": "ouder-1",
+        "name": "J. de Boer",
+        "email": "j.deboer@example.nl",
+        "phone": None,
+    }

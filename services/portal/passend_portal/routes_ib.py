@@ -41,14 +41,19 @@ CONSENT_FIELDS = frozenset({"parent_refs", "method", "expires_in_hours", "parent
 
 
 def request_body(form: Form, school_id: str) -> dict[str, Any]:
-    """W1-W5: the form as intake's ``POST /requests`` body; blank parent rows are left out."""
+    """W1-W5: the form as intake's ``POST /requests`` body; blank parent rows are left out.
+
+    The portal numbers the parents itself (``ouder-1``, ``ouder-2``): a number from the
+    school's own records would link the case to them after the pupil's erasure (issue 20),
+    and the screens name a parent by name anyway."""
     rows = []
     for i in (0, 1):
-        row = {
-            f: form.get(f"pupil.parents.{i}.{f}") for f in ("parent_ref", "name", "email", "phone")
-        }
+        row = {f: form.get(f"pupil.parents.{i}.{f}") for f in ("name", "email", "phone")}
         if any(row.values()):
-            rows.append({k: (v or None) if k in ("email", "phone") else v for k, v in row.items()})
+            numbered = {"parent_ref": f"ouder-{len(rows) + 1}", **row}
+            rows.append(
+                {k: (v or None) if k in ("email", "phone") else v for k, v in numbered.items()}
+            )
     levels = ["pupil"]
     if form.get("school_organisation") == "ja":
         levels.append("school_organisation")
