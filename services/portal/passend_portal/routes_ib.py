@@ -46,7 +46,7 @@ def request_body(form: Form, school_id: str) -> dict[str, Any]:
     The portal numbers the parents itself (``ouder-1``, ``ouder-2``): a number from the
     school's own records would link the case to them after the pupil's erasure (issue 20),
     and the screens name a parent by name anyway."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in (0, 1):
         row = {f: form.get(f"pupil.parents.{i}.{f}") for f in ("name", "email", "phone")}
         if any(row.values()):
