@@ -19,7 +19,7 @@ from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.eventstore import ConcurrencyError, EventStore, Metadata, NewEvent
 from passend_backbone.texts.keys import PostgresTextKeys
 from passend_contracts.events.intake import ErasureReason, PupilErased, RequestSubmitted
-from passend_intake import consent_links
+from passend_intake import consent_links, pupil_keys
 from passend_intake.domain.decider import CASE
 from passend_intake.domain.erasure import ErasureDecision, case_erasure
 from passend_intake.projections import RequestsProjection
@@ -148,16 +148,14 @@ async def _erase(
     closed: set[uuid.UUID],
 ) -> bool:
     # The pupil by intake's pseudonym or, while intake knows it, the school's reference.
+    pupil_ref = await pupil_keys.pseudonym_of(conn, swv, pupil_ref)
     row = await conn.fetchrow(
-        "SELECT key_id, pupil_ref FROM public.pupil_keys "
-        "WHERE swv = $1 AND (pupil_ref = $2 OR school_ref = $2) "
-        "ORDER BY pupil_ref = $2 DESC LIMIT 1 FOR UPDATE",
+        "SELECT key_id FROM public.pupil_keys WHERE swv = $1 AND pupil_ref = $2 FOR UPDATE",
         swv,
         pupil_ref,
     )
     if row is None:
         return False
-    pupil_ref = row["pupil_ref"]
     case_ids = await cases_of(conn, swv, pupil_ref)
     if expected_cases is not None and len(case_ids) != expected_cases:
         return False
