@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -46,12 +47,57 @@ class Broker:
     pid: int | None = None  # of the broker process, when this process started it
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+# Where the kernel takes the local ports of outgoing connections (Linux's default range);
+# read from /proc where it can be.
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+DEFAULT_EPHEMERAL_LOW = 32768
+LOWEST_PORT = 10_000
+
+
+def listening_port_range() -> range:
+    """Ports a service can be given to listen on later without racing outgoing connections.
+
+    A port handed out now but bound seconds later must not be one the kernel may give
+    meanwhile to any process's outgoing connection (a database or broker client's local
+    port): those come from the ephemeral range, so these lie below it.
+    """
+    try:
+        low = int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = DEFAULT_EPHEMERAL_LOW
+    if low - LOWEST_PORT < 1_000:  # an unusual range: fall back to below Linux's default
+        low = DEFAULT_EPHEMERAL_LOW
+    return range(LOWEST_PORT, low)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on host:port (so a service can bind it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> int:
+    """The first of ``count`` consecutive ports on ``host`` that nothing listens on now.
+
+    Chosen at random in :func:`listening_port_range`, so parallel test processes rarely
+    pick the same ones and no outgoing connection takes one before its service binds it.
+    """
+    ports = listening_port_range()
+    for _ in range(200):
+        base = random.randrange(ports.start, ports.stop - count)
+        if all(port_is_free(base + i, host) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports between {ports.start} and {ports.stop}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (see :func:`free_ports`)."""
+    return free_ports(1)
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:

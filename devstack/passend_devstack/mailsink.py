@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from passend_devstack.infra import free_port
-from passend_devstack.processes import port_is_free
+from passend_devstack.infra import free_port, port_is_free
 
 # The port a local mail catcher usually listens on; another one when it is taken.
 PREFERRED_PORT = 1025

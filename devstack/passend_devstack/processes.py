@@ -156,17 +156,6 @@ def stop_services(services: Sequence[ServiceProcess], grace: float) -> list[str]
     return killed
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether nothing listens on host:port (so a service can bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
 def is_alive(pid: int) -> bool:
     """Whether a process ``pid`` exists and is not a zombie."""
     try:

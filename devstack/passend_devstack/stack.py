@@ -41,6 +41,7 @@ from passend_devstack.infra import (
     database_from_env,
     embedded_postgres,
     free_port,
+    port_is_free,
     tansu_broker,
 )
 from passend_devstack.mailsink import MailSink, mail_sink
@@ -57,7 +58,6 @@ from passend_devstack.processes import (
     ServiceProcess,
     command_line,
     is_alive,
-    port_is_free,
     runs_service,
     start_service,
     wait_ready,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import queue
-import random
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from passend_devstack.catalog import SERVICE_NAMES
-from passend_devstack.processes import port_is_free
+from passend_devstack.infra import free_ports
 
 pytestmark = [
     pytest.mark.e2e,
@@ -78,14 +77,6 @@ def data_dir() -> Iterator[Path]:
         yield Path(tmp) / "dev"
 
 
-def consecutive_free_ports(count: int) -> int:
-    for _ in range(100):
-        base = random.randint(20_000, 60_000)
-        if all(port_is_free(base + i) for i in range(count)):
-            return base
-    raise AssertionError("no free ports")
-
-
 def passend_dev() -> list[str]:
     script = Path(sys.executable).parent / "passend-dev"
     if script.exists():
@@ -100,7 +91,7 @@ def stack_up(data_dir: Path, services: int = 2, timeout: float = 60) -> Iterator
     ``services`` fake services; with none, the project's own services run.
     """
     # Services with names of their own come after the known ones.
-    base = consecutive_free_ports(len(SERVICE_NAMES) + services)
+    base = free_ports(len(SERVICE_NAMES) + services)
     command = [*passend_dev(), "--data-dir", str(data_dir), "up", "--base-port", str(base)]
     for i in range(services):
         command += ["--service", f"fake{i}={FAKE}"]
