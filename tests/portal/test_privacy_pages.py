@@ -61,6 +61,39 @@ async def test_the_officer_sees_what_an_erasure_does_in_dutch(
     assert "wordt pas gewist als een collega het bevestigt" in text
 
 
+async def test_a_number_two_schools_use_asks_which_school(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """Schools number their own pupils: the officer picks the school, by its name."""
+    refusal = {"rule": "pupil_reference_ambiguous", "message": "the reference names pupils"}
+    fake.on("GET", "intake", "/privacy/pupils/12345", (409, refusal))
+    named = {
+        "pupils": [
+            {
+                "pupil_ref": "lln-0193a2c4e5f6",
+                "school_id": "brin-11aa",
+                "school_pupil_ref": "12345",
+            },
+            {
+                "pupil_ref": "lln-8e21d07fa3b4",
+                "school_id": "brin-12bb",
+                "school_pupil_ref": "12345",
+            },
+        ]
+    }
+    fake.on("GET", "intake", "/privacy/pupils", (200, named))
+    fake.on("GET", "intake", "/privacy/erasure-requests", (200, {"requests": []}))
+    page = await portal.get("/privacy/leerling?ref=12345", cookies=cookie(**OFFICER))
+    assert page.status_code == 200, page.text
+    assert "Welke school bedoelt u?" in page.text
+    assert "hoort bij een leerling van 2 scholen" in page.text
+    assert "Basisschool De Havenmeester" in page.text
+    assert "Daltonschool Het Visserspad" in page.text
+    assert 'href="/privacy/leerling?ref=lln-8e21d07fa3b4"' in page.text
+    asked = [c for c in fake.calls if c[2] == "/privacy/pupils"]
+    assert len(asked) == 1
+
+
 async def test_granting_sends_who_asked_when_and_why(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:

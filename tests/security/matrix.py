@@ -43,13 +43,17 @@ class Rule:
     missing: str | None = None
     # A ``multipart/form-data`` endpoint: the form's files (``body`` gives its other fields).
     files: Callable[[], dict[str, Any]] | None = None
+    # Query parameters the endpoint requires.
+    query: tuple[tuple[str, str], ...] = ()
 
     def payload(self, swv: str) -> dict[str, Any]:
-        """The request's content as httpx takes it: a JSON body, or a form with files."""
+        """The request's content as httpx takes it: a JSON body, or a form with files, and
+        the query's parameters."""
         body = self.body(swv) if self.body else None
+        params = {"params": dict(self.query)} if self.query else {}
         if self.files is not None:
-            return {"data": body or {}, "files": self.files()}
-        return {"json": body}
+            return {"data": body or {}, "files": self.files(), **params}
+        return {"json": body, **params}
 
 
 def _roles(*roles: Role) -> frozenset[Role]:
@@ -129,6 +133,7 @@ INTAKE: dict[str, Rule] = {
     "GET /requests/{case_id}/consent": Rule(Kind.CASE, READERS),
     # The privacy officer's desk (issue 20): erasure and access on request. The matrix
     # names a pupil nobody has and a request nobody made, so nothing is ever erased here.
+    "GET /privacy/pupils": Rule(Kind.TENANT, PRIVACY, query=(("ref", "p-matrix-nobody"),)),
     "GET /privacy/pupils/{pupil_ref}": Rule(
         Kind.TENANT, PRIVACY, missing="no pupil with this reference"
     ),

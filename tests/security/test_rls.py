@@ -55,7 +55,7 @@ async def _seed(pool: asyncpg.Pool, package: str = "passend_intake.migrations") 
         await store.append(str(uuid4()), 0, [NewEvent("test.Seeded.v1", {"swv": swv})], meta)
         async with pool.acquire() as conn:
             if package == "passend_intake.migrations":
-                await pupil_keys.pupil_of_school(conn, swv, "p-1")
+                await pupil_keys.pupil_of_school(conn, swv, "brin-1", "p-1")
             if package in WITHOUT_IDEMPOTENCY:
                 await conn.execute(
                     "INSERT INTO contacts (swv, recipient_id, email, updated_at) "
@@ -195,14 +195,14 @@ async def test_a_failing_tenant_transaction_writes_nothing(db_url: str) -> None:
 
         async def make_a_key_then_fail() -> None:
             async with tenancy.tenant_transaction(pool, "swv-a") as conn:
-                await pupil_keys.pupil_of_school(conn, "swv-a", "p-9")
+                await pupil_keys.pupil_of_school(conn, "swv-a", "brin-1", "p-9")
                 raise RuntimeError("stop")
 
         with pytest.raises(RuntimeError, match="stop"):
             await make_a_key_then_fail()
         async with tenancy.tenant_transaction(pool, "swv-a") as conn:
             assert await conn.fetchval("SELECT count(*) FROM pupil_keys") == 0
-            await pupil_keys.pupil_of_school(conn, "swv-a", "p-9")
+            await pupil_keys.pupil_of_school(conn, "swv-a", "brin-1", "p-9")
         async with pool.acquire() as conn:  # committed, and the connection is clean again
             assert not conn.is_in_transaction()
             assert await conn.fetchval("SELECT count(*) FROM pupil_keys") == 1

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -248,8 +248,67 @@ class PupilExport(BaseModel):
     )
 
 
+class NamedPupil(BaseModel):
+    pupil_ref: str = Field(description="Intake's pseudonym of the pupil, as events name it")
+    school_id: str = Field(description="The school whose pupil it is")
+    school_pupil_ref: str = Field(description="That school's own reference of the pupil")
+
+
+class NamedPupils(BaseModel):
+    """The pupils a reference names (a school reference: one per school that has it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "pupils": [
+                        {
+                            "pupil_ref": "lln-0193a2c4e5f6",
+                            "school_id": "brin-11aa",
+                            "school_pupil_ref": "12345",
+                        },
+                        {
+                            "pupil_ref": "lln-8e21d07fa3b4",
+                            "school_id": "brin-22bb",
+                            "school_pupil_ref": "12345",
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+    pupils: list[NamedPupil]
+
+
 def privacy_router(ctx: ServiceContext) -> APIRouter:
     router = APIRouter(prefix="/privacy", tags=["privacy"])
+
+    @router.get(
+        "/pupils",
+        summary="Which pupils a reference names",
+        description="Schools number their own pupils, so one school reference may name "
+        "pupils of several schools of the SWV (then `/privacy/pupils/{pupil_ref}` refuses it, "
+        "409, rule `pupil_reference_ambiguous`). Lists the pupils, not erased, that `ref` "
+        "names: by intake's pseudonym one, by a school reference one per school that has it. "
+        "Only pseudonyms, schools and references: no case, so no read is logged. "
+        "Role: `privacy_officer`.",
+        response_model=NamedPupils,
+        responses=READ_ERRORS,
+    )
+    async def named(
+        principal: CurrentPrincipal,
+        ref: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=64,
+                pattern=r"^[A-Za-z0-9._-]+$",
+                description="A school's reference of a pupil, or intake's pseudonym",
+            ),
+        ],
+    ) -> dict[str, Any]:
+        return {"pupils": await privacy.pupils_named(ctx, principal, ref)}
 
     @router.get(
         "/pupils/{pupil_ref}",

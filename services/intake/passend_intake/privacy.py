@@ -167,16 +167,33 @@ def request_json(state: RequestState) -> dict[str, Any]:
     }
 
 
+async def pupils_named(ctx: ServiceContext, principal: Principal, ref: str) -> list[dict[str, str]]:
+    """The pupils (not erased) ``ref`` names: by pseudonym one, by a school's reference
+    one per school that has it. Only pseudonyms, schools and references: no case."""
+    require_officer(principal)
+    async with ctx.commands.transactions.tenant(principal.swv) as tx:
+        named = await pupil_keys.pupils_named(tx, principal.swv, ref)
+    return [
+        {"pupil_ref": p.pupil_ref, "school_id": p.school_id, "school_pupil_ref": p.school_ref}
+        for p in named
+    ]
+
+
 async def preview(ctx: ServiceContext, principal: Principal, ref: str) -> dict[str, Any]:
     """What erasing the pupil ``ref`` names would do: the cases and what happens to each,
     what is erased, what is kept and why, and the requests so far. 404 for an unknown pupil.
 
     ``ref`` is the school's own reference of the pupil or intake's pseudonym; the answer
     names the pupil by the pseudonym (``pupil_ref``) and, while not erased, by the school's
-    reference (``school_pupil_ref``). Once erased, the school's reference names nobody."""
+    reference (``school_pupil_ref``). Once erased, the school's reference names nobody.
+    A school reference pupils of several schools have is refused (409): name the pupil by
+    pseudonym (:func:`pupils_named` lists them)."""
     swv = principal.swv
     async with ctx.commands.transactions.tenant(swv) as tx:
-        pupil_ref = await pupil_keys.pseudonym_of(tx, swv, ref)
+        try:
+            pupil_ref = await pupil_keys.pseudonym_of(tx, swv, ref)
+        except pupil_keys.AmbiguousReference as exc:
+            raise Refusal.conflict("pupil_reference_ambiguous", str(exc)) from exc
         school_ref = await pupil_keys.school_ref_of(tx, swv, pupil_ref)
         erasure = await tx.fetchrow(
             "SELECT erased_at, erased_by, reason FROM public.pupil_erasures "

@@ -1,8 +1,9 @@
 """Per-pupil AES-GCM keys, and encrypting the pupil's identity with them (crypto-shredding).
 
 The row of a pupil's key is also the only place that knows the school's own reference of
-the pupil (``school_ref``): everything else, intake's events and read models and every
-other service, names the pupil by the pseudonym intake gave it (``pupil_ref``, see
+the pupil (``school_ref``, with the school it belongs to: two schools may number their
+pupils alike): everything else, intake's events and read models and every other service,
+names the pupil by the pseudonym intake gave it (``pupil_ref``, see
 :func:`pupil_of_school`). Erasure deletes the row, and with it the last link between the
 cases and the school's records.
 
@@ -37,11 +38,11 @@ SEALING_SETTING = "INTAKE_KEY_ENCRYPTION_KEYS"
 
 _PUPIL_OF_SCHOOL_REF = (
     "WITH made AS ("
-    " INSERT INTO public.pupil_keys (swv, pupil_ref, school_ref, key_id, key)"
-    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING pupil_ref, key_id, key"
+    " INSERT INTO public.pupil_keys (swv, pupil_ref, school_id, school_ref, key_id, key)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING pupil_ref, key_id, key"
     "), kept AS ("
     " SELECT pupil_ref, key_id, key FROM public.pupil_keys"
-    " WHERE swv = $1 AND school_ref = $3 FOR SHARE"
+    " WHERE swv = $1 AND school_id = $3 AND school_ref = $4 FOR SHARE"
     ") SELECT pupil_ref, key_id, key FROM made UNION ALL SELECT pupil_ref, key_id, key FROM kept"
 )
 
@@ -98,9 +99,12 @@ class Pupil:
     key: PupilKey
 
 
-async def pupil_of_school(conn: asyncpg.Connection, swv: str, school_ref: str) -> Pupil:
-    """The pupil the school calls ``school_ref``: its pseudonym and key, both made on first
-    use; concurrent first uses agree on one.
+async def pupil_of_school(
+    conn: asyncpg.Connection, swv: str, school_id: str, school_ref: str
+) -> Pupil:
+    """The pupil school ``school_id`` calls ``school_ref``: its pseudonym and key, both made
+    on first use; concurrent first uses agree on one. Another school's pupil with the same
+    reference is another pupil.
 
     The row is held ``FOR SHARE`` until the caller's transaction ends, so an erasure (which
     deletes it) waits for a submission that seals with it, and then sees that submission.
@@ -112,20 +116,59 @@ async def pupil_of_school(conn: asyncpg.Connection, swv: str, school_ref: str) -
     for _ in range(3):
         pseudonym = new_pseudonym()
         sealed = key_ring().seal(_new_key(), _context(swv, pseudonym))
-        row = await conn.fetchrow(_PUPIL_OF_SCHOOL_REF, swv, pseudonym, school_ref, uuid4(), sealed)
+        row = await conn.fetchrow(
+            _PUPIL_OF_SCHOOL_REF, swv, pseudonym, school_id, school_ref, uuid4(), sealed
+        )
         if row is not None:
             ref = row["pupil_ref"]
             return Pupil(ref, PupilKey(row["key_id"], _opened(bytes(row["key"]), swv, ref)))
     raise RuntimeError("the pupil's key kept being erased (or its pseudonym taken) while made")
 
 
+@dataclass(frozen=True)
+class NamedPupil:
+    """A pupil a reference names: intake's pseudonym, the school and its own reference."""
+
+    pupil_ref: str
+    school_id: str
+    school_ref: str
+
+
+class AmbiguousReference(Exception):
+    """A school reference that pupils of more than one school have; name one by pseudonym."""
+
+    def __init__(self, ref: str, pupils: list[NamedPupil]) -> None:
+        named = ", ".join(f"{p.pupil_ref} ({p.school_id})" for p in pupils)
+        super().__init__(
+            f"the reference {ref} names pupils of {len(pupils)} schools: {named}; "
+            "name the pupil by intake's pseudonym"
+        )
+        self.ref = ref
+        self.pupils = pupils
+
+
+async def pupils_named(conn: asyncpg.Connection, swv: str, ref: str) -> list[NamedPupil]:
+    """The pupils (not erased) ``ref`` names in the SWV: the one whose pseudonym it is, or
+    every school's pupil with that school reference (one per school), by school."""
+    rows = await conn.fetch(
+        "SELECT pupil_ref, school_id, school_ref FROM public.pupil_keys"
+        " WHERE swv = $1 AND (pupil_ref = $2 OR school_ref = $2) ORDER BY school_id, pupil_ref",
+        swv,
+        ref,
+    )
+    exact = [r for r in rows if r["pupil_ref"] == ref]
+    return [NamedPupil(r["pupil_ref"], r["school_id"], r["school_ref"]) for r in exact or rows]
+
+
 async def pseudonym_of(conn: asyncpg.Connection, swv: str, ref: str) -> str:
     """The pseudonym of the pupil a caller names by ``ref``: the school's reference of a
-    pupil intake knows, else ``ref`` itself (a pseudonym, or a pupil erased or unknown)."""
-    found: str | None = await conn.fetchval(
-        "SELECT pupil_ref FROM public.pupil_keys WHERE swv = $1 AND school_ref = $2", swv, ref
-    )
-    return found if found is not None else ref
+    pupil intake knows, else ``ref`` itself (a pseudonym, or a pupil erased or unknown).
+
+    Raises :class:`AmbiguousReference` when pupils of several schools have the reference."""
+    named = await pupils_named(conn, swv, ref)
+    if len(named) > 1:
+        raise AmbiguousReference(ref, named)
+    return named[0].pupil_ref if named else ref
 
 
 async def school_ref_of(conn: asyncpg.Connection, swv: str, pupil_ref: str) -> str | None:

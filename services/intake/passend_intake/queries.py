@@ -148,13 +148,12 @@ async def found_requests(
 async def school_pupils(
     pool: asyncpg.Pool, swv: str, school_id: str, school_refs: Sequence[str]
 ) -> dict[str, str]:
-    """Intake's pseudonyms of the school's references ``school_refs``, of pupils with a
-    request of that school that are not erased (only the key's row knows the reference)."""
+    """Intake's pseudonyms of the school's references ``school_refs``, of that school's
+    pupils that are not erased (only the key's row knows the reference, and its school)."""
     async with tenant_read_model(pool, _PROJECTION, swv) as conn:
         rows = await conn.fetch(
-            "SELECT DISTINCT k.school_ref, k.pupil_ref FROM public.pupil_keys k "
-            "JOIN requests r ON r.swv = k.swv AND r.pupil_ref = k.pupil_ref "
-            "WHERE k.swv = $1 AND r.school_id = $2 AND k.school_ref = ANY($3::text[])",
+            "SELECT k.school_ref, k.pupil_ref FROM public.pupil_keys k "
+            "WHERE k.swv = $1 AND k.school_id = $2 AND k.school_ref = ANY($3::text[])",
             swv,
             school_id,
             list(school_refs),

@@ -47,7 +47,7 @@ async def submit_request(
 
     async def prepare(tx: Any, state: CaseState) -> SubmitRequest:
         # The school's reference stays beside the key; the case carries intake's pseudonym.
-        pupil = await pupil_keys.pupil_of_school(tx, swv, body.pupil_ref)
+        pupil = await pupil_keys.pupil_of_school(tx, swv, body.school_id, body.pupil_ref)
         return SubmitRequest(
             case_id=case_id,
             school_id=body.school_id,

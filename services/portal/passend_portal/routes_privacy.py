@@ -47,6 +47,16 @@ REQUEST_STATUS = {
 }
 
 
+# Intake's refusal of a school's pupil number that pupils of several schools have.
+AMBIGUOUS = "pupil_reference_ambiguous"
+
+
+def _rule(exc: ServiceError) -> str | None:
+    detail = exc.detail if isinstance(exc.detail, dict) else {}
+    rule = detail.get("rule")
+    return rule if isinstance(rule, str) else None
+
+
 def _problem(exc: ServiceError) -> str:
     detail = exc.detail if isinstance(exc.detail, dict) else {}
     if exc.status == 409:
@@ -67,13 +77,20 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get(HOME)
     async def home(request: Request) -> HTMLResponse:
-        session = officer(request)
+        return await start_page(request, officer(request))
+
+    async def start_page(
+        request: Request, session: Session, *, choose: list[dict[str, str]] | None = None
+    ) -> HTMLResponse:
         pending = await services.get("intake", "/privacy/erasure-requests", token=session.token)
         context = {
             "pending": pending["requests"],
             "REQUEST_STATUS": REQUEST_STATUS,
             "done": request.query_params.get("gedaan"),
             "not_found": request.query_params.get("onbekend"),
+            # Schools number their own pupils: a number several schools use names several
+            # pupils, one per school; the officer picks the school.
+            "choose": choose or [],
         }
         return portal.render(request, "privacy/home.html", context, session=session)
 
@@ -101,6 +118,11 @@ def router(portal: Portal) -> APIRouter:
         except ServiceError as exc:
             if exc.status == 404:
                 return redirect(HOME + "?onbekend=1")
+            if exc.status == 409 and _rule(exc) == AMBIGUOUS:
+                named = await services.get(
+                    "intake", "/privacy/pupils", token=session.token, params={"ref": ref}
+                )
+                return await start_page(request, session, choose=named["pupils"])
             raise
         context = {
             "found": found,

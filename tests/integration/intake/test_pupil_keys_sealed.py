@@ -25,8 +25,8 @@ async def test_keys_are_sealed_rotate_and_reseal(
     old, new = kek(), kek()
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"old:{old}")
     async with pool.acquire() as conn, conn.transaction():
-        made = (await pupil_keys.pupil_of_school(conn, "swv-1", "pupil-1")).key
-        again = (await pupil_keys.pupil_of_school(conn, "swv-1", "pupil-1")).key
+        made = (await pupil_keys.pupil_of_school(conn, "swv-1", "brin-1", "pupil-1")).key
+        again = (await pupil_keys.pupil_of_school(conn, "swv-1", "brin-1", "pupil-1")).key
     assert again == made
     stored = bytes(await pool.fetchval("SELECT key FROM public.pupil_keys"))
     # What a dump or backup holds is not the key, nor does it contain it.
@@ -59,12 +59,12 @@ async def test_the_keys_of_many_identities_are_read_in_one_query(
     other, current = kek(), kek()
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"other:{other}")
     async with pool.acquire() as conn, conn.transaction():
-        damaged = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-d")).key
+        damaged = (await pupil_keys.pupil_of_school(conn, "swv-batch", "brin-1", "pupil-d")).key
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"current:{current}")
     async with pool.acquire() as conn, conn.transaction():
-        first = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-a")).key
-        second = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-b")).key
-        erased = (await pupil_keys.pupil_of_school(conn, "swv-batch", "pupil-c")).key
+        first = (await pupil_keys.pupil_of_school(conn, "swv-batch", "brin-1", "pupil-a")).key
+        second = (await pupil_keys.pupil_of_school(conn, "swv-batch", "brin-1", "pupil-b")).key
+        erased = (await pupil_keys.pupil_of_school(conn, "swv-batch", "brin-1", "pupil-c")).key
         await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", erased.key_id)
     asked = [str(first.key_id), str(second.key_id).upper(), str(erased.key_id)]
     asked += ["not-a-key", str(damaged.key_id)]
@@ -97,9 +97,9 @@ async def test_a_pupil_is_named_by_a_pseudonym_only_its_key_row_links_to_the_sch
     await db.migrate(pool, ["passend_backbone.migrations", "passend_intake.migrations"])
     monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"k:{kek()}")
     async with pool.acquire() as conn, conn.transaction():
-        first = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
-        again = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
-        other_swv = await pupil_keys.pupil_of_school(conn, "swv-q", "ll-2024-0193")
+        first = await pupil_keys.pupil_of_school(conn, "swv-p", "brin-1", "ll-2024-0193")
+        again = await pupil_keys.pupil_of_school(conn, "swv-p", "brin-1", "ll-2024-0193")
+        other_swv = await pupil_keys.pupil_of_school(conn, "swv-q", "brin-1", "ll-2024-0193")
     assert again == first
     assert first.pupil_ref.startswith(pupil_keys.PSEUDONYM_PREFIX)
     assert "0193" not in first.pupil_ref and other_swv.pupil_ref != first.pupil_ref
@@ -112,5 +112,39 @@ async def test_a_pupil_is_named_by_a_pseudonym_only_its_key_row_links_to_the_sch
         # The school's reference names nobody now; a new request makes a new pupil.
         assert await pupil_keys.pseudonym_of(conn, "swv-p", "ll-2024-0193") == "ll-2024-0193"
         async with conn.transaction():
-            anew = await pupil_keys.pupil_of_school(conn, "swv-p", "ll-2024-0193")
+            anew = await pupil_keys.pupil_of_school(conn, "swv-p", "brin-1", "ll-2024-0193")
     assert anew.pupil_ref != first.pupil_ref and anew.key.key_id != first.key.key_id
+
+
+async def test_two_schools_numbering_a_pupil_alike_have_two_pupils(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schools number their own pupils: "12345" at one school is another child than
+    "12345" at the next. Each gets its own pseudonym and key (erasing one leaves the other),
+    and the bare number names neither alone: the officer picks the school."""
+    await db.migrate(pool, ["passend_backbone.migrations", "passend_intake.migrations"])
+    monkeypatch.setenv(pupil_keys.SEALING_SETTING, f"k:{kek()}")
+    async with pool.acquire() as conn, conn.transaction():
+        here = await pupil_keys.pupil_of_school(conn, "swv-s", "brin-11aa", "12345")
+        there = await pupil_keys.pupil_of_school(conn, "swv-s", "brin-22bb", "12345")
+        here_again = await pupil_keys.pupil_of_school(conn, "swv-s", "brin-11aa", "12345")
+    assert here_again == here
+    assert here.pupil_ref != there.pupil_ref and here.key.key_id != there.key.key_id
+    async with pool.acquire() as conn:
+        named = await pupil_keys.pupils_named(conn, "swv-s", "12345")
+        assert [(p.school_id, p.pupil_ref) for p in named] == [
+            ("brin-11aa", here.pupil_ref),
+            ("brin-22bb", there.pupil_ref),
+        ]
+        with pytest.raises(pupil_keys.AmbiguousReference) as ambiguous:
+            await pupil_keys.pseudonym_of(conn, "swv-s", "12345")
+        assert here.pupil_ref in str(ambiguous.value) and "brin-22bb" in str(ambiguous.value)
+        # By pseudonym each is found alone.
+        assert [
+            p.school_id for p in await pupil_keys.pupils_named(conn, "swv-s", there.pupil_ref)
+        ] == ["brin-22bb"]
+        assert await pupil_keys.pseudonym_of(conn, "swv-s", there.pupil_ref) == there.pupil_ref
+        # Erasing one child leaves the other; the number then names the other alone.
+        await conn.execute("DELETE FROM public.pupil_keys WHERE key_id = $1", here.key.key_id)
+        assert await pupil_keys.pseudonym_of(conn, "swv-s", "12345") == there.pupil_ref
+        assert await pupil_keys.school_ref_of(conn, "swv-s", there.pupil_ref) == "12345"

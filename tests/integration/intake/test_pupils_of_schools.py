@@ -1,0 +1,120 @@
+"""Schools number their own pupils: one number at two schools is two children.
+
+Before, intake keyed a pupil by the SWV and the school's number alone, so "12345" at one
+school and "12345" at another shared one key and one pseudonym: the second child's
+request sealed its identity with the first child's key, and erasing one child erased the
+other. The number now names a pupil together with its school.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from passend_backbone.auth import Role
+from passend_backbone.texts.tokens import ERASED
+from passend_devstack.test_tokens import auth_header
+from tests.integration.intake.kit import SCHOOL, SWV, Intake, body, ib
+from tests.integration.intake.test_erasure_on_request import ASKED, officer
+
+pytestmark = pytest.mark.integration
+
+OTHER_SCHOOL = "school-07cd"
+
+
+async def _two_children_numbered_alike(service: Intake) -> tuple[str, str, str]:
+    number = f"{uuid4().int % 100_000:05d}-{uuid4().hex[:4]}"
+    here = await service.submit(body(pupil_ref=number))
+    there_body = body(pupil_ref=number, school_id=OTHER_SCHOOL)
+    answer = await service.http.post(
+        "/requests",
+        json=there_body,
+        headers={**ib(school=OTHER_SCHOOL), "Idempotency-Key": str(uuid4())},
+    )
+    assert answer.status_code == 201, answer.text
+    return number, here, answer.json()["case_id"]
+
+
+async def test_one_number_at_two_schools_is_two_pupils_and_the_officer_picks_the_school(
+    service: Intake,
+) -> None:
+    number, here, there = await _two_children_numbered_alike(service)
+    shown_here = await service.visible(here)
+    shown_there = await service.visible(there, headers=ib(school=OTHER_SCHOOL))
+    assert shown_here["pupil_ref"] != shown_there["pupil_ref"]
+    assert shown_here["school_pupil_ref"] == shown_there["school_pupil_ref"] == number
+
+    # The bare number names neither child alone: refused, with the way out named.
+    refused = await service.http.get(f"/privacy/pupils/{number}", headers=officer())
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["rule"] == "pupil_reference_ambiguous"
+    named = await service.http.get("/privacy/pupils", params={"ref": number}, headers=officer())
+    assert named.status_code == 200, named.text
+    pupils: list[dict[str, Any]] = named.json()["pupils"]
+    assert {(p["school_id"], p["pupil_ref"]) for p in pupils} == {
+        (SCHOOL, shown_here["pupil_ref"]),
+        (OTHER_SCHOOL, shown_there["pupil_ref"]),
+    }
+    assert {p["school_pupil_ref"] for p in pupils} == {number}
+
+    # By pseudonym each child is one pupil with one case.
+    preview = await service.http.get(
+        f"/privacy/pupils/{shown_there['pupil_ref']}", headers=officer()
+    )
+    assert preview.status_code == 200, preview.text
+    assert [c["case_id"] for c in preview.json()["cases"]] == [there]
+
+    # Erasing the child at the other school leaves this school's child whole.
+    erased = await service.http.post(
+        f"/privacy/pupils/{shown_there['pupil_ref']}/erasure", json=ASKED, headers=officer()
+    )
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["status"] == "carried_out"
+    after_there = await service.http.get(f"/requests/{there}", headers=ib(school=OTHER_SCHOOL))
+    assert after_there.json()["pupil"]["name"] == ERASED
+    after_here = (await service.http.get(f"/requests/{here}", headers=ib())).json()
+    assert after_here["pupil"]["name"] == "Sam Jansen"
+    # Now the number names one pupil: the officer's lookup by number works again.
+    alone = await service.http.get(f"/privacy/pupils/{number}", headers=officer())
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["pupil_ref"] == shown_here["pupil_ref"]
+
+
+async def test_a_teachers_pupils_are_those_of_the_teachers_school(service: Intake) -> None:
+    number, here, there = await _two_children_numbered_alike(service)
+    shown_here = await service.visible(here)
+    shown_there = await service.visible(there, headers=ib(school=OTHER_SCHOOL))
+    portal = auth_header(Role.SERVICE, SWV, subject="service:portal")
+    for school, expected in ((SCHOOL, shown_here), (OTHER_SCHOOL, shown_there)):
+        answer = await service.http.get(
+            f"/internal/schools/{school}/pupils", params={"ref": number}, headers=portal
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["pupils"] == [
+            {"school_ref": number, "pupil_ref": expected["pupil_ref"]}
+        ]
+
+
+async def test_keys_from_before_learn_their_school_from_the_first_request(
+    service: Intake,
+) -> None:
+    """The migration's fill-in: a key row without a school gets the school of the pupil's
+    first request, read from intake's own events."""
+    case_id = await service.submit(body())
+    pseudonym = (await service.visible(case_id))["pupil_ref"]
+    sql = (
+        resources.files("passend_intake.migrations")
+        .joinpath("009_pupil_school.sql")
+        .read_text(encoding="utf-8")
+    )
+    async with service.pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE pupil_keys ALTER COLUMN school_id DROP NOT NULL")
+        await conn.execute("UPDATE pupil_keys SET school_id = NULL WHERE pupil_ref = $1", pseudonym)
+        await conn.execute(sql)
+        school = await conn.fetchval(
+            "SELECT school_id FROM pupil_keys WHERE pupil_ref = $1", pseudonym
+        )
+    assert school == SCHOOL
