@@ -38,11 +38,13 @@ async def test_teacher_adviser_and_directory_people_on_screen_C_W16_W25(
 
 
 async def submit_request(browser: Browser, base: str) -> str:
-    """The IB asks Anouk for help with Lotte, a pupil of Sanne's group 5."""
+    """The IB asks Anouk for help with Lotte, a pupil of Sanne's group 5, and names Sanne
+    as her teacher: Lotte's number is not among the pupils Sanne's sign-in lists, so Sanne
+    reads the case because the request names her (W16)."""
     ib = await person(browser, base)
     await sign_in(ib, "Marieke (IB")
     await ib.goto("/school/aanvraag")
-    await ib.get_by_label("Kenmerk van de leerling").fill("leerling-043")
+    await ib.get_by_label("Kenmerk van de leerling").fill("leerling-077")
     await ib.get_by_label("Naam van de leerling").fill("Lotte de Wit")
     await ib.get_by_label("Geboortedatum").fill("2017-03-02")
     await ib.locator("#f-pupil-parents-0-name").fill("R. de Wit")
@@ -57,6 +59,7 @@ async def submit_request(browser: Browser, base: str) -> str:
         "Lotte komt niet op gang; de leerkracht weet niet meer wat werkt."
     )
     await ib.get_by_label("Onderwijsondersteuner").select_option("ow-anouk")
+    await ib.get_by_label("Leerkracht van de leerling").select_option(label="Sanne Bakker")
     await ib.get_by_role("button", name="Aanvraag indienen").click()
     await expect(ib.get_by_role("heading", name="Stand van zaken")).to_be_visible(timeout=SLOW)
     found = re.search(r"/zaken/([0-9a-f-]{36})", ib.url)

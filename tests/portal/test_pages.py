@@ -102,6 +102,35 @@ async def test_the_request_form_explains_stuck_and_basic_support_W4_B(
     assert '<option value="ow-anouk"' in page
 
 
+async def test_the_ib_names_the_pupils_teacher_from_the_schools_teachers_W16(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    directory = {
+        "workers": [{"worker_id": "ow-anouk", "expertise": ["reading"]}],
+        "teachers": [{"person_id": "lk-sanne", "display_name": "Sanne Bakker"}],
+    }
+    fake.on("GET", "assignment", "/directory", (200, directory))
+    page = (await portal.get("/school/aanvraag", cookies=cookie(**IB))).text
+    assert "Leerkracht van de leerling" in page
+    assert '<option value="lk-sanne">Sanne Bakker</option>' in page
+    fake.on("POST", "intake", "/requests", (201, {"case_id": CASE}))
+    await portal.post(
+        "/school/aanvraag",
+        content=with_token(form(teacher_id="lk-sanne"), cookie(**IB)),
+        headers=FORM,
+        cookies=cookie(**IB),
+    )
+    assert sent(fake, "POST", "intake")[3]["teacher_id"] == "lk-sanne"
+    # Without a choice no teacher is named.
+    await portal.post(
+        "/school/aanvraag",
+        content=with_token(form(teacher_id=""), cookie(**IB)),
+        headers=FORM,
+        cookies=cookie(**IB),
+    )
+    assert sent(fake, "POST", "intake")[3]["teacher_id"] is None
+
+
 async def test_a_schema_refusal_lands_on_its_field(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:

@@ -375,3 +375,54 @@ async def test_a_machine_client_gets_a_token_by_client_credentials(
     key = jwt.PyJWK(jwks["keys"][0])
     claims = jwt.decode(token, key, algorithms=["RS256"], audience="passend", issuer=provider.url)
     assert claims["role"] == "service" and claims["swv"] == "swv-waterweg"
+
+
+async def test_a_teacher_signs_in_with_the_pupils_whose_requests_name_her(
+    browser: Browser, directory: FakeServices
+) -> None:
+    """W16: the teacher stays involved and reads her pupils' cases. Which pupils are hers
+    the requests say (the IB names the teacher); the portal asks intake at sign-in and at
+    every renewal, so a request made since shows without signing in again."""
+    asked: list[httpx.Request] = []
+    pupils = [{"school_ref": "12345", "pupil_ref": "lln-0a1b2c3d4e5f"}]
+
+    def hers(request: httpx.Request) -> tuple[int, dict[str, object]]:
+        asked.append(request)
+        return 200, {"pupils": list(pupils)}
+
+    directory.on("GET", "intake", "/internal/schools/brin-11aa/pupils", hers)
+    done = await browser.sign_in("lk-sanne")
+    assert done.status_code == 303 and done.headers["location"] == "/klas"
+    session = read(session_cookie(browser), SECRET)
+    assert session is not None
+    principal = services_verifier().verify(session.token)
+    assert principal.role == Role.TEACHER and principal.pupil_refs == ("lln-0a1b2c3d4e5f",)
+    (first,) = asked
+    assert first.url.params.get("teacher") == "lk-sanne"
+    assert (
+        services_verifier().verify(first.headers["authorization"].removeprefix("Bearer ")).role
+        == Role.SERVICE
+    )
+
+    # A request for another pupil names her; the renewed session carries both.
+    pupils.append({"school_ref": "12346", "pupil_ref": "lln-9f8e7d6c5b4a"})
+    due = dataclasses.replace(session, refresh_at=time.time() - 1)
+    browser.set_session(encode(due, SECRET))
+    answer = await browser.portal.get("/")
+    assert answer.status_code == 303 and answer.headers["location"] == "/klas"
+    renewed = read(session_cookie(browser), SECRET)
+    assert renewed is not None
+    assert services_verifier().verify(renewed.token).pupil_refs == (
+        "lln-0a1b2c3d4e5f",
+        "lln-9f8e7d6c5b4a",
+    )
+
+
+async def test_a_teacher_is_not_signed_in_while_intake_is_away(
+    browser: Browser, directory: FakeServices
+) -> None:
+    directory.down.add("intake")
+    done = await browser.sign_in("lk-sanne")
+    assert done.status_code == 503
+    assert "Passend kan nu niet nagaan wie u bent" in done.text
+    assert session_cookie(browser) is None

@@ -28,11 +28,22 @@ def directory_router(ctx: ServiceContext) -> APIRouter:
     async def get_directory(principal: CurrentPrincipal) -> dict[str, Any]:
         """The caller's SWV: settings (with its calendar policy, W26), work units, workers
         (expertise is public, W27), schools, school holidays and Team NO regions (TNO: the
-        municipalities each covers, by CBS code and name, and its members)."""
+        municipalities each covers, by CBS code and name, and its members). For someone of
+        a school (its IB): the school's teachers, so a request can name the pupil's teacher
+        (who then reads the case, W16)."""
         state, version = await load_directory(ctx.store, principal.swv)
         if state.settings is None:
             raise Refusal.not_found("tenant", f"directory of {principal.swv} not found")
+        teachers = [
+            {"person_id": p.person_id, "display_name": p.display_name}
+            for p in sorted(state.people.values(), key=lambda p: p.display_name)
+            if principal.school_id is not None
+            and p.school_id == principal.school_id
+            and "teacher" in p.roles
+            and p.person_id not in state.departed
+        ]
         return {
+            "teachers": teachers,
             "version": version,
             "settings": state.settings.model_dump(mode="json"),
             "calendar": state.calendar.model_dump(mode="json"),

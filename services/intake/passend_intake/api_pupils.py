@@ -45,9 +45,11 @@ def pupils_router(ctx: ServiceContext) -> APIRouter:
         response_model=SchoolPupils,
         summary="The pseudonyms of a school's pupils (for a teacher's token)",
         description="Which of intake's pseudonyms the school's own references `ref` stand "
-        "for: only pupils with a request of this school, and not erased (an erased pupil's "
-        "reference names nobody any more). Asked by the portal when a teacher signs in, so "
-        "the teacher's token lists the pupils as every service knows them. Role: `service`.",
+        "for, and the pupils whose latest request names `teacher` as their teacher (W16): "
+        "only this school's pupils, and not erased (an erased pupil's reference names nobody "
+        "any more). Asked by the portal when a teacher signs in (and when the session is "
+        "renewed), so the teacher's token lists the pupils as every service knows them. "
+        "Role: `service`.",
         responses=READ_ERRORS,
     )
     async def school_pupils(
@@ -56,9 +58,15 @@ def pupils_router(ctx: ServiceContext) -> APIRouter:
         ref: Annotated[
             list[str] | None, Query(max_length=200, description="The school's references")
         ] = None,
+        teacher: Annotated[
+            str | None,
+            Query(min_length=1, max_length=64, description="A teacher's id in the directory"),
+        ] = None,
     ) -> SchoolPupils:
         require_role(principal, frozenset({Role.SERVICE}))
         found = await queries.school_pupils(ctx.pool, principal.swv, school_id, ref or [])
+        if teacher is not None:
+            found |= await queries.teacher_pupils(ctx.pool, principal.swv, school_id, teacher)
         return SchoolPupils(
             pupils=[SchoolPupil(school_ref=s, pupil_ref=p) for s, p in found.items()]
         )

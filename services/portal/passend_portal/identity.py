@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -86,9 +86,11 @@ class Person:
     school_id: str | None
     work_unit_id: str | None
     region: str | None
+    # A teacher's pupils, by intake's pseudonyms: the cases a teacher may read (W16).
+    pupil_refs: tuple[str, ...] = ()
 
     def claims(self) -> dict[str, Any]:
-        return {
+        claims: dict[str, Any] = {
             "sub": self.person_id,
             "role": self.role,
             "swv": self.swv,
@@ -97,6 +99,9 @@ class Person:
             "region": self.region,
             "name": self.display_name,
         }
+        if self.pupil_refs:
+            claims["pupil_refs"] = list(self.pupil_refs)
+        return claims
 
 
 class DirectoryUnavailable(Exception):
@@ -104,10 +109,18 @@ class DirectoryUnavailable(Exception):
 
 
 async def person_in_directory(
-    http: httpx.AsyncClient, assignment_url: str, signer: TokenSigner, swv: str, subject: str
+    http: httpx.AsyncClient,
+    assignment_url: str,
+    signer: TokenSigner,
+    swv: str,
+    subject: str,
+    *,
+    intake_url: str | None = None,
 ) -> Person | None:
     """The active person ``subject`` of ``swv``'s directory with a role the portal serves,
-    or None when the directory does not know them (or they left)."""
+    or None when the directory does not know them (or they left). A teacher comes with
+    the pupils whose latest request names them as teacher (asked of intake at
+    ``intake_url``): read at every sign-in and every renewal of the session."""
     token = signer.mint({"sub": PORTAL_SUBJECT, "role": "service", "swv": swv}, 60)
     try:
         answer = await http.get(
@@ -127,7 +140,7 @@ async def person_in_directory(
     role = next((r for r in entry.get("roles", []) if r in HOME_OF_ROLE), None)
     if role is None:
         return None
-    return Person(
+    person = Person(
         person_id=str(entry["person_id"]),
         display_name=str(entry["display_name"]),
         role=role,
@@ -136,3 +149,17 @@ async def person_in_directory(
         work_unit_id=entry.get("work_unit_id"),
         region=entry.get("region"),
     )
+    if role != "teacher" or person.school_id is None or intake_url is None:
+        return person
+    try:
+        pupils = await http.get(
+            f"{intake_url}/internal/schools/{quote(person.school_id, safe='')}/pupils",
+            params={"teacher": person.person_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.HTTPError as exc:
+        raise DirectoryUnavailable(type(exc).__name__) from exc
+    if pupils.status_code != 200:
+        raise DirectoryUnavailable(f"intake answered {pupils.status_code}")
+    named = tuple(sorted(str(p["pupil_ref"]) for p in pupils.json()["pupils"]))
+    return replace(person, pupil_refs=named)

@@ -187,6 +187,7 @@ def router(
                 signer,
                 settings.default_swv,
                 identity.subject,
+                intake_url=settings.service_urls.get("intake"),
             )
         except DirectoryUnavailable:
             log.warning("sign_in_failed reason=directory_unavailable")

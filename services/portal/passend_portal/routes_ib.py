@@ -73,6 +73,8 @@ def request_body(form: Form, school_id: str) -> dict[str, Any]:
         "multiple_problems": form.get("multiple_problems") == "ja",
         "specialist_advised": form.get("specialist_advised") == "ja",
         "processing_basis": form.get("processing_basis") or "public_task",
+        # The pupil's teacher reads the case (W16); none chosen, none named.
+        "teacher_id": form.get("teacher_id") or None,
     }
 
 
@@ -80,14 +82,18 @@ def router(portal: Portal) -> APIRouter:
     routes = APIRouter()
     services = portal.services
 
-    async def workers(session: Session) -> list[dict[str, Any]]:
-        """The SWV's support workers for the form's choice; none if the directory is away."""
+    async def choices(session: Session) -> dict[str, list[dict[str, Any]]]:
+        """The SWV's support workers and the school's teachers for the form's choices;
+        none if the directory is away."""
         try:
             directory = await services.get("assignment", "/directory", token=session.token)
         except (ServiceError, ServiceDown):
-            return []
+            return {"workers": [], "teachers": []}
         found: list[dict[str, Any]] = directory.get("workers", [])
-        return sorted(found, key=lambda w: str(w.get("worker_id")))
+        return {
+            "workers": sorted(found, key=lambda w: str(w.get("worker_id"))),
+            "teachers": list(directory.get("teachers", [])),
+        }
 
     @routes.get("/school")
     async def school_cases(request: Request) -> HTMLResponse:
@@ -109,7 +115,7 @@ def router(portal: Portal) -> APIRouter:
     @routes.get("/school/aanvraag")
     async def request_form(request: Request) -> HTMLResponse:
         session = portal.session_of_role(request, "ib")
-        context = {"workers": await workers(session), "values": {}}
+        context = {**await choices(session), "values": {}}
         return portal.render(request, "ib/request_form.html", context, session=session)
 
     @routes.post("/school/aanvraag")
@@ -130,7 +136,7 @@ def router(portal: Portal) -> APIRouter:
             if "levels" in problem.fields:
                 problem.fields["school_organisation"] = problem.fields.pop("levels")
             context = {
-                "workers": await workers(session),
+                **await choices(session),
                 "values": form.values(),
                 "problem": problem,
             }

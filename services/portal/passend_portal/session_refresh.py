@@ -123,6 +123,7 @@ class SessionUpkeep:
                 self.signer,
                 session.swv,
                 identity.subject,
+                intake_url=settings.service_urls.get("intake"),
             )
         except (SignInFailed, DirectoryUnavailable) as exc:
             reason = exc.reason if isinstance(exc, SignInFailed) else "directory_unavailable"

@@ -43,11 +43,13 @@ async def with_pupils_as_passend_names_them(
     """``persona`` with its pupils named by intake's pseudonyms (issue 20).
 
     A persona lists a teacher's pupils by the school's own references; cases name pupils
-    by intake's pseudonyms, and so must the teacher's token. Pupils without a request yet
+    by intake's pseudonyms, and so must the teacher's token. To those come the pupils
+    whose latest request names the teacher (W16), as at a sign-in through the provider
+    (:func:`passend_portal.identity.person_in_directory`). Pupils without a request yet
     (or erased) are left out: signing in again after a request picks them up.
     :class:`~passend_portal.clients.ServiceDown` when intake does not answer.
     """
-    if not persona.pupil_refs or persona.school_id is None:
+    if persona.role != "teacher" or persona.school_id is None:
         return persona
     if issuer_dir is None:
         raise DevSignInDisabled
@@ -57,10 +59,11 @@ async def with_pupils_as_passend_names_them(
         "intake",
         f"/internal/schools/{persona.school_id}/pupils",
         token=token,
-        params={"ref": list(persona.pupil_refs)},
+        params={"ref": list(persona.pupil_refs), "teacher": persona.subject},
     )
     named = {p["school_ref"]: p["pupil_ref"] for p in answer["pupils"]}
-    return replace(persona, pupil_refs=tuple(named[r] for r in persona.pupil_refs if r in named))
+    listed = [named[r] for r in persona.pupil_refs if r in named]
+    return replace(persona, pupil_refs=tuple(dict.fromkeys([*listed, *sorted(named.values())])))
 
 
 def session_for(

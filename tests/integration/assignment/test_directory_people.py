@@ -354,3 +354,28 @@ async def test_names_for_everyone_and_work_addresses_for_those_who_keep_the_dire
     ).json()["tno-ruud"] == "Ruud Kramer"  # the other SWV's own Ruud, still listed there
     listed_there = (await service.http.get("/directory/people", headers=foreign)).json()
     assert next(p for p in listed_there if p["person_id"] == "tno-ruud")["active"] is True
+
+
+async def test_an_ib_sees_her_schools_teachers_to_name_one_in_a_request(
+    service: Service,
+) -> None:
+    """W16: the request names the pupil's teacher, chosen from the school's teachers; no
+    one else's school's, nobody who left, and nobody outside a school gets the list."""
+    swv = await service.tenant()
+    ib = auth_header(Role.IB, swv, subject="ib-marieke", school_id="brin-11aa")
+    shown = await service.http.get("/directory", headers=ib)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["teachers"] == [{"person_id": "lk-sanne", "display_name": "Sanne Bakker"}]
+    elsewhere = auth_header(Role.IB, swv, subject="ib-other", school_id="brin-13cc")
+    assert (await service.http.get("/directory", headers=elsewhere)).json()["teachers"] == []
+    assert (await service.http.get("/directory", headers=worker(swv, "ow-anouk"))).json()[
+        "teachers"
+    ] == []
+    admin = auth_header(Role.SWV_ADMIN, swv, subject="beheer-linda")
+    gone = await service.http.put(
+        "/directory",
+        headers=admin,
+        json={**without(dev_doc(swv), "lk-sanne"), "departures": {"lk-sanne": "Vertrokken"}},
+    )
+    assert gone.status_code == 200, gone.text
+    assert (await service.http.get("/directory", headers=ib)).json()["teachers"] == []

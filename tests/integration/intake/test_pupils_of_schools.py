@@ -118,3 +118,49 @@ async def test_keys_from_before_learn_their_school_from_the_first_request(
             "SELECT school_id FROM pupil_keys WHERE pupil_ref = $1", pseudonym
         )
     assert school == SCHOOL
+
+
+async def test_a_teachers_pupils_are_those_whose_latest_request_names_her(
+    service: Intake,
+) -> None:
+    """W16: the IB names the pupil's teacher; the portal asks which pupils are hers when
+    she signs in. Only her school's pupils, by the latest request (a new teacher next
+    year takes over), never an erased pupil."""
+    portal = auth_header(Role.SERVICE, SWV, subject="service:portal")
+    teacher = f"lk-{uuid4().hex[:6]}"
+
+    async def hers(school: str = SCHOOL) -> dict[str, str]:
+        answer = await service.http.get(
+            f"/internal/schools/{school}/pupils", params={"teacher": teacher}, headers=portal
+        )
+        assert answer.status_code == 200, answer.text
+        return {p["school_ref"]: p["pupil_ref"] for p in answer.json()["pupils"]}
+
+    first = body(teacher_id=teacher)
+    second = body(teacher_id=teacher)
+    first_case = await service.submit(first)
+    second_case = await service.submit(second)
+    other_school = body(teacher_id=teacher, school_id=OTHER_SCHOOL)
+    made = await service.http.post(
+        "/requests",
+        json=other_school,
+        headers={**ib(school=OTHER_SCHOOL), "Idempotency-Key": str(uuid4())},
+    )
+    assert made.status_code == 201, made.text
+    await service.submit(body())  # nobody's: no teacher named
+    first_pupil = (await service.visible(first_case))["pupil_ref"]
+    second_pupil = (await service.visible(second_case))["pupil_ref"]
+    assert await hers() == {first["pupil_ref"]: first_pupil, second["pupil_ref"]: second_pupil}
+
+    # The next request for the first pupil names another teacher: no longer hers.
+    await service.submit({**body(teacher_id="lk-next-year"), "pupil_ref": first["pupil_ref"]})
+    assert await hers() == {second["pupil_ref"]: second_pupil}
+
+    # An erased pupil is nobody's.
+    erased = await service.http.post(
+        f"/privacy/pupils/{second_pupil}/erasure", json=ASKED, headers=officer()
+    )
+    assert erased.status_code == 200, erased.text
+    assert await hers() == {}
+    # The other school's pupil is hers there only.
+    assert list(await hers(OTHER_SCHOOL)) == [other_school["pupil_ref"]]
