@@ -193,6 +193,22 @@ async def test_a_submitted_request_waits_for_the_read_model(
     assert poll.headers["HX-Redirect"] == f"/zaken/{CASE}?nieuw=1"
 
 
+async def test_the_teacher_reads_the_request_without_the_ibs_forms_W16(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    """The teacher named in a request reads it from the start, before any trajectory;
+    asking consent and withdrawing are the IB's, so the teacher gets no such forms."""
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    teacher = cookie(role="teacher", subject="lk-sanne", school_id="brin-11aa")
+    page = (await portal.get(f"/zaken/{CASE}", cookies=teacher)).text
+    assert "Aanvraag voor" in page and "Toestemming van de ouders" in page
+    assert 'href="/klas"' in page and 'href="/school"' not in page
+    assert "/toestemming/vragen" not in page and "/intrekken" not in page
+    assert "/leerling-gehoord" not in page
+    ib_page = (await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text
+    assert "/toestemming/vragen" in ib_page and "/intrekken" in ib_page
+
+
 async def test_a_service_that_is_down_is_named_not_traced(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
