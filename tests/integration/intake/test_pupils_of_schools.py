@@ -28,14 +28,13 @@ OTHER_SCHOOL = "school-07cd"
 async def _two_children_numbered_alike(service: Intake) -> tuple[str, str, str]:
     number = f"{uuid4().int % 100_000:05d}-{uuid4().hex[:4]}"
     here = await service.submit(body(pupil_ref=number))
-    there_body = body(pupil_ref=number, school_id=OTHER_SCHOOL)
-    answer = await service.http.post(
-        "/requests",
-        json=there_body,
-        headers={**ib(school=OTHER_SCHOOL), "Idempotency-Key": str(uuid4())},
-    )
-    assert answer.status_code == 201, answer.text
-    return number, here, answer.json()["case_id"]
+    there = await at_the_other_school(service, body(pupil_ref=number))
+    return number, here, there
+
+
+async def at_the_other_school(service: Intake, data: dict[str, Any]) -> str:
+    """The case of ``data`` submitted by the IB of :data:`OTHER_SCHOOL`."""
+    return await service.submit({**data, "school_id": OTHER_SCHOOL}, **ib(school=OTHER_SCHOOL))
 
 
 async def test_one_number_at_two_schools_is_two_pupils_and_the_officer_picks_the_school(
@@ -140,13 +139,8 @@ async def test_a_teachers_pupils_are_those_whose_latest_request_names_her(
     second = body(teacher_id=teacher)
     first_case = await service.submit(first)
     second_case = await service.submit(second)
-    other_school = body(teacher_id=teacher, school_id=OTHER_SCHOOL)
-    made = await service.http.post(
-        "/requests",
-        json=other_school,
-        headers={**ib(school=OTHER_SCHOOL), "Idempotency-Key": str(uuid4())},
-    )
-    assert made.status_code == 201, made.text
+    other_school = body(teacher_id=teacher)
+    await at_the_other_school(service, other_school)
     await service.submit(body())  # nobody's: no teacher named
     first_pupil = (await service.visible(first_case))["pupil_ref"]
     second_pupil = (await service.visible(second_case))["pupil_ref"]
