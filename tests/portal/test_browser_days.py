@@ -28,6 +28,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from passend_backbone.working_days import local_day
 from passend_devstack.infra import Broker, Database
 from passend_devstack.waiting import eventually
 from tests.e2e.test_trajectory_long_route import IB, PARENT, Route, plan, session, submission
@@ -716,7 +717,9 @@ async def test_the_team_no_members_day_agenda_context_decision_stagnation(days: 
     await visit(team, s)
 
     await team.get_by_role("link", name="Stagnatie").first.click()
-    today = datetime.now(UTC).date()
+    # The period is in Dutch days, as the services count it (just after midnight in the
+    # Netherlands UTC is still on yesterday).
+    today = local_day(datetime.now(UTC))
     await team.get_by_label("Aangemeld vanaf").fill((today - timedelta(days=7)).isoformat())
     await team.get_by_label("Aangemeld tot en met").fill(today.isoformat())
     await team.get_by_role("button", name="Toon").click()

@@ -69,7 +69,9 @@ async def test_each_role_signs_in_and_out_through_the_provider_in_chromium(
     users = [*users_of_directory(DEV_FILE), STRANGER]
     fake = FakeServices()
     with_directory(fake)
-    # What the start pages of the teacher and the privacy officer ask for first.
+    # What the teacher's sign-in asks (her pupils, W16) and what the start pages of the
+    # teacher and the privacy officer ask for first.
+    fake.on("GET", "intake", "/internal/schools/brin-11aa/pupils", (200, {"pupils": []}))
     fake.on("GET", "intake", "/schools/brin-11aa/requests", (200, []))
     fake.on("GET", "intake", "/privacy/erasure-requests", (200, {"requests": []}))
     fake.on("GET", "trajectory", "/invitations", (200, {"invitations": []}))

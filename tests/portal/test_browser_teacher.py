@@ -71,6 +71,17 @@ async def submit_request(browser: Browser, base: str) -> str:
 async def teachers_part(browser: Browser, base: str, checked: list[str]) -> str:
     case_id = await submit_request(browser, base)
 
+    # --- Sanne, named in the request, reads along before anyone claims it (W16). ---
+    early = await person(browser, base)
+    await sign_in(early, "Sanne")
+    named = early.get_by_test_id("aanvragen-leerkracht")
+    await reload_until(early, lambda: named.get_by_role("link", name="Lotte de Wit"), "request")
+    await expect(named).to_contain_text("wacht op een onderwijsondersteuner")
+    await named.get_by_role("link", name="Lotte de Wit").click()
+    await expect(early.get_by_role("heading", name="Aanvraag voor Lotte de Wit")).to_be_visible()
+    await expect(early.get_by_role("button", name="Link maken")).to_have_count(0)
+    await early.context.close()
+
     # --- Anouk claims the case; the trajectory opens; she notes the pupil's group (C). ---
     worker = await person(browser, base)
     await sign_in(worker, "Anouk")

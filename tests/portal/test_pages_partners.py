@@ -127,6 +127,27 @@ async def test_the_teacher_sees_the_pupils_of_their_own_group_by_name_C_W16(
     assert OTHER not in page.text and "leerling-077" not in page.text
 
 
+async def test_a_teacher_sees_the_requests_naming_her_before_a_trajectory_W16(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on(
+        "GET",
+        "assignment",
+        "/directory/people/lk-sanne",
+        (200, {"person_id": "lk-sanne", "groups": ["groep 5"], "active": True}),
+    )
+    waiting = {**summary(CASE, "lln-0a1b2c3d4e5f"), "status": "submitted"}
+    fake.on("GET", "intake", "/schools/brin-11aa/requests", (200, [waiting]))
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    page = await portal.get("/klas", cookies=cookie(**TEACHER))
+    assert page.status_code == 200
+    assert "Aanvragen voor uw leerlingen" in page.text
+    assert f'<a href="/zaken/{CASE}">Noor Visser</a>' in page.text
+    assert "ingediend, wacht op een onderwijsondersteuner" in page.text
+    assert "aangevraagd op 14 september 2026" in page.text
+    assert "geen leerlingen van uw groep met een traject" in page.text
+
+
 async def test_a_teacher_without_pupils_of_their_group_reads_so(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:

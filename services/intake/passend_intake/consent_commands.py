@@ -11,6 +11,7 @@ from passend_backbone.auth import Principal
 from passend_backbone.commands import IdempotencyKey, Outcome, Refusal, StoredAnswer
 from passend_backbone.eventstore import RecordedEvent
 from passend_backbone.service import ServiceContext
+from passend_backbone.working_days import local_day
 from passend_contracts.events.intake import ConsentConfirmed, ConsentMethod, PupilView
 from passend_intake import consent_links, link_tokens, pupil_keys
 from passend_intake.access import (
@@ -222,7 +223,7 @@ async def record_answer(
         if not confirmed:
             return RefuseConsent(case_id=case_id, parent_ref=parent_ref, method=method)
         age = await pupil_keys.pupil_age(
-            tx, state.encrypted_identity, principal.swv, state.pupil_ref, now.date()
+            tx, state.encrypted_identity, principal.swv, state.pupil_ref, local_day(now)
         )
         return ConfirmConsent(case_id=case_id, parent_ref=parent_ref, method=method, pupil_age=age)
 
@@ -350,7 +351,7 @@ async def answer_by_link(
         if verb == LinkAnswer.REFUSE:
             return RefuseConsent(case_id=link.case_id, parent_ref=link.parent_ref, method=method)
         age = await pupil_keys.pupil_age(
-            tx, state.encrypted_identity, link.swv, state.pupil_ref, now.date()
+            tx, state.encrypted_identity, link.swv, state.pupil_ref, local_day(now)
         )
         return ConfirmConsent(
             case_id=link.case_id, parent_ref=link.parent_ref, method=method, pupil_age=age

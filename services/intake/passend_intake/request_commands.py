@@ -9,6 +9,7 @@ from uuid import UUID
 from passend_backbone.auth import Principal
 from passend_backbone.commands import IdempotencyKey, Outcome, Refusal, StoredAnswer
 from passend_backbone.service import ServiceContext
+from passend_backbone.working_days import local_day
 from passend_contracts.events.intake import AgreedBy
 from passend_intake import pupil_keys, queries
 from passend_intake.access import SUBMITTERS, WORKERS, case_facts, command_check, require_role
@@ -40,7 +41,7 @@ async def submit_request(
             f"not for {body.school_id}",
         )
     now = ctx.clock()
-    check_identity(body.pupil, now.date())
+    check_identity(body.pupil, local_day(now))
     swv = principal.swv
     case_id = uuid.uuid4()  # a retry with the key gets the first call's case back
     areas = await queries.expertise_areas(ctx.pool, swv)

@@ -128,12 +128,24 @@ def router(portal: Portal) -> APIRouter:
             for r, t in zip(candidates, trajectories, strict=True)
             if partners.of_my_groups(t, groups)
         ]
+        # W16: requests for the teacher's pupils (those naming her) before a trajectory
+        # starts: she reads along from the start. (In a trajectory, the group decides.)
+        waiting = [r for r in requests if r.get("status") in ("submitted", "claimed")]
         details = await asyncio.gather(
             *(
                 casedata.optional(services.get("intake", f"/requests/{r['case_id']}", token=token))
-                for r, _ in mine
+                for r in [*(r for r, _ in mine), *waiting]
             )
         )
+        asked = [
+            {
+                "case_id": r["case_id"],
+                "name": ((d or {}).get("pupil") or {}).get("name") or r["pupil_ref"],
+                "submitted_at": r.get("submitted_at"),
+                "status": r.get("status"),
+            }
+            for r, d in zip(waiting, details[len(mine) :], strict=True)
+        ]
         names = await names_of(session, [w for _, t in mine if (w := worker_of(t))])
         pupils = [
             {
@@ -146,9 +158,9 @@ def router(portal: Portal) -> APIRouter:
                 "measures": len(t.get("measures") or []),
                 "reflections": len(t.get("reflections") or []),
             }
-            for (r, t), d in zip(mine, details, strict=True)
+            for (r, t), d in zip(mine, details[: len(mine)], strict=True)
         ]
-        context = {"pupils": pupils, "groups": groups}
+        context = {"pupils": pupils, "groups": groups, "asked": asked}
         return portal.render(request, "teacher/home.html", context, session=session)
 
     @routes.get("/zaken/{case_id}/samenwerken")

@@ -15,6 +15,7 @@ import json
 import asyncpg
 
 from passend_backbone import tenancy
+from passend_backbone.working_days import local_day
 from passend_contracts import topics
 from passend_contracts.envelope import CloudEvent
 from passend_contracts.events.base import EventPayload
@@ -150,7 +151,7 @@ async def _write(conn: asyncpg.Connection, event: CloudEvent, state: TrajectoryS
     if worker_id is not None:
         # Due dates computed as of the event stay right as time passes: a half school year
         # not yet begun has the same due date once it has (see domain.due).
-        for due in evaluations_due(state, event.time.date()):
+        for due in evaluations_due(state, local_day(event.time)):
             await conn.execute(
                 "INSERT INTO evaluations_due (case_id, kind, swv, worker_id, due_on) "
                 "VALUES ($1::uuid, $2, $3, $4, $5)",

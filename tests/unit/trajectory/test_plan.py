@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from passend_contracts.events.intake import SupportLevel
 from passend_trajectory.domain.exploration import RecordStartConversation, record_start_conversation
 from passend_trajectory.domain.plan import record_plan
@@ -48,6 +50,24 @@ def test_w6_a_start_conversation_in_the_future_is_refused() -> None:
     )
     with invalid():
         record_start_conversation(t.state, cmd, act())
+
+
+def test_w6_a_start_conversation_held_today_counts_by_the_dutch_day() -> None:
+    """Just after midnight in the Netherlands UTC is still on yesterday: today's
+    conversation is not in the future (and tomorrow's still is)."""
+    t = Trajectory().open()
+    # 00:30 on 15 September in Amsterdam (CEST) is 22:30 UTC on 14 September.
+    just_after_midnight = act(at=datetime(2026, 9, 14, 22, 30, tzinfo=UTC))
+
+    def held_on(day: date) -> RecordStartConversation:
+        return RecordStartConversation(
+            participants=[WORKER], sharpened_question="q", levels=[SupportLevel.PUPIL], held_on=day
+        )
+
+    recorded = record_start_conversation(t.state, held_on(date(2026, 9, 15)), just_after_midnight)
+    assert len(recorded) == 1
+    with invalid("before it is held"):
+        record_start_conversation(t.state, held_on(date(2026, 9, 16)), just_after_midnight)
 
 
 def test_w15_revision_keeps_the_earlier_plan_and_needs_a_reason() -> None:

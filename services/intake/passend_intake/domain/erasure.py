@@ -12,6 +12,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from passend_backbone.commands import Decider, Refusal
+from passend_backbone.working_days import local_day
 from passend_contracts.events.base import EventPayload
 from passend_contracts.events.intake import (
     CaseErased,
@@ -179,7 +180,7 @@ def request_erasure(
         raise Refusal.invalid("erasure", "say who asked for the erasure", field="requested_by")
     if not grounds.strip():
         raise Refusal.invalid("erasure", "give the ground for the erasure", field="grounds")
-    if received_on > now.date():
+    if received_on > local_day(now):
         raise Refusal.invalid(
             "erasure", "the request cannot have been received in the future", field="received_on"
         )

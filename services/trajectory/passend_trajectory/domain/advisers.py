@@ -42,7 +42,7 @@ def invite_adviser(state: TrajectoryState, cmd: InviteAdviser, act: Act) -> list
         raise Refusal.invalid("C", "an invitation states a clear goal", field="goal")
     if not adviser or adviser == act.actor:
         raise Refusal.invalid("C", "invite someone other than yourself", field="adviser_id")
-    if cmd.meeting_on < act.at.date():
+    if cmd.meeting_on < act.today:
         raise Refusal.invalid("C", "the meeting lies in the past", field="meeting_on")
     if any(i.invitation_id == cmd.invitation_id for i in state.invitations):
         raise Refusal.conflict("C", f"invitation {cmd.invitation_id} was already sent")

@@ -73,7 +73,7 @@ def record_opp(state: TrajectoryState, cmd: RecordOpp, act: Act) -> list[EventPa
     in. A new OPP replaces the one before; its evaluations (twice a school year) follow."""
     require_open(state)
     assert state.case_id is not None
-    if cmd.drawn_up_on > act.at.date():
+    if cmd.drawn_up_on > act.today:
         raise Refusal.invalid("S", "an OPP is recorded once it is drawn up")
     return [
         OppRecorded(
@@ -102,7 +102,7 @@ def record_opp_evaluation(
     assert state.case_id is not None
     if state.opp is None:
         raise Refusal.conflict("S", "no OPP on record to evaluate")
-    if cmd.evaluated_on > act.at.date() or cmd.evaluated_on < state.opp.drawn_up_on:
+    if cmd.evaluated_on > act.today or cmd.evaluated_on < state.opp.drawn_up_on:
         raise Refusal.invalid("S", "the OPP evaluation date lies outside the OPP's life so far")
     return [
         OppEvaluated(

@@ -103,7 +103,7 @@ def record_measure(state: TrajectoryState, cmd: RecordMeasure, act: Act) -> list
     assert state.case_id is not None
     if state.group is None:
         raise _no_group()
-    today = act.at.date()
+    today = act.today
     if not cmd.description.strip() or not cmd.observations.strip():
         raise Refusal.invalid("C", "a measure tried says what it is and what was seen")
     if cmd.tried_from > today:
@@ -147,7 +147,7 @@ def record_reflection(
     assert state.opened is not None
     if not cmd.reflection.strip():
         raise Refusal.invalid("C", "a reflection says what was concluded", field="reflection")
-    if cmd.held_on > act.at.date():
+    if cmd.held_on > act.today:
         raise Refusal.invalid("C", "a reflection is recorded once it is held", field="held_on")
     known = {m.measure_id for m in state.measures}
     unknown = sorted(str(m) for m in set(cmd.measure_ids) - known)

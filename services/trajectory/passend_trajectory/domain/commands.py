@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from passend_backbone.working_days import local_day
 
 C = TypeVar("C")
 
@@ -35,3 +37,9 @@ class Act:
 
     actor: str
     at: datetime
+
+    @property
+    def today(self) -> date:
+        """The Dutch calendar day of the act: a conversation held "today" just after
+        midnight in the Netherlands is not in the future while UTC is still on yesterday."""
+        return local_day(self.at)

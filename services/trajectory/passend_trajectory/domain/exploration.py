@@ -47,7 +47,7 @@ def record_start_conversation(
             "the start conversation was already recorded on "
             f"{state.start_conversation.held_on.isoformat()}; sharpen further in the plan",
         )
-    if cmd.held_on > act.at.date():
+    if cmd.held_on > act.today:
         raise Refusal.invalid("W6", "the start conversation can't be recorded before it is held")
     return [
         StartConversationRecorded(

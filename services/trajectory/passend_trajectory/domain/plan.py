@@ -52,7 +52,7 @@ def record_plan(state: TrajectoryState, cmd: RecordPlan, act: Act) -> list[Event
     ids = [g.goal_id for g in cmd.goals]
     if len(set(ids)) != len(ids):
         raise Refusal.invalid("W15", "each goal needs its own goal_id")
-    today = act.at.date()
+    today = act.today
     if any(g.target_date < today for g in cmd.goals):
         raise Refusal.invalid("W15", "a goal's target date lies in the past")
     if any(d < today for d in cmd.evaluation_dates):

@@ -43,7 +43,7 @@ def record_session(state: TrajectoryState, cmd: RecordSession, act: Act) -> list
     if state.support is None:
         raise Refusal.conflict("W15", "support has not started: start it once its gates pass")
     consent_gate(state)
-    if cmd.held_on > act.at.date():
+    if cmd.held_on > act.today:
         raise Refusal.invalid("W23", "a session is recorded once it has been held")
     if any(s.session_id == cmd.session_id for s in state.sessions):
         raise Refusal.conflict("W23", f"session {cmd.session_id} is already recorded")
