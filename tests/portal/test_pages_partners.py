@@ -137,13 +137,24 @@ async def test_a_teacher_sees_the_requests_naming_her_before_a_trajectory_W16(
         (200, {"person_id": "lk-sanne", "groups": ["groep 5"], "active": True}),
     )
     waiting = {**summary(CASE, "lln-0a1b2c3d4e5f"), "status": "submitted"}
-    fake.on("GET", "intake", "/schools/brin-11aa/requests", (200, [waiting]))
+    # Claimed: the trajectory opened, no group recorded yet; still hers to read along.
+    claimed = summary(OTHER, "lln-9f8e7d6c5b4a")
+    fake.on("GET", "intake", "/schools/brin-11aa/requests", (200, [waiting, claimed]))
     fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    fake.on("GET", "intake", f"/requests/{OTHER}", (200, {**REQUEST_DETAIL, "case_id": OTHER}))
+    fake.on(
+        "GET",
+        "trajectory",
+        f"/cases/{OTHER}/trajectory",
+        (200, trajectory(case_id=OTHER, group=None, measures=[], reflections=[])),
+    )
     page = await portal.get("/klas", cookies=cookie(**TEACHER))
     assert page.status_code == 200
     assert "Aanvragen voor uw leerlingen" in page.text
     assert f'<a href="/zaken/{CASE}">Noor Visser</a>' in page.text
+    assert f'<a href="/zaken/{OTHER}">Noor Visser</a>' in page.text
     assert "ingediend, wacht op een onderwijsondersteuner" in page.text
+    assert "traject loopt" in page.text
     assert "aangevraagd op 14 september 2026" in page.text
     assert "geen leerlingen van uw groep met een traject" in page.text
 

@@ -128,9 +128,12 @@ def router(portal: Portal) -> APIRouter:
             for r, t in zip(candidates, trajectories, strict=True)
             if partners.of_my_groups(t, groups)
         ]
-        # W16: requests for the teacher's pupils (those naming her) before a trajectory
-        # starts: she reads along from the start. (In a trajectory, the group decides.)
-        waiting = [r for r in requests if r.get("status") in ("submitted", "claimed")]
+        # W16: requests for the teacher's pupils (those naming her) before their trajectory
+        # records a group: she reads along from the start. Once a group is recorded, the
+        # group decides (another group's pupil is not hers).
+        waiting = [r for r in requests if r.get("status") == "submitted"] + [
+            r for r, t in zip(candidates, trajectories, strict=True) if not (t or {}).get("group")
+        ]
         details = await asyncio.gather(
             *(
                 casedata.optional(services.get("intake", f"/requests/{r['case_id']}", token=token))
