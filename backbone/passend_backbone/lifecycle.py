@@ -30,6 +30,7 @@ from structlog.stdlib import BoundLogger
 from passend_backbone import db, kafka_io, opscli, topics
 from passend_backbone.auth.dependency import install_verifier
 from passend_backbone.auth.tokens import verifier_for
+from passend_backbone.consumer.inline import InlineProjections
 from passend_backbone.consumer.subscribers import Consumers
 from passend_backbone.correlation import CorrelationIdMiddleware
 from passend_backbone.deadletters.api import dead_letter_router
@@ -214,6 +215,10 @@ class _Run:
         if applied:
             self.log.info("migrations_applied", migrations=applied)
         store = PostgresEventStore(pool, f"/passend/{spec.name}")
+        # The service's own events reach its own read models in the appending transaction.
+        inline = InlineProjections(spec.projections, spec.topic, store.source)
+        if inline:
+            store.apply_in_transaction(inline.apply)
         ctx = ServiceContext(spec.name, settings, pool, store, self.clock)
 
         # Topics are the operator's (passend-ops topics apply): check, never create. The

@@ -56,10 +56,11 @@ async def enter_tenant(conn: asyncpg.Connection, swv: str) -> None:
     )
 
 
-def _literal(text: str) -> str:
-    """``text`` as an escape-string literal, whatever ``standard_conforming_strings`` says."""
+def sql_literal(text: str) -> str:
+    """``text`` as an escape-string literal, whatever ``standard_conforming_strings`` says
+    (for the settings of a simple query, which can't take parameters)."""
     if "\x00" in text:
-        raise NoTenant("a tenant name can't contain a NUL character")
+        raise NoTenant("a setting can't contain a NUL character")
     return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -69,8 +70,8 @@ def _begin_as_tenant(swv: str, *, readonly: bool) -> str:
         raise NoTenant("a tenant transaction needs the caller's SWV")
     return (
         f"BEGIN{' READ ONLY' if readonly else ''}; "
-        f"SELECT set_config({_literal(TENANT_SETTING)}, {_literal(swv)}, true), "
-        f"set_config('role', {_literal(APP_ROLE)}, true)"
+        f"SELECT set_config({sql_literal(TENANT_SETTING)}, {sql_literal(swv)}, true), "
+        f"set_config('role', {sql_literal(APP_ROLE)}, true)"
     )
 
 

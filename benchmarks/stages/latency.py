@@ -8,8 +8,9 @@ shows as a minute worse than the others. Each command is followed until the benc
 poller first sees the case in the inbox rows of assignment's case-board read model; its
 latency counts **from the 2xx** the client received (the figure the targets judge) and,
 for reference, from its scheduled send time. The way covers intake's HTTP handling and
-append, intake's outbox relay, the broker, assignment's routing reactor and append,
-assignment's relay, the broker again and the case-board projection.
+append, intake's outbox relay, the broker, and assignment's routing reactor, whose append
+applies the case board in the same transaction (a service's own events reach its own read
+models without a second way through the broker: ``passend_backbone.consumer.inline``).
 
 **Hops.** The services run with hop traces on (``passend_backbone.hoptrace``): every HTTP
 request, append, relay step and consumed batch writes when it started and ended, with
@@ -45,6 +46,7 @@ from passend_assignment.projections import CASE_BOARD
 from passend_backbone import db, hoptrace, topics
 from passend_backbone.auth import Role
 from passend_backbone.consumer import read_model
+from passend_contracts import topics as contract_topics
 from passend_devstack.infra import free_port
 from passend_devstack.sealing_keys import sealing_env
 from passend_devstack.test_tokens import auth_env, auth_header
@@ -79,12 +81,10 @@ HOPS: tuple[tuple[str, str, str], ...] = (
     ("intake append -> relay read the row (commit, wake-up)", "intake_appended", "intake_read"),
     ("intake relay: produce, broker ack", "intake_read", "intake_acked"),
     ("broker -> routing reactor handed the batch (fetch)", "intake_acked", "routing_start"),
-    ("routing reactor: parse, route, append, commit", "routing_start", "routing_committed"),
-    ("reactor commit -> assignment relay read the row", "routing_committed", "assignment_read"),
-    ("assignment relay: produce, broker ack", "assignment_read", "assignment_acked"),
-    ("broker -> case board handed the batch (fetch)", "assignment_acked", "board_start"),
-    ("case board: parse, upsert, commit", "board_start", "board_committed"),
-    ("committed -> seen by the benchmark's poller", "board_committed", "seen"),
+    ("routing reactor: parse, route, append", "routing_start", "routing_appended"),
+    ("case board applied in the append's transaction", "routing_appended", "board_applied"),
+    ("routing reactor: commit, offsets", "board_applied", "routing_committed"),
+    ("committed -> seen by the benchmark's poller", "routing_committed", "seen"),
 )
 # Shown next to the hops: when the client had its answer.
 _ANSWER = ("intake handler -> 2xx at the client", "http_start", "answered")
@@ -310,17 +310,16 @@ def moments(spans: list[dict[str, Any]], wanted: set[str]) -> dict[str, dict[str
             elif kind == "append":
                 where = "intake" if span["source"] == _INTAKE_SOURCE else "assignment"
                 note(c, f"{where}_appended", span["t1"])
+            elif kind == "inline" and span["topic"] == contract_topics.ASSIGNMENT:
+                note(c, "routing_appended", span["t0"])
+                note(c, "board_applied", span["t1"])
             elif kind == "relay":
                 where = "intake" if span["source"] == _INTAKE_SOURCE else "assignment"
                 note(c, f"{where}_read", span["read"])
                 note(c, f"{where}_acked", span["acked"])
-            elif kind == "consume":
-                if span["consumer"] == _ROUTING:
-                    note(c, "routing_start", span["t0"])
-                    note(c, "routing_committed", span["applied"])
-                elif span["consumer"] == CASE_BOARD:
-                    note(c, "board_start", span["t0"])
-                    note(c, "board_committed", span["applied"])
+            elif kind == "consume" and span["consumer"] == _ROUTING:
+                note(c, "routing_start", span["t0"])
+                note(c, "routing_committed", span["applied"])
     return found
 
 

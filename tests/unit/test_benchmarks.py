@@ -143,21 +143,25 @@ def test_each_command_is_followed_hop_by_hop_and_the_hops_add_up() -> None:
         | {"source": "/passend/intake"},
         _span("consume", c, t0=1.030, applied=1.045, t1=1.046) | {"consumer": "routing"},
         _span("consume", c, t0=1.031, applied=1.032, t1=1.033) | {"consumer": "case_consent"},
-        _span("append", c, t0=1.035, t1=1.040) | {"source": "/passend/assignment"},
-        _span("relay", c, woken=1.040, t0=1.046, read=1.048, acked=1.050, t1=1.051)
-        | {"source": "/passend/assignment"},
+        _span("append", c, t0=1.035, t1=1.042) | {"source": "/passend/assignment"},
+        # The case board, applied in the routing append's transaction (intake's own
+        # inline step is not on this way).
+        _span("inline", c, t0=1.038, t1=1.041) | {"topic": "passend.assignment.events"},
+        _span("inline", c, t0=1.006, t1=1.008) | {"topic": "passend.intake.events"},
+        # The case board's consumer later finds the event handled: not on the way either.
         _span("consume", c, t0=1.060, applied=1.070, t1=1.071) | {"consumer": "case_board"},
     ]
-    window = latency._Window(commands=[latency._Command(1, c, 0.999, answered=1.022, seen=1.074)])
+    window = latency._Window(commands=[latency._Command(1, c, 0.999, answered=1.022, seen=1.050)])
     minutes, hops = latency.summarise(window, spans, slice_seconds=60)
     (minute,) = minutes
     assert minute["traced"] == 1 and minute["seen"] == 1
-    assert minute["p50_ms"] == pytest.approx(52.0)  # from the 2xx
-    assert minute["p50_from_send_ms"] == pytest.approx(75.0)
+    assert minute["p50_ms"] == pytest.approx(28.0)  # from the 2xx
+    assert minute["p50_from_send_ms"] == pytest.approx(51.0)
     by_name = {h["hop"]: h["p50_ms"] for h in hops}
     on_the_way = [by_name[name] for name, _, _ in latency.HOPS]
-    assert sum(on_the_way) == pytest.approx(75.0)  # scheduled send to first sight
+    assert sum(on_the_way) == pytest.approx(51.0)  # scheduled send to first sight
     assert on_the_way[4] == pytest.approx(14.0)  # broker -> routing reactor
+    assert on_the_way[6] == pytest.approx(3.0)  # the case board, inline
     assert by_name[latency._ANSWER[0]] == pytest.approx(22.0)
 
 
@@ -171,15 +175,13 @@ def test_every_command_s_trace_goes_into_the_results_file_and_gives_back_its_hop
         _span("relay", c, woken=1.010, t0=1.011, read=1.013, acked=1.016, t1=1.017)
         | {"source": "/passend/intake"},
         _span("consume", c, t0=1.030, applied=1.045, t1=1.046) | {"consumer": "routing"},
-        _span("append", c, t0=1.035, t1=1.040) | {"source": "/passend/assignment"},
-        _span("relay", c, woken=1.040, t0=1.046, read=1.048, acked=1.050, t1=1.051)
-        | {"source": "/passend/assignment"},
-        _span("consume", c, t0=1.060, applied=1.070, t1=1.071) | {"consumer": "case_board"},
+        _span("append", c, t0=1.035, t1=1.042) | {"source": "/passend/assignment"},
+        _span("inline", c, t0=1.038, t1=1.041) | {"topic": "passend.assignment.events"},
     ]
     window = latency._Window(
         commands=[
             latency._Command(2, "b1-2", 1.009, answered=1.030),  # answered, never seen
-            latency._Command(1, c, 0.999, answered=1.022, seen=1.074),
+            latency._Command(1, c, 0.999, answered=1.022, seen=1.050),
         ]
     )
     traces = latency.command_traces(window, spans)
@@ -187,7 +189,7 @@ def test_every_command_s_trace_goes_into_the_results_file_and_gives_back_its_hop
     path = tmp_path / "results.json"
     write_json(path, [fig], {"cpu": "test"}, {"commit": "abc", "date": "today"})
     text = path.read_text()
-    assert "[1,0.0,1.0,11.0,14.0,17.0,31.0,46.0,49.0,51.0,61.0,71.0,75.0,23.0]" in text
+    assert "[1,0.0,1.0,11.0,14.0,17.0,31.0,39.0,42.0,46.0,51.0,23.0]" in text
     stored = json.loads(text)["figures"][0]["settings"]["traces"]
     columns = stored["columns"]
     first, second = (dict(zip(columns, row, strict=True)) for row in stored["rows"])
@@ -198,7 +200,7 @@ def test_every_command_s_trace_goes_into_the_results_file_and_gives_back_its_hop
         name.removesuffix("_ms"): value for name, value in first.items() if name.endswith("_ms")
     }
     hops = [sent_ms[end] - sent_ms[start] for _, start, end in stored["hops"]][:-1]
-    assert hops[4] == pytest.approx(14.0) and sum(hops) == pytest.approx(75.0)
+    assert hops[4] == pytest.approx(14.0) and sum(hops) == pytest.approx(51.0)
 
 
 def test_a_command_without_every_hop_in_the_traces_counts_but_is_not_traced() -> None:

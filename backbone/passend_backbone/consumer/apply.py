@@ -56,14 +56,17 @@ async def apply_projection(
             new.discard(delivery.event.id)  # the same event twice in one batch
             todo.append(delivery)
     if isinstance(projection, BatchProjection) and len(todo) > 1:
+        # A savepoint: a failed batch leaves the handled marks and nothing else. Written
+        # out, as the appending transaction may be one asyncpg did not start (inline).
+        await conn.execute("SAVEPOINT passend_batch")
         try:
-            # A savepoint: a failed batch leaves the handled marks and nothing else.
-            async with conn.transaction():
-                await projection.handle_batch(conn, todo)
+            await projection.handle_batch(conn, todo)
+            await conn.execute("RELEASE SAVEPOINT passend_batch")
             return
         except Exception as exc:
             if is_transient(exc):
                 raise
+            await conn.execute("ROLLBACK TO SAVEPOINT passend_batch")
             # Which event failed is not known: one at a time finds it (and the retries
             # set it aside) while the others still apply.
             log = default_log()

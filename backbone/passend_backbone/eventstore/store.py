@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,6 +31,9 @@ from passend_backbone.texts.keys import PostgresTextKeys, TextKeys
 from passend_backbone.texts.sealing import seal_events
 
 log = get_logger(__name__)
+
+# Work done in an append's transaction with what it recorded (``apply_in_transaction``).
+InTransaction = Callable[[asyncpg.Connection, list[RecordedEvent]], Awaitable[None]]
 
 # ``data::text`` so reads don't depend on the connection's json codec.
 COLUMNS = (
@@ -98,6 +101,7 @@ class PostgresEventStore:
         # Where the free texts about a pupil get their case's key (passend_backbone.texts).
         self.texts: TextKeys = texts if texts is not None else PostgresTextKeys()
         self._listeners: list[Callable[[], None]] = []
+        self._in_transaction: list[InTransaction] = []
         self._notify: str | None = None
 
     def notify_on_commit(self, channel: str | None) -> None:
@@ -119,6 +123,16 @@ class PostgresEventStore:
         What it raises is logged and swallowed, so it never fails an append.
         """
         self._listeners.append(callback)
+
+    def apply_in_transaction(self, hook: InTransaction) -> None:
+        """Await ``hook(conn, recorded)`` inside every append that wrote events, in its
+        transaction, before it commits (an append without a caller's transaction gets one).
+
+        For work that must commit with the events or not at all: the service's own read
+        models (:class:`~passend_backbone.consumer.inline.InlineProjections`). What it
+        raises fails the append, so a hook that may fail undoes its own work instead.
+        """
+        self._in_transaction.append(hook)
 
     def _appended(self) -> None:
         for callback in self._listeners:
@@ -156,13 +170,18 @@ class PostgresEventStore:
         if len(set(ids)) != len(ids):
             raise ValueError(f"one append holds the same event id twice: {ids}")
         started = hoptrace.now() if hoptrace.on else 0
-        if conn is None:
+        if conn is None and self._in_transaction:
+            async with self.pool.acquire() as own, own.transaction():
+                recorded, wrote = await self._append_and_hooks(
+                    own, stream_id, expected_version, events, meta, ids
+                )
+        elif conn is None:
             async with self.pool.acquire() as own:
                 recorded, wrote = await self._append(
                     own, stream_id, expected_version, events, meta, ids
                 )
         else:
-            recorded, wrote = await self._append(
+            recorded, wrote = await self._append_and_hooks(
                 conn, stream_id, expected_version, events, meta, ids
             )
         if started:
@@ -178,6 +197,21 @@ class PostgresEventStore:
         if wrote and self._listeners:
             self._appended()
         return recorded
+
+    async def _append_and_hooks(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: Metadata,
+        ids: list[UUID],
+    ) -> tuple[list[RecordedEvent], bool]:
+        recorded, wrote = await self._append(conn, stream_id, expected_version, events, meta, ids)
+        if wrote:
+            for hook in self._in_transaction:
+                await hook(conn, recorded)
+        return recorded, wrote
 
     async def _append(
         self,
