@@ -20,15 +20,14 @@ listing, so idle readers cost the same at any size.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from benchmarks.cpu import cpu_seconds
 from benchmarks.plan import Bench
 from benchmarks.results import Figure, detail_table, figure
 from benchmarks.stack import new_topic
@@ -47,15 +46,6 @@ _IN_FLIGHT = 200
 # A reader that hasn't reached a record this long after its ack fails the stage instead
 # of waiting for ever (a run on a loaded machine once stalled here).
 REACH_SECONDS = 60.0
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of process ``pid`` (Linux), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _fill(producer: AIOKafkaProducer, topic: str, batches: int, per_batch: int) -> None:

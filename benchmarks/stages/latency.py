@@ -38,6 +38,7 @@ import asyncpg
 import httpx
 import orjson
 
+from benchmarks import cpu
 from benchmarks.plan import Bench
 from benchmarks.results import Figure, OneLine, Target, detail_table, figure
 from benchmarks.stages.posting import DroppedConnection, JsonPoster
@@ -263,6 +264,32 @@ class _Driver:
         with contextlib.suppress(AssertionError):
             await eventually(all_seen, timeout=60, interval=0.05, what="every case in the inbox")
         return window
+
+
+def _processes(bench: Bench, urls: dict[str, tuple[str, int]]) -> dict[str, cpu.Pids]:
+    """The processes whose CPU the stage reports, by what they are."""
+    return {
+        "intake (HTTP, append, relay, its consumers)": cpu.these(urls["intake"][1]),
+        "assignment (routing, relay, its consumers)": cpu.these(urls["assignment"][1]),
+        "broker": cpu.these(bench.stack.broker.pid),
+        "PostgreSQL (every postgres process)": cpu.named("postgres"),
+        "benchmark (client, poller)": cpu.these(os.getpid()),
+    }
+
+
+def _cpu_table(spent: dict[str, float], elapsed: float, commands: int) -> dict[str, Any]:
+    """CPU per process group while the window ran: seconds, cores, ms per command."""
+    rows: list[list[Any]] = [
+        [name, seconds, seconds / elapsed, seconds * 1000 / max(commands, 1)]
+        for name, seconds in spent.items()
+    ]
+    total = sum(spent.values())
+    rows.append(["all of these", total, total / elapsed, total * 1000 / max(commands, 1)])
+    return detail_table(
+        f"CPU while the window ran ({elapsed:.0f} s; the machine has {os.cpu_count()} cores)",
+        ["processes", "CPU s", "cores busy", "CPU ms per command"],
+        rows,
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -532,10 +559,14 @@ async def run(bench: Bench) -> list[Figure]:
                 f"latency: {sizes.latency_seconds:g}s at {sizes.latency_rate:g}/s, reported "
                 f"per {sizes.latency_slice_seconds:g}s"
             )
+            processes = _processes(bench, urls)
+            before, started = cpu.snapshot(processes), time.perf_counter()
             with contextlib.ExitStack() as profiles:
                 for name, (_, pid) in urls.items():
                     profiles.enter_context(bench.profiled(f"latency-{name}", pid))
                 window = await driver.window(sizes.latency_rate, sizes.latency_seconds)
+            spent = cpu.used(before, cpu.snapshot(processes))
+            elapsed = time.perf_counter() - started
         finally:
             stop.set()
             await poller
@@ -588,6 +619,7 @@ async def run(bench: Bench) -> list[Figure]:
                 for m in minutes
             ],
         ),
+        _cpu_table(spent, elapsed, commands),
         detail_table(
             f"Per hop (ms, {sum(m['traced'] for m in minutes):,} traced commands; "
             f"p50 of the first and last {slice_label})",
@@ -607,7 +639,9 @@ async def run(bench: Bench) -> list[Figure]:
     ]
     settings = {
         "path": "intake POST /requests -> intake relay -> broker -> assignment routing "
-        "reactor -> assignment relay -> broker -> case_board projection (inbox row)",
+        "reactor, whose append applies the case_board projection (inbox row) inline",
+        "cpu_seconds": {name: round(v, 2) for name, v in spent.items()},
+        "cpu_window_seconds": round(elapsed, 1),
         "rate_per_s": sizes.latency_rate,
         "seconds": sizes.latency_seconds,
         "slice_seconds": sizes.latency_slice_seconds,

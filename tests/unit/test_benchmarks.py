@@ -2,12 +2,15 @@
 the latency stage's per-minute and per-hop figures from the services' hop traces."""
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 
+from benchmarks import cpu
 from benchmarks.__main__ import parse_args, sizes_of
 from benchmarks.plan import GROWTH_LEVELS, Sizes
 from benchmarks.profiling import summarise
@@ -235,3 +238,16 @@ async def test_a_record_that_never_reaches_a_reader_fails_the_wait_instead_of_ha
     with pytest.raises(broker.Undelivered, match="stayed at offset 15000"):
         await broker._until(reader, 15_001)
     assert reader.fetches >= 1
+
+
+def test_cpu_of_a_group_of_processes_is_what_they_used_in_between() -> None:
+    groups = {"me": cpu.these(os.getpid(), None), "nobody": cpu.named("no-such-process-x")}
+    before = cpu.snapshot(groups)
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # burn 0.2 s of CPU
+        pass
+    spent = cpu.used(before, cpu.snapshot(groups))
+    assert spent["nobody"] == 0
+    assert 0.15 <= spent["me"] < 5  # clock ticks: 10 ms steps
+    # A process that started in between counts whole.
+    assert cpu.used({"me": {}}, {"me": {1: 2.5}}) == {"me": 2.5}
