@@ -3,8 +3,8 @@
 A stage names its processes in groups (a service, the broker, every PostgreSQL server
 process, the benchmark itself); :func:`snapshot` before and after the timed work and
 :func:`used` give each group's CPU seconds in between. Processes of a group that started
-meanwhile count whole; those that ended meanwhile are missed (PostgreSQL's backends of
-the services' pools live as long as the services).
+meanwhile count whole; those that ended meanwhile count through their parent, when it is
+in the group and has waited for them (PostgreSQL's postmaster for its backends).
 """
 
 from __future__ import annotations
@@ -19,12 +19,19 @@ Snapshot = dict[str, dict[int, float]]
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of process ``pid`` (Linux), or None."""
+    """User + system CPU time of process ``pid`` and of its children it has waited for
+    (Linux), or None.
+
+    The children count because PostgreSQL's backends come and go: one that ended in the
+    timed work took its CPU time with it, except into its parent's (the postmaster's).
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime: fields 14-17 of stat(5); the list starts at field 3.
+    ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def named(name: str) -> Pids:

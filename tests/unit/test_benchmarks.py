@@ -3,6 +3,8 @@ the latency stage's per-minute and per-hop figures from the services' hop traces
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -251,3 +253,12 @@ def test_cpu_of_a_group_of_processes_is_what_they_used_in_between() -> None:
     assert 0.15 <= spent["me"] < 5  # clock ticks: 10 ms steps
     # A process that started in between counts whole.
     assert cpu.used({"me": {}}, {"me": {1: 2.5}}) == {"me": 2.5}
+
+
+def test_cpu_of_a_child_that_ended_in_between_counts_through_its_parent() -> None:
+    # As PostgreSQL's backends: gone by the second snapshot, their time in the postmaster's.
+    me = {"me": cpu.these(os.getpid())}
+    before = cpu.snapshot(me)
+    burn = "import time\nt = time.process_time() + 0.3\nwhile time.process_time() < t: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert cpu.used(before, cpu.snapshot(me))["me"] >= 0.25
