@@ -161,6 +161,22 @@ async def test_a_command_acting_as_its_tenant_gets_its_role_back(
     assert projection.batches == [2]
 
 
+async def test_a_stream_whose_earlier_event_is_not_in_the_read_model_waits_for_the_consumer(
+    db: asyncpg.Pool, topic_name: str
+) -> None:
+    projection = CountingProjection(topic_name)
+    store = await inline_store(db, projection, topic_name)
+    without_step = PostgresEventStore(db, SOURCE)  # another process, say: no inline step
+    late, in_order = uuid.uuid4(), uuid.uuid4()
+    await without_step.append(str(late), 0, [requested(late)], META)
+    await store.append(str(late), 1, [requested(late)], META)
+    await store.append(str(in_order), 0, [requested(in_order)], META)
+    await store.append(str(in_order), 1, [requested(in_order), requested(in_order)], META)
+    # The late stream's second event would overtake its first: both are the consumer's.
+    assert await counts(db) == {str(in_order): 3}
+    assert len(projection.handle_calls) == 3
+
+
 async def test_an_inline_failure_keeps_the_append_and_leaves_the_event_to_the_consumer(
     db: asyncpg.Pool, topic_name: str
 ) -> None:

@@ -10,6 +10,10 @@ generation). The consumer stays what it was: the guarantee. When the event comes
 from the broker its handled mark is there and it changes nothing; a rebuild still reads
 the topic from offset zero.
 
+A stream's events reach the read model in their order, as from the topic: an append whose
+stream has an earlier event without a handled mark in the generation (its inline step
+failed, or a process without the step appended it) is left to the consumer as well.
+
 An inline application that fails, for any reason, is undone to a savepoint and logged;
 the append and its command go on, and the consumer applies the event (with its retries
 and dead letters) once it comes from the broker, as it does for a projection not set up
@@ -51,6 +55,14 @@ SELECT current_setting('role') AS caller_role, current_setting('search_path') AS
 _ACTIVE = """
 SELECT active, set_config('search_path', $2, true) AS path
 FROM public.projection_generations WHERE projection = $1
+"""
+# Whether every earlier event of the stream is in this generation already.
+_EARLIER_HANDLED = """
+SELECT NOT EXISTS (
+    SELECT 1 FROM public.events e
+    WHERE e.stream_id = $1 AND e.stream_version < $2
+      AND NOT EXISTS (SELECT 1 FROM handled h WHERE h.event_id = e.event_id)
+)
 """
 _SAVEPOINT = "SAVEPOINT passend_inline"
 _UNDO = "ROLLBACK TO SAVEPOINT passend_inline"
@@ -109,8 +121,12 @@ class InlineProjections:
         deliveries = self.deliveries(recorded)
         if not deliveries:
             return
+        # One append is one stream's next events: they go in after its earlier ones only.
+        first = recorded[0]
         for projection in self.projections:
-            await self._apply_one(conn, projection, deliveries)
+            await self._apply_one(
+                conn, projection, deliveries, first.stream_id, first.stream_version
+            )
         if started:
             hoptrace.record(
                 "inline",
@@ -122,7 +138,12 @@ class InlineProjections:
             )
 
     async def _apply_one(
-        self, conn: asyncpg.Connection, projection: Projection, deliveries: Sequence[Delivery]
+        self,
+        conn: asyncpg.Connection,
+        projection: Projection,
+        deliveries: Sequence[Delivery],
+        stream_id: str,
+        version: int,
     ) -> None:
         name = projection.name
         expected = self._active[name]
@@ -141,6 +162,12 @@ class InlineProjections:
                 await conn.execute(
                     "SELECT set_config('search_path', $1, true)", _path(name, active)
                 )
+            if version > 1 and not await conn.fetchval(_EARLIER_HANDLED, stream_id, version):
+                # An earlier event of the stream is still on its way to the consumer (its
+                # inline step failed, or another process appended it without one): the
+                # read model takes each stream in order, so these wait for the consumer too.
+                await conn.execute(f"{_UNDO}; {_RELEASE}")
+                return
             await apply_projection(conn, projection, deliveries)
         except Exception as exc:
             # Undone to the savepoint: the append and its command go on without it.
