@@ -58,10 +58,9 @@ def _rule(exc: ServiceError) -> str | None:
 
 
 def _problem(exc: ServiceError) -> str:
-    detail = exc.detail if isinstance(exc.detail, dict) else {}
     if exc.status == 409:
         return "Dit kan nu niet: de leerling is al gewist, of er wacht al een verzoek."
-    if exc.status == 403 and detail.get("rule") == "erasure_second_officer":
+    if exc.status == 403 and _rule(exc) == "erasure_second_officer":
         return "Een andere functionaris moet dit verzoek bevestigen dan wie het toekende."
     if exc.status == 422:
         return "Vul in wie het vroeg, wanneer het binnenkwam en op welke grond."
