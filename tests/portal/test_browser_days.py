@@ -1043,8 +1043,9 @@ async def test_the_route_coachs_day_called_in_invited_and_the_case(days: Stack) 
     """Jeroen (route coach) was called in by the IB because school and support worker are
     stuck (W29), and Anouk invited him to a meeting about it (C): his start page shows the
     meeting with its goal, who invited him and the pupil, and opens the case, which says
-    the route coach was called in. The request, the claim, the call and the invitation are
-    prepared through the services' APIs as the IB's and Anouk's portals send them."""
+    the route coach was called in; later the search box finds it by the pupil's name. The
+    request, the claim, the call and the invitation are prepared through the services' APIs
+    as the IB's and Anouk's portals send them."""
     s = days
     case_id = await prepared(s, "leerling-308", "Daan Mulder", "claimed")
     meeting_on = datetime.now(UTC).date() + timedelta(days=7)
@@ -1095,6 +1096,16 @@ async def test_the_route_coachs_day_called_in_invited_and_the_case(days: Stack) 
         "De routebegeleider is 1 keer ingeschakeld voor deze casus."
     )
     await visit(coach, s, "routebegeleider-casus")
+
+    # Later, without the invitation at hand: the search box finds the case by the name.
+    await coach.goto("/uitnodigingen")
+    await coach.get_by_label("Zoek een casus op nummer of leerlingnummer, of op de naam").fill(
+        "daan mul"
+    )
+    await coach.get_by_role("button", name="Zoeken").click()
+    await expect(coach.get_by_role("heading", level=1)).to_have_text(
+        f"Casus {short(case_id)}: Daan Mulder (leerling-308)"
+    )
 
 
 # --- The SWV administrator --------------------------------------------------------------------

@@ -31,6 +31,7 @@ OTHER = "9a1b2c3d-0000-4e6f-a7c5-2d8b0e4f6a99"
 AUDITOR = {"role": "auditor", "subject": "auditor-1"}
 SPECIALIST = {"role": "education_specialist", "subject": "os-marleen"}
 COORDINATOR = {"role": "coordinator", "subject": "co-henk", "work_unit_id": "wu-vlaardingen"}
+ROUTE_COACH = {"role": "route_coach", "subject": "rb-jeroen"}
 
 
 def board_row(case_id: str = CASE, **changes: Any) -> dict[str, Any]:
@@ -265,7 +266,7 @@ async def test_the_search_box_offers_the_name_only_to_roles_shown_the_name(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     fake.on("GET", "intake", "/requests", found_requests([]))
-    for who in (IB, WORKER, COORDINATOR, SPECIALIST):
+    for who in (IB, WORKER, COORDINATOR, SPECIALIST, ROUTE_COACH):
         page = await portal.get("/zoeken?q=Sem", cookies=cookie(**who))
         assert "Zoek een casus op nummer of leerlingnummer, of op de naam" in page.text, who
         assert "Casusnummer, leerlingnummer of naam" in screen_text(page.text), who
@@ -280,7 +281,7 @@ async def test_the_search_box_offers_the_name_only_to_roles_shown_the_name(
 async def test_the_search_box_is_in_the_header_of_staff_not_of_others(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:
-    for who in (WORKER, IB, TEAM_NO, AUDITOR, SPECIALIST, COORDINATOR):
+    for who in (WORKER, IB, TEAM_NO, AUDITOR, SPECIALIST, COORDINATOR, ROUTE_COACH):
         page = await portal.get("/zoeken", cookies=cookie(**who))
         assert page.status_code == 200, who
         assert 'action="/zoeken"' in page.text and 'role="search"' in page.text
@@ -288,6 +289,21 @@ async def test_the_search_box_is_in_the_header_of_staff_not_of_others(
     refused = await portal.get("/zoeken?q=3f2c8a4e", cookies=cookie(**operator))
     assert refused.status_code == 403
     assert 'id="kop-zoek"' not in refused.text
+
+
+async def test_a_route_coach_finds_a_case_called_into_by_the_pupils_name_W29(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    # Intake answers the cases the coach was called into (its reach); the portal opens one.
+    rows = [summary(pupil_name="Daan Mulder", pupil_ref="leerling-308")]
+    fake.on("GET", "intake", "/requests", named_requests(rows))
+    fake.on("GET", "trajectory", "/invitations", (200, {"invitations": []}))
+    start = await portal.get("/uitnodigingen", cookies=cookie(**ROUTE_COACH))
+    assert 'id="kop-zoek"' in start.text
+    found = await portal.get("/zoeken?q=daan", cookies=cookie(**ROUTE_COACH))
+    assert (found.status_code, found.headers["location"]) == (303, f"/zaken/{CASE}")
+    sent = next(c for c in fake.calls if c[1] == "intake" and c[2] == "/requests")
+    assert sent[4]["authorization"] == "Bearer token-of-rb-jeroen"
 
 
 async def test_intake_away_is_named_not_a_crash(

@@ -45,11 +45,20 @@ SEARCHERS = (
     "coordinator",
     "team_no_member",
     "auditor",
+    # Finds again the cases called into (W29), not only those of an open invitation.
+    "route_coach",
 )
 # Of those, who may also find a case by the pupil's name (intake decides: its
 # name_search.NAME_SEARCHERS): the roles shown the name on their case page. Team NO sees
 # age and group, never the name; the auditor opens a case by its number, for a purpose.
-NAME_SEARCHERS = ("ib", "teacher", "support_worker", "education_specialist", "coordinator")
+NAME_SEARCHERS = (
+    "ib",
+    "teacher",
+    "support_worker",
+    "education_specialist",
+    "coordinator",
+    "route_coach",
+)
 
 
 class SignInRequired(Exception):
