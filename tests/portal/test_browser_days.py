@@ -1043,7 +1043,8 @@ async def test_the_route_coachs_day_called_in_invited_and_the_case(days: Stack) 
     """Jeroen (route coach) was called in by the IB because school and support worker are
     stuck (W29), and Anouk invited him to a meeting about it (C): his start page shows the
     meeting with its goal, who invited him and the pupil, and opens the case, which says
-    the route coach was called in; later the search box finds it by the pupil's name. The
+    the route coach was called in; the case is listed there as one he was called into, and
+    the search box finds it by the pupil's name. The
     request, the claim, the call and the invitation are prepared through the services' APIs
     as the IB's and Anouk's portals send them."""
     s = days
@@ -1084,6 +1085,9 @@ async def test_the_route_coachs_day_called_in_invited_and_the_case(days: Stack) 
     await expect(invitation).to_contain_text("Samen kiezen hoe de inzet in de klas verdergaat.")
     await expect(invitation).to_contain_text("Knipperlichtmoment")
     await expect(invitation).to_contain_text("Anouk Jansen, op ")
+    called_in = coach.get_by_test_id("ingeschakeld")
+    await expect(called_in.get_by_role("link", name=f"Casus {short(case_id)}")).to_be_visible()
+    await expect(called_in).to_contain_text("leerling-308")
     await visit(coach, s, "routebegeleider-uitnodigingen")
 
     await invitation.get_by_role("link", name="De casus van Daan Mulder bekijken").click()

@@ -306,6 +306,32 @@ async def test_a_route_coach_finds_a_case_called_into_by_the_pupils_name_W29(
     assert sent[4]["authorization"] == "Bearer token-of-rb-jeroen"
 
 
+async def test_a_route_coachs_start_page_lists_the_cases_called_into_W29(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    def called_in(request: httpx.Request) -> tuple[int, Any]:
+        assert request.url.params.get("called_in") == "true"
+        return 200, [summary(status="claimed")]
+
+    fake.on("GET", "intake", "/requests", called_in)
+    fake.on("GET", "trajectory", "/invitations", (200, {"invitations": []}))
+    page = await portal.get("/uitnodigingen", cookies=cookie(**ROUTE_COACH))
+    assert page.status_code == 200
+    text = screen_text(page.text)
+    listed = text.split("Casussen waarvoor u bent ingeschakeld", 1)[1]
+    assert "Casus 3f2c8a4e" in listed and "Basisschool De Havenmeester" in listed
+    assert f'href="/zaken/{CASE}"' in page.text
+    assert faults(text) == []
+    # Intake away: the invitations still show, the list says why it is missing.
+    fake.down.add("intake")
+    away = screen_text((await portal.get("/uitnodigingen", cookies=cookie(**ROUTE_COACH))).text)
+    assert "De dienst Aanvragen en toestemming is nu niet bereikbaar" in away
+    # Someone never called into a case is not shown the list.
+    fake.down.discard("intake")
+    other = await portal.get("/uitnodigingen", cookies=cookie(**SPECIALIST))
+    assert "Casussen waarvoor u bent ingeschakeld" not in other.text
+
+
 async def test_intake_away_is_named_not_a_crash(
     portal: httpx.AsyncClient, fake: FakeServices
 ) -> None:

@@ -179,8 +179,9 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         "part, without regard to case or accents; `pupil_name` then says the name). The "
         "identities opened are those of the caller's cases only; an erased pupil never "
         "matches; the text is neither logged nor stored. `case_ids`: the requests of these "
-        "cases (comma-separated, at most 200). Either is needed. Only the requests within "
-        "the caller's reach are answered (an IB: the own school's), newest first; each one "
+        "cases (comma-separated, at most 200). `called_in=true`: a route coach's requests "
+        "of the cases they were called into (W29). One of these is needed. Only the requests "
+        "within the caller's reach are answered (an IB: the own school's), newest first; each one "
         "answered is logged as read. Roles: every role that reads requests.",
         responses=READ_ERRORS,
     )
@@ -198,11 +199,18 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         case_ids: Annotated[
             str | None, Query(max_length=8000, description="Case ids, comma-separated")
         ] = None,
+        called_in: Annotated[
+            bool, Query(description="A route coach's cases they were called into (W29)")
+        ] = False,
     ) -> list[FoundRequest]:
         require_role(principal, READERS)
         ids = parse_case_ids(case_ids)
-        if not (find or "").strip() and not ids:
-            raise Refusal.invalid("find", "give find or case_ids", field="find")
+        if not (find or "").strip() and not ids and not called_in:
+            raise Refusal.invalid("find", "give find, case_ids or called_in", field="find")
+        if called_in and principal.role is not Role.ROUTE_COACH:
+            raise Refusal.invalid(
+                "called_in", "only a route coach is called into cases (W29)", field="called_in"
+            )
 
         def visible(facts: CaseFacts) -> bool:
             return sees_case(principal, facts)
@@ -210,6 +218,15 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
         found = await queries.found_requests(
             ctx.pool, principal.swv, find=find, case_ids=ids, visible=visible
         )
+        if called_in:
+            known = {r.case_id for r in found}
+            found += [
+                r
+                for r in await queries.called_in_requests(
+                    ctx.pool, principal.swv, principal.subject, visible=visible
+                )
+                if r.case_id not in known
+            ]
         named = await find_by_name(principal, find, visible, already={r.case_id for r in found})
         await record_list_read(
             ctx.pool,

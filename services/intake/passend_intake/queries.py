@@ -145,6 +145,26 @@ async def found_requests(
     return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
 
 
+async def called_in_requests(
+    pool: asyncpg.Pool,
+    swv: str,
+    route_coach: str,
+    *,
+    visible: Callable[[CaseFacts], bool] = lambda _: True,
+) -> list[RequestSummary]:
+    """W29: the requests whose case ``route_coach`` was called into, newest first, at most
+    :data:`MAX_FOUND`."""
+    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
+        rows = await conn.fetch(
+            _SUMMARY + "WHERE r.swv = $1 AND $2::text = ANY (p.route_coaches) "
+            "ORDER BY r.submitted_at DESC, r.case_id LIMIT $3",
+            swv,
+            route_coach,
+            MAX_FOUND,
+        )
+    return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
+
+
 async def school_pupils(
     pool: asyncpg.Pool, swv: str, school_id: str, school_refs: Sequence[str]
 ) -> dict[str, str]:

@@ -208,11 +208,22 @@ def router(portal: Portal) -> APIRouter:
 
     @routes.get("/uitnodigingen")
     async def invitations(request: Request) -> HTMLResponse:
-        """C: the meetings the signed-in person was invited to as an adviser, with the goal."""
+        """C: the meetings the signed-in person was invited to as an adviser, with the goal;
+        for a route coach also the cases called into (W29), each one a link."""
         session = portal.session(request)
         answer = await services.get("trajectory", "/invitations", token=session.token)
         found = list(answer.get("invitations", []))
-        names, *requests = await asyncio.gather(
+        called_in = (
+            casedata.optional(
+                services.get(
+                    "intake", "/requests", token=session.token, params={"called_in": "true"}
+                )
+            )
+            if session.role == "route_coach"
+            else _nothing()
+        )
+        cases, names, *requests = await asyncio.gather(
+            called_in,
             names_of(session, sorted({i["invited_by"] for i in found})),
             *(
                 casedata.optional(
@@ -227,7 +238,14 @@ def router(portal: Portal) -> APIRouter:
             "names": names,
             "OCCASIONS": partners.OCCASIONS,
             "partner": session.role in partners.PARTNER_ROLES,
+            "route_coach": session.role == "route_coach",
+            # None: intake did not answer (the page says so); else the cases called into.
+            "cases": cases if isinstance(cases, list) or cases is None else [],
         }
         return portal.render(request, "teacher/invitations.html", context, session=session)
 
     return routes
+
+
+async def _nothing() -> None:
+    """What a role that is never called into a case gets instead of intake's list."""

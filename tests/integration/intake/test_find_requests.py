@@ -11,19 +11,22 @@ import string
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
 from passend_backbone.auth import Role
+from passend_contracts.events.assignment import RouteCoachCalledIn
 from passend_devstack.test_tokens import auth_header
+from passend_devstack.waiting import eventually
 from passend_intake.erasure import erase_pupil
 from passend_intake.name_search import plain
 from passend_portal.app import create_app
 from passend_portal.session import COOKIE, Session, encode
-from tests.integration.intake.kit import NOW, SCHOOL, SWV, Intake, body, ib, worker
+from tests.integration.intake.kit import NOW, SCHOOL, SWV, Intake, body, ib, publish, worker
 from tests.portal.fakes import SECRET, FakeServices, settings
 
 pytestmark = [
@@ -86,6 +89,39 @@ async def test_a_search_needs_a_text_or_case_ids_and_a_reading_role(service: Int
     operator = auth_header(Role.OPERATOR, SWV, subject="op-1")
     refused = await service.http.get("/requests", params={"find": "abcdef"}, headers=operator)
     assert refused.status_code == 403
+
+
+async def test_a_route_coach_lists_the_cases_called_into_and_no_other_W29(
+    service: Intake,
+) -> None:
+    coach = auth_header(Role.ROUTE_COACH, SWV, subject="rc-lijst")
+    other_coach = auth_header(Role.ROUTE_COACH, SWV, subject="rc-ander")
+    called, not_called = await service.submit(body()), await service.submit(body())
+    await service.visible(not_called)
+    assert await found(service, coach, called_in="true") == []
+    await publish(
+        service.broker,
+        SWV,
+        RouteCoachCalledIn(
+            case_id=UUID(called),
+            route_coach_id="rc-lijst",
+            called_by="ib-7731",
+            side="school",
+            reason="School en onderwijsondersteuner zijn het oneens",
+            called_at=NOW + timedelta(days=2),
+        ),
+    )
+
+    async def listed() -> list[dict[str, Any]] | None:
+        rows = await found(service, coach, called_in="true")
+        return rows or None
+
+    rows = await eventually(listed, timeout=30, what="the case the coach was called into")
+    assert [(r["case_id"], r["status"]) for r in rows] == [(called, "submitted")]
+    assert await found(service, other_coach, called_in="true") == []
+    # Only a route coach is called into cases: anyone else is told so.
+    refused = await service.http.get("/requests", params={"called_in": "true"}, headers=ib())
+    assert refused.status_code == 422 and refused.json()["field"] == "called_in"
 
 
 class ToIntake(httpx.AsyncBaseTransport):
