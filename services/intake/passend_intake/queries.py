@@ -14,7 +14,7 @@ from passend_backbone.consumer.readmodel import tenant_read_model
 from passend_backbone.consumer.schema import ProjectionNotSetUp
 from passend_backbone.texts.tokens import ERASED
 from passend_contracts.events.assignment import ExpertiseArea
-from passend_contracts.events.intake import EncryptedIdentity, RequestSubmitted
+from passend_contracts.events.intake import EncryptedIdentity
 from passend_intake import pupil_keys
 from passend_intake.access import facts_of
 from passend_intake.projections import RequestsProjection
@@ -185,19 +185,14 @@ async def teacher_pupils(
     pool: asyncpg.Pool, swv: str, school_id: str, teacher_id: str
 ) -> dict[str, str]:
     """The school's pupils (not erased) whose latest request names ``teacher_id`` as their
-    teacher (W16): school reference -> intake's pseudonym."""
+    teacher (W16): school reference -> intake's pseudonym. One indexed read of what the
+    submissions kept beside the keys (:mod:`passend_intake.pupil_teachers`)."""
     async with tenant_read_model(pool, _PROJECTION, swv) as conn:
         rows = await conn.fetch(
-            "SELECT k.school_ref, k.pupil_ref FROM ("
-            " SELECT DISTINCT ON (data->>'pupil_ref') data->>'pupil_ref' AS pupil_ref,"
-            " data->>'teacher_id' AS teacher_id FROM public.events"
-            " WHERE swv = $1 AND event_type = $2 AND data->>'school_id' = $3"
-            " ORDER BY data->>'pupil_ref', position DESC"
-            ") latest JOIN public.pupil_keys k"
-            " ON k.swv = $1 AND k.pupil_ref = latest.pupil_ref AND k.school_id = $3"
-            " WHERE latest.teacher_id = $4",
+            "SELECT k.school_ref, k.pupil_ref FROM public.pupil_teachers t"
+            " JOIN public.pupil_keys k ON k.swv = t.swv AND k.pupil_ref = t.pupil_ref"
+            " WHERE t.swv = $1 AND t.teacher_id = $3 AND k.school_id = $2",
             swv,
-            RequestSubmitted.event_type,
             school_id,
             teacher_id,
         )

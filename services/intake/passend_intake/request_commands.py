@@ -11,7 +11,7 @@ from passend_backbone.commands import IdempotencyKey, Outcome, Refusal, StoredAn
 from passend_backbone.service import ServiceContext
 from passend_backbone.working_days import local_day
 from passend_contracts.events.intake import AgreedBy
-from passend_intake import pupil_keys, queries
+from passend_intake import pupil_keys, pupil_teachers, queries
 from passend_intake.access import SUBMITTERS, WORKERS, case_facts, command_check, require_role
 from passend_intake.case_commands import accepted, run_command
 from passend_intake.domain.commands import ReformulateRequest, WithdrawRequest
@@ -49,6 +49,7 @@ async def submit_request(
     async def prepare(tx: Any, state: CaseState) -> SubmitRequest:
         # The school's reference stays beside the key; the case carries intake's pseudonym.
         pupil = await pupil_keys.pupil_of_school(tx, swv, body.school_id, body.pupil_ref)
+        await pupil_teachers.name_teacher(tx, swv, pupil.pupil_ref, body.teacher_id)
         return SubmitRequest(
             case_id=case_id,
             school_id=body.school_id,

@@ -119,6 +119,30 @@ async def test_keys_from_before_learn_their_school_from_the_first_request(
     assert school == SCHOOL
 
 
+async def test_pupils_from_before_learn_their_teacher_from_the_latest_request(
+    service: Intake,
+) -> None:
+    """The migration's fill-in: a pupil whose requests came before the teachers were kept
+    beside the keys gets the teacher its latest request names, read from intake's events."""
+    teacher = f"lk-{uuid4().hex[:6]}"
+    first = body(teacher_id="lk-last-year")
+    await service.submit(first)
+    case_id = await service.submit({**body(teacher_id=teacher), "pupil_ref": first["pupil_ref"]})
+    pseudonym = (await service.visible(case_id))["pupil_ref"]
+    sql = (
+        resources.files("passend_intake.migrations")
+        .joinpath("010_pupil_teachers.sql")
+        .read_text(encoding="utf-8")
+    )
+    async with service.pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM pupil_teachers WHERE pupil_ref = $1", pseudonym)
+        await conn.execute(sql)
+        named = await conn.fetchval(
+            "SELECT teacher_id FROM pupil_teachers WHERE pupil_ref = $1", pseudonym
+        )
+    assert named == teacher
+
+
 async def test_a_teachers_pupils_are_those_whose_latest_request_names_her(
     service: Intake,
 ) -> None:
@@ -148,6 +172,11 @@ async def test_a_teachers_pupils_are_those_whose_latest_request_names_her(
 
     # The next request for the first pupil names another teacher: no longer hers.
     await service.submit({**body(teacher_id="lk-next-year"), "pupil_ref": first["pupil_ref"]})
+    assert await hers() == {second["pupil_ref"]: second_pupil}
+    # A later request naming her again makes the pupil hers again; one naming nobody, nobody's.
+    await service.submit({**body(teacher_id=teacher), "pupil_ref": first["pupil_ref"]})
+    assert await hers() == {first["pupil_ref"]: first_pupil, second["pupil_ref"]: second_pupil}
+    await service.submit({**body(), "pupil_ref": first["pupil_ref"]})
     assert await hers() == {second["pupil_ref"]: second_pupil}
 
     # An erased pupil is nobody's.
