@@ -7,7 +7,8 @@ parent opens the link from the `.eml` file and answers; the IB's page shows the 
 For consent, refusal, and a withdrawal later through the link the confirmation e-mail
 carries (the running trajectory pauses). A parent without an address: the IB's page says
 in Dutch that the e-mail did not arrive and shows the link to hand over, and the
-coordinator finds it in the list of messages that did not arrive.
+coordinator finds it in the list of messages that did not arrive; the IB then adds the
+parent's address on the case (W10) and asks again, and the e-mail arrives there.
 """
 
 from __future__ import annotations
@@ -252,6 +253,25 @@ async def the_parents_answer_by_mail(
         "Er is geen e-mailadres"
     )
     await check(coordinator, checked=checked)
+
+    # --- The address was missing: the IB adds it and asks again; now the e-mail arrives. ---
+    await ib.goto(f"/zaken/{sem}")
+    fix = ib.get_by_test_id("contact-corrigeren")
+    await fix.get_by_label("Welke ouder?").select_option(label="A. Jansen (nu: 0612345678)")
+    await fix.get_by_label("E-mailadres").fill("a.jansen@ouders.test")
+    await fix.get_by_label("Telefoonnummer").fill("0612345678")
+    await fix.get_by_role("button", name="Contactgegevens opslaan").click()
+    await wait_until_waiting_is_over(ib)
+    await expect(ib.get_by_test_id("gedaan")).to_contain_text(
+        "De contactgegevens van de ouder zijn gecorrigeerd"
+    )
+    await check(ib, checked=checked)
+    await ask_by_link(ib, sem)
+    reached = await mail_to(folder, "a.jansen@ouders.test", "Uw toestemming gevraagd")
+    assert "Sem" in reached["Subject"] and reached.get_content().startswith("Beste A. Jansen,")
+    answer = await person(browser, base)
+    await answer.goto(link_in(reached, base))
+    await expect(answer.get_by_test_id("kind")).to_have_text("Sem")
 
     # --- Withdrawal: support runs for Noor; the confirmation e-mail's link withdraws. ---
     await support_runs(browser, base, noor)

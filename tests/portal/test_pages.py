@@ -681,3 +681,49 @@ async def test_a_refused_withdrawal_shows_at_its_form(
     assert page.status_code == 422
     assert re.search(r'id="f-intrekken-reason-fout">.*Vul dit veld in', page.text)
     assert "<details open>" in page.text
+
+
+async def test_the_ib_corrects_a_parents_address_the_link_did_not_reach_W10(
+    portal: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on("GET", "intake", f"/requests/{CASE}", (200, REQUEST_DETAIL))
+    path = f"/requests/{CASE}/parents/ouder-1/contact"
+    corrected = {"case_id": CASE, "event_type": "ParentContactCorrected", "version": 4}
+    fake.on("PUT", "intake", path, (200, corrected))
+    page = (await portal.get(f"/zaken/{CASE}", cookies=cookie(**IB))).text
+    assert "Contactgegevens van een ouder" in page
+    assert "M. Visser (nu: geen contactgegevens)" in page
+    body = form(**{"contact.parent_ref": "ouder-1", "contact.email": "m.visser@example.org"})
+    done = await portal.post(
+        f"/zaken/{CASE}/ouders/contact",
+        content=with_token(body, cookie(**IB)),
+        headers=FORM,
+        cookies=cookie(**IB),
+    )
+    assert done.status_code == 303, done.text[:500]
+    assert done.headers["location"] == f"/zaken/{CASE}?wacht=intake:4&gedaan=contact#toestemming"
+    put = sent(fake, "PUT", "intake")
+    assert (put[2], put[3]) == (path, {"email": "m.visser@example.org", "phone": None})
+
+    # Intake refuses the address it already has: said in Dutch at the address's field.
+    same = {
+        "detail": {
+            "rule": "W10",
+            "message": "the parent is already reached at this contact: nothing to correct",
+            "field": "email",
+        }
+    }
+    fake.on("PUT", "intake", path, (422, same))
+    refused = await portal.post(
+        f"/zaken/{CASE}/ouders/contact",
+        content=with_token(body, cookie(**IB)),
+        headers=FORM,
+        cookies=cookie(**IB),
+    )
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="f-contact-email-fout">.*Dit zijn de contactgegevens die al bekend zijn', refused.text
+    )
+    # The teacher reads along, without the form.
+    teacher = cookie(role="teacher", subject="lk-sanne", school_id="brin-11aa")
+    assert "/ouders/contact" not in (await portal.get(f"/zaken/{CASE}", cookies=teacher)).text

@@ -130,6 +130,9 @@ INTAKE: dict[str, Rule] = {
     "POST /requests/{case_id}/pupil-hearings": Rule(
         Kind.CASE, IB_AND_WORKER, body=lambda _: {"view": "agrees"}
     ),
+    "PUT /requests/{case_id}/parents/{parent_ref}/contact": Rule(
+        Kind.CASE, IB_AND_WORKER, body=lambda _: {"email": "par-1.matrix@example.org"}
+    ),
     "GET /requests/{case_id}/consent": Rule(Kind.CASE, READERS),
     # The privacy officer's desk (issue 20): erasure and access on request. The matrix
     # names a pupil nobody has and a request nobody made, so nothing is ever erased here.

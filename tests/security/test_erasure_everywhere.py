@@ -97,7 +97,9 @@ PUPIL_BIRTH = "2016-03-14"
 PARENT_NAME = "Ysbrand Quackenbosch"
 PARENT_EMAIL = "ysbrand.quackenbosch.5517@example.org"
 PARENT_PHONE = "0612093847"
-IDENTIFIERS = (PUPIL_NAME, PUPIL_BIRTH, PARENT_NAME, PARENT_EMAIL, PARENT_PHONE)
+# The address the school corrects it to (W10): sealed again, and shredded with the rest.
+CORRECTED_EMAIL = "ysbrand.werk.6628@example.org"
+IDENTIFIERS = (PUPIL_NAME, PUPIL_BIRTH, PARENT_NAME, PARENT_EMAIL, PARENT_PHONE, CORRECTED_EMAIL)
 
 # A distinctive free text in every sealed field the case goes through. Each starts with a
 # word of its own, searched for as well: a shortened copy of a text is a copy all the same.
@@ -476,6 +478,25 @@ async def the_case(stack: Stack, smtp: Any, pupil_ref: str) -> str:
 
     await eventually(mailed, timeout=90, what="the parent's consent e-mail")
     assert PARENT_NAME in smtp.sink.to(PARENT_EMAIL)[0].get_content()
+    # The parent reads mail at another address: the school corrects it and asks again.
+    corrected = await stack["intake"].http.put(
+        f"/requests/{case_id}/parents/{PARENT}/contact",
+        json={"email": CORRECTED_EMAIL, "phone": PARENT_PHONE},
+        headers=IB_AUTH,
+    )
+    assert corrected.status_code == 200, corrected.text
+    await calls.post(
+        "intake",
+        "/requests/{case}/consent/requests",
+        {"method": "personal_link", "parent_refs": [PARENT], "expires_in_hours": 168},
+        auth=IB_AUTH,
+        expect=201,
+    )
+
+    async def mailed_again() -> bool:
+        return bool(smtp.sink.to(CORRECTED_EMAIL))
+
+    await eventually(mailed_again, timeout=90, what="the consent e-mail at the corrected address")
     await calls.post(
         "intake",
         "/requests/{case}/consent/requests",

@@ -27,6 +27,9 @@ TEMPLATES: dict[str, str] = {
         "Toestemming ingetrokken door {withdrawn_by}, vastgelegd door {recorded_by}"
     ),
     "nl.passend.intake.PupilHeard": "Leerling gehoord door {heard_by} (mening: {view})",
+    "nl.passend.intake.ParentContactCorrected": (
+        "Contactgegevens van ouder {parent_ref} gecorrigeerd door {corrected_by}"
+    ),
     "nl.passend.intake.PupilErased": (
         "Gegevens van leerling {pupil_ref} gewist door {erased_by} (reden: {reason}); "
         "de sleutel is vernietigd"

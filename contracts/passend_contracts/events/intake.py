@@ -328,6 +328,36 @@ class PupilHeard(EventPayload):
     heard_at: datetime
 
 
+class ParentContactCorrected(EventPayload):
+    event_type: ClassVar[str] = "nl.passend.intake.ParentContactCorrected.v1"
+    topic: ClassVar[str] = topics.INTAKE
+    meaning: ClassVar[str] = (
+        "The school corrected how a parent is reached (e-mail address, phone number), so "
+        "that the consent link and every later message reach them (W10). The pupil's whole "
+        "identity, sealed again with the pupil's key, replaces the one before; nothing is "
+        "in the clear."
+    )
+    example: ClassVar[dict[str, Any] | None] = {
+        "case_id": _CASE,
+        "parent_ref": "guardian-1f4e",
+        "corrected_by": "ib-7731",
+        "corrected_at": "2026-09-15T09:10:00+00:00",
+        "encrypted_identity": {
+            "ciphertext": "z9x8c7v6b5n4m3",
+            "nonce": "bm9uY2UtdHdvLXg=",
+            "key_id": "0b7f1c1e-5d2a-4c8e-9f3a-6e2d1b0c9a88",
+        },
+    }
+
+    case_id: UUID
+    parent_ref: str = Field(min_length=1, description="The parent whose contact was corrected")
+    corrected_by: str = Field(min_length=1)
+    corrected_at: datetime
+    encrypted_identity: EncryptedIdentity = Field(
+        description="The pupil's identity with the corrected contact, sealed with the pupil's key"
+    )
+
+
 class PupilErased(EventPayload):
     event_type: ClassVar[str] = "nl.passend.intake.PupilErased.v1"
     topic: ClassVar[str] = topics.INTAKE

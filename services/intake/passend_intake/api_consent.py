@@ -13,7 +13,7 @@ from passend_backbone.auth import CurrentPrincipal, Role
 from passend_backbone.commands import IdempotencyHeader, Refusal
 from passend_backbone.service import ServiceContext
 from passend_contracts.events.intake import ConsentMethod
-from passend_intake import consent_commands, consent_links, parent_facts, queries
+from passend_intake import consent_commands, consent_links, contact_commands, parent_facts, queries
 from passend_intake.access import (
     READERS,
     WORKERS,
@@ -33,6 +33,7 @@ from passend_intake.schemas import (
     ConsentWithdrawalBody,
     LinkView,
     OpenLinks,
+    ParentContactBody,
     ParentDelivery,
     PupilHeardBody,
 )
@@ -183,6 +184,35 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         return respond(
             await consent_commands.record_hearing(
                 ctx, principal, case_id, body.view, key, correlation_id(request)
+            )
+        )
+
+    @router.put(
+        "/requests/{case_id}/parents/{parent_ref}/contact",
+        response_model=Accepted,
+        summary="Correct how a parent is reached (W10)",
+        description="When the consent link or a message did not reach a parent because the "
+        "e-mail address or phone number in the request was wrong: the parent is reached at "
+        "these from now on (both replace what the request gave; one of them is needed). "
+        "The pupil's identity is sealed again with the pupil's key; nothing is in the clear. "
+        "Publishes `ParentContactCorrected`. Ask for consent again (or let the operator send "
+        "the message again) to reach the parent at the new address. 409: the request was "
+        "withdrawn, or the pupil erased. Roles: `ib`, `support_worker`.",
+        responses=COMMAND_ERRORS,
+    )
+    async def correct_contact(
+        request: Request,
+        principal: CurrentPrincipal,
+        case_id: CaseId,
+        parent_ref: ParentRef,
+        body: ParentContactBody,
+        idempotency_key: IdempotencyHeader = None,
+    ) -> JSONResponse:
+        operation = f"PUT /requests/{case_id}/parents/{parent_ref}/contact"
+        key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
+        return respond(
+            await contact_commands.correct_contact(
+                ctx, principal, case_id, parent_ref, body, key, correlation_id(request)
             )
         )
 

@@ -19,7 +19,11 @@ from uuid import UUID
 import asyncpg
 
 from passend_backbone.consumer.readmodel import tenant_read_model
-from passend_contracts.events.intake import EncryptedIdentity, RequestSubmitted
+from passend_contracts.events.intake import (
+    EncryptedIdentity,
+    ParentContactCorrected,
+    RequestSubmitted,
+)
 from passend_intake import consent_links, link_tokens, pupil_keys
 from passend_intake.consent_links import ConsentLink, LinkState
 from passend_intake.domain.identity import PupilIdentity
@@ -74,11 +78,22 @@ WHERE e.swv = $1 AND e.stream_id = $2 AND e.stream_version = 1 AND e.event_type 
 """
 
 
+# A parent's contact corrected since (W10): the case's latest sealed identity is the one.
+_CORRECTED = """
+SELECT e.data->'encrypted_identity' FROM public.events e
+WHERE e.swv = $1 AND e.stream_id = $2 AND e.event_type = $3
+ORDER BY e.stream_version DESC LIMIT 1
+"""
+
+
 async def _case(conn: asyncpg.Connection, swv: str, case_id: UUID) -> _Case | None:
     row = await conn.fetchrow(_SUBMISSION, swv, str(case_id), RequestSubmitted.event_type)
     if row is None:
         return None
-    raw: Any = row["encrypted_identity"]
+    corrected: Any = await conn.fetchval(
+        _CORRECTED, swv, str(case_id), ParentContactCorrected.event_type
+    )
+    raw: Any = corrected or row["encrypted_identity"]
     raw = json.loads(raw) if isinstance(raw, str) else raw
     sealed = EncryptedIdentity.model_validate(raw) if raw else None
     key = await pupil_keys.key_by_id(conn, sealed.key_id) if sealed else None

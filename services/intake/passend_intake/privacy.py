@@ -36,6 +36,7 @@ from passend_contracts import privacy as privacy_items
 from passend_contracts.events.intake import (
     EncryptedIdentity,
     ErasureRequested,
+    ParentContactCorrected,
     RequestSubmitted,
 )
 from passend_intake import pupil_keys
@@ -356,9 +357,16 @@ SELECT {COLUMNS} FROM public.events
 WHERE swv = $1 AND data->>'pupil_ref' = $2 AND event_type <> $3
 ORDER BY position
 """
+# The latest sealed identity: of the pupil's requests, or a parent's contact corrected in
+# one of its cases since (W10).
 _LATEST_IDENTITY = """
 SELECT data->>'encrypted_identity' AS sealed FROM public.events
-WHERE swv = $1 AND event_type = $2 AND data->>'pupil_ref' = $3
+WHERE swv = $1 AND (
+    (event_type = $2 AND data->>'pupil_ref' = $3)
+    OR (event_type = $4 AND stream_id IN (
+        SELECT stream_id FROM public.events
+        WHERE swv = $1 AND event_type = $2 AND data->>'pupil_ref' = $3))
+)
 ORDER BY position DESC LIMIT 1
 """
 
@@ -393,7 +401,13 @@ async def export_part(ctx: ServiceContext, principal: Principal, ref: str) -> di
     pupil_ref = found["pupil_ref"]
     swv = principal.swv
     async with ctx.commands.transactions.tenant(swv) as tx:
-        raw = await tx.fetchval(_LATEST_IDENTITY, swv, RequestSubmitted.event_type, pupil_ref)
+        raw = await tx.fetchval(
+            _LATEST_IDENTITY,
+            swv,
+            RequestSubmitted.event_type,
+            pupil_ref,
+            ParentContactCorrected.event_type,
+        )
         sealed = EncryptedIdentity.model_validate_json(raw) if raw else None
         identity = await pupil_keys.open_identity(tx, sealed, swv, pupil_ref)
         rows = await tx.fetch(_PUPIL_EVENTS, swv, pupil_ref, RequestSubmitted.event_type)

@@ -28,6 +28,7 @@ from passend_contracts.events.intake import (
     ConsentRefused,
     ConsentRequested,
     ConsentWithdrawn,
+    ParentContactCorrected,
     PupilHeard,
     RequestReformulated,
     RequestSubmitted,
@@ -205,6 +206,11 @@ class RequestsProjection:
             case ConsentWithdrawn():
                 await _consent(
                     conn, event, "status = 'withdrawn', withdrawn_at = $3", payload.withdrawn_at
+                )
+            case ParentContactCorrected():
+                # W10: every later message to the parents opens this one.
+                await _update_request(
+                    conn, event, "encrypted_identity = $3", payload.encrypted_identity.model_dump()
                 )
             case PupilHeard():
                 await _consent(

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from passend_contracts.events.intake import ConsentMethod, ProcessingBasis, PupilView
-from passend_intake.domain.identity import ParentContact, PupilIdentity
+from passend_intake.domain.identity import EMAIL, PHONE, ParentContact, PupilIdentity
 from passend_intake.domain.request import RequestedLevel
 
 _ID = r"^[A-Za-z0-9._:-]+$"
@@ -254,6 +254,23 @@ class PupilHeardBody(_Body):
     model_config = ConfigDict(json_schema_extra={"examples": [{"view": "agrees"}]})
 
     view: PupilView
+
+
+class ParentContactBody(_Body):
+    """W10: how the parent is reached from now on; both replace what the request gave."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"email": "j.devries@example.nl", "phone": None}]},
+    )
+
+    email: str | None = Field(
+        default=None, max_length=254, pattern=EMAIL, description="The parent's e-mail address"
+    )
+    phone: str | None = Field(
+        default=None, max_length=20, pattern=PHONE, description="The parent's phone number"
+    )
 
 
 class Accepted(BaseModel):

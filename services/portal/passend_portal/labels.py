@@ -136,6 +136,7 @@ EVENTS = {
     "ConsentRefused": "Toestemming geweigerd",
     "ConsentWithdrawn": "Toestemming ingetrokken",
     "PupilHeard": "Leerling gehoord",
+    "ParentContactCorrected": "Contactgegevens van een ouder gecorrigeerd",
     "RequestRouted": "Doorgestuurd naar de onderwijsondersteuner",
     "CaseOfferedToWorkUnit": "Aangeboden aan de werkeenheid",
     "CaseClaimed": "Opgepakt",

@@ -43,6 +43,14 @@ MESSAGES_NL = (
         "Vul bij deze ouder een e-mailadres of telefoonnummer in: de school moet de ouders "
         "om toestemming kunnen vragen (W10).",
     ),
+    (
+        "already reached at this contact",
+        "Dit zijn de contactgegevens die al bekend zijn: er is niets te corrigeren.",
+    ),
+    (
+        "nobody is asked or told anything",
+        "De aanvraag is ingetrokken: de ouders worden hierover niets meer gevraagd of gestuurd.",
+    ),
     ("lies in the future", "Dit moment ligt in de toekomst. Leg het vast als het gebeurd is."),
     ("before the request was submitted", "Dit moment ligt vóór de aanvraag."),
     ("target date lies in the past", "De datum van een doel ligt in het verleden (W15)."),
@@ -120,6 +128,9 @@ DONE_NL = {
     "nu de regie over de casus.",
     "team-no": "De casus is aangemeld bij Team NO. Team NO neemt een besluit.",
     "hulpvraag": "De hulpvraag is herschreven. De vorige tekst blijft bewaard in het verloop.",
+    "contact": "De contactgegevens van de ouder zijn gecorrigeerd. Elk volgend bericht aan deze "
+    "ouder gaat naar het nieuwe adres; vraag de toestemming opnieuw als de link nog niet "
+    "aankwam (W10).",
 }
 STATUS_NL = {
     400: "Het verzoek klopt niet. Controleer de gegevens.",

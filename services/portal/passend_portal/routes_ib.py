@@ -244,6 +244,35 @@ def router(portal: Portal) -> APIRouter:
             )
         return redirect(f"/zaken/{case_id}?wacht=intake:{recorded.get('version', 0)}#toestemming")
 
+    @routes.post("/zaken/{case_id}/ouders/contact")
+    async def correct_parent_contact(request: Request, case_id: str) -> Response:
+        """W10: a parent the e-mail did not reach is reached at a corrected address (or
+        phone number); asking again then sends the link there."""
+        session = portal.session_of_role(request, "ib", "support_worker")
+        form = await Form.of(request)
+        parent_ref = form.get("contact.parent_ref")
+        key = form.get("idempotency_key")
+        try:
+            recorded = await services.call(
+                "PUT",
+                "intake",
+                f"/requests/{case_id}/parents/{quote(parent_ref, safe='')}/contact",
+                token=session.token,
+                json={
+                    "email": form.optional("contact.email"),
+                    "phone": form.optional("contact.phone"),
+                },
+                headers={"Idempotency-Key": key} if key else None,
+            )
+        except (ServiceError, ServiceDown) as exc:
+            problem = explain(exc, frozenset({"email", "phone", "parent_ref"}))
+            problem.fields = {f"contact.{k}": v for k, v in problem.fields.items()}
+            return await casedata.case_page(
+                portal, request, session, case_id, problem, values=form.values(), form="contact"
+            )
+        version = recorded.get("version", 0)
+        return redirect(f"/zaken/{case_id}?wacht=intake:{version}&gedaan=contact#toestemming")
+
     @routes.post("/zaken/{case_id}/intrekken")
     async def withdraw_request(request: Request, case_id: str) -> Response:
         """The school withdraws its request, with the reason, until a trajectory opened."""

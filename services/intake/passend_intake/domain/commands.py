@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from passend_contracts.events.intake import ConsentMethod, PupilView
+from passend_intake.domain.contact import CorrectParentContact
 from passend_intake.domain.documents import AttachDocument, RemoveDocument
 from passend_intake.domain.request import Reformulate, SubmitRequest
 
@@ -88,6 +89,7 @@ IntakeCommand = (
     | RefuseConsent
     | WithdrawConsent
     | HearPupil
+    | CorrectParentContact
     | AttachDocument
     | RemoveDocument
 )
@@ -95,6 +97,7 @@ IntakeCommand = (
 __all__ = [
     "AttachDocument",
     "ConfirmConsent",
+    "CorrectParentContact",
     "HearPupil",
     "IntakeCommand",
     "ReformulateRequest",

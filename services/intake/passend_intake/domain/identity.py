@@ -14,8 +14,8 @@ MAX_PUPIL_AGE = 21
 # R: from this age the pupil is a party and is heard.
 HEARING_AGE = 12
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_PHONE = r"^\+?[0-9 ()-]{6,20}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^\+?[0-9 ()-]{6,20}$"
 
 
 class ParentContact(BaseModel):
@@ -32,9 +32,9 @@ class ParentContact(BaseModel):
     )
     name: str = Field(min_length=1, max_length=200, examples=["J. de Vries"])
     email: str | None = Field(
-        default=None, max_length=254, pattern=_EMAIL, examples=["j.devries@example.nl"]
+        default=None, max_length=254, pattern=EMAIL, examples=["j.devries@example.nl"]
     )
-    phone: str | None = Field(default=None, max_length=20, pattern=_PHONE, examples=["0612345678"])
+    phone: str | None = Field(default=None, max_length=20, pattern=PHONE, examples=["0612345678"])
 
 
 class PupilIdentity(BaseModel):

@@ -20,6 +20,7 @@ from passend_contracts.events.intake import (
     DocumentAttached,
     DocumentRemoved,
     EncryptedIdentity,
+    ParentContactCorrected,
     PupilHeard,
     RequestFields,
     RequestReformulated,
@@ -115,6 +116,8 @@ def evolve(state: CaseState, event: EventPayload) -> CaseState:
             }
         case PupilHeard():
             changes["pupil_heard"] = True
+        case ParentContactCorrected():
+            changes["encrypted_identity"] = event.encrypted_identity
         case DocumentAttached():
             changes["documents"] = {**state.documents, event.document_id: event.attached_by}
         case DocumentRemoved():
