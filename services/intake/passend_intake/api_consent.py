@@ -13,7 +13,13 @@ from passend_backbone.auth import CurrentPrincipal, Role
 from passend_backbone.commands import IdempotencyHeader, Refusal
 from passend_backbone.service import ServiceContext
 from passend_contracts.events.intake import ConsentMethod
-from passend_intake import consent_commands, consent_links, contact_commands, parent_facts, queries
+from passend_intake import (
+    consent_commands,
+    consent_links,
+    parent_contact_commands,
+    parent_facts,
+    queries,
+)
 from passend_intake.access import (
     READERS,
     WORKERS,
@@ -211,7 +217,7 @@ def consent_router(ctx: ServiceContext) -> APIRouter:
         operation = f"PUT /requests/{case_id}/parents/{parent_ref}/contact"
         key = caller_key(principal, idempotency_key, operation, body.model_dump(mode="json"))
         return respond(
-            await contact_commands.correct_contact(
+            await parent_contact_commands.correct_contact(
                 ctx, principal, case_id, parent_ref, body, key, correlation_id(request)
             )
         )

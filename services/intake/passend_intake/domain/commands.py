@@ -7,8 +7,8 @@ from datetime import datetime
 from uuid import UUID
 
 from passend_contracts.events.intake import ConsentMethod, PupilView
-from passend_intake.domain.contact import CorrectParentContact
 from passend_intake.domain.documents import AttachDocument, RemoveDocument
+from passend_intake.domain.parent_contact import CorrectParentContact
 from passend_intake.domain.request import Reformulate, SubmitRequest
 
 

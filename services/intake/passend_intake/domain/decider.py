@@ -7,7 +7,7 @@ from datetime import datetime
 
 from passend_backbone.commands import Decider
 from passend_contracts.events.base import EventPayload
-from passend_intake.domain import consent, contact, documents
+from passend_intake.domain import consent, documents, parent_contact
 from passend_intake.domain.commands import (
     ConfirmConsent,
     HearPupil,
@@ -64,8 +64,8 @@ def decide(state: CaseState, command: IntakeCommand, now: datetime) -> Sequence[
             )
         case HearPupil():
             return consent.hear_pupil(state, command.case_id, command.heard_by, command.view, now)
-        case contact.CorrectParentContact():
-            return contact.correct_parent_contact(state, command, now)
+        case parent_contact.CorrectParentContact():
+            return parent_contact.correct_parent_contact(state, command, now)
         case documents.AttachDocument():
             return documents.attach(state, command, now)
         case documents.RemoveDocument():

@@ -3,8 +3,8 @@
 The school gave the parent's e-mail address or phone number with the request; when the
 consent link did not arrive because it was wrong, the IB or the support worker corrects
 it. The identity is opened, the one parent's contact replaced, and the whole sealed again
-inside the command's transaction; the decider (``domain.contact``) says whether the case
-takes it. From then on every message to the parent goes to the corrected contact
+inside the command's transaction; the decider (``domain.parent_contact``) says whether the
+case takes it. From then on every message to the parent goes to the corrected contact
 (``parent_facts`` reads the latest sealed identity of the case).
 """
 
@@ -19,8 +19,8 @@ from passend_backbone.service import ServiceContext
 from passend_intake import pupil_keys
 from passend_intake.access import WORKERS, case_facts, command_check, require_role
 from passend_intake.case_commands import accepted, run_command
-from passend_intake.domain.contact import CorrectParentContact
 from passend_intake.domain.identity import ParentContact
+from passend_intake.domain.parent_contact import CorrectParentContact
 from passend_intake.domain.state import CaseState
 from passend_intake.schemas import ParentContactBody
 

@@ -2,8 +2,8 @@
 
 The consent link and every later message go to the address in the pupil's sealed identity
 (intake owns the parents' contact details). A correction seals the whole identity again
-with the pupil's key; the shell (``passend_intake.contact_commands``) opens and seals it,
-this rule decides whether the case may take it.
+with the pupil's key; the shell (``passend_intake.parent_contact_commands``) opens and
+seals it, this rule decides whether the case may take it.
 """
 
 from __future__ import annotations

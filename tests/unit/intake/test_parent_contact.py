@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from passend_backbone.commands import RefusalKind
 from passend_contracts.events.intake import EncryptedIdentity
-from passend_intake.domain.contact import CorrectParentContact, correct_parent_contact
+from passend_intake.domain.parent_contact import CorrectParentContact, correct_parent_contact
 from passend_intake.domain.request import withdraw
 from passend_intake.domain.state import CaseState, fold
 from tests.unit.intake.builders import (
