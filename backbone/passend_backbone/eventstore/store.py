@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -170,20 +171,20 @@ class PostgresEventStore:
         if len(set(ids)) != len(ids):
             raise ValueError(f"one append holds the same event id twice: {ids}")
         started = hoptrace.now() if hoptrace.on else 0
-        if conn is None and self._in_transaction:
-            async with self.pool.acquire() as own, own.transaction():
-                recorded, wrote = await self._append_and_hooks(
-                    own, stream_id, expected_version, events, meta, ids
-                )
-        elif conn is None:
+        if conn is None:
             async with self.pool.acquire() as own:
-                recorded, wrote = await self._append(
-                    own, stream_id, expected_version, events, meta, ids
-                )
+                # Work for the append's transaction (``apply_in_transaction``) needs one.
+                within = own.transaction() if self._in_transaction else contextlib.nullcontext()
+                async with within:
+                    recorded, wrote = await self._append(
+                        own, stream_id, expected_version, events, meta, ids
+                    )
+                    await self._in_the_transaction(own, recorded, wrote)
         else:
-            recorded, wrote = await self._append_and_hooks(
+            recorded, wrote = await self._append(
                 conn, stream_id, expected_version, events, meta, ids
             )
+            await self._in_the_transaction(conn, recorded, wrote)
         if started:
             hoptrace.record(
                 "append",
@@ -198,20 +199,12 @@ class PostgresEventStore:
             self._appended()
         return recorded
 
-    async def _append_and_hooks(
-        self,
-        conn: asyncpg.Connection,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[NewEvent],
-        meta: Metadata,
-        ids: list[UUID],
-    ) -> tuple[list[RecordedEvent], bool]:
-        recorded, wrote = await self._append(conn, stream_id, expected_version, events, meta, ids)
+    async def _in_the_transaction(
+        self, conn: asyncpg.Connection, recorded: list[RecordedEvent], wrote: bool
+    ) -> None:
         if wrote:
             for hook in self._in_transaction:
                 await hook(conn, recorded)
-        return recorded, wrote
 
     async def _append(
         self,

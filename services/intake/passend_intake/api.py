@@ -216,17 +216,13 @@ def requests_router(ctx: ServiceContext) -> APIRouter:
             return sees_case(principal, facts)
 
         found = await queries.found_requests(
-            ctx.pool, principal.swv, find=find, case_ids=ids, visible=visible
+            ctx.pool,
+            principal.swv,
+            find=find,
+            case_ids=ids,
+            called_in=principal.subject if called_in else None,
+            visible=visible,
         )
-        if called_in:
-            known = {r.case_id for r in found}
-            found += [
-                r
-                for r in await queries.called_in_requests(
-                    ctx.pool, principal.swv, principal.subject, visible=visible
-                )
-                if r.case_id not in known
-            ]
         named = await find_by_name(principal, find, visible, already={r.case_id for r in found})
         await record_list_read(
             ctx.pool,

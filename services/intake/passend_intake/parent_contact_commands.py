@@ -20,11 +20,9 @@ from passend_intake import pupil_keys
 from passend_intake.access import WORKERS, case_facts, command_check, require_role
 from passend_intake.case_commands import accepted, run_command
 from passend_intake.domain.identity import ParentContact
-from passend_intake.domain.parent_contact import CorrectParentContact
+from passend_intake.domain.parent_contact import CorrectParentContact, require_correctable
 from passend_intake.domain.state import CaseState
 from passend_intake.schemas import ParentContactBody
-
-ERASED = "the pupil was erased: the parents' details are gone"
 
 
 async def correct_contact(
@@ -49,21 +47,16 @@ async def correct_contact(
     swv = principal.swv
 
     async def prepare(tx: Any, state: CaseState) -> CorrectParentContact:
+        # The case's rule first: only then is there an identity to open.
+        require_correctable(state, parent_ref)
         sealed = state.encrypted_identity
-        if sealed is None or state.erased_at is not None:
-            raise Refusal.conflict("erasure", ERASED)
+        assert sealed is not None  # require_correctable: not erased
         pupil_key = await pupil_keys.key_by_id(tx, sealed.key_id)
-        if pupil_key is None:
-            raise Refusal.conflict("erasure", ERASED)
+        if pupil_key is None:  # erased a moment ago, the case not told yet
+            raise Refusal.conflict("erasure", "the pupil was erased: the parents' details are gone")
         identity = pupil_keys.decrypt(sealed, pupil_key, swv, state.pupil_ref)
-        before = next((p for p in identity.parents if p.parent_ref == parent_ref), None)
-        if before is None:
-            named = sorted(p.parent_ref for p in identity.parents)
-            raise Refusal.invalid(
-                "W10",
-                f"{parent_ref} is not a parent named in the request ({named})",
-                field="parent_ref",
-            )
+        # The request named this parent (require_correctable), so its identity holds them.
+        before = {p.parent_ref: p for p in identity.parents}[parent_ref]
         after = ParentContact(
             parent_ref=parent_ref, name=before.name, email=body.email, phone=body.phone
         )

@@ -69,8 +69,14 @@ def first_name(identity: PupilIdentity) -> str:
 # The case's submission from the event store itself (a case's first event), so a link
 # works the moment it exists, before the read models caught up; the school's name from
 # the directory's read model.
+# The identity is the latest sealed one: a parent's contact corrected since (W10) wins.
 _SUBMISSION = """
-SELECT e.data->>'pupil_ref' AS pupil_ref, e.data->'encrypted_identity' AS encrypted_identity,
+SELECT e.data->>'pupil_ref' AS pupil_ref,
+       COALESCE((
+           SELECT c.data->'encrypted_identity' FROM public.events c
+           WHERE c.swv = e.swv AND c.stream_id = e.stream_id AND c.event_type = $4
+           ORDER BY c.stream_version DESC LIMIT 1
+       ), e.data->'encrypted_identity') AS encrypted_identity,
        s.name AS school_name
 FROM public.events e
 LEFT JOIN schools s ON s.swv = e.swv AND s.school_id = e.data->>'school_id'
@@ -78,22 +84,17 @@ WHERE e.swv = $1 AND e.stream_id = $2 AND e.stream_version = 1 AND e.event_type 
 """
 
 
-# A parent's contact corrected since (W10): the case's latest sealed identity is the one.
-_CORRECTED = """
-SELECT e.data->'encrypted_identity' FROM public.events e
-WHERE e.swv = $1 AND e.stream_id = $2 AND e.event_type = $3
-ORDER BY e.stream_version DESC LIMIT 1
-"""
-
-
 async def _case(conn: asyncpg.Connection, swv: str, case_id: UUID) -> _Case | None:
-    row = await conn.fetchrow(_SUBMISSION, swv, str(case_id), RequestSubmitted.event_type)
+    row = await conn.fetchrow(
+        _SUBMISSION,
+        swv,
+        str(case_id),
+        RequestSubmitted.event_type,
+        ParentContactCorrected.event_type,
+    )
     if row is None:
         return None
-    corrected: Any = await conn.fetchval(
-        _CORRECTED, swv, str(case_id), ParentContactCorrected.event_type
-    )
-    raw: Any = corrected or row["encrypted_identity"]
+    raw: Any = row["encrypted_identity"]
     raw = json.loads(raw) if isinstance(raw, str) else raw
     sealed = EncryptedIdentity.model_validate(raw) if raw else None
     key = await pupil_keys.key_by_id(conn, sealed.key_id) if sealed else None

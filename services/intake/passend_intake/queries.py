@@ -118,11 +118,13 @@ async def found_requests(
     *,
     find: str | None = None,
     case_ids: Sequence[UUID] = (),
+    called_in: str | None = None,
     visible: Callable[[CaseFacts], bool] = lambda _: True,
 ) -> list[RequestSummary]:
     """The requests the caller may see (``visible``) whose case id starts with ``find`` or
     whose pupil is ``find`` (the school's reference or intake's pseudonym, any case), or
-    whose case id is one of ``case_ids``; newest first, at most :data:`MAX_FOUND`."""
+    whose case id is one of ``case_ids``, or whose case the route coach ``called_in`` was
+    called into (W29); newest first, at most :data:`MAX_FOUND`."""
     text = (find or "").strip()
     if "\x00" in text:
         # PostgreSQL text holds no NUL: no reference or id has one, so nothing matches.
@@ -134,33 +136,15 @@ async def found_requests(
             "($2::text IS NOT NULL AND (lower(r.pupil_ref) = lower($2) "
             "OR lower(k.school_ref) = lower($2))) "
             "OR ($3::text IS NOT NULL AND r.case_id::text LIKE $3 || '%') "
-            "OR r.case_id = ANY($4::uuid[])) "
+            "OR r.case_id = ANY($4::uuid[]) "
+            "OR $6::text = ANY (p.route_coaches)) "
             "ORDER BY r.submitted_at DESC, r.case_id LIMIT $5",
             swv,
             text or None,
             prefix,
             list(case_ids),
             MAX_FOUND,
-        )
-    return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
-
-
-async def called_in_requests(
-    pool: asyncpg.Pool,
-    swv: str,
-    route_coach: str,
-    *,
-    visible: Callable[[CaseFacts], bool] = lambda _: True,
-) -> list[RequestSummary]:
-    """W29: the requests whose case ``route_coach`` was called into, newest first, at most
-    :data:`MAX_FOUND`."""
-    async with tenant_read_model(pool, _PROJECTION, swv) as conn:
-        rows = await conn.fetch(
-            _SUMMARY + "WHERE r.swv = $1 AND $2::text = ANY (p.route_coaches) "
-            "ORDER BY r.submitted_at DESC, r.case_id LIMIT $3",
-            swv,
-            route_coach,
-            MAX_FOUND,
+            called_in,
         )
     return [RequestSummary(**_summary_fields(row)) for row in rows if visible(facts_of(row))]
 

@@ -240,7 +240,7 @@ def router(portal: Portal) -> APIRouter:
             "partner": session.role in partners.PARTNER_ROLES,
             "route_coach": session.role == "route_coach",
             # None: intake did not answer (the page says so); else the cases called into.
-            "cases": cases if isinstance(cases, list) or cases is None else [],
+            "cases": cases,
         }
         return portal.render(request, "teacher/invitations.html", context, session=session)
 

@@ -27,25 +27,31 @@ class CorrectParentContact:
     encrypted_identity: EncryptedIdentity
 
 
-def correct_parent_contact(
-    state: CaseState, cmd: CorrectParentContact, now: datetime
-) -> list[ParentContactCorrected]:
-    """W10: a parent named in the open request gets the corrected contact; not once the
+def require_correctable(state: CaseState, parent_ref: str) -> None:
+    """W10: a parent named in the open request may get a corrected contact; not once the
     request was withdrawn or the pupil erased."""
     if state.status is RequestStatus.NEW:
         raise Refusal.not_found("case_reach", "no such case")
+    # An erasure also withdraws the request: it is named first.
+    if state.erased_at is not None or state.encrypted_identity is None:
+        raise Refusal.conflict("erasure", "the pupil was erased: the parents' details are gone")
     if state.status is RequestStatus.WITHDRAWN:
         raise Refusal.conflict(
             "W10", "the request was withdrawn: nobody is asked or told anything about it any more"
         )
-    if state.erased_at is not None or state.encrypted_identity is None:
-        raise Refusal.conflict("erasure", "the pupil was erased: the parents' details are gone")
-    if cmd.parent_ref not in state.parent_refs:
+    if parent_ref not in state.parent_refs:
         raise Refusal.invalid(
             "W10",
-            f"{cmd.parent_ref} is not a parent named in the request ({sorted(state.parent_refs)})",
+            f"{parent_ref} is not a parent named in the request ({sorted(state.parent_refs)})",
             field="parent_ref",
         )
+
+
+def correct_parent_contact(
+    state: CaseState, cmd: CorrectParentContact, now: datetime
+) -> list[ParentContactCorrected]:
+    """W10: the parent is reached at the corrected contact (:func:`require_correctable`)."""
+    require_correctable(state, cmd.parent_ref)
     return [
         ParentContactCorrected(
             case_id=cmd.case_id,
