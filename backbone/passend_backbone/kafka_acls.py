@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from passend_backbone.consumer.loops import LIVE, OWN, loop_group
 from passend_backbone.topics import ServiceTopics
 from passend_contracts import topics as contract_topics
 
@@ -62,13 +63,22 @@ def service_acls(service: ServiceTopics, prefix: str = "") -> list[Acl]:
         acls.add(Acl(who, "WRITE", "TOPIC", "LITERAL", name))
         acls.add(Acl(who, "READ", "TOPIC", "LITERAL", name))
         acls.add(Acl(who, "DESCRIBE_CONFIGS", "TOPIC", "LITERAL", name))
-    for consumer in service.consumers:
-        acls.add(Acl(who, "READ", "GROUP", "LITERAL", consumer.group))
+    for group in service_groups(service):
+        acls.add(Acl(who, "READ", "GROUP", "LITERAL", group))
     if service.writes_integration:
         integration = prefix + contract_topics.INTEGRATION_PREFIX
         acls.add(Acl(who, "WRITE", "TOPIC", "PREFIXED", integration))
         acls.add(Acl(who, "DESCRIBE", "TOPIC", "PREFIXED", integration))
     return sorted(acls)
+
+
+def service_groups(service: ServiceTopics) -> list[str]:
+    """The consumer groups ``service`` joins: its fetch loops (``passend_backbone.consumer.
+    loops``), the lazy one only when a consumer reads its own topic."""
+    if not service.consumers:
+        return []
+    loops = [LIVE, OWN] if service.topic in service.reads else [LIVE]
+    return [loop_group(service.service, loop) for loop in loops]
 
 
 def ops_acls(prefix: str = "") -> list[Acl]:

@@ -272,6 +272,8 @@ class _Run:
                 on_dead_letter=metrics.message_dead_lettered,
                 on_unknown_type=metrics.unknown_type_skipped,
                 topic_prefix=prefix,
+                # Applied in the appending transaction: the consumers only confirm it.
+                own_topic=spec.topic if inline else None,
             )
             await self.runner.start(producer=self.producer)
             metrics.watch_consumers(self.runner, [p.name for p in spec.projections])

@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 from aiokafka.errors import (
@@ -214,6 +214,8 @@ class Delivery:
     attempts: dict[tuple[str, int, int], int] = field(default_factory=dict)
     # records whose attempts ran out, with their last error: set aside at next delivery
     exhausted: dict[tuple[str, int, int], BaseException] = field(default_factory=dict)
+    # records set aside whose offsets are not committed yet: not handed over again
+    sent: set[tuple[str, int, int]] = field(default_factory=set)
     transient_in_a_row: int = 0
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # next offset to consume per partition after the last commit (for lag), and the
@@ -229,12 +231,15 @@ class Delivery:
             self.first_seen.setdefault(
                 TopicPartition(record.topic, record.partition), record.offset
             )
-        if not self.exhausted:
+        if not self.exhausted and not self.sent:
             return list(records), []
         keep: list[Any] = []
         aside: list[Failure] = []
         for record in records:
-            error = self.exhausted.get(record_key(record))
+            key = record_key(record)
+            if key in self.sent:
+                continue  # set aside already; its offset is not committed yet
+            error = self.exhausted.get(key)
             if error is None:
                 keep.append(record)
             else:
@@ -250,10 +255,7 @@ class Delivery:
         commit: the batch comes again, its work already done changes nothing, and the
         records are set aside then.
         """
-        for failure in aside:
-            await self.policy.set_aside(failure)
-            if self.on_set_aside is not None:
-                self.on_set_aside(failure)
+        await self.set_aside_now(aside)
         try:
             await message.ack()
         except KafkaError as exc:
@@ -261,17 +263,38 @@ class Delivery:
             # idempotent handling makes that a no-op.
             self.log.warning("consumer.commit_failed", consumer=self.name, error=repr(exc))
             return
+        self.settled(records, aside)
+
+    async def set_aside_now(self, aside: Sequence[Failure]) -> None:
+        """Hand ``aside`` to the policy's ``set_aside``, before the offsets are committed.
+
+        A record set aside is not handed over again while this process runs (should the
+        batch come again before its offsets are committed, because another part of the
+        work failed); after a crash it is, and is set aside once more.
+        """
+        for failure in aside:
+            await self.policy.set_aside(failure)
+            key = record_key(failure.record)
+            self.sent.add(key)
+            self.exhausted.pop(key, None)
+            if self.on_set_aside is not None:
+                self.on_set_aside(failure)
+
+    def settled(self, records: Sequence[Any], aside: Sequence[Failure] = ()) -> None:
+        """After the offsets of ``records`` were committed: forget their attempts."""
         for failure in aside:
             key = record_key(failure.record)
             self.exhausted.pop(key, None)
             self.attempts.pop(key, None)
         for record in records:
+            key = record_key(record)
             tp = TopicPartition(record.topic, record.partition)
             self.committed[tp] = max(self.committed.get(tp, 0), record.offset + 1)
             timestamp = int(record.timestamp)
             if self.last_applied_ms is None or timestamp > self.last_applied_ms:
                 self.last_applied_ms = timestamp
-            self.attempts.pop(record_key(record), None)
+            self.attempts.pop(key, None)
+            self.sent.discard(key)
 
     async def pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less when the consumer is stopping."""
@@ -347,10 +370,19 @@ class Delivery:
         return lags
 
 
+class Policed(Protocol):
+    """What the middleware needs: told of a failed handler, and of one that succeeded
+    (a :class:`Delivery`, or a subscriber's several)."""
+
+    async def failed(self, message: StreamMessage[Any], exc: BaseException) -> None: ...
+
+    def succeeded(self) -> None: ...
+
+
 class DeliveryMiddleware(BaseMiddleware):
     """FastStream middleware applying a :class:`Delivery`'s policy around the handler."""
 
-    def __init__(self, msg: Any, /, *, context: Any, delivery: Delivery) -> None:
+    def __init__(self, msg: Any, /, *, context: Any, delivery: Policed) -> None:
         super().__init__(msg, context=context)
         self.delivery = delivery
 
@@ -366,7 +398,7 @@ class DeliveryMiddleware(BaseMiddleware):
         return result
 
 
-def middleware(delivery: Delivery) -> Callable[..., BaseMiddleware]:
+def middleware(delivery: Policed) -> Callable[..., BaseMiddleware]:
     """The middleware factory for a router or broker serving ``delivery``'s subscriber."""
     return partial(DeliveryMiddleware, delivery=delivery)
 

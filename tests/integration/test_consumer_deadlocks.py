@@ -189,7 +189,7 @@ async def test_deadlocks_are_retried_until_they_pass_and_never_dead_letter(
 
 
 async def _committed(broker: Broker, topic: str, total: int) -> bool:
-    return await committed_total(broker.bootstrap_servers, GROUP, topic) == total
+    return await committed_total(broker.bootstrap_servers, f"{SERVICE}.live", topic) == total
 
 
 async def _true(value: bool) -> bool:

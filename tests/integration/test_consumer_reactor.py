@@ -75,7 +75,7 @@ async def run_until_consumed(
     try:
 
         async def consumed() -> bool:
-            group = f"{service}.{reactor.name}"
+            group = f"{service}.live"  # the service's fetch loop
             return await committed_total(broker.bootstrap_servers, group, topic) == n
 
         await eventually(consumed, what=f"{service} consumed {n}")

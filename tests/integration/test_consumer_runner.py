@@ -130,7 +130,7 @@ async def test_events_are_applied_and_offsets_committed(
 
     await eventually(applied, what="all events applied")
     await eventually(
-        lambda: _committed_is(broker, "svc.case_counts", topic, len(events)),
+        lambda: _committed_is(broker, "svc.live", topic, len(events)),
         what="offsets committed",
     )
     await eventually(lambda: _true(runner.lag() == {"case_counts": 0}), what="no lag")
@@ -147,7 +147,7 @@ async def test_redelivered_and_republished_events_change_nothing(
     await produce(broker.bootstrap_servers, broker.kind, topic, events + republished)
     records = len(events) + len(republished)
     first = await runners.start("first", CountingProjection(topic))
-    await eventually(lambda: _committed_is(broker, "first.case_counts", topic, records))
+    await eventually(lambda: _committed_is(broker, "first.live", topic, records))
     want = expected_counts(events)
     assert await counts(runners.pool) == want
     await runners.stop(first)
@@ -155,7 +155,7 @@ async def test_redelivered_and_republished_events_change_nothing(
     # A new group reads everything again into the same generation.
     again = CountingProjection(topic)
     await runners.start("second", again)
-    await eventually(lambda: _committed_is(broker, "second.case_counts", topic, records))
+    await eventually(lambda: _committed_is(broker, "second.live", topic, records))
     assert await counts(runners.pool) == want
     assert again.handle_calls == {}
 
@@ -177,7 +177,7 @@ async def test_a_failing_handler_is_retried_and_its_event_not_lost(
     flaky.handle = handle  # type: ignore[method-assign]
     await produce(broker.bootstrap_servers, broker.kind, topic, events)
     await runners.start("svc", flaky, retries=3)
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, len(events)))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, len(events)))
     assert await counts(runners.pool) == expected_counts(events)
     assert failures_left[str(events[2].id)] == 0
 
@@ -199,7 +199,7 @@ async def test_an_unreachable_database_is_waited_out_not_dead_lettered(
     outage.handle = handle  # type: ignore[method-assign]
     await produce(broker.bootstrap_servers, broker.kind, topic, events)
     await runners.start("svc", outage, retries=1)
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, len(events)))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, len(events)))
     assert failures_left == [0]
     assert await counts(runners.pool) == expected_counts(events)
 
@@ -211,7 +211,7 @@ async def test_a_batch_that_fails_outside_the_handler_comes_again(
     await produce(broker.bootstrap_servers, broker.kind, topic, first)
     log = Recorder()
     await runners.start("svc", CountingProjection(topic), log=log)
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, len(first)))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, len(first)))
 
     # Point the projection at a generation without tables: every batch fails and rewinds.
     await runners.pool.execute("UPDATE projection_generations SET active = 99")
@@ -220,12 +220,10 @@ async def test_a_batch_that_fails_outside_the_handler_comes_again(
     await eventually(
         lambda: _true(log.events.count("consumer.batch_failed") >= 2), what="batch failed twice"
     )
-    assert await committed_total(broker.bootstrap_servers, "svc.case_counts", topic) < len(
-        first + later
-    )
+    assert await committed_total(broker.bootstrap_servers, "svc.live", topic) < len(first + later)
     await runners.pool.execute("UPDATE projection_generations SET active = 1")
 
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, len(first + later)))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, len(first + later)))
     assert await counts(runners.pool) == expected_counts(first + later)
 
 
@@ -252,7 +250,7 @@ async def test_malformed_and_failing_events_go_to_the_dead_letter_topic(
     projection = CountingProjection(topic)
     await runners.start("svc", projection, retries=3)
 
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, 6))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, 6))
     assert await counts(runners.pool) == {str(case): 2}
     assert projection.handle_calls[str(poison.id)] == 3
     assert str(future.id) not in projection.handle_calls  # unknown type: skipped, not failed
@@ -282,9 +280,7 @@ async def test_a_batch_projection_applies_each_batch_at_once(
     projection = BatchCountingProjection(topic)
     await produce(broker.bootstrap_servers, broker.kind, topic, events + redelivered)
     await runners.start("svc", projection)
-    await eventually(
-        lambda: _committed_is(broker, "svc.case_counts", topic, len(events + redelivered))
-    )
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, len(events + redelivered)))
     assert await counts(runners.pool) == expected_counts(events)
     assert projection.batches  # the batch path ran ...
     assert projection.handle_calls == {}  # ... and the one-event path did not
@@ -306,7 +302,7 @@ async def test_a_failing_batch_is_applied_event_by_event_and_the_poison_dead_let
     projection = BatchCountingProjection(topic)
     await runners.start("svc", projection, retries=3)
 
-    await eventually(lambda: _committed_is(broker, "svc.case_counts", topic, 7))
+    await eventually(lambda: _committed_is(broker, "svc.live", topic, 7))
     assert await counts(runners.pool) == {str(case): 6}
     assert projection.handle_calls[str(poison.id)] == 3
     assert projection.batches  # the poison came inside a batch, which was undone
@@ -338,7 +334,7 @@ async def test_stop_finishes_and_commits_the_batch_in_hand(
 
     applied = sum((await counts(runners.pool)).values())
     assert applied > 0
-    assert await committed_total(broker.bootstrap_servers, "svc.case_counts", topic) == applied
+    assert await committed_total(broker.bootstrap_servers, "svc.live", topic) == applied
 
 
 async def test_reading_a_projection_that_was_never_set_up_says_so(db: asyncpg.Pool) -> None:

@@ -80,7 +80,9 @@ async def check_consumer_tables(conn: asyncpg.Connection) -> None:
         "CASE WHEN to_regclass('public.projection_generations') IS NULL "
         "THEN 'projection_generations' END, "
         "CASE WHEN to_regclass('public.reactor_handled') IS NULL "
-        "THEN 'reactor_handled' END], NULL)"
+        "THEN 'reactor_handled' END, "
+        "CASE WHEN to_regclass('public.loop_members') IS NULL "
+        "THEN 'loop_members' END], NULL)"
     )
     if missing:
         raise ConsumerTablesMissing(

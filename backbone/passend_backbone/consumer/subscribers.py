@@ -26,10 +26,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 
@@ -43,9 +44,18 @@ from passend_backbone.consumer.apply import (
 from passend_backbone.consumer.bookkeeping import Bookkeeping, PostgresBookkeeping
 from passend_backbone.consumer.dead_letters import DeadLetters, KafkaDeadLetters
 from passend_backbone.consumer.deliveries import Delivery as Parsed
-from passend_backbone.consumer.deliveries import parse_records
 from passend_backbone.consumer.failures import is_transient
 from passend_backbone.consumer.kinds import Projection, Reactor
+from passend_backbone.consumer.loops import (
+    LIVE,
+    LOOPS,
+    OWN,
+    Loop,
+    Member,
+    MemberFailed,
+    Membership,
+    loop_group,
+)
 from passend_backbone.consumer.schema import (
     ProjectionNotSetUp,
     check_consumer_tables,
@@ -59,6 +69,7 @@ from passend_backbone.kafka_settings import (
     BrokerKind,
     client_security_settings,
     consumer_settings,
+    lazy_fetch,
     producer_settings,
 )
 from passend_backbone.logs import get_logger
@@ -71,7 +82,6 @@ from passend_consumerkit.delivery import (
     eager,
     middleware,
     raw_records,
-    record_key,
 )
 from passend_contracts import topics as contract_topics
 
@@ -92,7 +102,10 @@ UnknownTypeHook = Callable[[str, str], None]
 
 
 def group_id(service: str, consumer_name: str) -> str:
-    """The Kafka consumer group of one projection or reactor of ``service``."""
+    """The name one projection or reactor of ``service`` goes by towards the broker's
+    users: its dead-letter topics and their resolutions, its ACLs, the catalogue. (It reads
+    in one of the service's fetch loops: :func:`~passend_backbone.consumer.loops.loop_group`.)
+    """
     return f"{service}.{consumer_name}"
 
 
@@ -139,6 +152,7 @@ class Consumers:
         bookkeeping: Bookkeeping | None = None,
         dead_letters: DeadLetters | None = None,
         topic_prefix: str = "",
+        own_topic: str | None = None,
     ) -> None:
         if reactors and store is None:
             raise ValueError("reactors append to the event store: pass store=...")
@@ -149,6 +163,8 @@ class Consumers:
             raise ValueError(f"projection and reactor names must be unique, got {names}")
         for name in names:
             check_name(name)
+            if name in LOOPS:
+                raise ValueError(f"{name!r} names a fetch loop: choose another name")
         if bookkeeping is None and pool is None:
             raise ValueError("pass pool=... (PostgreSQL) or bookkeeping=... (in memory)")
         self.service = service
@@ -170,93 +186,161 @@ class Consumers:
         self._bookkeeping: Bookkeeping = bookkeeping or PostgresBookkeeping(_required(pool))
         self._dead_letters = dead_letters
         self._own_producer: AIOKafkaProducer | None = None
-        self._deliveries: dict[str, Delivery] = {}
-        self._subscribers: dict[str, Any] = {}
+        # The topic whose events the appending transaction applies to the projections
+        # (``passend_backbone.consumer.inline``): read by the lazy loop (``OWN``).
+        self._own_topic = own_topic
+        self._loops: list[Loop] = []
+        self._subscribers: dict[str, Any] = {}  # loop name -> its subscriber
+        self._memberships: dict[str, Membership | None] = {}
         self._registered = False
 
     # -- wiring -------------------------------------------------------------------------
 
+    def loops(self) -> list[Loop]:
+        """The service's fetch loops and their members (:mod:`~passend_backbone.consumer.loops`)."""
+        self.register()
+        return list(self._loops)
+
     def register(self) -> None:
-        """Add one subscriber per projection and reactor to the broker (once)."""
+        """Add the service's fetch loops to the broker (once): one subscriber each."""
         if self._registered:
             return
         self._registered = True
-        settings = consumer_settings(self._kind)
-        consumers: list[Projection | Reactor] = [*self._projections, *self._reactors]
+        # Reactors first: what they append starts the next step of a case (in this
+        # service and the others), while a projection's batch only serves reads.
+        consumers: list[Projection | Reactor] = [*self._reactors, *self._projections]
+        wanted: dict[str, list[tuple[Projection | Reactor, tuple[str, ...]]]] = {
+            LIVE: [],
+            OWN: [],
+        }
         for consumer in consumers:
-            group = group_id(self.service, consumer.name)
-            delivery = Delivery(
-                consumer.name,
-                group,
-                DeliveryPolicy(
-                    retries=self._retries,
-                    transient=is_transient,
-                    set_aside=self._set_aside_for(group),
-                ),
-                log=self._log.bind(consumer=consumer.name, service=self.service),
-                on_set_aside=self._counted(consumer.name),
-            )
-            # Its own router: its own delivery state; the prefix names the topics on the broker.
-            router = KafkaRouter(prefix=self._prefix, middlewares=[middleware(delivery)])
-            # Eager: hands a batch over as soon as it is fetched (FastStream's own batch
-            # subscriber sleeps POLL_MS after every empty fetch, adding up to that to a hop).
-            subscriber = eager(
-                router.subscriber(
-                    *consumer.topics,
-                    group_id=group,
-                    batch=True,
-                    max_records=MAX_BATCH,
-                    batch_timeout_ms=POLL_MS,
-                    ack_policy=AckPolicy.MANUAL,
-                    decoder=raw_records,
-                    auto_offset_reset=settings["auto_offset_reset"],
-                    isolation_level=settings["isolation_level"],
-                    session_timeout_ms=settings["session_timeout_ms"],
-                    heartbeat_interval_ms=settings["heartbeat_interval_ms"],
-                    fetch_max_wait_ms=settings["fetch_max_wait_ms"],
-                    max_poll_records=settings["max_poll_records"],
-                    title=f"{group}",
-                    description=f"{self.service}: {type(consumer).__doc__ or consumer.name}",
-                )
-            )
-            subscriber(self._handler(consumer, delivery))
-            self.broker.include_router(router)
-            self._deliveries[consumer.name] = delivery
-            self._subscribers[consumer.name] = subscriber
+            own = self._own_topic if consumer in self._projections else None
+            others = tuple(t for t in consumer.topics if t != own)
+            if others:
+                wanted[LIVE].append((consumer, others))
+            if own is not None and own in consumer.topics:
+                wanted[OWN].append((consumer, (own,)))
+        for name, members in wanted.items():
+            if members:
+                self._add_loop(name, members)
 
-    def _handler(self, consumer: Projection | Reactor, delivery: Delivery) -> Callable[..., Any]:
-        projection = consumer if consumer in self._projections else None
+    def _add_loop(
+        self, name: str, wanted: Sequence[tuple[Projection | Reactor, tuple[str, ...]]]
+    ) -> None:
+        group = loop_group(self.service, name)
+        log = self._log.bind(service=self.service, loop=group)
+        members = [
+            Member(
+                consumer,
+                frozenset(self._prefix + t for t in topics),
+                self._delivery_of(consumer.name, log.bind(consumer=consumer.name)),
+            )
+            for consumer, topics in wanted
+        ]
+        topics = tuple(sorted({t for _, ts in wanted for t in ts}))
+        loop = Loop(name, group, topics, members, Delivery(group, group, log=log))
+        settings = consumer_settings(self._kind)
+        if name == OWN:
+            settings.update(lazy_fetch(self._kind))
+        membership = Membership(loop, self._pool, log) if self._pool is not None else None
+        # Its own router: its own delivery state; the prefix names the topics on the broker.
+        router = KafkaRouter(prefix=self._prefix, middlewares=[middleware(loop)])
+        # Eager: hands a batch over as soon as it is fetched (FastStream's own batch
+        # subscriber sleeps POLL_MS after every empty fetch, adding up to that to a hop).
+        subscriber = eager(
+            router.subscriber(
+                *topics,
+                group_id=group,
+                batch=True,
+                max_records=MAX_BATCH,
+                batch_timeout_ms=POLL_MS,
+                ack_policy=AckPolicy.MANUAL,
+                decoder=raw_records,
+                listener=membership,
+                auto_offset_reset=settings["auto_offset_reset"],
+                isolation_level=settings["isolation_level"],
+                session_timeout_ms=settings["session_timeout_ms"],
+                heartbeat_interval_ms=settings["heartbeat_interval_ms"],
+                fetch_max_wait_ms=settings["fetch_max_wait_ms"],
+                fetch_min_bytes=settings.get("fetch_min_bytes", 1),
+                max_poll_records=settings["max_poll_records"],
+                title=group,
+                description=f"{self.service}: "
+                + ", ".join(f"{m.name} ({', '.join(sorted(m.topics))})" for m in members),
+            )
+        )
+        subscriber(self._handler(loop, membership))
+        if membership is not None:
+            membership.subscriber = subscriber
+        self.broker.include_router(router)
+        self._loops.append(loop)
+        self._subscribers[name] = subscriber
+        self._memberships[name] = membership
 
+    def _delivery_of(self, name: str, log: Any) -> Delivery:
+        """The delivery state of one consumer in one loop (retries, dead letters, lag)."""
+        group = group_id(self.service, name)
+        return Delivery(
+            name,
+            group,
+            DeliveryPolicy(
+                retries=self._retries,
+                transient=is_transient,
+                set_aside=self._set_aside_for(group),
+            ),
+            log=log,
+            on_set_aside=self._counted(name),
+        )
+
+    def _handler(self, loop: Loop, membership: Membership | None) -> Callable[..., Any]:
         async def handle(records: Any, message: KafkaMessage) -> None:
             started = hoptrace.now() if hoptrace.on else 0
-            todo, aside = delivery.split(records)
-            unknown: list[str] = []
-            parsed, unparsed, _skipped = parse_records(todo, unknown)
-            if unknown:
-                self._skipped_unknown(consumer.name, unknown)
-            # In the order they came, so the dead-letter topic reads like the source.
-            aside = sorted([*aside, *unparsed], key=lambda f: record_key(f.record))
-            if projection is not None:
-                await self._apply_projection(projection, parsed, records)
-            elif parsed:
-                await self._apply_reactor(consumer, parsed)  # type: ignore[arg-type]
-            applied = hoptrace.now() if started else 0
-            await delivery.settle(message, records, aside)
+            shares = loop.shares(records)
+            applied: list[float] = []  # per share: when its transaction committed
+            for share in shares:
+                if share.unknown:
+                    self._skipped_unknown(share.member.name, share.unknown)
+                consumer = share.member.consumer
+                try:
+                    if consumer in self._projections:
+                        await self._apply_projection(consumer, share.parsed, share.records)
+                    elif share.parsed:
+                        await self._apply_reactor(cast(Reactor, consumer), share.parsed)
+                except RecordFailed as exc:
+                    raise MemberFailed(share.member, exc) from exc.cause
+                if started:
+                    applied.append(hoptrace.now())
+            for share in shares:
+                await share.member.delivery.set_aside_now(share.aside)
+            try:
+                await message.ack()
+            except KafkaError as exc:
+                # The group rebalanced meanwhile: the new owner gets these records again and
+                # idempotent handling makes that a no-op.
+                self._log.warning("consumer.commit_failed", loop=loop.group, error=repr(exc))
+                return
+            loop.delivery.settled(records)
+            for share in shares:
+                share.member.delivery.settled(share.records, share.aside)
+            if membership is not None:
+                await membership.committed(records)
             if started:
-                # Hop trace: batch handed over -> its transaction committed -> offsets committed.
-                hoptrace.record(
-                    "consume",
-                    (d.event.correlationid for d in parsed),
-                    t0=started,
-                    applied=applied,
-                    t1=hoptrace.now(),
-                    consumer=consumer.name,
-                    service=self.service,
-                    records=len(records),
-                )
+                ended = hoptrace.now()
+                for share, at in zip(shares, applied, strict=True):
+                    # Hop trace: batch handed over -> its transaction committed -> offsets.
+                    hoptrace.record(
+                        "consume",
+                        (d.event.correlationid for d in share.parsed),
+                        t0=started,
+                        applied=at,
+                        t1=ended,
+                        consumer=share.member.name,
+                        service=self.service,
+                        records=len(share.records),
+                    )
 
-        handle.__name__ = f"handle_{consumer.name}"
-        handle.__doc__ = type(consumer).__doc__
+        handle.__name__ = f"handle_{loop.name}"
+        handle.__doc__ = f"{self.service}'s {loop.name} fetch loop"
         return handle
 
     async def _apply_projection(
@@ -365,8 +449,10 @@ class Consumers:
 
     async def stop(self) -> None:
         """Let the batch in hand finish and commit, leave the groups, close what we opened."""
-        for delivery in self._deliveries.values():
-            delivery.stopping.set()
+        for loop in self._loops:
+            loop.delivery.stopping.set()
+            for member in loop.members:
+                member.delivery.stopping.set()
         try:
             if self._own_broker:
                 await self.broker.stop()
@@ -380,22 +466,30 @@ class Consumers:
 
     # -- what the metrics and the supervisor read ----------------------------------------
 
-    def _consumer_of(self, name: str) -> Any:
-        return getattr(self._subscribers.get(name), "consumer", None)
+    def _consumer_of(self, loop: Loop) -> Any:
+        return getattr(self._subscribers.get(loop.name), "consumer", None)
 
     def lag(self) -> dict[str, int]:
-        """Records behind the fetch highwater per consumer."""
-        return {
-            name: sum(d.lag(self._consumer_of(name)).values())
-            for name, d in self._deliveries.items()
-        }
+        """Records behind the fetch highwater per consumer (over its loops)."""
+        return {p.name: sum(p.lag.values()) for p in self.progress()}
 
     def progress(self) -> list[ConsumerProgress]:
         """Lag per partition and the last committed record's time, per consumer."""
-        return [
-            ConsumerProgress(name, d.lag(self._consumer_of(name)), d.last_applied_ms)
-            for name, d in self._deliveries.items()
-        ]
+        lags: dict[str, dict[tuple[str, int], int]] = {}
+        last: dict[str, int | None] = {}
+        for loop in self._loops:
+            consumer = self._consumer_of(loop)
+            for member in loop.members:
+                lag = {
+                    tp: n
+                    for tp, n in member.delivery.lag(consumer).items()
+                    if tp[0] in member.topics
+                }
+                lags.setdefault(member.name, {}).update(lag)
+                at = member.delivery.last_applied_ms
+                before = last.get(member.name)
+                last[member.name] = at if before is None else max(before, at or before)
+        return [ConsumerProgress(name, lags[name], last[name]) for name in lags]
 
     @property
     def failed(self) -> BaseException | None:
