@@ -62,9 +62,10 @@ async def test_migrations_apply_once_even_when_started_together(db_url: str) -> 
             "passend_backbone.migrations/006_idempotency.sql",
             "passend_backbone.migrations/007_dead_letters.sql",
             "passend_backbone.migrations/008_text_keys.sql",
+            "passend_backbone.migrations/009_loop_members.sql",
         ]
         results = await asyncio.gather(*(migrate(pool, BACKBONE) for _ in range(3)))
-        assert sorted(len(r) for r in results) == [0, 0, 8]
+        assert sorted(len(r) for r in results) == [0, 0, 9]
         assert await pending_migrations(pool, BACKBONE) == []
     finally:
         await pool.close()

@@ -22,9 +22,11 @@ What a member's own group did, per member:
   rewound for the retry; the members that applied it already find their handled marks.
 - **Joining late.** A member new to a loop (a projection or reactor added in a later
   version) reads every partition from the beginning, as a new group would: when a
-  partition is assigned to the loop and ``public.loop_members`` doesn't list every member
-  for it, the loop rewinds that partition, and lists them once the rewound position was
-  committed (a crash before that rewinds it again; the others skip what they handled).
+  partition the group has read from is assigned to the loop and ``public.loop_members``
+  lists other members for it but not this one, the loop rewinds that partition, and
+  lists them once the rewound position was committed (a crash before that rewinds it
+  again; the others skip what they handled). A database that lists no member of the loop
+  yet starts where the group stands.
 - **Lag and progress** per member, from its own committed records.
 """
 
@@ -170,10 +172,12 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
         listed = await self._listed()
         for tp in assigned:
             wanted = {m.name for m in self.loop.members if tp.topic in m.topics}
-            new = wanted - listed.get((tp.topic, tp.partition), set())
+            new = wanted - (listed or {}).get((tp.topic, tp.partition), set())
             if not new:
                 continue
             self.joining[tp] = wanted
+            if listed is not None and not await self._behind_the_group(consumer, tp, listed):
+                continue
             await consumer.seek_to_beginning(tp)
             self.log.info(
                 "consumer.loop_rewound_for_new_members",
@@ -183,8 +187,23 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
                 members=sorted(new),
             )
 
-    async def _listed(self) -> dict[tuple[str, int], set[str]]:
-        """The members listed per (topic, partition); none when the database can't say.
+    @staticmethod
+    async def _behind_the_group(
+        consumer: Any, tp: TopicPartition, listed: dict[tuple[str, int], set[str]]
+    ) -> bool:
+        """Whether a new member would miss what the group read of ``tp`` before it came.
+
+        Not when the group has read nothing there yet (it starts from the beginning), nor
+        when this database never listed a member of the loop: its consumers start where
+        the group stands, as before there were loops (a new database beside a group that
+        read on, as in tests, or the first start with loops, whose groups are new).
+        """
+        if not listed:
+            return False
+        return await consumer.committed(tp) is not None
+
+    async def _listed(self) -> dict[tuple[str, int], set[str]] | None:
+        """The members listed per (topic, partition); ``None`` when the database can't say.
 
         Asked while the group assigns partitions: a database that doesn't answer after a
         few tries makes every partition rewind (the members skip what they handled)
@@ -202,7 +221,7 @@ class Membership(ConsumerRebalanceListener):  # type: ignore[misc]
                 self.log.warning("consumer.loop_members_unreadable", error=repr(exc))
                 if wait is not None:
                     await asyncio.sleep(wait)
-        return {}
+        return None
 
     async def committed(self, records: Sequence[Any]) -> None:
         """``records`` and the positions after them are committed: list the members of

@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from passend_backbone.consumer.inline import InlineProjections
 from passend_backbone.eventstore import EventStore
 from passend_devstack.infra import Broker, Database
 from passend_trajectory.service import build_spec
@@ -31,6 +32,10 @@ async def service(database: Database, broker: Broker) -> AsyncIterator[Service]:
     clock = Clock()
     pool, store = await migrated_store(db_url)
     spec = build_spec(clock=clock, reminder_poll_seconds=0.2)
+    # The tests' reactions append as the service's do: its own events in its own read
+    # models in the same transaction (the service's own topic is read lazily).
+    inline = InlineProjections(spec.projections, spec.topic, store.source)
+    store.apply_in_transaction(inline.apply)
     try:
         async with (
             running(spec, settings_for(db_url, broker), clock) as url,

@@ -61,7 +61,7 @@ def settings_for(db_url: str, broker: Broker | None = None, **overrides: Any) ->
     return ServiceSettings(**values)
 
 
-async def migrated_store(db_url: str) -> tuple[asyncpg.Pool, EventStore]:
+async def migrated_store(db_url: str) -> tuple[asyncpg.Pool, PostgresEventStore]:
     """A pool on ``db_url`` with the backbone's and trajectory's tables, and its store."""
     pool = await db.create_pool(db_url, max_size=10)
     await db.migrate(pool, [BACKBONE_MIGRATIONS, "passend_trajectory.migrations"])

@@ -132,3 +132,53 @@ async def test_a_loop_that_cannot_read_its_members_rewinds_every_partition(
     assert set(consumer.rewound) == assigned
     assert set(membership.joining) == assigned
     assert log.lines.count("consumer.loop_members_unreadable") == 4
+
+
+class ListingPool:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    async def fetch(self, *_: Any) -> list[dict[str, Any]]:
+        return self.rows
+
+
+class CommittedConsumer(Consumer):
+    def __init__(self, committed: dict[TopicPartition, int]) -> None:
+        super().__init__()
+        self.offsets = committed
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.offsets.get(tp)
+
+
+async def rewound_for(rows: list[dict[str, Any]], committed: dict[TopicPartition, int]) -> Any:
+    consumer = CommittedConsumer(committed)
+    membership = Membership(
+        loop(member("old", INTAKE), member("new", INTAKE)), ListingPool(rows), Silent()
+    )
+    membership.subscriber = Subscriber(consumer)
+    await membership.on_partitions_assigned({TopicPartition(INTAKE, 0)})
+    return consumer.rewound, membership.joining
+
+
+async def test_a_member_new_to_a_partition_the_group_read_from_rewinds_it() -> None:
+    tp = TopicPartition(INTAKE, 0)
+    rows = [{"topic": INTAKE, "partition": 0, "members": ["old"]}]
+    rewound, joining = await rewound_for(rows, {tp: 7})
+    assert rewound == [tp]
+    assert joining == {tp: {"old", "new"}}
+
+
+async def test_no_rewind_where_the_group_read_nothing_or_nobody_was_listed_yet() -> None:
+    tp = TopicPartition(INTAKE, 0)
+    rows = [{"topic": INTAKE, "partition": 0, "members": ["old"]}]
+    rewound, joining = await rewound_for(rows, {})  # the group starts at the beginning
+    assert rewound == []
+    assert joining == {tp: {"old", "new"}}  # listed once its first batch is committed
+    rewound, joining = await rewound_for([], {tp: 7})  # a database new to the loop
+    assert rewound == []
+    assert joining == {tp: {"old", "new"}}
+    rewound, _ = await rewound_for(
+        [{"topic": INTAKE, "partition": 0, "members": ["old", "new"]}], {tp: 7}
+    )
+    assert rewound == []
