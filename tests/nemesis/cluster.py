@@ -32,6 +32,7 @@ from passend_devstack.catalog import ServiceEntry
 from passend_devstack.infra import Broker, Database, tansu_broker, tcp_postgres
 from passend_devstack.mailsink import MailSink, mail_sink
 from passend_devstack.processes import ServiceProcess, start_service
+from passend_devstack.sealing_keys import sealing_env
 from passend_devstack.supervisor import BackOff, Supervised, Supervisor
 from passend_devstack.test_tokens import auth_env, token_for
 from tests.nemesis import network
@@ -130,6 +131,9 @@ class Cluster:
             "HTTP_PORT": str(HTTP_PORT),
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
+            # The key-encryption keys the services refuse to start without, as `make up`
+            # makes them (one per service, shared by its instances).
+            **sealing_env(self.workdir, os.environ, service),
         }
         env.pop("KAFKA_TOPIC_PREFIX", None)
         if service == "assignment":
