@@ -64,14 +64,14 @@ def consumer_settings(kind: BrokerKind) -> dict[str, Any]:
 LAZY_FETCH_WAIT_MS = 1_000
 
 
-def lazy_fetch(kind: BrokerKind) -> dict[str, Any]:
+def lazy_fetch() -> dict[str, Any]:
     """Fetch settings for a reader that need not be quick: a service's own topic, whose
     events its appends applied already (``passend_backbone.consumer.loops``).
 
     A broker answers such a fetch when a megabyte is there or a second has passed, so the
     reader asks for each partition about once a second instead of once per record batch.
     """
-    del kind  # the same on both: Tansu waits out the wait anyway, Kafka until the bytes
+    # The same on both kinds: Tansu waits out the wait anyway, Kafka until the bytes came.
     return {"fetch_max_wait_ms": LAZY_FETCH_WAIT_MS, "fetch_min_bytes": 1024 * 1024}
 
 

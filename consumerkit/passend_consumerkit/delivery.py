@@ -204,7 +204,8 @@ class _StdLogger:
 
 @dataclass
 class Delivery:
-    """The delivery state of one subscriber (one consumer group): attempts, progress."""
+    """The delivery state of one subscriber (one consumer group), or of one consumer of a
+    subscriber that serves several: attempts, records set aside, progress."""
 
     name: str
     group: str

@@ -1,21 +1,25 @@
-"""A service's projections and reactors as FastStream batch subscribers, one group each.
+"""A service's projections and reactors, read in its fetch loops (FastStream batch subscribers).
 
-Delivery is at-least-once, made exactly-once in effect by the database: a batch is
-applied in one transaction that also marks each event handled, and the offsets are
-committed only after that transaction committed (``AckPolicy.MANUAL``; the commit is
-:meth:`~passend_consumerkit.delivery.Delivery.settle`). A process that dies anywhere
-leaves either nothing (the batch comes again) or the committed transaction without the
-offset commit (the batch comes again and changes nothing).
+The loops are :mod:`passend_backbone.consumer.loops`: a live one for what the consumers
+read, a lazy one for the service's own topic, one consumer group each; every batch goes to
+each consumer that reads its topic, in a transaction of its own.
+
+Delivery is at-least-once, made exactly-once in effect by the database: a consumer's part
+of a batch is applied in one transaction that also marks each event handled, and the
+offsets are committed only after every consumer's transaction committed
+(``AckPolicy.MANUAL``). A process that dies anywhere leaves either nothing (the batch comes
+again) or committed transactions without the offset commit (the batch comes again and
+changes nothing).
 
 Failures follow :mod:`passend_consumerkit.delivery`, the policy a municipality's
-consumer uses too: a handler that raises for one event has that event retried and, after
-``retries`` failures, dead-lettered with the reason; transient failures (deadlocks,
-serialization failures, a lost database or broker connection) are retried with back-off
-for as long as they last and never dead-letter anything (:func:`is_transient`). A record
-that can't be parsed is dead-lettered at once. Unknown event types are skipped, counted
-(``on_unknown_type``) and logged once per type.
+consumer uses too, per consumer: a handler that raises for one event has that event
+retried and, after ``retries`` failures, dead-lettered with the reason; transient failures
+(deadlocks, serialization failures, a lost database or broker connection) are retried with
+back-off for as long as they last and never dead-letter anything (:func:`is_transient`). A
+record that can't be parsed is dead-lettered at once. Unknown event types are skipped,
+counted (``on_unknown_type``) and logged once per type.
 
-Every consumer has its own FastStream router, so each carries its own delivery state
+Each loop has its own FastStream router; each consumer in it its own delivery state
 (attempts per record, progress for the metrics). The same wiring runs on
 ``TestKafkaBroker`` with the in-memory store and bookkeeping, for tests in milliseconds.
 """
@@ -191,7 +195,6 @@ class Consumers:
         self._own_topic = own_topic
         self._loops: list[Loop] = []
         self._subscribers: dict[str, Any] = {}  # loop name -> its subscriber
-        self._memberships: dict[str, Membership | None] = {}
         self._registered = False
 
     # -- wiring -------------------------------------------------------------------------
@@ -241,7 +244,7 @@ class Consumers:
         loop = Loop(name, group, topics, members, Delivery(group, group, log=log))
         settings = consumer_settings(self._kind)
         if name == OWN:
-            settings.update(lazy_fetch(self._kind))
+            settings.update(lazy_fetch())
         membership = Membership(loop, self._pool, log) if self._pool is not None else None
         # Its own router: its own delivery state; the prefix names the topics on the broker.
         router = KafkaRouter(prefix=self._prefix, middlewares=[middleware(loop)])
@@ -275,7 +278,6 @@ class Consumers:
         self.broker.include_router(router)
         self._loops.append(loop)
         self._subscribers[name] = subscriber
-        self._memberships[name] = membership
 
     def _delivery_of(self, name: str, log: Any) -> Delivery:
         """The delivery state of one consumer in one loop (retries, dead letters, lag)."""
@@ -319,7 +321,6 @@ class Consumers:
                 # idempotent handling makes that a no-op.
                 self._log.warning("consumer.commit_failed", loop=loop.group, error=repr(exc))
                 return
-            loop.delivery.settled(records)
             for share in shares:
                 share.member.delivery.settled(share.records, share.aside)
             if membership is not None:
@@ -476,20 +477,17 @@ class Consumers:
     def progress(self) -> list[ConsumerProgress]:
         """Lag per partition and the last committed record's time, per consumer."""
         lags: dict[str, dict[tuple[str, int], int]] = {}
-        last: dict[str, int | None] = {}
+        last: dict[str, list[int]] = {}
         for loop in self._loops:
             consumer = self._consumer_of(loop)
             for member in loop.members:
-                lag = {
-                    tp: n
-                    for tp, n in member.delivery.lag(consumer).items()
-                    if tp[0] in member.topics
-                }
-                lags.setdefault(member.name, {}).update(lag)
+                lag = member.delivery.lag(consumer)
+                lags.setdefault(member.name, {}).update(
+                    {tp: n for tp, n in lag.items() if tp[0] in member.topics}
+                )
                 at = member.delivery.last_applied_ms
-                before = last.get(member.name)
-                last[member.name] = at if before is None else max(before, at or before)
-        return [ConsumerProgress(name, lags[name], last[name]) for name in lags]
+                last.setdefault(member.name, []).extend([] if at is None else [at])
+        return [ConsumerProgress(name, lags[name], max(last[name], default=None)) for name in lags]
 
     @property
     def failed(self) -> BaseException | None:
