@@ -16,7 +16,7 @@ from benchmarks import machine
 from benchmarks.plan import GROWTH_LEVELS, STAGES, Bench, Sizes
 from benchmarks.results import Figure, details, table, write_json
 from benchmarks.stack import Stack, open_stack
-from benchmarks.stages import append, broker, growth, latency, pipeline
+from benchmarks.stages import append, broker, broker_traffic, growth, latency, pipeline
 from passend_backbone.logs import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -131,6 +131,13 @@ async def run_stages(
         steps.append((f"pipeline: {', '.join(wanted)}", lambda: pipeline.run(bench, wanted)))
     if "broker" in stages:
         steps.append(("broker: fetch cost as a partition grows", lambda: broker.run(bench)))
+    if "traffic" in stages:
+        steps.append(
+            (
+                "traffic: the broker alone under the latency window's traffic, per pattern",
+                lambda: broker_traffic.run(bench),
+            )
+        )
     if "latency" in stages:
         steps.append(
             ("latency: command to another service's read model", lambda: latency.run(bench))

@@ -20,6 +20,7 @@ STAGES = (
     "rebuild",
     "verify",
     "broker",
+    "traffic",
     "latency",
     "growth",
 )
@@ -45,6 +46,10 @@ class Sizes:
     latency_slice_seconds: float = 60.0  # the window is reported per slice ("minute")
     append_runs: int = 5  # batched append and its peer: at least this many runs
     broker_levels: tuple[int, ...] = (1_000, 5_000, 15_000)  # record batches per partition
+    # The broker alone under the latency window's traffic: at the fill of these minutes,
+    # for this long per cell (stages/broker_traffic.py).
+    traffic_minutes: tuple[int, ...] = (1, 5, 10)
+    traffic_seconds: float = 30.0
 
     @classmethod
     def full(cls, max_events: int) -> Sizes:
@@ -80,6 +85,8 @@ class Sizes:
             latency_slice_seconds=1.0,
             append_runs=1,
             broker_levels=(100, 400),
+            traffic_minutes=(1, 2),
+            traffic_seconds=2.0,
         )
 
 

@@ -115,7 +115,7 @@ def format_value(value: float | None, unit: str) -> str:
         return "-"
     if unit == "ms":
         return f"{value:,.2f}"
-    if unit == "x":
+    if unit in ("x", "cores"):
         return f"{value:.2f}"
     return f"{value:,.0f}"
 

@@ -10,7 +10,7 @@ from benchmarks.__main__ import measure
 from benchmarks.plan import Bench, Sizes
 from benchmarks.results import Figure
 from benchmarks.stack import Stack
-from benchmarks.stages import append, broker, growth, latency, pipeline
+from benchmarks.stages import append, broker, broker_traffic, growth, latency, pipeline
 from passend_devstack.infra import Broker, Database
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,8 @@ TINY = Sizes(
     latency_slice_seconds=0.5,
     append_runs=1,
     broker_levels=(30, 90),
+    traffic_minutes=(1, 2),
+    traffic_seconds=1.0,
 )
 
 
@@ -117,6 +119,22 @@ async def test_the_broker_alone_is_measured_per_fill_level(bench: Bench) -> None
         _measured(figures[f"broker_round_trip_{level}"])
     (table,) = [t for f in figures.values() for t in f.settings.get("tables", ())]
     assert len(table["rows"]) == 3  # two levels, and the same records in big batches
+
+
+async def test_the_broker_alone_is_measured_under_the_windows_traffic_per_pattern(
+    bench: Bench,
+) -> None:
+    figures = await broker_traffic.run(bench)
+    assert [f.name for f in figures] == [f"traffic_cores_{p.key}" for p in broker_traffic.PATTERNS]
+    (table,) = {t["title"]: t for f in figures for t in f.settings["tables"]}.values()
+    rows = table["rows"]
+    assert len(rows) == 2 * len(broker_traffic.PATTERNS)
+    # Minute 2 starts with the minute before it stored: 20 commands/s for 0.5 s.
+    assert [row[2] for row in rows] == [0, 10] * len(broker_traffic.PATTERNS)
+    for row in rows:
+        read, sent = (int(n.replace(",", "")) for n in row[4].split(" / "))
+        assert read == sent == 20, row
+        assert row[5] is not None and row[5] > 0
 
 
 async def test_the_command_writes_the_table_figures_as_json(
