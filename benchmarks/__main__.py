@@ -131,6 +131,12 @@ async def run_stages(
         steps.append((f"pipeline: {', '.join(wanted)}", lambda: pipeline.run(bench, wanted)))
     if "broker" in stages:
         steps.append(("broker: fetch cost as a partition grows", lambda: broker.run(bench)))
+    if "latency" in stages:
+        steps.append(
+            ("latency: command to another service's read model", lambda: latency.run(bench))
+        )
+    if "growth" in stages:
+        steps.append(("growth: append and history as the store grows", lambda: growth.run(bench)))
     if "traffic" in stages:
         steps.append(
             (
@@ -138,12 +144,6 @@ async def run_stages(
                 lambda: broker_traffic.run(bench),
             )
         )
-    if "latency" in stages:
-        steps.append(
-            ("latency: command to another service's read model", lambda: latency.run(bench))
-        )
-    if "growth" in stages:
-        steps.append(("growth: append and history as the store grows", lambda: growth.run(bench)))
     for title, step in steps:
         bench.progress(f"stage {title}")
         figures += await step()
