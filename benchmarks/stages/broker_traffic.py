@@ -169,8 +169,7 @@ async def _until(ready: Callable[[], bool], what: str, *, strict: bool = True) -
 
 async def _cell(bench: Bench, producer: AIOKafkaProducer, pattern: Pattern, minute: int) -> Cell:
     sizes = bench.sizes
-    rate = sizes.latency_rate
-    stored = round(rate * sizes.latency_slice_seconds * (minute - 1)) * PER_COMMAND
+    stored = round(sizes.latency_rate * sizes.latency_slice_seconds * (minute - 1)) * PER_COMMAND
     intake, assignment, idle = (
         new_topic(f"traffic-{name}-{pattern.key}-{minute}")
         for name in ("intake", "assignment", "trajectory")
@@ -201,11 +200,11 @@ async def _cell(bench: Bench, producer: AIOKafkaProducer, pattern: Pattern, minu
         pid = bench.stack.broker.pid
         before = cpu_seconds(pid) if pid else None
         started = time.perf_counter()
-        await _traffic(producer, (intake, assignment), pattern.partitions, rate, sent_at, sizes)
+        await _traffic(producer, (intake, assignment), pattern.partitions, sizes, sent_at)
         seconds = time.perf_counter() - started
         after = cpu_seconds(pid) if pid else None
         # The last records' fetch; a reader that can't keep up shows as "read < sent".
-        await _until(lambda: len(readers[0].read_at) >= len(sent_at), "", strict=False)
+        await _until(lambda: len(readers[0].read_at) >= len(sent_at), "reading", strict=False)
     finally:
         for reader in readers:
             await reader.stop()
@@ -228,12 +227,12 @@ async def _traffic(
     producer: AIOKafkaProducer,
     topics: tuple[str, str],
     partitions: int,
-    rate: float,
-    sent_at: dict[int, float],
     sizes: Sizes,
+    sent_at: dict[int, float],
 ) -> None:
     """One one-record batch per command to each topic, on a fixed schedule (open loop)."""
     acks: list[Awaitable[Any]] = []
+    rate = sizes.latency_rate
     start = time.perf_counter()
     commands = int(rate * sizes.traffic_seconds)
     for n in range(commands):
